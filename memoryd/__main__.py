@@ -1,0 +1,3 @@
+from memoryd.cli.daemon_cmd import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The daemon's JSON HTTP API, served on its Unix socket."""

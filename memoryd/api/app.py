@@ -1,0 +1,42 @@
+"""The app factory. The lifespan owns every resource: it opens the store, and closes it after
+the last in-flight request has finished."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from memoryd.api.errors import HANDLERS
+from memoryd.api.openapi import openapi
+from memoryd.api.routes import ROUTES
+from memoryd.api.services import Services
+from memoryd.clock import Clock, SystemClock
+from memoryd.config import Settings
+from memoryd.crypto.aead import Cipher
+from memoryd.crypto.keys import load_key
+from memoryd.store.db import Database
+from memoryd.store.memories import MemoryStore
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        key = load_key(
+            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+            settings.key_file,
+        )
+        db = Database(settings.db_path)
+        await db.open()
+        try:
+            store = MemoryStore(db, Cipher(key), clock or SystemClock(), settings.max_content_chars)
+            await store.load_clock()
+            app.state.services = Services(settings=settings, store=store)
+            yield
+        finally:
+            await db.close()
+
+    routes = [*ROUTES, Route("/openapi.json", openapi, methods=["GET"])]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)

@@ -1,0 +1,60 @@
+"""Reading request bodies: bounded in size, JSON-parsed, validated into wire models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from memoryd.errors import BadRequest, InvalidInput, PayloadTooLarge
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_LIMIT = 256 * 1024
+IMPORT_LIMIT = 256 * 1024 * 1024
+
+
+async def read_bytes(request: Request, limit: int = DEFAULT_LIMIT) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, limit: int = DEFAULT_LIMIT) -> Any:
+    raw = await read_bytes(request, limit)
+    if not raw.strip():
+        raise BadRequest("request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def validate(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise InvalidInput("request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc)) from None
+
+
+async def read_model(request: Request, model: type[M]) -> M:
+    return validate(model, await read_json(request))

@@ -1,0 +1,273 @@
+"""Handlers for /health and /api/memories. Thin: parse, call the store, shape the answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from memoryd import PROTOCOL, __version__
+from memoryd.api.bodies import (
+    IMPORT_LIMIT,
+    read_bytes,
+    read_model,
+    validation_message,
+)
+from memoryd.api.services import Services
+from memoryd.clock import iso_from_ms, ms_from_iso
+from memoryd.errors import BadRequest, InvalidInput
+from memoryd.importer import read_original_db
+from memoryd.model import Memory
+from memoryd.store.memories import NewMemory, Patch, RecallQuery
+from memoryd.wire import rest
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def memory_out(memory: Memory) -> dict[str, Any]:
+    return rest.MemoryOut(
+        id=memory.id,
+        content=memory.shown_content(),
+        category=memory.category,
+        tags=memory.tags,
+        expanded_keywords=memory.expanded_keywords,
+        importance=memory.importance,
+        is_sensitive=memory.is_sensitive,
+        project=memory.project,
+        source=memory.source,
+        created_at=iso_from_ms(memory.created_ms),
+        updated_at=iso_from_ms(memory.updated_ms),
+    ).model_dump()
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
+
+
+async def health(request: Request) -> Response:
+    svc = services(request)
+    return JSONResponse(
+        rest.HealthOut(
+            status="ok",
+            version=__version__,
+            protocol=PROTOCOL,
+            pid=os.getpid(),
+            db=str(svc.store.db.path),
+            memories=await svc.store.count(),
+            mode=svc.settings.mode,
+        ).model_dump()
+    )
+
+
+async def create_memory(request: Request) -> Response:
+    body = await read_model(request, rest.MemoryIn)
+    created = await services(request).store.create(
+        NewMemory(
+            content=body.content,
+            category=body.category,
+            tags=body.tags,
+            expanded_keywords=body.expanded_keywords,
+            importance=body.importance,
+            force_sensitive=body.force_sensitive,
+            project=body.project,
+            source=body.source,
+        )
+    )
+    memory = created.memory
+    out = rest.StoredOut(
+        id=memory.id,
+        category=memory.category,
+        importance=memory.importance,
+        is_sensitive=memory.is_sensitive,
+        duplicate_of=created.duplicate_of,
+    )
+    return JSONResponse(
+        out.model_dump(exclude_none=True), status_code=200 if created.duplicate_of else 201
+    )
+
+
+async def list_memories(request: Request) -> Response:
+    memories, total = await services(request).store.page(
+        category=request.query_params.get("category") or None,
+        tag=request.query_params.get("tag") or None,
+        project=request.query_params.get("project") or None,
+        limit=_int_param(request, "limit", 20, 1, 10_000),
+        offset=_int_param(request, "offset", 0, 0, 10**9),
+    )
+    return JSONResponse({"memories": [memory_out(m) for m in memories], "total": total})
+
+
+async def get_memory(request: Request) -> Response:
+    memory = await services(request).store.get(request.path_params["id"])
+    return JSONResponse(memory_out(memory))
+
+
+async def update_memory(request: Request) -> Response:
+    body = await read_model(request, rest.MemoryPatch)
+    memory = await services(request).store.update(
+        request.path_params["id"],
+        Patch(
+            content=body.content,
+            category=body.category,
+            tags=body.tags,
+            expanded_keywords=body.expanded_keywords,
+            importance=body.importance,
+            project=body.project,
+            clear_project="project" in body.model_fields_set and body.project is None,
+        ),
+    )
+    return JSONResponse({"updated": memory.id, "memory": memory_out(memory)})
+
+
+async def delete_memory(request: Request) -> Response:
+    memory, was_live = await services(request).store.delete(request.path_params["id"])
+    preview = memory.shown_content()[:50] if was_live else "[already deleted]"
+    return JSONResponse({"deleted": memory.id, "preview": preview})
+
+
+async def recall(request: Request) -> Response:
+    body = await read_model(request, rest.RecallIn)
+    results = await services(request).store.recall(
+        RecallQuery(
+            context=body.context,
+            expanded_query=body.expanded_query,
+            category=body.category,
+            project=body.project,
+            sort_by=body.sort_by,
+            limit=body.limit,
+        )
+    )
+    return JSONResponse({"memories": [{**memory_out(m), "score": round(s, 6)} for m, s in results]})
+
+
+async def secret(request: Request) -> Response:
+    memory, content = await services(request).store.secret(request.path_params["id"])
+    return JSONResponse({"id": memory.id, "content": content, "is_sensitive": memory.is_sensitive})
+
+
+def _import_item(index: int, data: Any) -> NewMemory:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"item {index}: must be a JSON object")
+    try:
+        item = rest.ImportItem.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(f"item {index}: {validation_message(exc)}") from None
+    try:
+        created = ms_from_iso(item.created_at) if item.created_at else None
+        updated = ms_from_iso(item.updated_at) if item.updated_at else None
+    except ValueError:
+        raise InvalidInput(f"item {index}: created_at/updated_at must be ISO-8601") from None
+    return NewMemory(
+        content=item.content,
+        category=item.category,
+        tags=item.tags,
+        expanded_keywords=item.expanded_keywords,
+        importance=item.importance,
+        force_sensitive=item.force_sensitive or item.is_sensitive,
+        project=item.project,
+        source=item.source,
+        id=item.id,
+        created_ms=created,
+        updated_ms=updated,
+    )
+
+
+_SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
+
+
+async def import_memories(request: Request) -> Response:
+    raw = await read_bytes(request, IMPORT_LIMIT)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type in _SQLITE_TYPES or raw.startswith(b"SQLite format 3\x00"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "original.db"
+            path.write_bytes(raw)
+            data: Any = list(read_original_db(path))
+    else:
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("memories"), list):
+        data = data["memories"]
+    if not isinstance(data, list):
+        raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
+    result = await services(request).store.import_many(
+        [_import_item(i, item) for i, item in enumerate(data)]
+    )
+    return JSONResponse(
+        {
+            "imported": result.imported,
+            "duplicates": result.duplicates,
+            "existing": result.existing,
+            "memories": result.results,
+        }
+    )
+
+
+async def export_memories(request: Request) -> Response:
+    include_sensitive = _flag(request, "include_sensitive")
+    store = services(request).store
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for entry in store.export(include_sensitive):
+            memory: Memory = entry["memory"]
+            record = {
+                "id": memory.id,
+                "content": entry["content"],
+                "category": memory.category,
+                "tags": memory.tags,
+                "expanded_keywords": memory.expanded_keywords,
+                "importance": memory.importance,
+                "is_sensitive": memory.is_sensitive,
+                "project": memory.project,
+                "source": memory.source,
+                "created_at": iso_from_ms(memory.created_ms),
+                "updated_at": iso_from_ms(memory.updated_ms),
+            }
+            yield json.dumps(record, ensure_ascii=False).encode() + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse(await services(request).store.stats())
+
+
+ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/api/memories", create_memory, methods=["POST"]),
+    Route("/api/memories", list_memories, methods=["GET"]),
+    Route("/api/memories/recall", recall, methods=["POST"]),
+    Route("/api/memories/import", import_memories, methods=["POST"]),
+    Route("/api/memories/export", export_memories, methods=["GET"]),
+    Route("/api/memories/{id}/secret", secret, methods=["POST"]),
+    Route("/api/memories/{id}", get_memory, methods=["GET"]),
+    Route("/api/memories/{id}", update_memory, methods=["PUT"]),
+    Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),
+    Route("/api/stats", stats, methods=["GET"]),
+]

@@ -1,0 +1,1 @@
+"""Command-line entry points: `memoryd` (the daemon) and `memory` (for humans)."""

@@ -1,0 +1,65 @@
+"""`memoryd`: run the daemon (`memoryd serve`) and manage it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from memoryd import PROTOCOL, __version__
+from memoryd.config import load_settings
+from memoryd.errors import ConfigError, StoreCorrupt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from memoryd.crypto.keys import load_key
+    from memoryd.server import acquire_lock, serve
+    from memoryd.store.db import check_database
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings()
+        # Fail before serving, with one clear line, on what the lifespan would trip over.
+        load_key(
+            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+            settings.key_file,
+        )
+        lock = acquire_lock(settings.db_path)
+        if lock is not None:  # else another daemon owns it: serve() says so
+            try:
+                asyncio.run(check_database(settings.db_path))
+            finally:
+                lock.release()
+    except (ConfigError, StoreCorrupt) as exc:
+        print(f"memoryd: {exc.message}", file=sys.stderr)
+        return 2
+    return serve(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memoryd", description="The memoryd daemon: persistent memory for Claude Code."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"memoryd {__version__} (protocol {PROTOCOL})"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

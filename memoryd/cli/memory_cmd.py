@@ -1,0 +1,327 @@
+"""`memory`: the human CLI. Talks to the daemon over its socket; `--json` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from memoryd.cli.client import ApiError, DaemonClient, DaemonDown
+from memoryd.cli.render import Progress, memory_rows, table
+from memoryd.config import load_settings
+from memoryd.errors import ConfigError, InvalidInput
+from memoryd.importer import read_original_db
+
+IMPORT_BATCH = 500
+Handler = Callable[[DaemonClient, argparse.Namespace], Any]
+
+
+def _emit(args: argparse.Namespace, data: Any, human: Callable[[Any], None]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        human(data)
+
+
+def cmd_remember(client: DaemonClient, args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {
+        "content": " ".join(args.text),
+        "category": args.category,
+        "tags": args.tags or [],
+        "importance": args.importance,
+        "expanded_keywords": args.keywords or "",
+        "force_sensitive": args.sensitive,
+    }
+    if args.project:
+        body["project"] = args.project
+    out = client.request("POST", "/api/memories", json=body)
+
+    def human(d: dict[str, Any]) -> None:
+        if d.get("duplicate_of"):
+            print(f"Already known as {d['id']} (merged tags and importance)")
+        else:
+            flag = " (sensitive: encrypted)" if d["is_sensitive"] else ""
+            print(f"Stored {d['id']} in {d['category']}{flag}")
+
+    _emit(args, out, human)
+
+
+def cmd_recall(client: DaemonClient, args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {
+        "context": " ".join(args.query),
+        "limit": args.limit,
+        "sort_by": args.sort,
+    }
+    if args.category:
+        body["category"] = args.category
+    if args.project:
+        body["project"] = args.project
+    out = client.request("POST", "/api/memories/recall", json=body)
+
+    def human(d: dict[str, Any]) -> None:
+        if not d["memories"]:
+            print("No memories found.")
+        table(
+            memory_rows(d["memories"], score=True),
+            ["ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"],
+        )
+
+    _emit(args, out, human)
+
+
+def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
+    params = {
+        k: v
+        for k, v in (("category", args.category), ("tag", args.tag), ("project", args.project))
+        if v
+    }
+    out = client.request(
+        "GET", "/api/memories", params={**params, "limit": args.limit, "offset": args.offset}
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        table(memory_rows(d["memories"]), ["ID", "CATEGORY", "IMP", "PROJECT", "CONTENT"])
+        print(f"{len(d['memories'])} of {d['total']} shown")
+
+    _emit(args, out, human)
+
+
+def _show_memory(m: dict[str, Any]) -> None:
+    print(m["content"])
+    print()
+    for key in (
+        "id",
+        "category",
+        "tags",
+        "importance",
+        "project",
+        "source",
+        "is_sensitive",
+        "expanded_keywords",
+        "created_at",
+        "updated_at",
+    ):
+        value = m.get(key)
+        if isinstance(value, list):
+            value = ", ".join(value) or "-"
+        print(f"  {key:<18} {value if value not in (None, '') else '-'}")
+
+
+def cmd_show(client: DaemonClient, args: argparse.Namespace) -> None:
+    _emit(args, client.request("GET", f"/api/memories/{args.id}"), _show_memory)
+
+
+def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {}
+    for key, value in (
+        ("content", args.content),
+        ("category", args.category),
+        ("tags", args.tags),
+        ("importance", args.importance),
+        ("expanded_keywords", args.keywords),
+        ("project", args.project),
+    ):
+        if value is not None:
+            body[key] = value
+    if not body:
+        raise InvalidInput(
+            "nothing to update: pass --content, --category, --tags, "
+            "--importance, --keywords or --project"
+        )
+    out = client.request("PUT", f"/api/memories/{args.id}", json=body)
+    _emit(args, out, lambda d: print(f"Updated {d['updated']}"))
+
+
+def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
+    out = client.request("DELETE", f"/api/memories/{args.id}")
+    _emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
+
+
+def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
+    total = client.request("GET", "/api/stats")["total"]
+    params = {"include_sensitive": "1"} if args.include_sensitive else {}
+    progress = Progress(total, "Exporting")
+    sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    try:
+        for line in client.stream_lines("/api/memories/export", params):
+            sink.write(line.encode() if isinstance(line, str) else line)
+            sink.write(b"\n")
+            progress.advance(1)
+    finally:
+        if args.output:
+            sink.close()
+        progress.finish()
+    if args.output:
+        print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
+
+
+def _read_items(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text()
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise InvalidInput(f"{path}: expected a JSON array")
+        return data
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(items), IMPORT_BATCH):
+        yield items[start : start + IMPORT_BATCH]
+
+
+def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
+    try:
+        if args.from_claude_memory_mcp:
+            items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
+        elif args.file:
+            items = _read_items(Path(args.file))
+        else:
+            raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the import file: {exc}") from None
+    totals = {"imported": 0, "duplicates": 0, "existing": 0}
+    progress = Progress(len(items), "Importing")
+    try:
+        for batch in _batches(items):
+            out = client.request("POST", "/api/memories/import", json=batch)
+            for key in totals:
+                totals[key] += out[key]
+            progress.advance(len(batch))
+    finally:
+        progress.finish()
+    _emit(
+        args,
+        totals,
+        lambda t: print(
+            f"Imported {t['imported']}, merged {t['duplicates']} duplicates, "
+            f"skipped {t['existing']} already present"
+        ),
+    )
+
+
+def cmd_stats(client: DaemonClient, args: argparse.Namespace) -> None:
+    def human(d: dict[str, Any]) -> None:
+        print(
+            f"{d['total']} memories ({d['sensitive']} sensitive), {d['deleted']} deleted, "
+            f"database {d['db_bytes'] / 1e6:.1f} MB"
+        )
+        for key in ("by_category", "by_project", "by_source"):
+            if d.get(key):
+                print(f"\n{key.removeprefix('by_')}:")
+                for name, n in d[key].items():
+                    print(f"  {name:<24} {n}")
+
+    _emit(args, client.request("GET", "/api/stats"), human)
+
+
+def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
+    def human(d: dict[str, Any]) -> None:
+        print(f"memoryd {d['version']} (protocol {d['protocol']}), pid {d['pid']}")
+        print(f"  mode      {d['mode']}")
+        print(f"  socket    {client.socket_path}")
+        print(f"  database  {d['db']}")
+        print(f"  memories  {d['memories']}")
+
+    _emit(args, client.request("GET", "/health"), human)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memory", description="Talk to your memoryd.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("remember", help="store a memory")
+    p.add_argument("text", nargs="+")
+    p.add_argument("-c", "--category", default="facts")
+    p.add_argument("-t", "--tags", help="comma-separated")
+    p.add_argument("-i", "--importance", type=float, default=0.5)
+    p.add_argument("-k", "--keywords", help="extra search words")
+    p.add_argument("-p", "--project")
+    p.add_argument("--sensitive", action="store_true", help="encrypt, never show in recall")
+    p.set_defaults(func=cmd_remember)
+
+    p = sub.add_parser("recall", help="search memories")
+    p.add_argument("query", nargs="+")
+    p.add_argument("-c", "--category")
+    p.add_argument("-p", "--project")
+    p.add_argument("-n", "--limit", type=int, default=10)
+    p.add_argument("--sort", choices=["relevance", "importance", "recency"], default="relevance")
+    p.set_defaults(func=cmd_recall)
+
+    p = sub.add_parser("list", help="list memories, newest first")
+    p.add_argument("-c", "--category")
+    p.add_argument("-t", "--tag")
+    p.add_argument("-p", "--project")
+    p.add_argument("-n", "--limit", type=int, default=20)
+    p.add_argument("--offset", type=int, default=0)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="show one memory")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("update", help="change fields of a memory")
+    p.add_argument("id")
+    p.add_argument("--content")
+    p.add_argument("-c", "--category")
+    p.add_argument("-t", "--tags")
+    p.add_argument("-i", "--importance", type=float)
+    p.add_argument("-k", "--keywords")
+    p.add_argument("-p", "--project")
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser("forget", help="delete a memory")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser("export", help="export as JSON lines")
+    p.add_argument("-o", "--output", help="file (default: stdout)")
+    p.add_argument(
+        "--include-sensitive",
+        action="store_true",
+        help="include decrypted sensitive content (keep the file safe)",
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="import JSON lines, a JSON array, or an original db")
+    p.add_argument("file", nargs="?")
+    p.add_argument(
+        "--from-claude-memory-mcp",
+        metavar="PATH",
+        help="a memory.db of the original claude-memory-mcp project",
+    )
+    p.set_defaults(func=cmd_import)
+
+    sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
+    sub.add_parser("status", help="is the daemon up, and how").set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"memory: {exc.message}", file=sys.stderr)
+        return 2
+    handler: Handler = args.func
+    try:
+        with DaemonClient(settings.socket_path) as client:
+            handler(client, args)
+    except DaemonDown as exc:
+        print(f"memory: {exc.message}", file=sys.stderr)
+        return 3
+    except (ApiError, InvalidInput) as exc:
+        print(f"memory: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Encryption at rest for sensitive memories, and detection of secrets in text."""

@@ -1,0 +1,49 @@
+"""AES-256-GCM with associated data. Layout: version byte, 12-byte nonce, ciphertext+tag."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from memoryd.crypto.keys import derive
+from memoryd.errors import MemorydError
+
+FORMAT_V1 = 1
+_NONCE = 12
+
+
+class DecryptError(MemorydError):
+    status = 500
+    code = "decrypt_failed"
+
+
+class Cipher:
+    """Seals sensitive content at rest; the memory id is bound as associated data, so a
+    ciphertext moved to another memory does not open."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(derive(key, "memoryd/at-rest/v1"))
+        self._dedup_key = derive(key, "memoryd/dedup/v1")
+
+    def seal(self, plaintext: str, aad: bytes) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return bytes([FORMAT_V1]) + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
+
+    def open(self, blob: bytes, aad: bytes) -> str:
+        if len(blob) < 1 + _NONCE + 16 or blob[0] != FORMAT_V1:
+            raise DecryptError("ciphertext has an unknown format")
+        try:
+            return self._aead.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], aad).decode()
+        except InvalidTag:
+            raise DecryptError(
+                "cannot decrypt: the encryption key differs from the one this memory was "
+                "stored with (check MEMORY_ENCRYPTION_KEY)"
+            ) from None
+
+    def fingerprint(self, normalized: str) -> str:
+        """Keyed hash for dedup: equal content is found without storing plaintext."""
+        return hmac.new(self._dedup_key, normalized.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,147 @@
+"""The memory: its fields, its categories, and the rules every write obeys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from memoryd.errors import ContentTooLong, InvalidInput, UnknownCategory
+
+CATEGORIES = ("facts", "preferences", "projects", "people", "decisions")
+SOURCES = ("manual", "auto-learn", "import")
+
+_CATEGORY_ALIASES = {
+    "fact": "facts",
+    "preference": "preferences",
+    "pref": "preferences",
+    "prefs": "preferences",
+    "project": "projects",
+    "person": "people",
+    "peoples": "people",
+    "decision": "decisions",
+}
+
+# The fields that replicate, each with its own last-writer-wins clock.
+SYNCED_FIELDS = (
+    "content",
+    "category",
+    "tags",
+    "expanded_keywords",
+    "importance",
+    "is_sensitive",
+    "project",
+    "source",
+)
+
+MAX_TAGS = 32
+MAX_TAG_CHARS = 64
+MAX_KEYWORDS_CHARS = 2000
+MAX_PROJECT_CHARS = 200
+SENSITIVE_PLACEHOLDER = "[SENSITIVE - use secret_get(id={id})]"
+
+
+def normalize_category(value: str) -> str:
+    key = value.strip().lower()
+    key = _CATEGORY_ALIASES.get(key, key)
+    if key not in CATEGORIES:
+        raise UnknownCategory(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
+    return key
+
+
+def parse_tags(value: str | Iterable[str] | None) -> list[str]:
+    """Tags as a list; the original's comma-separated string is accepted too."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    tags: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput("tags must be strings")
+        tag = " ".join(item.split()).lower()
+        if not tag or tag in tags:
+            continue
+        if len(tag) > MAX_TAG_CHARS:
+            raise InvalidInput(f"tag {tag[:20]!r}… is longer than {MAX_TAG_CHARS} characters")
+        tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags per memory")
+    return tags
+
+
+def check_content(content: str, max_chars: int) -> str:
+    text = content.strip()
+    if not text:
+        raise InvalidInput("content is empty")
+    if len(text) > max_chars:
+        raise ContentTooLong(
+            f"content is {len(text)} characters, over the limit of {max_chars}. Split it into "
+            "smaller self-contained memories (one fact, preference or decision each), or store "
+            "a short summary and the details as separate memories tagged alike."
+        )
+    return text
+
+
+def check_importance(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInput(f"importance must be between 0 and 1 (got {value})")
+    return float(value)
+
+
+def check_keywords(value: str) -> str:
+    text = " ".join(value.split())
+    if len(text) > MAX_KEYWORDS_CHARS:
+        raise InvalidInput(f"expanded_keywords is longer than {MAX_KEYWORDS_CHARS} characters")
+    return text
+
+
+def check_project(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > MAX_PROJECT_CHARS:
+        raise InvalidInput(f"project is longer than {MAX_PROJECT_CHARS} characters")
+    return text or None
+
+
+def normalize_for_dedup(content: str) -> str:
+    return " ".join(content.casefold().split())
+
+
+_ID_CHARS = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def check_id(value: str) -> str:
+    text = value.strip().lower()
+    if not _ID_CHARS.match(text):
+        raise InvalidInput(f"{value!r} is not a memory id")
+    return text
+
+
+@dataclass
+class Memory:
+    """One memory as stored. For a sensitive memory, `content` holds at most its redacted
+    text (the plaintext is encrypted in the row); for a deleted one, nothing."""
+
+    id: str
+    content: str | None
+    category: str
+    tags: list[str]
+    expanded_keywords: str
+    importance: float
+    is_sensitive: bool
+    project: str | None
+    source: str
+    created_ms: int
+    updated_ms: int
+    deleted_ms: int | None = None
+    field_hlc: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_ms is not None
+
+    def shown_content(self) -> str:
+        if self.is_sensitive:
+            return SENSITIVE_PLACEHOLDER.format(id=self.id)
+        return self.content or ""

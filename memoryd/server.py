@@ -1,0 +1,205 @@
+"""Serving the app on the Unix socket, as the only memoryd for its database.
+
+We bind the socket ourselves (uvicorn's `uds=` leaves it 0666): 0600 in a 0700 directory, and
+every connection's peer uid is checked with SO_PEERCRED. An exclusive lock on `<db>.lock` makes
+a second daemon for the same database impossible, whatever socket it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from memoryd import __version__
+from memoryd.api.app import create_app
+from memoryd.clock import Clock
+from memoryd.config import Settings
+
+log = logging.getLogger("memoryd")
+
+
+def peer_uid(sock: socket.socket | None) -> int | None:
+    """The uid of the process at the other end, where the platform tells it."""
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return int(uid)
+
+
+class PeerCheckedProtocol(HttpToolsProtocol):
+    """Closes connections from any uid but ours before a single byte is read."""
+
+    _refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        uid = peer_uid(transport.get_extra_info("socket"))
+        if uid is not None and uid != os.getuid():
+            log.warning("refused a connection from uid %d", uid)
+            self._refused = True
+            transport.close()
+            return
+        super().connection_made(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._refused:
+            super().connection_lost(exc)
+
+
+def socket_answers(path: Path, timeout: float = 0.5) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+        return True
+
+
+def prepare_socket_dir(path: Path) -> None:
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = directory.stat()
+    if info.st_uid != os.getuid():
+        raise SystemExit(f"memoryd: {directory} belongs to another user; refusing to use it")
+    os.chmod(directory, 0o700)
+
+
+def bind_socket(path: Path) -> socket.socket:
+    """Bind and listen on `path` with mode 0600; a stale socket file is replaced."""
+    prepare_socket_dir(path)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class DaemonLock:
+    path: Path
+    handle: TextIO
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def acquire_lock(db_path: Path) -> DaemonLock | None:
+    """The single-writer lock, or None when another memoryd holds it."""
+    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = db_path.with_name(db_path.name + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.fdopen(fd, "r+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return None
+        raise
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return DaemonLock(path, handle)
+
+
+def lock_holder(db_path: Path) -> str:
+    path = db_path.with_name(db_path.name + ".lock")
+    with contextlib.suppress(OSError):
+        return path.read_text().strip() or "?"
+    return "?"
+
+
+def uvicorn_config(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        http=PeerCheckedProtocol,
+        loop="asyncio",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=15,
+        timeout_keep_alive=30,
+    )
+
+
+def _wait_for(path: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if socket_answers(path):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def serve(settings: Settings, clock: Clock | None = None, out: TextIO = sys.stderr) -> int:
+    """Run the daemon until SIGTERM/SIGINT. Returns the process exit status."""
+    sock_path = settings.socket_path
+    lock = acquire_lock(settings.db_path)
+    if lock is None:
+        if _wait_for(sock_path, 5.0):
+            print(
+                f"memoryd: already running (pid {lock_holder(settings.db_path)}) on "
+                f"{sock_path}; nothing to do",
+                file=out,
+            )
+            return 0
+        print(
+            f"memoryd: {settings.db_path} is in use by another memoryd (pid "
+            f"{lock_holder(settings.db_path)}) that does not answer on {sock_path}",
+            file=out,
+        )
+        return 1
+    try:
+        if socket_answers(sock_path):
+            print(
+                f"memoryd: another daemon already answers on {sock_path}; nothing to do", file=out
+            )
+            return 0
+        sock = bind_socket(sock_path)
+        inode = sock_path.stat().st_ino
+        server = uvicorn.Server(uvicorn_config(create_app(settings, clock)))
+        print(
+            f"memoryd {__version__}: listening on {sock_path} (db {settings.db_path}, "
+            f"mode {settings.mode})",
+            file=out,
+            flush=True,
+        )
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        finally:
+            sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                if sock_path.stat().st_ino == inode:
+                    sock_path.unlink()
+        return 0 if server.started else 1
+    finally:
+        lock.release()

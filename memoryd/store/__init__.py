@@ -1,0 +1,1 @@
+"""The SQLite store: one writer connection, separate readers, versioned migrations."""

@@ -1,0 +1,199 @@
+"""Connections to the SQLite file: one writer through which every write passes, and readers.
+
+The writer runs each transaction as `BEGIN IMMEDIATE` under an asyncio lock, so writes never
+contend inside SQLite and no "database is locked" can reach a client. Readers see committed
+data through WAL and never block the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import aiosqlite
+
+from memoryd.errors import StoreCorrupt
+from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
+
+T = TypeVar("T")
+
+_HEADER = b"SQLite format 3\x00"
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",  # durable across process crashes; WAL fsyncs at checkpoint
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def prepare_path(path: Path) -> None:
+    """The database directory is 0700 and the file, when it exists, is 0600 and SQLite."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if not path.exists():
+        return
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise StoreCorrupt(f"database {path} is not readable and writable by this user")
+    if path.stat().st_size:
+        with path.open("rb") as handle:
+            if handle.read(16) != _HEADER:
+                raise StoreCorrupt(
+                    f"{path} is not a SQLite database; refusing to touch it. Move it aside "
+                    "(or restore a backup) and start again."
+                )
+
+
+def _protect_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(f"{path}{suffix}")
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(candidate.stat().st_mode) != 0o600:
+                os.chmod(candidate, 0o600)
+
+
+class Database:
+    def __init__(self, path: Path, readers: int = 2) -> None:
+        self.path = path
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+
+    async def open(self, migrations: list[Migration] | None = None) -> None:
+        prepare_path(self.path)
+        old_umask = os.umask(0o077)
+        try:
+            self._writer = await self._connect()
+            _protect_files(self.path)
+            await self._check_integrity(self._writer)
+            await self.migrate(migrations or MIGRATIONS)
+            for _ in range(self._reader_count):
+                reader = await self._connect()
+                await reader.execute("PRAGMA query_only=1")
+                self._all_readers.append(reader)
+                self._readers.put_nowait(reader)
+        except sqlite3.DatabaseError as exc:
+            await self.close()
+            raise StoreCorrupt(
+                f"database {self.path} cannot be opened ({exc}); refusing to touch it. Run "
+                "`memory doctor`, or move the file aside and restore a backup."
+            ) from None
+        finally:
+            os.umask(old_umask)
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute("PRAGMA quick_check(1)") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else '?'}")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            async with self._write_lock:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._writer.execute("PRAGMA optimize")
+                await self._writer.close()
+                self._writer = None
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    async def schema_version(self) -> int:
+        async with self.writer.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+        ) as cursor:
+            if await cursor.fetchone() is None:
+                return 0
+        async with self.writer.execute("SELECT MAX(version) FROM schema_migrations") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def migrate(self, migrations: list[Migration]) -> None:
+        await self.writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+        )
+        current = await self.schema_version()
+        newest = migrations[-1].version
+        if current > newest:
+            raise StoreCorrupt(
+                f"database {self.path} has schema version {current}, newer than this memoryd "
+                f"understands ({newest}); upgrade memoryd"
+            )
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            async with self.transaction() as conn:
+                for statement in split_statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time_ns() // 1_000_000),
+                )
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A `BEGIN IMMEDIATE` transaction on the writer. Only use through `write()` or
+        during start-up: callers must not be cancelled half-way (see `write`)."""
+        async with self._write_lock:
+            conn = self.writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run `job` in one write transaction. Shielded: once started, a write commits or
+        rolls back even if the request that asked for it goes away."""
+
+        async def run() -> T:
+            async with self.transaction() as conn:
+                return await job(conn)
+
+        return await asyncio.shield(asyncio.ensure_future(run()))
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(FileNotFoundError):
+                total += Path(f"{self.path}{suffix}").stat().st_size
+        return total
+
+
+async def check_database(path: Path) -> None:
+    """Open, verify and migrate the database once, then close it: raises StoreCorrupt."""
+    db = Database(path, readers=0)
+    await db.open()
+    await db.close()

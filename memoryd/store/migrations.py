@@ -1,0 +1,97 @@
+"""Versioned schema migrations. Each applies and records itself in one transaction.
+
+Append new migrations to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_V1_BASE = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE memories (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    content TEXT,
+    secret BLOB,
+    content_hash TEXT,
+    category TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    expanded_keywords TEXT NOT NULL DEFAULT '',
+    importance REAL NOT NULL DEFAULT 0.5,
+    is_sensitive INTEGER NOT NULL DEFAULT 0,
+    project TEXT,
+    source TEXT NOT NULL DEFAULT 'manual',
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    deleted_ms INTEGER,
+    field_hlc TEXT NOT NULL DEFAULT '{}',
+    deleted_hlc INTEGER
+);
+
+CREATE INDEX memories_live_updated ON memories (deleted_ms, updated_ms);
+CREATE INDEX memories_hash ON memories (content_hash) WHERE deleted_ms IS NULL;
+CREATE INDEX memories_project ON memories (project, deleted_ms);
+CREATE INDEX memories_category ON memories (category, deleted_ms);
+
+-- Indexed text only: sensitive rows have NULL content and tombstones have no text at all,
+-- so nothing secret or deleted is ever searchable.
+CREATE VIRTUAL TABLE memories_fts USING fts5(
+    content, expanded_keywords, tags,
+    content='memories', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts (rowid, content, expanded_keywords, tags)
+    VALUES (new.rowid, new.content, new.expanded_keywords, new.tags);
+END;
+
+CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, content, expanded_keywords, tags)
+    VALUES ('delete', old.rowid, old.content, old.expanded_keywords, old.tags);
+END;
+
+CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, expanded_keywords, tags ON memories
+BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, content, expanded_keywords, tags)
+    VALUES ('delete', old.rowid, old.content, old.expanded_keywords, old.tags);
+    INSERT INTO memories_fts (rowid, content, expanded_keywords, tags)
+    VALUES (new.rowid, new.content, new.expanded_keywords, new.tags);
+END;
+"""
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
+]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a script on statement boundaries (trigger bodies contain semicolons)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def target_version(migrations: list[Migration] | None = None) -> int:
+    return (migrations or MIGRATIONS)[-1].version

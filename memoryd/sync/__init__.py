@@ -1,0 +1,1 @@
+"""Replication through the hub: clocks, ops, the outbox and the sync loop."""

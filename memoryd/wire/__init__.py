@@ -1,0 +1,1 @@
+"""Wire formats: one definition of each, imported by every side that speaks it."""

@@ -1,0 +1,140 @@
+"""The REST shapes of /api/memories, spoken by the daemon and by the hub.
+
+They follow the original project's API so that its clients keep working: `tags` may be sent as
+a comma-separated string or a list; responses always carry a list.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class MemoryIn(_Strict):
+    """POST /api/memories"""
+
+    content: Text
+    category: str = "facts"
+    tags: list[str] | str | None = None
+    expanded_keywords: Text = ""
+    importance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    force_sensitive: bool = False
+    project: str | None = None
+    source: Literal["manual", "auto-learn", "import"] = "manual"
+
+
+class ImportItem(MemoryIn):
+    """One element of POST /api/memories/import: an export line, or a plain store body."""
+
+    id: str | None = None
+    is_sensitive: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class MemoryPatch(_Strict):
+    """PUT /api/memories/{id}: every field optional; `project: null` clears the project."""
+
+    content: Text | None = None
+    category: str | None = None
+    tags: list[str] | str | None = None
+    expanded_keywords: Text | None = None
+    importance: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    project: str | None = None
+
+
+class RecallIn(_Strict):
+    """POST /api/memories/recall"""
+
+    context: Text
+    expanded_query: Text = ""
+    category: str | None = None
+    project: str | None = None
+    sort_by: Literal["relevance", "importance", "recency"] = "relevance"
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+class StoredOut(BaseModel):
+    """201 (or 200 when it was a duplicate) from POST /api/memories."""
+
+    id: str
+    category: str
+    importance: float
+    is_sensitive: bool
+    duplicate_of: str | None = None
+
+
+class MemoryOut(BaseModel):
+    id: str
+    content: str
+    category: str
+    tags: list[str]
+    expanded_keywords: str
+    importance: float
+    is_sensitive: bool
+    project: str | None
+    source: str
+    created_at: str
+    updated_at: str
+
+
+class ScoredMemoryOut(MemoryOut):
+    score: float
+
+
+class RecallOut(BaseModel):
+    memories: list[ScoredMemoryOut]
+
+
+class ListOut(BaseModel):
+    memories: list[MemoryOut]
+    total: int
+
+
+class UpdatedOut(BaseModel):
+    updated: str
+    memory: MemoryOut
+
+
+class DeletedOut(BaseModel):
+    deleted: str
+    preview: str
+
+
+class SecretOut(BaseModel):
+    id: str
+    content: str
+    is_sensitive: bool
+
+
+class ImportOut(BaseModel):
+    imported: int
+    duplicates: int
+    existing: int
+    memories: list[dict[str, Any]]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    protocol: int
+    pid: int
+    db: str
+    memories: int
+    mode: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from memoryd.crypto.aead import Cipher
+from memoryd.store.db import Database
+from memoryd.store.memories import MemoryStore
+from tests.support import Daemon, running_daemon
+
+
+class FakeClock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, start_ms: int = 1_790_000_000_000) -> None:
+        self.ms = start_ms
+
+    def now_ms(self) -> int:
+        return self.ms
+
+    def advance(self, ms: int) -> None:
+        self.ms += ms
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[MemoryStore]:
+    """A real store on a temporary SQLite file, in-process."""
+    db = Database(tmp_path / "memory.db")
+    await db.open()
+    store = MemoryStore(db, Cipher(b"k" * 32), clock, max_content_chars=1400)
+    await store.load_clock()
+    try:
+        yield store
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def daemon() -> Iterator[Daemon]:
+    """A real `memoryd serve` process on a temporary socket and MEMORY_HOME."""
+    with running_daemon() as running:
+        yield running
