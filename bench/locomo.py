@@ -1,0 +1,394 @@
+"""Recall quality on LoCoMo, measured through a real daemon's API.
+
+Each dialog turn becomes one memory (`"<speaker>: <text> [shared an image: <caption>]"`, created
+at its session's date), imported with POST /api/memories/import; each question is asked verbatim
+through POST /api/memories/recall. Scored: recall@k of the question's evidence turns (the share of
+them among the top k), per category id, for categories 1-4 and for all, plus recall latency over
+the socket and indexing time.
+
+Two layouts: `per` (one store, i.e. one daemon, per conversation: one user's history) and
+`global` (all ten conversations in one store, the other nine acting as distractors).
+conv-26 and conv-30 are the dev split (tune on them only); the other eight are the test split.
+
+    python bench/locomo.py                       # test split, both layouts
+    python bench/locomo.py --split dev --layout per
+    python bench/locomo.py --fill-to 10000       # global store padded to 10k memories
+    python bench/locomo.py --semantic            # daemon with the semantic leg on
+
+The data (CC BY-NC 4.0) is read from ../shared/data/locomo10.json or --data; never copy it here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "locomo10.json"
+DEV = ("conv-26", "conv-30")
+KS = (5, 10)
+CATEGORIES = (1, 2, 3, 4, 5)
+_EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class Turn:
+    dia_id: str
+    content: str
+    created_at: str
+
+
+@dataclass
+class Question:
+    text: str
+    category: int
+    evidence: list[str]
+
+
+@dataclass
+class Conversation:
+    sample_id: str
+    turns: list[Turn]
+    questions: list[Question]
+
+
+def _session_time(raw: str) -> str:
+    """'1:56 pm on 8 May, 2023' -> ISO-8601 UTC."""
+    parsed = datetime.strptime(raw.strip(), "%I:%M %p on %d %B, %Y")
+    return parsed.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+def turn_text(turn: dict[str, Any]) -> str:
+    text = f"{turn['speaker']}: {turn['text']}"
+    if turn.get("blip_caption"):
+        text += f" [shared an image: {turn['blip_caption']}]"
+    return text
+
+
+def normalise_evidence(raw: list[str], known: set[str]) -> list[str]:
+    """'D8:6; D9:17', 'D:11:26', 'D30:05' ... -> canonical ids of turns that exist."""
+    out: list[str] = []
+    for item in raw:
+        for session, index in _EVIDENCE.findall(item):
+            dia_id = f"D{int(session)}:{int(index)}"
+            if dia_id in known and dia_id not in out:
+                out.append(dia_id)
+    return out
+
+
+def load(path: Path) -> list[Conversation]:
+    conversations = []
+    for sample in json.loads(path.read_text()):
+        conv = sample["conversation"]
+        turns: list[Turn] = []
+        n = 1
+        while f"session_{n}" in conv:
+            created = _session_time(conv[f"session_{n}_date_time"])
+            for turn in conv[f"session_{n}"]:
+                turns.append(Turn(turn["dia_id"], turn_text(turn), created))
+            n += 1
+        known = {t.dia_id for t in turns}
+        questions = []
+        for qa in sample["qa"]:
+            evidence = normalise_evidence(qa.get("evidence", []), known)
+            if evidence:  # 4 questions have none: unscorable
+                questions.append(Question(qa["question"], int(qa["category"]), evidence))
+        conversations.append(Conversation(sample["sample_id"], turns, questions))
+    return conversations
+
+
+# ----------------------------------------------------------------------------- daemon
+
+
+@dataclass
+class Daemon:
+    home: Path
+    proc: subprocess.Popen[bytes]
+    client: httpx.Client
+
+
+@contextmanager
+def daemon(extra_env: dict[str, str]) -> Iterator[Daemon]:
+    home = Path(tempfile.mkdtemp(prefix="lcm", dir="/tmp"))
+    sock = home / "run" / "d.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "CLAUDE_MEMORY"))}
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.update(
+        MEMORY_HOME=str(home),
+        MEMORY_SOCKET=str(sock),
+        MEMORY_MAX_CONTENT_CHARS="4000",
+        MEMORY_SYNC_DISABLE="1",
+        **extra_env,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memoryd", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://memoryd", timeout=600
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {proc.returncode}")
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(str(sock))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("daemon did not start") from None
+            time.sleep(0.05)
+        yield Daemon(home, proc, client)
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ----------------------------------------------------------------------------- run
+
+Key = tuple[str, str]  # (sample_id, dia_id)
+
+
+@dataclass
+class Store:
+    """What was indexed: memory id -> the turns it stands for (equal turns merge)."""
+
+    turns_of: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    index_s: float = 0.0
+    embed_s: float = 0.0
+    memories: int = 0
+
+
+def index(d: Daemon, items: list[tuple[Key | None, str, str]], wait_semantic: bool) -> Store:
+    store = Store()
+    start = time.perf_counter()
+    for offset in range(0, len(items), 2000):
+        chunk = items[offset : offset + 2000]
+        body = [
+            {
+                "content": content,
+                "category": "facts",
+                "source": "import",
+                "created_at": created,
+                "updated_at": created,
+            }
+            for _, content, created in chunk
+        ]
+        response = d.client.post("/api/memories/import", json=body)
+        response.raise_for_status()
+        for (key, _, _), result in zip(chunk, response.json()["memories"], strict=True):
+            if key is not None:
+                store.turns_of[result["id"]].add(key)
+    store.index_s = time.perf_counter() - start
+    if wait_semantic:
+        start = time.perf_counter()
+        while True:
+            status = d.client.get("/api/semantic").json()
+            if status.get("pending", 1) == 0:
+                break
+            time.sleep(0.2)
+        store.embed_s = time.perf_counter() - start
+    store.memories = d.client.get("/health").json()["memories"]
+    return store
+
+
+@dataclass
+class Scores:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+def ask(d: Daemon, store: Store, conv: Conversation, scores: Scores) -> None:
+    for q in conv.questions:
+        start = time.perf_counter()
+        response = d.client.post("/api/memories/recall", json={"context": q.text, "limit": max(KS)})
+        scores.latencies_ms.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+        ranked: list[set[str]] = []
+        for memory in response.json()["memories"]:
+            ranked.append(
+                {dia for sid, dia in store.turns_of.get(memory["id"], ()) if sid == conv.sample_id}
+            )
+        row: dict[str, Any] = {"conv": conv.sample_id, "category": q.category}
+        wanted = set(q.evidence)
+        for k in KS:
+            found = set().union(*ranked[:k]) if ranked else set()
+            row[f"r@{k}"] = len(wanted & found) / len(wanted)
+        scores.rows.append(row)
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summarise(scores: Scores) -> dict[str, Any]:
+    groups: dict[str, list[dict[str, Any]]] = {f"cat{c}": [] for c in CATEGORIES}
+    groups["cats1-4"], groups["all"] = [], []
+    for row in scores.rows:
+        groups[f"cat{row['category']}"].append(row)
+        if row["category"] != 5:
+            groups["cats1-4"].append(row)
+        groups["all"].append(row)
+    out: dict[str, Any] = {}
+    for name, rows in groups.items():
+        out[name] = {"n": len(rows)}
+        for k in KS:
+            out[name][f"r@{k}"] = (
+                round(100 * statistics.fmean(r[f"r@{k}"] for r in rows), 1) if rows else None
+            )
+    lat = scores.latencies_ms
+    out["latency_ms"] = {
+        "p50": round(statistics.median(lat), 2),
+        "p95": round(_percentile(lat, 95), 2),
+        "p99": round(_percentile(lat, 99), 2),
+        "n": len(lat),
+    }
+    return out
+
+
+def filler(conversations: list[Conversation], count: int, seed: int = 8) -> list[str]:
+    """Distinct distractor memories made by joining two random turns (for latency at scale)."""
+    rng = random.Random(seed)
+    texts = [t.content for c in conversations for t in c.turns]
+    return [f"{rng.choice(texts)} / {rng.choice(texts)} #{i}" for i in range(count)]
+
+
+def run_layout(
+    layout: str,
+    conversations: list[Conversation],
+    scored: list[Conversation],
+    env: dict[str, str],
+    fill_to: int,
+    semantic: bool,
+) -> dict[str, Any]:
+    scores = Scores()
+    stores: list[Store] = []
+    rss: list[float] = []
+    if layout == "per":
+        for conv in scored:
+            with daemon(env) as d:
+                items = [((conv.sample_id, t.dia_id), t.content, t.created_at) for t in conv.turns]
+                store = index(d, items, semantic)
+                ask(d, store, conv, scores)
+                stores.append(store)
+                rss.append(rss_mib(d.proc.pid))
+    else:
+        with daemon(env) as d:
+            items: list[tuple[Key | None, str, str]] = [
+                ((c.sample_id, t.dia_id), t.content, t.created_at)
+                for c in conversations
+                for t in c.turns
+            ]
+            extra = max(0, fill_to - len(items))
+            items += [(None, text, "2023-01-01T00:00:00Z") for text in filler(conversations, extra)]
+            store = index(d, items, semantic)
+            for conv in scored:
+                ask(d, store, conv, scores)
+            stores.append(store)
+            rss.append(rss_mib(d.proc.pid))
+    result = summarise(scores)
+    result["memories"] = [s.memories for s in stores]
+    result["index_s"] = round(sum(s.index_s for s in stores), 2)
+    result["embed_s"] = round(sum(s.embed_s for s in stores), 2)
+    result["daemon_rss_mib"] = round(max(rss), 1)
+    return result
+
+
+def table(name: str, result: dict[str, Any]) -> str:
+    lines = [f"{name}", f"{'group':<9} {'n':>5} {'R@5':>6} {'R@10':>6}"]
+    for group in [*(f"cat{c}" for c in CATEGORIES), "cats1-4", "all"]:
+        g = result[group]
+        r5 = "-" if g["r@5"] is None else f"{g['r@5']:.1f}"
+        r10 = "-" if g["r@10"] is None else f"{g['r@10']:.1f}"
+        lines.append(f"{group:<9} {g['n']:>5} {r5:>6} {r10:>6}")
+    lat = result["latency_ms"]
+    lines.append(
+        f"recall latency ms: p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']}; "
+        f"memories {result['memories']}; index {result['index_s']} s"
+        + (f"; embed {result['embed_s']} s" if result["embed_s"] else "")
+        + f"; daemon RSS {result['daemon_rss_mib']} MiB"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
+    parser.add_argument("--layout", choices=("per", "global", "both"), default="both")
+    parser.add_argument("--fill-to", type=int, default=0, help="pad the global store to N")
+    parser.add_argument("--semantic", action="store_true", help="turn the semantic leg on")
+    parser.add_argument("--out", type=Path, default=Path("locomo_results.json"))
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        parser.error(f"{args.data} not found; pass --data PATH to locomo10.json")
+
+    conversations = load(args.data)
+    scored = [
+        c
+        for c in conversations
+        if args.split == "all" or (c.sample_id in DEV) == (args.split == "dev")
+    ]
+    env = {"MEMORY_SEMANTIC": "1" if args.semantic else "0"}
+    layouts = ("per", "global") if args.layout == "both" else (args.layout,)
+    report: dict[str, Any] = {
+        "split": args.split,
+        "conversations": [c.sample_id for c in scored],
+        "questions": sum(len(c.questions) for c in scored),
+        "semantic": args.semantic,
+        "fill_to": args.fill_to,
+        "results": {},
+    }
+    for layout in layouts:
+        result = run_layout(layout, conversations, scored, env, args.fill_to, args.semantic)
+        report["results"][layout] = result
+        print(table(f"LoCoMo turns, {args.split} split, {layout} store", result), flush=True)
+        print()
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
