@@ -74,8 +74,62 @@ BEGIN
 END;
 """
 
+_V2_HOOKS_LEARN = """
+-- Hooks: what each Claude Code session has seen, and memories saved across a compaction.
+CREATE TABLE hook_session_memories (
+    session_id TEXT NOT NULL,
+    memory_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    memory_updated_ms INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (session_id, memory_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX hook_session_memories_at ON hook_session_memories (at_ms);
+
+CREATE TABLE compaction_markers (
+    session_id TEXT PRIMARY KEY,
+    memory_ids TEXT NOT NULL,
+    project TEXT,
+    created_ms INTEGER NOT NULL
+);
+
+-- Auto-learn: the queue (one row per transcript, with how far it was judged), the daily
+-- token spend, and what was learned with the model's reason (for `memory learned` and undo).
+CREATE TABLE learn_sessions (
+    session_id TEXT PRIMARY KEY,
+    transcript_path TEXT NOT NULL,
+    cwd TEXT,
+    judged_lines INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 1,
+    requested_ms INTEGER NOT NULL,
+    judged_ms INTEGER
+);
+CREATE INDEX learn_sessions_pending ON learn_sessions (pending, requested_ms);
+
+CREATE TABLE learn_spend (
+    day TEXT PRIMARY KEY,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    calls INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE learned (
+    rowid INTEGER PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    session_id TEXT,
+    action TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    previous_content TEXT,
+    at_ms INTEGER NOT NULL,
+    undone_ms INTEGER
+);
+CREATE INDEX learned_at ON learned (at_ms);
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
+    Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
 ]
 
 
