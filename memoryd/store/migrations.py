@@ -127,9 +127,47 @@ CREATE TABLE learned (
 CREATE INDEX learned_at ON learned (at_ms);
 """
 
+_V3_SYNC = """
+-- One row: who this replica is and how far it has pulled (see memoryd/sync/state.py).
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    replica_id TEXT NOT NULL,
+    next_replica_seq INTEGER NOT NULL DEFAULT 1,
+    cursor INTEGER NOT NULL DEFAULT 0,
+    last_push_ms INTEGER,
+    last_pull_ms INTEGER,
+    last_error TEXT,
+    server_offset_ms INTEGER
+);
+
+-- Ops waiting for the hub, appended in the transaction of the write they describe. Sealed
+-- values are ciphertext already: no plaintext secret is ever stored here.
+CREATE TABLE sync_outbox (
+    replica_seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL UNIQUE,
+    entity_id TEXT NOT NULL,
+    hlc INTEGER NOT NULL,
+    envelope TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    parked INTEGER NOT NULL DEFAULT 0
+);
+
+-- Pulled ops that could not be applied (sealed without a usable key, or damaged): kept, shown
+-- in status, retried when a key appears.
+CREATE TABLE sync_quarantine (
+    op_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    envelope TEXT NOT NULL,
+    error TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
+    Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
 ]
 
 
