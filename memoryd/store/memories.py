@@ -33,7 +33,8 @@ from memoryd.model import (
 )
 from memoryd.store import fts, ranking
 from memoryd.store.db import Database
-from memoryd.sync.hlc import HLC
+from memoryd.sync import merge
+from memoryd.sync.hlc import HLC, wall_ms
 
 ChangeKind = Literal["put", "del"]
 
@@ -381,6 +382,123 @@ class MemoryStore:
             return current, True
 
         return await self.db.write(job)
+
+    async def apply_remote(self, conn: aiosqlite.Connection, change: Change) -> bool:
+        """Join a change pulled from the hub, inside the caller's transaction (sync applies a
+        page and advances its cursor together). Per-field last-writer-wins by HLC; a delete is
+        terminal; the clock moves past the remote stamp; nothing is emitted, the change is
+        another replica's. Returns whether the row changed."""
+        self.hlc.recv(change.hlc)
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(self.hlc.last),),
+        )
+        async with conn.execute(
+            f"SELECT {_COLUMNS}, deleted_hlc FROM memories WHERE id = ?", (change.entity_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if change.kind == "del":
+            return await self._apply_remote_delete(conn, change, row)
+        if row is not None and row["deleted_ms"] is not None:
+            return False  # deletes are terminal
+        fields = merge.check_remote_fields(change.fields)
+        stamp = wall_ms(change.hlc)
+        if row is None:
+            born = fields.get("created_ms", stamp)
+            current = Memory(
+                id=change.entity_id,
+                content=None,
+                category="facts",
+                tags=[],
+                expanded_keywords="",
+                importance=0.5,
+                is_sensitive=False,
+                project=None,
+                source="manual",
+                created_ms=born,
+                updated_ms=born,
+            )
+            text: str | None = None
+        else:
+            current = _memory(row)
+            text = await self._plaintext(current) if "content" in current.field_hlc else None
+        winners = {
+            name: value
+            for name, value in fields.items()
+            if name != "created_ms"
+            and merge.wins(
+                change.hlc,
+                value,
+                current.field_hlc.get(name),
+                text if name == "content" else getattr(current, name),
+            )
+        }
+        created = min(current.created_ms, fields.get("created_ms", current.created_ms))
+        if row is not None and not winners and created == current.created_ms:
+            return False
+        memory = Memory(**{**current.__dict__, **winners})
+        memory.created_ms = created
+        memory.field_hlc = {**current.field_hlc, **dict.fromkeys(winners, change.hlc)}
+        memory.updated_ms = max(current.updated_ms, stamp if winners else 0, created)
+        text = winners.get("content", text)
+        if text is not None:
+            memory.content = _indexable(text) if memory.is_sensitive else text
+        values = {
+            "id": memory.id,
+            "content": memory.content,
+            "secret": (
+                self.cipher.seal(text, _aad(memory.id))
+                if memory.is_sensitive and text is not None
+                else None
+            ),
+            "content_hash": (
+                self.cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None
+            ),
+            "category": memory.category,
+            "tags": json.dumps(memory.tags),
+            "expanded_keywords": memory.expanded_keywords,
+            "importance": memory.importance,
+            "is_sensitive": int(memory.is_sensitive),
+            "project": memory.project,
+            "source": memory.source,
+            "created_ms": memory.created_ms,
+            "updated_ms": memory.updated_ms,
+            "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
+        }
+        if row is None:
+            names = ", ".join(values)
+            marks = ", ".join(f":{k}" for k in values)
+            await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
+        else:
+            sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
+            await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)
+        return True
+
+    async def _apply_remote_delete(
+        self, conn: aiosqlite.Connection, change: Change, row: sqlite3.Row | None
+    ) -> bool:
+        now = self.clock.now_ms()
+        if row is None:
+            stamp = wall_ms(change.hlc)
+            await conn.execute(
+                "INSERT INTO memories (id, category, created_ms, updated_ms, deleted_ms, "
+                "deleted_hlc) VALUES (?, 'facts', ?, ?, ?, ?)",
+                (change.entity_id, stamp, stamp, now, change.hlc),
+            )
+            return True
+        if row["deleted_ms"] is not None:
+            if row["deleted_hlc"] is None or change.hlc > row["deleted_hlc"]:
+                await conn.execute(
+                    "UPDATE memories SET deleted_hlc = ? WHERE id = ?", (change.hlc, row["id"])
+                )
+            return False
+        await conn.execute(
+            "UPDATE memories SET content = NULL, secret = NULL, content_hash = NULL, "
+            "tags = '[]', expanded_keywords = '', deleted_ms = ?, deleted_hlc = ? WHERE id = ?",
+            (now, change.hlc, row["id"]),
+        )
+        return True
 
     async def import_many(self, items: list[NewMemory]) -> ImportResult:
         """Import in one transaction: all or nothing. Known ids are skipped, equal content

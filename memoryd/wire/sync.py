@@ -70,7 +70,7 @@ class _Model(BaseModel):
 
 
 class OpHeader(_Model):
-    v: Literal[1] = FORMAT_VERSION
+    v: Literal[1] = 1
     replica_id: ReplicaId
     replica_seq: Annotated[int, Field(ge=1, lt=1 << 63)]
     op_id: OpId
