@@ -1,0 +1,3 @@
+from mcp_shim.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Make sure memoryd answers on its socket, starting it if needed. Stdlib-only.
+
+`ensure_daemon` is what every client that may be first on the machine calls (the MCP shim on
+start and whenever a request finds no daemon; hooks may reuse it). Many callers at once still
+produce one daemon: they serialise on an flock in MEMORY_HOME, and each re-probes the socket
+once it holds the lock, so only the first one spawns. memoryd itself also holds an exclusive
+lock on `<db>.lock` and exits 0 when another daemon already answers (memoryd/server.py), which
+covers callers that do not use this module.
+
+The spawned daemon runs detached (its own session, stdin from /dev/null, output appended to
+MEMORY_HOME/logs/memoryd.log), so it outlives the session that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import http.client
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("mcp_shim.autostart")
+
+START_TIMEOUT = 3.0
+PROBE_TIMEOUT = 0.5
+LOG_NAME = "memoryd.log"
+LOCK_NAME = "autostart.lock"
+
+
+class DaemonUnavailable(Exception):
+    """memoryd does not answer and could not be started; the message says what to run."""
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("memoryd", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self._path))
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def probe(socket_path: Path, timeout: float = PROBE_TIMEOUT) -> dict[str, Any] | None:
+    """memoryd's /health answer, or None when nothing healthy answers on `socket_path`."""
+    conn = _UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            return None
+        health = json.loads(body)
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    return health if isinstance(health, dict) and health.get("status") == "ok" else None
+
+
+def log_path(home: Path) -> Path:
+    return home / "logs" / LOG_NAME
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _start_lock(home: Path, deadline: float) -> Iterator[bool]:
+    """Hold the autostart flock until the block ends; yields False if it was not had in time."""
+    _private_dir(home)
+    fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            time.sleep(0.02)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def spawn_daemon(home: Path, python: str, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    """Start `<python> -m memoryd serve` detached, its output appended to the log."""
+    logs = home / "logs"
+    _private_dir(logs)
+    out = os.open(logs / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        proc = subprocess.Popen(
+            [python, "-m", "memoryd", "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=str(home),
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(out)
+    # Reap it whenever it exits, so a daemon that stops while we live leaves no zombie.
+    threading.Thread(target=proc.wait, name="memoryd-reaper", daemon=True).start()
+    return proc
+
+
+def _log_tail(home: Path, lines: int = 3) -> str:
+    with contextlib.suppress(OSError):
+        text = log_path(home).read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])
+    return ""
+
+
+def how_to_start(socket_path: Path, home: Path) -> str:
+    return (
+        f"Start it with `memoryd serve` (same MEMORY_HOME={home}, socket {socket_path}) and "
+        f"check {log_path(home)}."
+    )
+
+
+def ensure_daemon(
+    socket_path: Path,
+    home: Path,
+    *,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+    timeout: float = START_TIMEOUT,
+) -> dict[str, Any]:
+    """Return memoryd's /health, starting the daemon first if nothing answers.
+
+    Waits at most about `timeout` seconds in all (lock included). Raises DaemonUnavailable
+    with a message that says what to run when the daemon cannot be reached.
+    """
+    health = probe(socket_path)
+    if health is not None:
+        return health
+    deadline = time.monotonic() + timeout
+    with _start_lock(home, deadline) as locked:
+        health = probe(socket_path)
+        if health is not None:
+            return health
+        if not locked:
+            raise DaemonUnavailable(
+                f"memoryd is not answering on {socket_path} and another client's start attempt "
+                f"did not finish in {timeout:.0f} s. {how_to_start(socket_path, home)}"
+            )
+        log.info("memoryd not answering on %s; starting it", socket_path)
+        proc = spawn_daemon(home, python, env)
+        while time.monotonic() < deadline:
+            health = probe(socket_path, timeout=min(PROBE_TIMEOUT, timeout))
+            if health is not None:
+                log.info("memoryd started (pid %s)", health.get("pid"))
+                return health
+            code = proc.poll()
+            if code is not None and code != 0:
+                tail = _log_tail(home)
+                raise DaemonUnavailable(
+                    f"memoryd exited with status {code} right after start"
+                    + (f" ({tail})" if tail else "")
+                    + f". {how_to_start(socket_path, home)}"
+                )
+            time.sleep(0.03)
+    raise DaemonUnavailable(
+        f"memoryd was started but did not answer on {socket_path} within {timeout:.0f} s. "
+        f"{how_to_start(socket_path, home)}"
+    )

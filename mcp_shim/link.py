@@ -1,0 +1,99 @@
+"""The shim's one HTTP client to memoryd's socket, restarting the daemon when it is gone.
+
+Every failure becomes a `ToolError` whose text the model reads: the daemon's own message for a
+4xx, what to run when the daemon cannot be reached. A tool call never waits more than
+`CALL_BUDGET` seconds in all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from mcp.server.mcpserver.exceptions import ToolError
+
+from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, how_to_start
+
+log = logging.getLogger("mcp_shim.link")
+
+CALL_BUDGET = 5.0
+START_BUDGET = 3.0
+
+
+@dataclass
+class DaemonLink:
+    socket_path: Path
+    home: Path
+    python: str
+    env: dict[str, str] | None = None
+    _http: httpx.AsyncClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(self.socket_path)),
+            base_url="http://memoryd",
+            timeout=httpx.Timeout(CALL_BUDGET - 0.5, connect=1.0),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def ensure_blocking(self, budget: float = START_BUDGET) -> dict[str, Any]:
+        """The daemon's /health, starting it if needed."""
+        return ensure_daemon(
+            self.socket_path, self.home, python=self.python, env=self.env, timeout=budget
+        )
+
+    async def ensure(self, budget: float = START_BUDGET) -> dict[str, Any]:
+        """`ensure_blocking` on a worker thread, abandoned (not waited for) if cancelled."""
+        return await anyio.to_thread.run_sync(self.ensure_blocking, budget, abandon_on_cancel=True)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request; on "nobody listening", start memoryd and send it once more."""
+        started = time.monotonic()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            # Nothing was sent, so sending again cannot apply a write twice.
+            log.info("memoryd not reachable on %s; ensuring it runs", self.socket_path)
+            try:
+                await self.ensure(min(START_BUDGET, CALL_BUDGET - (time.monotonic() - started)))
+            except DaemonUnavailable as exc:
+                raise ToolError(str(exc)) from None
+            remaining = CALL_BUDGET - (time.monotonic() - started)
+            response = await self._send_again(method, path, max(remaining, 0.5), **kwargs)
+        except httpx.TimeoutException:
+            raise ToolError(
+                f"memoryd on {self.socket_path} did not answer within {CALL_BUDGET - 0.5:.1f} s; "
+                f"try again. {how_to_start(self.socket_path, self.home)}"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ToolError(
+                f"the connection to memoryd broke mid-request ({type(exc).__name__}); try again"
+            ) from None
+        return _answer(response)
+
+    async def _send_again(self, method: str, path: str, budget: float, **kwargs: Any) -> Any:
+        try:
+            return await self._http.request(method, path, timeout=budget, **kwargs)
+        except httpx.TransportError as exc:
+            raise ToolError(
+                f"memoryd was (re)started but the request failed ({type(exc).__name__}). "
+                f"{how_to_start(self.socket_path, self.home)}"
+            ) from None
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.status_code < 400:
+        return response.json()
+    try:
+        error = response.json()["error"]
+        message = f"{error['message']} ({error['code']})"
+    except (ValueError, KeyError, TypeError):
+        message = f"memoryd answered HTTP {response.status_code}: {response.text[:200]}"
+    raise ToolError(message)

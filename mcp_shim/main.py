@@ -1,0 +1,63 @@
+"""`memory-mcp` / `python -m mcp_shim`: serve the memory tools over stdio.
+
+stdout carries only the protocol. Logs go to MEMORY_HOME/logs/mcp_shim.log (warnings and up),
+or to stderr at debug level when DEBUG_CLAUDE_MEMORY_HOOKS=1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from mcp_shim.link import DaemonLink
+from mcp_shim.project import project_name
+from mcp_shim.server import ShimState, create_server
+from memoryd.config import load_settings
+from memoryd.errors import ConfigError
+
+LOG_NAME = "mcp_shim.log"
+
+
+def setup_logging(home: Path | None) -> None:
+    """Configure the root logger before the SDK does (it would log INFO to stderr)."""
+    root = logging.getLogger()
+    if os.environ.get("DEBUG_CLAUDE_MEMORY_HOOKS") == "1":
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        root.setLevel(logging.DEBUG)
+    elif home is not None:
+        try:
+            logs = home / "logs"
+            logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handler = logging.FileHandler(logs / LOG_NAME, encoding="utf-8", delay=True)
+        except OSError:
+            handler = logging.NullHandler()
+        root.setLevel(logging.WARNING)
+    else:
+        handler = logging.NullHandler()
+        root.setLevel(logging.WARNING)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+
+
+def make_state() -> ShimState:
+    project = project_name()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return ShimState(link=None, project=project, config_error=exc.message)
+    link = DaemonLink(settings.socket_path, settings.home, python=sys.executable)
+    return ShimState(link=link, project=project)
+
+
+def main() -> int:
+    try:
+        home: Path | None = load_settings().home
+    except ConfigError:
+        home = None
+    setup_logging(home)
+    create_server(make_state).run("stdio")
+    return 0

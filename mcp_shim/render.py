@@ -1,0 +1,74 @@
+"""Short text renderings of tool results, for the model to read next to the structured output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PREVIEW = 300
+
+
+def _one(memory: dict[str, Any], score: bool = False) -> str:
+    head = f"- {memory['id']} [{memory['category']}] importance {memory['importance']:.1f}"
+    if memory.get("project"):
+        head += f", project {memory['project']}"
+    if score and "score" in memory:
+        head += f", score {memory['score']:.2f}"
+    content = " ".join(str(memory["content"]).split())
+    if len(content) > _PREVIEW:
+        content = content[:_PREVIEW] + "…"
+    lines = [head, f"  {content}"]
+    details = []
+    if memory.get("tags"):
+        details.append("tags: " + ", ".join(memory["tags"]))
+    details.append("stored " + str(memory["created_at"])[:10])
+    lines.append("  " + " | ".join(details))
+    return "\n".join(lines)
+
+
+def stored(out: dict[str, Any]) -> str:
+    if out.get("duplicate_of"):
+        return f"Already stored as {out['duplicate_of']} [{out['category']}]; nothing new saved."
+    text = f"Stored memory {out['id']} [{out['category']}] importance {out['importance']:.1f}."
+    if out.get("is_sensitive"):
+        text += " It looks sensitive: kept encrypted, readable only with secret_get."
+    return text
+
+
+def recalled(out: dict[str, Any], context: str, sort_by: str) -> str:
+    memories = out["memories"]
+    if not memories:
+        return f"No memories found for: {context}"
+    lines = [f"Found {len(memories)} memories (by {sort_by}):"]
+    lines += [_one(m, score=True) for m in memories]
+    return "\n".join(lines)
+
+
+def listed(out: dict[str, Any]) -> str:
+    memories = out["memories"]
+    if not memories:
+        return "No memories stored yet." if out["total"] == 0 else "No memories in that category."
+    lines = [f"{len(memories)} of {out['total']} memories, newest first:"]
+    lines += [_one(m) for m in memories]
+    return "\n".join(lines)
+
+
+def counted(out: dict[str, Any]) -> str:
+    by_category = ", ".join(f"{k} {v}" for k, v in out["by_category"].items()) or "none"
+    text = f"{out['total']} memories ({by_category})"
+    if out.get("sensitive"):
+        text += f"; {out['sensitive']} sensitive"
+    return text + "."
+
+
+def updated(out: dict[str, Any]) -> str:
+    return "Updated:\n" + _one(out["memory"])
+
+
+def deleted(out: dict[str, Any]) -> str:
+    return f"Deleted memory {out['deleted']}: {out['preview']}"
+
+
+def secret(out: dict[str, Any]) -> str:
+    if not out["is_sensitive"]:
+        return f"Memory {out['id']} is not marked sensitive; its content: {out['content']}"
+    return f"Secret content of memory {out['id']}: {out['content']}"
