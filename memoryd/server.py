@@ -28,6 +28,7 @@ from memoryd import __version__
 from memoryd.api.app import create_app
 from memoryd.clock import Clock
 from memoryd.config import Settings
+from memoryd.service.runtime import MemorydServer, listen_fds
 
 log = logging.getLogger("memoryd")
 
@@ -160,9 +161,19 @@ def _wait_for(path: Path, seconds: float) -> bool:
     return False
 
 
-def serve(settings: Settings, clock: Clock | None = None, out: TextIO = sys.stderr) -> int:
-    """Run the daemon until SIGTERM/SIGINT. Returns the process exit status."""
+def serve(
+    settings: Settings,
+    clock: Clock | None = None,
+    out: TextIO = sys.stderr,
+    idle_exit: float | None = None,
+) -> int:
+    """Run the daemon until SIGTERM/SIGINT or a handover. Returns the process exit status.
+
+    A socket passed by systemd (LISTEN_FDS) is used instead of binding our own; only then
+    does `idle_exit` apply, since only then does something start us again on demand.
+    """
     sock_path = settings.socket_path
+    activated = listen_fds()
     lock = acquire_lock(settings.db_path)
     if lock is None:
         if _wait_for(sock_path, 5.0):
@@ -179,16 +190,20 @@ def serve(settings: Settings, clock: Clock | None = None, out: TextIO = sys.stde
         )
         return 1
     try:
-        if socket_answers(sock_path):
+        # A socket-activated listener always "answers" (systemd queues the connection).
+        if not activated and socket_answers(sock_path):
             print(
                 f"memoryd: another daemon already answers on {sock_path}; nothing to do", file=out
             )
             return 0
-        sock = bind_socket(sock_path)
-        inode = sock_path.stat().st_ino
-        server = uvicorn.Server(uvicorn_config(create_app(settings, clock)))
+        sock = activated[0] if activated else bind_socket(sock_path)
+        inode = None if activated else sock_path.stat().st_ino
+        app = create_app(settings, clock)
+        server = MemorydServer(uvicorn_config(app), idle_exit=idle_exit if activated else None)
+        app.state.request_exit = server.request_exit  # used by POST /api/admin/handover
+        where = "socket from the service manager" if activated else str(sock_path)
         print(
-            f"memoryd {__version__}: listening on {sock_path} (db {settings.db_path}, "
+            f"memoryd {__version__}: listening on {where} (db {settings.db_path}, "
             f"mode {settings.mode})",
             file=out,
             flush=True,
@@ -198,8 +213,10 @@ def serve(settings: Settings, clock: Clock | None = None, out: TextIO = sys.stde
         finally:
             sock.close()
             with contextlib.suppress(FileNotFoundError):
-                if sock_path.stat().st_ino == inode:
+                if inode is not None and sock_path.stat().st_ino == inode:
                     sock_path.unlink()
+        if server.exit_reason:
+            print(f"memoryd: stopped ({server.exit_reason})", file=out, flush=True)
         return 0 if server.started else 1
     finally:
         lock.release()

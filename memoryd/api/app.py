@@ -12,6 +12,7 @@ from starlette.routing import Route
 from memoryd.api.errors import HANDLERS
 from memoryd.api.openapi import openapi
 from memoryd.api.routes import ROUTES
+from memoryd.api.routes_admin import ADMIN_ROUTES
 from memoryd.api.services import Services
 from memoryd.clock import Clock, SystemClock
 from memoryd.config import Settings
@@ -38,5 +39,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         finally:
             await db.close()
 
-    routes = [*ROUTES, Route("/openapi.json", openapi, methods=["GET"])]
+    routes = [*ROUTES, *ADMIN_ROUTES, Route("/openapi.json", openapi, methods=["GET"])]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)

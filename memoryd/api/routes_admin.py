@@ -1,0 +1,50 @@
+"""Admin endpoints: POST /api/admin/handover, the daemon's side of a version upgrade."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from memoryd import PROTOCOL, __version__
+from memoryd.errors import BadRequest, Conflict, Unavailable
+from memoryd.service.handover import is_newer
+
+log = logging.getLogger("memoryd")
+
+
+async def handover(request: Request) -> Response:
+    """Exit in favour of a newer memoryd: stop accepting, finish in-flight requests, close
+    the store and release the lock. Only a strictly newer requester is obeyed."""
+    try:
+        body: Any = json.loads(await request.body() or b"{}")
+        version = str(body["version"])
+        protocol = int(body["protocol"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest(
+            'expected {"version": "<x.y.z>", "protocol": <int>} of the newer memoryd'
+        ) from None
+    if not is_newer(version, protocol, __version__, PROTOCOL):
+        raise Conflict(
+            f"this memoryd is {__version__} (protocol {PROTOCOL}); it only hands over to a "
+            f"newer one, not {version} (protocol {protocol})"
+        )
+    request_exit = getattr(request.app.state, "request_exit", None)
+    if request_exit is None:
+        raise Unavailable("this memoryd was not started by `memoryd serve`; it cannot hand over")
+    log.info("handing over to memoryd %s (protocol %d)", version, protocol)
+    # The exit is requested after this answer is sent, so the requester always gets it.
+    return JSONResponse(
+        {"status": "handing_over", "pid": os.getpid(), "version": __version__},
+        status_code=202,
+        background=BackgroundTask(request_exit, f"handover to memoryd {version}"),
+    )
+
+
+ADMIN_ROUTES = [Route("/api/admin/handover", handover, methods=["POST"])]

@@ -1,0 +1,1 @@
+"""Running memoryd as a service: units, install, socket activation, upgrades, backups."""
