@@ -1,0 +1,97 @@
+"""The hub's sync endpoints over httpx. The transport is injected (tests wrap the hub's ASGI
+app in a fault-injecting transport); errors come back as two kinds: HubUnreachable (try
+again later) and HubRefused (the hub answered no, with a code from the wire module)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from memoryd.wire.sync import (
+    DEFAULT_PULL_LIMIT,
+    PULL_PATH,
+    PUSH_PATH,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SyncError,
+    SyncErrorBody,
+)
+
+T = TypeVar("T", PushResponse, PullResponse)
+
+
+class HubUnreachable(Exception):
+    """Network failure, timeout, 5xx or 429: transient."""
+
+
+class HubRefused(Exception):
+    def __init__(self, status: int, error: SyncErrorBody) -> None:
+        super().__init__(f"{status} {error.code}: {error.message}")
+        self.status = status
+        self.error = error
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"authorization": f"Bearer {api_key}"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            raise HubUnreachable(f"hub unreachable: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise HubUnreachable(f"hub answered {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                error = SyncError.model_validate_json(response.content).error
+            except ValidationError:
+                error = SyncErrorBody(code=f"http_{response.status_code}", message=response.text)
+            raise HubRefused(response.status_code, error)
+        return response
+
+    async def push(self, request: PushRequest) -> PushResponse:
+        response = await self._send(
+            self._http.build_request(
+                "POST",
+                PUSH_PATH,
+                content=request.model_dump_json(),
+                headers={"content-type": "application/json"},
+            )
+        )
+        return _parse(PushResponse, response)
+
+    async def pull(self, after: int, limit: int = DEFAULT_PULL_LIMIT) -> PullResponse:
+        response = await self._send(
+            self._http.build_request("GET", PULL_PATH, params={"after": after, "limit": limit})
+        )
+        return _parse(PullResponse, response)
+
+
+def _parse(model: type[T], response: httpx.Response) -> T:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise HubUnreachable(f"hub sent a malformed answer: {exc.errors()[0]['msg']}") from None

@@ -1,0 +1,341 @@
+"""One sync round, in the foreground: push the outbox page by page, then pull until the hub has
+nothing more. Pure orchestration of an injected store, client, cipher and clock, so tests call
+`sync_once()` directly and shrink deterministically.
+
+Failure rules: nothing queued is ever dropped. Acked ops leave the outbox in one transaction;
+a lost answer means a retry, which the hub acks as `duplicate`. Ops the hub refuses as invalid
+are set aside (`parked`, visible in status); ops refused for clock skew stay queued. A pulled
+page and the cursor move together, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from memoryd.clock import Clock
+from memoryd.errors import InvalidInput
+from memoryd.store.db import Database
+from memoryd.store.memories import Change, MemoryStore
+from memoryd.sync.client import HubRefused, HubUnreachable, SyncClient
+from memoryd.sync.envelope import BadEnvelope, SyncCipher, WrongKey, open_op
+from memoryd.sync.state import new_replica_id, restamp
+from memoryd.wire.sync import (
+    DEFAULT_PULL_LIMIT,
+    MAX_PUSH_OPS,
+    Op,
+    PulledOp,
+    PushRequest,
+)
+
+
+class SyncStopped(Exception):
+    """The round could not go on for a reason retrying soon will not fix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RoundResult:
+    pushed: int = 0
+    duplicates: int = 0
+    obsolete: int = 0
+    parked: int = 0
+    pulled: int = 0
+    applied: int = 0
+    quarantined: int = 0
+    ok: bool = True
+    error_code: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Status:
+    replica_id: str
+    cursor: int
+    queued: int
+    parked: int
+    quarantined: int
+    last_push_ms: int | None
+    last_pull_ms: int | None
+    last_error: str | None
+    server_offset_ms: int | None
+    parked_errors: list[str] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: MemoryStore,
+        client: SyncClient,
+        cipher: SyncCipher | None,
+        clock: Clock,
+        push_page: int = MAX_PUSH_OPS,
+        pull_limit: int = DEFAULT_PULL_LIMIT,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.cipher = cipher
+        self.clock = clock
+        self.push_page = push_page
+        self.pull_limit = pull_limit
+
+    @property
+    def db(self) -> Database:
+        return self.store.db
+
+    # ----------------------------------------------------------------- round
+
+    async def sync_once(self) -> RoundResult:
+        result = RoundResult()
+        try:
+            await self.push(result)
+            await self.pull(result)
+        except HubUnreachable as exc:
+            result.ok, result.error_code, result.error = False, "unreachable", str(exc)
+        except SyncStopped as exc:
+            result.ok, result.error_code, result.error = False, exc.code, exc.message
+        await self._set_state(
+            last_error=None if result.ok else f"{result.error_code}: {result.error}"
+        )
+        return result
+
+    # ------------------------------------------------------------------ push
+
+    async def push(self, result: RoundResult) -> None:
+        limit = self.push_page
+        collisions = 0
+        while True:
+            replica_id, rows = await self._queued(limit)
+            if not rows:
+                return
+            ops = [Op.model_validate_json(r["envelope"]) for r in rows]
+            try:
+                answer = await self.client.push(PushRequest(replica_id=replica_id, ops=ops))
+            except HubRefused as exc:
+                limit = await self._refused(exc, ops, result, collisions)
+                collisions += exc.code == "replica_collision"
+                continue
+            limit = self.push_page
+            acked = {ack.op_id for ack in answer.acks}
+            for ack in answer.acks:
+                if ack.status == "inserted":
+                    result.pushed += 1
+                elif ack.status == "duplicate":
+                    result.duplicates += 1
+                else:
+                    result.obsolete += 1
+            offset = answer.server_time - self.clock.now_ms()
+
+            async def done(
+                conn: aiosqlite.Connection, acked: set[str] = acked, offset: int = offset
+            ) -> None:
+                await conn.executemany(
+                    "DELETE FROM sync_outbox WHERE op_id = ?", [(i,) for i in acked]
+                )
+                await conn.execute(
+                    "UPDATE sync_state SET last_push_ms = ?, server_offset_ms = ? WHERE id = 1",
+                    (self.clock.now_ms(), offset),
+                )
+
+            await self.db.write(done)
+            if len(acked) < len(ops):
+                raise SyncStopped("bad_answer", "the hub acknowledged fewer ops than were sent")
+
+    async def _queued(self, limit: int) -> tuple[str, list[aiosqlite.Row]]:
+        async with self.db.reader() as conn:
+            async with conn.execute("SELECT replica_id FROM sync_state WHERE id = 1") as cursor:
+                state = await cursor.fetchone()
+            async with conn.execute(
+                "SELECT op_id, envelope FROM sync_outbox WHERE parked = 0 "
+                "ORDER BY replica_seq LIMIT ?",
+                (limit,),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+        assert state is not None
+        return str(state[0]), rows
+
+    async def _refused(
+        self, exc: HubRefused, ops: list[Op], result: RoundResult, collisions: int
+    ) -> int:
+        """React to a refused push; returns the page size to try next, or raises."""
+        code, ids = exc.code, set(exc.error.op_ids)
+        if code == "clock_skew":
+            first = next((i for i, op in enumerate(ops) if op.op_id in ids), 0)
+            if first > 0:
+                return first  # push what precedes the skewed op; it stays queued
+            ahead = (ops[0].hlc >> 16) - (exc.error.server_time or self.clock.now_ms())
+            raise SyncStopped(
+                "clock_skew",
+                f"this machine's clock is about {ahead // 1000}s ahead of the hub's: queued "
+                "changes wait until the clock is fixed or real time catches up",
+            )
+        if code in ("invalid_op", "op_collision") and ids & {op.op_id for op in ops}:
+
+            async def park(conn: aiosqlite.Connection) -> None:
+                await conn.executemany(
+                    "UPDATE sync_outbox SET parked = 1, last_error = ? WHERE op_id = ?",
+                    [(f"{code}: {exc.error.message}", i) for i in ids],
+                )
+
+            await self.db.write(park)
+            result.parked += len(ids)
+            return self.push_page
+        if code == "replica_collision" and collisions < 2:
+            fresh = new_replica_id()
+
+            async def rekey(conn: aiosqlite.Connection) -> None:
+                await restamp(conn, fresh, self.cipher, self.clock.now_ms())
+
+            await self.db.write(rekey)
+            return self.push_page
+        hint = {
+            "unauthorized": "check MEMORY_API_KEY",
+            "payload_too_large": "an op is over the hub's size limit",
+        }.get(code, "see the hub's message")
+        raise SyncStopped(code, f"{exc.error.message} ({hint}); changes stay queued")
+
+    # ------------------------------------------------------------------ pull
+
+    async def pull(self, result: RoundResult) -> None:
+        await self._retry_quarantine(result)
+        while True:
+            cursor = await self.cursor()
+            page = await self.client.pull(cursor, self.pull_limit)
+            if page.ops and page.ops[0].seq <= cursor:
+                raise SyncStopped("bad_answer", "the hub sent ops at or before the cursor")
+            changes: list[tuple[PulledOp, Change | None, str | None]] = []
+            for op in page.ops:
+                try:
+                    values = open_op(op, self.cipher)
+                except WrongKey as exc:
+                    if self.cipher is not None:
+                        raise SyncStopped("wrong_key", exc.message) from None
+                    changes.append((op, None, exc.message))
+                    continue
+                except BadEnvelope as exc:
+                    changes.append((op, None, exc.message))
+                    continue
+                changes.append((op, Change(op.entity_id, op.kind, op.hlc, values), None))
+            applied, quarantined = await self._apply_page(changes, page.next_after)
+            result.pulled += len(page.ops)
+            result.applied += applied
+            result.quarantined += quarantined
+            if not page.has_more or not page.ops:
+                return
+
+    async def _apply_page(
+        self, changes: list[tuple[PulledOp, Change | None, str | None]], next_after: int
+    ) -> tuple[int, int]:
+        now = self.clock.now_ms()
+
+        async def job(conn: aiosqlite.Connection) -> tuple[int, int]:
+            applied = quarantined = 0
+            for op, change, error in changes:
+                if change is not None:
+                    try:
+                        applied += await self.store.apply_remote(conn, change)
+                        continue
+                    except InvalidInput as exc:
+                        error = exc.message
+                quarantined += 1
+                await conn.execute(
+                    "INSERT OR REPLACE INTO sync_quarantine (op_id, seq, envelope, error, at_ms) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (op.op_id, op.seq, op.model_dump_json(), error or "unreadable", now),
+                )
+            await conn.execute(
+                "UPDATE sync_state SET cursor = MAX(cursor, ?), last_pull_ms = ? WHERE id = 1",
+                (next_after, now),
+            )
+            return applied, quarantined
+
+        result: tuple[int, int] = await self.db.write(job)
+        return result
+
+    async def _retry_quarantine(self, result: RoundResult) -> None:
+        """Ops set aside for want of a key open once the right key is configured."""
+        if self.cipher is None:
+            return
+        async with (
+            self.db.reader() as conn,
+            conn.execute("SELECT envelope FROM sync_quarantine ORDER BY seq") as cursor,
+        ):
+            rows = list(await cursor.fetchall())
+        ready: list[tuple[str, Change]] = []
+        for row in rows:
+            op = PulledOp.model_validate_json(row[0])
+            try:
+                ready.append(
+                    (op.op_id, Change(op.entity_id, op.kind, op.hlc, open_op(op, self.cipher)))
+                )
+            except (WrongKey, BadEnvelope):
+                continue
+        if not ready:
+            return
+
+        async def job(conn: aiosqlite.Connection) -> None:
+            for op_id, change in ready:
+                try:
+                    result.applied += await self.store.apply_remote(conn, change)
+                except InvalidInput:
+                    continue
+                await conn.execute("DELETE FROM sync_quarantine WHERE op_id = ?", (op_id,))
+
+        await self.db.write(job)
+
+    # ---------------------------------------------------------------- status
+
+    async def cursor(self) -> int:
+        async with (
+            self.db.reader() as conn,
+            conn.execute("SELECT cursor FROM sync_state WHERE id = 1") as cursor,
+        ):
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _set_state(self, last_error: str | None) -> None:
+        async def job(conn: aiosqlite.Connection) -> None:
+            await conn.execute("UPDATE sync_state SET last_error = ? WHERE id = 1", (last_error,))
+
+        await self.db.write(job)
+
+    async def status(self) -> Status:
+        async with self.db.reader() as conn:
+            async with conn.execute(
+                "SELECT replica_id, cursor, last_push_ms, last_pull_ms, last_error, "
+                "server_offset_ms FROM sync_state WHERE id = 1"
+            ) as cursor:
+                state = await cursor.fetchone()
+            async with conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE parked = 0), COUNT(*) FILTER (WHERE parked = 1) "
+                "FROM sync_outbox"
+            ) as cursor:
+                counts = await cursor.fetchone()
+            async with conn.execute(
+                "SELECT DISTINCT last_error FROM sync_outbox WHERE parked = 1 LIMIT 5"
+            ) as cursor:
+                parked_errors = [str(r[0]) for r in await cursor.fetchall()]
+            async with conn.execute("SELECT COUNT(*) FROM sync_quarantine") as cursor:
+                quarantine = await cursor.fetchone()
+        assert state is not None and counts is not None and quarantine is not None
+        return Status(
+            replica_id=state["replica_id"],
+            cursor=state["cursor"],
+            queued=counts[0],
+            parked=counts[1],
+            quarantined=quarantine[0],
+            last_push_ms=state["last_push_ms"],
+            last_pull_ms=state["last_pull_ms"],
+            last_error=state["last_error"],
+            server_offset_ms=state["server_offset_ms"],
+            parked_errors=parked_errors,
+        )
