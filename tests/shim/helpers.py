@@ -1,0 +1,80 @@
+"""Helpers for the shim tests: a real MCP client launching the shim over stdio, and a view of
+which memoryd processes serve a given MEMORY_HOME (read from /proc, so we never touch other
+developers' daemons)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.support import REPO
+
+
+def shim_env(home: Path, **extra: str) -> dict[str, str]:
+    """What the shim gets on top of the SDK's minimal default environment."""
+    env = {
+        "MEMORY_HOME": str(home),
+        "MEMORY_SOCKET": str(home / "run" / "d.sock"),
+        "PYTHONPATH": str(REPO),
+    }
+    env.update(extra)
+    return env
+
+
+def shim_params(home: Path, cwd: Path | None = None, **extra: str) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_shim"],
+        env=shim_env(home, **extra),
+        cwd=str(cwd or home),
+    )
+
+
+@asynccontextmanager
+async def shim(home: Path, cwd: Path | None = None, **extra: str) -> AsyncIterator[Client]:
+    async with Client(shim_params(home, cwd, **extra), read_timeout_seconds=20) as client:
+        yield client
+
+
+def daemon_pids(home: Path) -> list[int]:
+    """Live `memoryd serve` processes whose MEMORY_HOME is `home`."""
+    wanted = f"MEMORY_HOME={home}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"memoryd" in cmdline and b"serve" in cmdline and wanted in environ:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def wait_until(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stop_daemons(home: Path) -> None:
+    """Terminate the daemons this test's shims started (only those serving `home`)."""
+    for pid in daemon_pids(home):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    wait_until(lambda: not daemon_pids(home), 20, f"memoryd for {home} to stop")

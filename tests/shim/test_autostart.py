@@ -1,0 +1,125 @@
+"""No daemon running: the shims start exactly one, restart it when it dies, and say what to run
+when it cannot start. Every daemon here is started by a shim under a temporary MEMORY_HOME and
+found again through /proc by that MEMORY_HOME."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
+from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons, wait_until
+from tests.support import short_tmpdir
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    path = short_tmpdir()
+    try:
+        yield path
+    finally:
+        stop_daemons(path)
+
+
+@pytest.mark.slow
+async def test_ten_shims_at_once_start_exactly_one_daemon(home: Path) -> None:
+    assert daemon_pids(home) == []
+    answers: dict[int, str] = {}
+
+    async def session(n: int) -> None:
+        async with shim(home) as client:
+            result = await client.call_tool(
+                "memory_store",
+                {"content": f"Session {n} was here", "expanded_keywords": "concurrency test"},
+            )
+            assert not result.is_error, result.content
+            assert result.structured_content is not None
+            answers[n] = result.structured_content["id"]
+
+    async with anyio.create_task_group() as group:
+        for n in range(10):
+            group.start_soon(session, n)
+
+    assert len(set(answers.values())) == 10
+    pids = daemon_pids(home)
+    assert len(pids) == 1, pids
+    health = probe(home / "run" / "d.sock")
+    assert health is not None and health["pid"] == pids[0] and health["memories"] == 10
+    log = (home / "logs" / "memoryd.log").read_text()
+    assert log.count("listening on") == 1
+
+
+async def test_daemon_killed_mid_session_is_restarted_by_the_next_call(home: Path) -> None:
+    async with shim(home) as client:
+        first = await client.call_tool(
+            "memory_store",
+            {"content": "The build server is called hal", "expanded_keywords": "ci machine"},
+        )
+        assert not first.is_error, first.content
+        [pid] = daemon_pids(home)
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: pid not in daemon_pids(home), 10, "the killed daemon to go")
+
+        started = time.monotonic()
+        again = await client.call_tool(
+            "memory_recall", {"context": "build server name", "expanded_query": "ci machine host"}
+        )
+        elapsed = time.monotonic() - started
+        assert not again.is_error, again.content
+        assert again.structured_content is not None
+        assert [m["content"] for m in again.structured_content["memories"]] == [
+            "The build server is called hal"
+        ]
+        assert elapsed < 5.0
+        [new_pid] = daemon_pids(home)
+        assert new_pid != pid
+
+
+async def test_daemon_that_cannot_start_gives_a_tool_error_saying_what_to_run(home: Path) -> None:
+    # A passphrase under 12 characters: memoryd refuses to start, the shim must not hang.
+    async with shim(home, MEMORY_ENCRYPTION_KEY="short") as client:
+        started = time.monotonic()
+        result = await client.call_tool("memory_count", {})
+        elapsed = time.monotonic() - started
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "memoryd serve" in text and "MEMORY_ENCRYPTION_KEY" in text, text
+    assert str(home / "logs" / "memoryd.log") in text
+    assert elapsed < 5.0
+    assert daemon_pids(home) == []
+
+
+def test_ensure_daemon_from_many_threads_spawns_once(home: Path) -> None:
+    sock = home / "run" / "d.sock"
+    env = {**os.environ, **shim_env(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            results.append(int(ensure_daemon(sock, home, env=env, timeout=10)["pid"]))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(results)) == 1 and daemon_pids(home) == results[:1]
+
+
+def test_ensure_daemon_reports_a_daemon_that_exits(home: Path) -> None:
+    env = {**os.environ, **shim_env(home, MEMORY_ENCRYPTION_KEY="short")}
+    env.pop("XDG_RUNTIME_DIR", None)
+    with pytest.raises(DaemonUnavailable, match="exited with status 2"):
+        ensure_daemon(home / "run" / "d.sock", home, env=env, timeout=3)
