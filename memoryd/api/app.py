@@ -13,11 +13,13 @@ from memoryd.api.errors import HANDLERS
 from memoryd.api.openapi import openapi
 from memoryd.api.routes import ROUTES
 from memoryd.api.routes_admin import ADMIN_ROUTES
+from memoryd.api.routes_hooks import HOOK_ROUTES
 from memoryd.api.services import Services
 from memoryd.clock import Clock, SystemClock
 from memoryd.config import Settings
 from memoryd.crypto.aead import Cipher
 from memoryd.crypto.keys import load_key
+from memoryd.learn.runtime import hook_runtime
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 
@@ -35,9 +37,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             store = MemoryStore(db, Cipher(key), clock or SystemClock(), settings.max_content_chars)
             await store.load_clock()
             app.state.services = Services(settings=settings, store=store)
-            yield
+            async with hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras:
+                app.state.services.extras.update(hook_extras)
+                yield
         finally:
             await db.close()
 
-    routes = [*ROUTES, *ADMIN_ROUTES, Route("/openapi.json", openapi, methods=["GET"])]
+    routes = [
+        *ROUTES,
+        *ADMIN_ROUTES,
+        *HOOK_ROUTES,
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)

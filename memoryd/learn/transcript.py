@@ -1,0 +1,60 @@
+"""Reading a Claude Code transcript (JSONL, appended as the session goes) from a given line.
+
+Only the conversation's text counts: user prompts and assistant text blocks. Tool calls,
+tool results, thinking and meta entries are skipped. A last line without its newline is still
+being written and is left for the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_TURN_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            block.get("text", "")
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
+        ]
+        return "\n".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def read_turns(path: Path, start_line: int) -> tuple[list[Turn], int]:
+    """The turns after `start_line` complete lines, and the new count of complete lines."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return [], start_line
+    lines = raw.split(b"\n")
+    complete = lines[:-1]  # whatever follows the last newline is unfinished
+    turns = []
+    for line in complete[start_line:]:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("isMeta"):
+            continue
+        role = entry.get("type")
+        message = entry.get("message")
+        if role not in ("user", "assistant") or not isinstance(message, dict):
+            continue
+        text = _text(message.get("content")).strip()
+        if text:
+            turns.append(Turn(role, text[:MAX_TURN_CHARS]))
+    return turns, max(start_line, len(complete))

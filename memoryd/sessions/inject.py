@@ -1,0 +1,271 @@
+"""What the hooks inject: the memories relevant to a prompt, a digest at session start, and
+the memories saved before a compaction. The daemon decides; the hook only relays.
+
+Injected text is data the user stored, framed as such (not as instructions), each memory with
+its id and category, within a byte budget. Sensitive memories are never injected, not even
+as a placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from memoryd.clock import Clock
+from memoryd.errors import MemorydError
+from memoryd.model import Memory
+from memoryd.sessions.markers import CompactionMarkers
+from memoryd.sessions.project import project_for
+from memoryd.sessions.tracker import Kind, SessionTracker
+from memoryd.store import fts
+from memoryd.store.memories import MemoryStore, RecallQuery
+
+DEFAULT_BUDGET = 8192
+MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
+DIGEST_BUDGET = 2048
+RECALL_LIMIT = 6
+RELATIVE_FLOOR = 0.5  # keep recall hits scoring at least half of the best one
+DIGEST_LIMIT = 8
+COMPACTION_PROJECT_TOP = 10
+MIN_PROMPT_CHARS = 10
+
+# Conversational filler: a prompt made only of these (and stopwords) has no topic to recall.
+_FILLER = frozenset(
+    [
+        "ok",
+        "okay",
+        "k",
+        "yes",
+        "yep",
+        "yeah",
+        "no",
+        "nope",
+        "sure",
+        "thanks",
+        "thank",
+        "thx",
+        "please",
+        "pls",
+        "go",
+        "ahead",
+        "continue",
+        "proceed",
+        "next",
+        "done",
+        "fine",
+        "good",
+        "great",
+        "nice",
+        "cool",
+        "right",
+        "correct",
+        "lgtm",
+        "sounds",
+        "retry",
+        "again",
+        "try",
+        "stop",
+        "wait",
+        "hmm",
+        "hi",
+        "hello",
+        "hey",
+    ]
+)
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_READ_TOOLS = {"memory_recall", "memory_list"}
+_WRITE_TOOLS = {"memory_store", "memory_update"}
+
+
+def trivial(prompt: str) -> bool:
+    """Prompts that recall would only add noise to: short, slash commands, no content words."""
+    text = prompt.strip()
+    if len(text) < MIN_PROMPT_CHARS or text.startswith("/"):
+        return True
+    return all(w in fts.STOPWORDS or w in _FILLER for w in fts.terms(text))
+
+
+def clamp_budget(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return DEFAULT_BUDGET
+    return max(256, min(MAX_BUDGET, value))
+
+
+def _line(memory: Memory) -> str:
+    where = f", project {memory.project}" if memory.project else ""
+    content = " ".join((memory.content or "").split())
+    return f"- [{memory.category}] {content} (id {memory.id}{where})"
+
+
+def render(header: str, memories: list[Memory], budget: int) -> tuple[str, list[Memory]]:
+    """The header and as many memory lines as fit in `budget` bytes; and those memories."""
+    lines, used, shown = [header], len(header.encode()), []
+    for memory in memories:
+        line = _line(memory)
+        size = len(line.encode()) + 1
+        if used + size > budget:
+            continue  # a shorter one further down may still fit
+        lines.append(line)
+        used += size
+        shown.append(memory)
+    return "\n".join(lines), shown
+
+
+def _ids_in(value: Any) -> list[str]:
+    """Every memory id in a tool result (any shape: the shim's structured output or text)."""
+    found: list[str] = []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [m for m in re.findall(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", value)]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("id", "updated", "duplicate_of") and isinstance(item, str):
+                if _UUID.match(item):
+                    found.append(item)
+            else:
+                found.extend(_ids_in(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_ids_in(item))
+    return found
+
+
+@dataclass
+class HookService:
+    store: MemoryStore
+    tracker: SessionTracker
+    markers: CompactionMarkers
+    clock: Clock
+
+    async def _live(self, ids: list[str]) -> list[Memory]:
+        out = []
+        for memory_id in dict.fromkeys(ids):
+            try:
+                memory = await self.store.get(memory_id)
+            except MemorydError:
+                continue  # deleted since, or not ours
+            if not memory.is_sensitive:
+                out.append(memory)
+        return out
+
+    async def _recovery(self, session_id: str, budget: int) -> str | None:
+        ids = await self.markers.take(session_id)
+        if ids is None:
+            return None
+        await self.tracker.forget_injected(session_id)
+        memories = await self._live(ids)
+        if not memories:
+            return None
+        text, shown = render(
+            "memoryd: memories this session relied on before its context was compacted "
+            "(stored earlier by the user; use memory_recall for more):",
+            memories,
+            budget,
+        )
+        await self.tracker.mark(session_id, "injected", shown)
+        return text
+
+    async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
+        parts = []
+        recovered = await self._recovery(session_id, budget)
+        if recovered:
+            parts.append(recovered)
+            budget -= len(recovered.encode()) + 2
+        if not trivial(prompt) and budget > 256:
+            hits = await self.store.recall(
+                RecallQuery(
+                    context=prompt,
+                    project=project_for(cwd),
+                    limit=RECALL_LIMIT,
+                    include_sensitive=False,
+                )
+            )
+            best = hits[0][1] if hits else 0.0
+            relevant = [m for m, s in hits if s >= best * RELATIVE_FLOOR and not m.is_sensitive]
+            fresh = await self.tracker.fresh(session_id, relevant)
+            if fresh:
+                text, shown = render(
+                    "memoryd: memories relevant to this prompt (stored earlier by the user):",
+                    fresh,
+                    budget,
+                )
+                if shown:
+                    parts.append(text)
+                    await self.tracker.mark(session_id, "injected", shown)
+        return "\n\n".join(parts)
+
+    async def _top(self, project: str | None) -> list[str]:
+        async with (
+            self.store.db.reader() as conn,
+            conn.execute(
+                "SELECT id FROM memories WHERE deleted_ms IS NULL AND is_sensitive = 0 "
+                "AND category IN ('preferences', 'decisions') "
+                "AND (project IS NULL OR project = ?) "
+                "ORDER BY (project IS NOT NULL AND project = ?) DESC, importance DESC, "
+                "updated_ms DESC LIMIT ?",
+                (project, project, DIGEST_LIMIT),
+            ) as cursor,
+        ):
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def on_session_start(
+        self, session_id: str, source: str, cwd: str | None, budget: int
+    ) -> str:
+        if source == "compact":
+            return await self._recovery(session_id, budget) or ""
+        if source == "clear":
+            await self.tracker.forget_injected(session_id)
+        project = project_for(cwd)
+        memories = await self._live(await self._top(project))
+        if not memories:
+            return ""
+        scope = f"project {project}" if project else "this user"
+        text, shown = render(
+            f"memoryd: the user's top preferences and decisions for {scope} (stored earlier):",
+            memories,
+            min(budget, DIGEST_BUDGET),
+        )
+        await self.tracker.mark(session_id, "injected", shown)
+        return text if shown else ""
+
+    async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:
+        project = project_for(cwd)
+        ids = await self.tracker.seen(session_id)
+        async with (
+            self.store.db.reader() as conn,
+            conn.execute(
+                "SELECT id FROM memories WHERE deleted_ms IS NULL AND is_sensitive = 0 "
+                "AND project IS ? ORDER BY importance DESC, updated_ms DESC LIMIT ?",
+                (project, COMPACTION_PROJECT_TOP),
+            ) as cursor,
+        ):
+            ids += [row[0] for row in await cursor.fetchall() if row[0] not in ids]
+        await self.markers.save(session_id, ids, project)
+        await self.markers.cleanup()
+        return len(ids)
+
+    async def on_tool_used(self, session_id: str, tool_name: str, response: Any) -> int:
+        tool = tool_name.rsplit("__", 1)[-1]
+        kind: Kind
+        if tool in _READ_TOOLS:
+            kind = "recalled"
+        elif tool in _WRITE_TOOLS:
+            kind = "stored"
+        else:
+            return 0
+        memories = []
+        for memory_id in dict.fromkeys(_ids_in(response)):
+            try:
+                memories.append(await self.store.get(memory_id))
+            except MemorydError:
+                continue
+        await self.tracker.mark(session_id, kind, memories)
+        return len(memories)
+
+    async def pending_recovery(self, session_id: str) -> bool:
+        return await self.markers.pending(session_id)

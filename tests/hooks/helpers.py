@@ -1,0 +1,108 @@
+"""Running hooks the way Claude Code does: a real process, the event JSON on stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support import REPO, Daemon
+
+HOOK = REPO / "hooks" / "memory_hook.py"
+
+
+@dataclass
+class HookRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def output(self) -> dict[str, Any] | None:
+        return json.loads(self.stdout) if self.stdout.strip() else None
+
+    def context(self) -> str:
+        out = self.output()
+        return "" if out is None else str(out["hookSpecificOutput"]["additionalContext"])
+
+
+def hook_env(socket: Path, home: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEMORY_", "CLAUDE_MEMORY", "DEBUG_CLAUDE", "DISABLE_CLAUDE"))
+    }
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.update(MEMORY_SOCKET=str(socket), MEMORY_HOME=str(home))
+    env.update(extra)
+    return env
+
+
+def run_hook(mode: str, event: dict[str, Any], env: dict[str, str]) -> HookRun:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(HOOK), mode],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+    )
+    return HookRun(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+
+
+def for_daemon(daemon: Daemon, **extra: str) -> dict[str, str]:
+    return hook_env(daemon.socket, daemon.home, **extra)
+
+
+def prompt_event(session: str, prompt: str, cwd: str) -> dict[str, Any]:
+    return {
+        "session_id": session,
+        "transcript_path": f"/tmp/{session}.jsonl",
+        "cwd": cwd,
+        "prompt_id": "843acb08-0000-4000-8000-000000000000",
+        "permission_mode": "default",
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": prompt,
+    }
+
+
+def session_start_event(session: str, source: str, cwd: str) -> dict[str, Any]:
+    return {
+        "session_id": session,
+        "transcript_path": f"/tmp/{session}.jsonl",
+        "cwd": cwd,
+        "hook_event_name": "SessionStart",
+        "source": source,
+    }
+
+
+def pre_compact_event(session: str, cwd: str) -> dict[str, Any]:
+    return {
+        "session_id": session,
+        "transcript_path": f"/tmp/{session}.jsonl",
+        "cwd": cwd,
+        "hook_event_name": "PreCompact",
+        "trigger": "auto",
+        "custom_instructions": "",
+    }
+
+
+def tool_event(event_name: str, tool_name: str, session: str = "s-tool") -> dict[str, Any]:
+    server = tool_name.split("__")[1] if tool_name.count("__") == 2 else ""
+    return {
+        "session_id": session,
+        "transcript_path": f"/tmp/{session}.jsonl",
+        "cwd": "/tmp",
+        "permission_mode": "default",
+        "hook_event_name": event_name,
+        "tool_name": tool_name,
+        "tool_input": {"context": "decisions"},
+        "tool_use_id": "toolu_01",
+        "mcp_server": {"name": server, "source": "plugin"},
+    }
