@@ -1,0 +1,72 @@
+"""The hub's app factory. The lifespan owns the pool, the Vault client and the migrations."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from memory_hub.auth import KeyRing
+from memory_hub.config import HubSettings
+from memory_hub.db import create_pool
+from memory_hub.http_errors import HANDLERS
+from memory_hub.memories import Hub
+from memory_hub.metrics import Metrics, MetricsMiddleware
+from memory_hub.migrations import migrate
+from memory_hub.routes import ROUTES
+from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
+from memoryd.clock import Clock, SystemClock
+
+
+def create_app(
+    settings: HubSettings,
+    clock: Clock | None = None,
+    vault_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, settings.pool_min, settings.pool_max)
+        vault = httpx.AsyncClient(timeout=10.0, transport=vault_transport)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+                replica_id = await conn.fetchval(
+                    "SELECT value FROM hub_meta WHERE key = 'replica_id'"
+                )
+            sealer: Sealer = NoSealer()
+            if settings.vault_addr and settings.vault_token:
+                sealer = VaultTransitSealer(
+                    vault,
+                    settings.vault_addr,
+                    settings.vault_token,
+                    settings.vault_transit_mount,
+                    settings.vault_transit_key,
+                )
+            elif settings.encryption_key:
+                sealer = LocalSealer(settings.encryption_key)
+            app.state.settings = settings
+            app.state.keys = KeyRing(settings.keys)
+            app.state.metrics = metrics
+            app.state.hub = Hub(
+                pool=pool,
+                sealer=sealer,
+                clock=clock or SystemClock(),
+                replica_id=str(replica_id),
+                max_content_chars=settings.max_content_chars,
+            )
+            yield
+        finally:
+            await vault.aclose()
+            await pool.close()
+
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+    )

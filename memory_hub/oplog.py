@@ -1,0 +1,321 @@
+"""The per-user op log: push (idempotent, ordered by a per-user counter row), pull, and the
+materialised `memories` table that REST reads, kept by joining each op into it.
+
+Every function runs inside a `user_tx` and takes the user explicitly: each statement filters
+on it, and row-level security backs that up.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from memory_hub.errors import ClockSkew, InvalidOp, OpCollision, ReplicaCollision
+from memoryd.sync.hlc import pack, wall_ms
+from memoryd.wire import sync
+
+_OP_COLUMNS = (
+    "seq, op_id::text AS op_id, replica_id, replica_seq, entity_id, hlc, kind, field_mask, "
+    "key_id, fields, sealed"
+)
+
+
+@dataclass
+class UserRow:
+    next_seq: int
+    hlc: int
+    replica_seq: int
+    end_to_end: bool
+
+
+async def lock_user(conn: asyncpg.Connection, user: str) -> UserRow:
+    """Create the user's counter row if needed and lock it until commit: every write of one
+    user is serialised here, so sequence order equals commit order."""
+    row = await conn.fetchrow(
+        "INSERT INTO hub_users (user_id) VALUES ($1) ON CONFLICT (user_id) "
+        "DO UPDATE SET user_id = EXCLUDED.user_id "
+        "RETURNING next_seq, hlc, replica_seq, end_to_end",
+        user,
+    )
+    assert row is not None
+    return UserRow(row["next_seq"], row["hlc"], row["replica_seq"], row["end_to_end"])
+
+
+async def save_user(conn: asyncpg.Connection, user: str, state: UserRow) -> None:
+    await conn.execute(
+        "UPDATE hub_users SET next_seq = $2, hlc = $3, replica_seq = $4, end_to_end = $5 "
+        "WHERE user_id = $1",
+        user,
+        state.next_seq,
+        state.hlc,
+        state.replica_seq,
+        state.end_to_end,
+    )
+
+
+async def head_seq(conn: asyncpg.Connection, user: str) -> int:
+    value = await conn.fetchval("SELECT next_seq FROM hub_users WHERE user_id = $1", user)
+    return int(value or 0)
+
+
+def body_hash(op: sync.Op) -> bytes:
+    canonical = json.dumps(op.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode() + b"\0" + (op.sealed or "").encode()).digest()
+
+
+def next_hlc(state: UserRow, now_ms: int) -> int:
+    state.hlc = max(pack(now_ms, 0), state.hlc + 1)
+    return state.hlc
+
+
+# ----------------------------------------------------------------------- materialised view
+
+
+def _check_value(name: str, value: Any) -> bool:
+    if name in ("category", "source", "expanded_keywords"):
+        return isinstance(value, str)
+    if name in ("content", "project"):
+        return value is None or isinstance(value, str)
+    if name == "importance":
+        return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+    if name == "is_sensitive":
+        return isinstance(value, bool)
+    if name == "tags":
+        return isinstance(value, list) and all(isinstance(t, str) for t in value)
+    if name == "created_ms":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return False
+
+
+def invalid_fields(op: sync.Op) -> list[str]:
+    return [name for name, value in op.fields.items() if not _check_value(name, value)]
+
+
+async def materialise(conn: asyncpg.Connection, user: str, op: sync.Op, at_ms: int) -> None:
+    """Join one put into the user's `memories` row: per field, the larger (hlc, replica) wins;
+    created_ms keeps the smallest value. End-to-end puts carry nothing the hub can read."""
+    if op.kind != "put" or op.end_to_end:
+        return
+    row = await conn.fetchrow(
+        "SELECT content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
+        "project, source, created_ms, updated_ms, deleted_ms, clocks "
+        "FROM memories WHERE user_id = $1 AND id = $2 FOR UPDATE",
+        user,
+        op.entity_id,
+    )
+    if row is not None and row["deleted_ms"] is not None:
+        return
+    values: dict[str, Any] = (
+        dict(row)
+        if row is not None
+        else {
+            "content": None,
+            "secret": None,
+            "category": "facts",
+            "tags": [],
+            "expanded_keywords": "",
+            "importance": 0.5,
+            "is_sensitive": False,
+            "project": None,
+            "source": "manual",
+            "created_ms": at_ms,
+            "updated_ms": at_ms,
+            "clocks": {},
+        }
+    )
+    clocks: dict[str, list[Any]] = dict(values["clocks"])
+    stamp = [op.hlc, op.replica_id]
+    changed = False
+    for name in op.field_mask:
+        if name == "created_ms":
+            if "created_ms" in op.fields:
+                values["created_ms"] = (
+                    op.fields["created_ms"]
+                    if row is None
+                    else min(values["created_ms"], op.fields["created_ms"])
+                )
+            continue
+        current = clocks.get(name)
+        if current is not None and (current[0], current[1]) >= (op.hlc, op.replica_id):
+            continue
+        clocks[name] = stamp
+        changed = True
+        if name == "content":
+            # A sealed content (a sensitive memory from a replica) is unreadable here.
+            values["content"] = op.fields.get("content")
+            values["secret"] = None
+        else:
+            values[name] = op.fields.get(name)
+    if values["is_sensitive"]:
+        values["content"] = None  # never index a sensitive memory's text
+    if changed:
+        values["updated_ms"] = max(values["updated_ms"], wall_ms(op.hlc))
+    await conn.execute(
+        "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
+        "importance, is_sensitive, project, source, created_ms, updated_ms, clocks) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
+        "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
+        "source = $11, created_ms = $12, updated_ms = $13, clocks = $14",
+        user,
+        op.entity_id,
+        values["content"],
+        values["secret"],
+        values["category"],
+        values["tags"],
+        values["expanded_keywords"],
+        float(values["importance"]),
+        values["is_sensitive"],
+        values["project"],
+        values["source"],
+        values["created_ms"],
+        values["updated_ms"],
+        clocks,
+    )
+
+
+async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms: int) -> None:
+    """A delete is terminal: record the tombstone, wipe the row's content, and purge the
+    entity's earlier ops from the log so their bodies leave the server."""
+    await conn.execute(
+        "INSERT INTO tombstones (user_id, entity_id, hlc, seq) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (user_id, entity_id) DO NOTHING",
+        user,
+        op.entity_id,
+        op.hlc,
+        seq,
+    )
+    await conn.execute(
+        "UPDATE memories SET content = NULL, secret = NULL, expanded_keywords = '', tags = '{}', "
+        "deleted_ms = $3, updated_ms = GREATEST(updated_ms, $3) "
+        "WHERE user_id = $1 AND id = $2",
+        user,
+        op.entity_id,
+        at_ms,
+    )
+    await conn.execute(
+        "DELETE FROM ops WHERE user_id = $1 AND entity_id = $2 AND kind = 'put'",
+        user,
+        op.entity_id,
+    )
+
+
+# ----------------------------------------------------------------------------------- append
+
+
+async def append(
+    conn: asyncpg.Connection, user: str, state: UserRow, op: sync.Op, at_ms: int
+) -> sync.Ack:
+    """Append one op (the user row is locked by the caller); returns its ack."""
+    digest = body_hash(op)
+    known = await conn.fetchrow(
+        "SELECT seq, body_hash FROM ops WHERE user_id = $1 AND op_id = $2::uuid", user, op.op_id
+    )
+    if known is not None:
+        if bytes(known["body_hash"]) != digest:
+            raise OpCollision(f"op {op.op_id} was already pushed with a different body", [op.op_id])
+        return sync.Ack(op_id=op.op_id, status="duplicate", seq=known["seq"])
+    if await conn.fetchval(
+        "SELECT 1 FROM tombstones WHERE user_id = $1 AND entity_id = $2", user, op.entity_id
+    ):
+        return sync.Ack(op_id=op.op_id, status="obsolete", seq=None)
+    clash = await conn.fetchval(
+        "SELECT op_id::text FROM ops WHERE user_id = $1 AND replica_id = $2 AND replica_seq = $3",
+        user,
+        op.replica_id,
+        op.replica_seq,
+    )
+    if clash is not None:
+        raise ReplicaCollision(
+            f"replica {op.replica_id} already used replica_seq {op.replica_seq} for another op; "
+            "another database uses this replica id",
+            [op.op_id],
+        )
+    state.next_seq += 1
+    seq = state.next_seq
+    await conn.execute(
+        "INSERT INTO ops (user_id, seq, op_id, replica_id, replica_seq, entity_id, hlc, kind, "
+        "field_mask, key_id, fields, sealed, body_hash) "
+        "VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        user,
+        seq,
+        op.op_id,
+        op.replica_id,
+        op.replica_seq,
+        op.entity_id,
+        op.hlc,
+        op.kind,
+        op.field_mask,
+        op.key_id,
+        op.fields,
+        base64.b64decode(op.sealed) if op.sealed is not None else None,
+        digest,
+    )
+    state.hlc = max(state.hlc, op.hlc)
+    if op.end_to_end:
+        state.end_to_end = True
+    if op.kind == "del":
+        await bury(conn, user, op, seq, at_ms)
+    else:
+        await materialise(conn, user, op, at_ms)
+    return sync.Ack(op_id=op.op_id, status="inserted", seq=seq)
+
+
+def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: str) -> None:
+    ahead = [op.op_id for op in ops if wall_ms(op.hlc) > now_ms + max_skew_ms]
+    if ahead:
+        raise ClockSkew(
+            f"{len(ahead)} op(s) are stamped more than {max_skew_ms // 1000} s ahead of the "
+            "hub's clock; check this machine's clock. They stay queued.",
+            now_ms,
+            ahead,
+        )
+    bad = [op.op_id for op in ops if invalid_fields(op)]
+    if bad:
+        raise InvalidOp("op fields have the wrong type or range", bad)
+    if any(op.replica_id == hub_replica for op in ops):
+        raise ReplicaCollision("this replica id is the hub's own; mint a new one", [ops[0].op_id])
+
+
+async def push(
+    conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int
+) -> tuple[list[sync.Ack], int]:
+    state = await lock_user(conn, user)
+    acks = [await append(conn, user, state, op, now_ms) for op in ops]
+    await save_user(conn, user, state)
+    return acks, state.next_seq
+
+
+def pulled(row: asyncpg.Record) -> sync.PulledOp:
+    sealed = row["sealed"]
+    return sync.PulledOp(
+        seq=row["seq"],
+        replica_id=row["replica_id"],
+        replica_seq=row["replica_seq"],
+        op_id=row["op_id"],
+        entity_id=row["entity_id"],
+        hlc=row["hlc"],
+        kind=row["kind"],
+        field_mask=list(row["field_mask"]),
+        key_id=row["key_id"],
+        fields=row["fields"],
+        sealed=base64.b64encode(sealed).decode() if sealed is not None else None,
+    )
+
+
+async def pull(
+    conn: asyncpg.Connection, user: str, after: int, limit: int
+) -> tuple[list[sync.PulledOp], bool, int]:
+    rows = await conn.fetch(
+        f"SELECT {_OP_COLUMNS} FROM ops WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        user,
+        after,
+        limit + 1,
+    )
+    head = await head_seq(conn, user)
+    return [pulled(r) for r in rows[:limit]], len(rows) > limit, head

@@ -1,0 +1,285 @@
+"""HTTP handlers: parse, authenticate, call the hub, shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from memory_hub import __version__, oplog
+from memory_hub.auth import KeyRing
+from memory_hub.config import HubSettings
+from memory_hub.db import user_tx
+from memory_hub.errors import InvalidOp
+from memory_hub.memories import Hub
+from memory_hub.metrics import Metrics
+from memory_hub.recall import recall as run_recall
+from memoryd.api.bodies import IMPORT_LIMIT, read_bytes, read_json, read_model, validate
+from memoryd.api.bodies import validation_message as _message
+from memoryd.clock import ms_from_iso
+from memoryd.errors import BadRequest, InvalidInput, PayloadTooLarge
+from memoryd.wire import rest, sync
+
+
+def hub(request: Request) -> Hub:
+    found: Hub = request.app.state.hub
+    return found
+
+
+def user(request: Request) -> str:
+    keys: KeyRing = request.app.state.keys
+    return keys.authenticate(request)
+
+
+def settings(request: Request) -> HubSettings:
+    found: HubSettings = request.app.state.settings
+    return found
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+# ------------------------------------------------------------------------ unauthenticated
+
+
+async def health(request: Request) -> Response:
+    pool: asyncpg.Pool = request.app.state.hub.pool
+    try:
+        async with asyncio.timeout(3):
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "db": f"unreachable ({type(exc).__name__})",
+                "version": __version__,
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "db": "ok", "version": __version__})
+
+
+async def metrics(request: Request) -> Response:
+    found: Metrics = request.app.state.metrics
+    return PlainTextResponse(found.render(), media_type="text/plain; version=0.0.4")
+
+
+# -------------------------------------------------------------------------------- REST
+
+
+async def auth_check(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "user_id": user(request)})
+
+
+async def create_memory(request: Request) -> Response:
+    who = user(request)
+    body = await read_model(request, rest.MemoryIn)
+    created = await hub(request).create(who, body)
+    return JSONResponse(created, status_code=201)
+
+
+async def list_memories(request: Request) -> Response:
+    who = user(request)
+    q = request.query_params
+    result = await hub(request).page(
+        who,
+        category=q.get("category") or None,
+        tag=q.get("tag") or None,
+        project=q.get("project") or None,
+        limit=_int_param(request, "limit", 100, 1, 10_000),
+        offset=_int_param(request, "offset", 0, 0, 10**9),
+    )
+    return JSONResponse(result)
+
+
+async def get_memory(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await hub(request).get(who, request.path_params["id"]))
+
+
+async def update_memory(request: Request) -> Response:
+    who = user(request)
+    body = await read_model(request, rest.MemoryPatch)
+    memory = await hub(request).update(who, request.path_params["id"], body)
+    return JSONResponse({"updated": memory["id"], "memory": memory})
+
+
+async def delete_memory(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await hub(request).delete(who, request.path_params["id"]))
+
+
+async def recall(request: Request) -> Response:
+    who = user(request)
+    body = await read_model(request, rest.RecallIn)
+    return JSONResponse({"memories": await run_recall(hub(request), who, body)})
+
+
+async def secret(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await hub(request).secret(who, request.path_params["id"]))
+
+
+async def feed(request: Request) -> Response:
+    who = user(request)
+    since = request.query_params.get("since")
+    since_ms = None
+    if since:
+        try:
+            # A `+` in an offset arrives as a space when the client did not encode it.
+            since_ms = ms_from_iso(since.replace(" ", "+"))
+        except ValueError:
+            raise InvalidInput(f"since must be an ISO-8601 timestamp (got {since!r})") from None
+    memories = await hub(request).feed(who, since_ms)
+    from memoryd.clock import iso_from_ms
+
+    return JSONResponse(
+        {"memories": memories, "server_time": iso_from_ms(hub(request).clock.now_ms())}
+    )
+
+
+async def migrate_secrets(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse({"migrated": await hub(request).migrate_secrets(who)})
+
+
+async def import_memories(request: Request) -> Response:
+    who = user(request)
+    raw = await read_bytes(request, IMPORT_LIMIT)
+    try:
+        data: Any = json.loads(raw) if raw.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("memories"), list):
+        data = data["memories"]
+    if not isinstance(data, list):
+        raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
+    items = []
+    for index, entry in enumerate(data):
+        if not isinstance(entry, dict):
+            raise InvalidInput(f"item {index}: must be a JSON object")
+        try:
+            items.append(rest.ImportItem.model_validate(entry))
+        except ValidationError as exc:
+            raise InvalidInput(f"item {index}: {_message(exc)}") from None
+    results, imported, existing = [], 0, 0
+    the_hub = hub(request)
+    for index, item in enumerate(items):
+        memory_id = None
+        if item.id is not None and len(item.id) == 36:
+            memory_id = item.id.lower()  # a memoryd export keeps its ids
+        if memory_id is not None and await the_hub.exists(who, memory_id):
+            existing += 1
+            results.append({"id": memory_id, "status": "existing"})
+            continue
+        try:
+            created_ms = ms_from_iso(item.created_at) if item.created_at else None
+        except ValueError:
+            raise InvalidInput(f"item {index}: created_at must be ISO-8601") from None
+        item.force_sensitive = item.force_sensitive or item.is_sensitive
+        created = await the_hub.create(
+            who, item, source="import", memory_id=memory_id, created_ms=created_ms
+        )
+        imported += 1
+        results.append({**created, "status": "imported"})
+    return JSONResponse(
+        {"imported": imported, "duplicates": 0, "existing": existing, "memories": results}
+    )
+
+
+async def stats(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await hub(request).stats(who))
+
+
+# -------------------------------------------------------------------------------- sync
+
+
+async def push(request: Request) -> Response:
+    who = user(request)
+    limits = settings(request)
+    data = await read_json(request, limits.max_push_bytes)
+    if not isinstance(data, dict):
+        raise InvalidInput("request body must be a JSON object")
+    raw_ops = data.get("ops")
+    if isinstance(raw_ops, list) and len(raw_ops) > limits.max_push_ops:
+        raise PayloadTooLarge(
+            f"{len(raw_ops)} ops in one push; at most {limits.max_push_ops}: push smaller pages"
+        )
+    if isinstance(raw_ops, list):
+        bad = []
+        for item in raw_ops:
+            try:
+                sync.Op.model_validate(item)
+            except ValidationError as exc:
+                op_id = item.get("op_id") if isinstance(item, dict) else None
+                bad.append((op_id if isinstance(op_id, str) else "?", _message(exc)))
+        if bad:
+            raise InvalidOp(f"invalid op {bad[0][0]}: {bad[0][1]}", [b[0] for b in bad])
+    body = validate(sync.PushRequest, data)
+    the_hub = hub(request)
+    now = the_hub.clock.now_ms()
+    oplog.check_ops(body.ops, now, limits.max_future_skew_ms, the_hub.replica_id)
+    async with user_tx(the_hub.pool, who) as conn:
+        acks, head = await oplog.push(conn, who, list(body.ops), now)
+    counter: Metrics = request.app.state.metrics
+    for ack in acks:
+        counter.ops_pushed[ack.status] += 1
+    out = sync.PushResponse(acks=acks, head_seq=head, server_time=now)
+    return JSONResponse(out.model_dump())
+
+
+async def pull(request: Request) -> Response:
+    who = user(request)
+    after = _int_param(request, "after", 0, 0, (1 << 63) - 1)
+    limit = _int_param(request, "limit", sync.DEFAULT_PULL_LIMIT, 1, sync.MAX_PULL_LIMIT)
+    the_hub = hub(request)
+    async with user_tx(the_hub.pool, who) as conn:
+        ops, has_more, head = await oplog.pull(conn, who, after, limit)
+    counter: Metrics = request.app.state.metrics
+    counter.ops_pulled += len(ops)
+    out = sync.PullResponse(
+        ops=ops,
+        next_after=ops[-1].seq if ops else after,
+        has_more=has_more,
+        head_seq=head,
+        server_time=the_hub.clock.now_ms(),
+    )
+    return JSONResponse(out.model_dump())
+
+
+ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/api/auth-check", auth_check, methods=["GET"]),
+    Route("/api/memories", create_memory, methods=["POST"]),
+    Route("/api/memories", list_memories, methods=["GET"]),
+    Route("/api/memories/sync", feed, methods=["GET"]),
+    Route("/api/memories/recall", recall, methods=["POST"]),
+    Route("/api/memories/import", import_memories, methods=["POST"]),
+    Route("/api/memories/migrate-secrets", migrate_secrets, methods=["POST"]),
+    Route("/api/memories/{id}/secret", secret, methods=["POST"]),
+    Route("/api/memories/{id}", get_memory, methods=["GET"]),
+    Route("/api/memories/{id}", update_memory, methods=["PUT"]),
+    Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),
+    Route("/api/stats", stats, methods=["GET"]),
+    Route(sync.PUSH_PATH, push, methods=["POST"]),
+    Route(sync.PULL_PATH, pull, methods=["GET"]),
+]
