@@ -1,0 +1,201 @@
+"""The sync engine against the in-memory hub: one behaviour per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memoryd.store.memories import NewMemory, Patch, RecallQuery
+from memoryd.sync.hlc import wall_ms
+from tests.conftest import FakeClock
+from tests.sync.harness import Replica, SkewedClock
+from tests.sync.memhub import MemHub
+
+Factory = Callable[..., Coroutine[Any, Any, Replica]]
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[MemHub, FakeClock, Factory]]:
+    truth = FakeClock()
+    hub = MemHub(truth)
+    opened: list[Replica] = []
+
+    async def make(name: str, skew_ms: int = 0, **kwargs: Any) -> Replica:
+        replica = Replica(tmp_path / name, hub.app, SkewedClock(truth, skew_ms), **kwargs)
+        opened.append(await replica.open())
+        return replica
+
+    yield hub, truth, make
+    for replica in opened:
+        if replica.db._writer is not None:
+            await replica.close()
+
+
+async def test_store_on_a_recall_on_b_delete_on_b_gone_on_a(world: Any) -> None:
+    _hub, _, make = world
+    a, b = await make("a"), await make("b")
+    created = await a.store.create(NewMemory("The staging cluster is in eu-west-1", tags=["infra"]))
+    first = await a.engine.sync_once()
+    assert first.ok and first.pushed == 1
+    got = await b.engine.sync_once()
+    assert got.ok and got.applied == 1
+    found = await b.store.recall(RecallQuery("staging cluster"))
+    assert [m.id for m, _ in found] == [created.memory.id]
+    await b.store.delete(created.memory.id)
+    await b.engine.sync_once()
+    await a.engine.sync_once()
+    assert await a.store.recall(RecallQuery("staging cluster")) == []
+    assert await a.snapshot() == await b.snapshot() == {created.memory.id: "deleted"}
+    assert await a.outbox_depth() == await b.outbox_depth() == 0
+
+
+async def test_lost_response_is_retried_as_duplicate_without_duplicating(world: Any) -> None:
+    hub, _, make = world
+    a, b = await make("a"), await make("b")
+    await a.store.create(NewMemory("prefers svelte for dashboards"))
+    a.transport.mode = "drop_response"
+    lost = await a.engine.sync_once()
+    assert not lost.ok and lost.error_code == "unreachable"
+    assert await a.outbox_depth() == 1  # committed on the hub, but the client cannot know
+    a.transport.mode = "none"
+    retry = await a.engine.sync_once()
+    assert retry.ok and retry.duplicates == 1 and retry.pushed == 0
+    assert await a.outbox_depth() == 0
+    assert hub.users["user-1"].head == 1
+    await b.engine.sync_once()
+    assert len(await b.snapshot()) == 1
+
+
+async def test_sensitive_content_is_sealed_and_synced(world: Any) -> None:
+    hub, _, make = world
+    a, b = await make("a"), await make("b")
+    secret = "the vault token is hvs.CAESIJ1qpY8aZ5tWKcC2Qq9sample"
+    created = await a.store.create(NewMemory(secret, force_sensitive=True))
+    assert b"hvs.CAESIJ1qpY8aZ5tWKcC2Qq9sample" not in await a.raw_bytes()
+    await a.engine.sync_once()
+    on_hub = "".join(op.model_dump_json() for op in hub.users["user-1"].ops.values())
+    assert "CAESIJ1qpY8aZ5tWKcC2Qq9sample" not in on_hub
+    await b.engine.sync_once()
+    memory, text = await b.store.secret(created.memory.id)
+    assert memory.is_sensitive and text == secret
+    assert b"hvs.CAESIJ1qpY8aZ5tWKcC2Qq9sample" not in await b.raw_bytes()
+
+
+async def test_without_a_key_sensitive_memories_stay_local(world: Any) -> None:
+    hub, _, make = world
+    a = await make("a", key=None)
+    await a.store.create(NewMemory("api key sk-ant-api03-abcdefghijklmnopqrstuvwx", tags=[]))
+    await a.store.create(NewMemory("ordinary fact about tabs"))
+    result = await a.engine.sync_once()
+    assert result.pushed == 1
+    assert all("sk-ant" not in op.model_dump_json() for op in hub.users["user-1"].ops.values())
+
+
+async def test_end_to_end_mode_seals_every_field(world: Any) -> None:
+    hub, _, make = world
+    a, b = await make("a", end_to_end=True), await make("b", end_to_end=True)
+    created = await a.store.create(NewMemory("likes dark roast coffee", tags=["coffee"]))
+    await a.engine.sync_once()
+    ops = list(hub.users["user-1"].ops.values())
+    assert ops and all(op.end_to_end for op in ops)
+    assert "coffee" not in "".join(op.model_dump_json() for op in ops)
+    await b.engine.sync_once()
+    assert (await b.store.get(created.memory.id)).tags == ["coffee"]
+
+
+async def test_wrong_key_is_reported_and_nothing_is_applied(world: Any) -> None:
+    _, _, make = world
+    a = await make("a")
+    await a.store.create(NewMemory("a sealed one", force_sensitive=True))
+    await a.engine.sync_once()
+    other = await make("other", key=b"\x01" * 32)
+    result = await other.engine.sync_once()
+    assert not result.ok and result.error_code == "wrong_key"
+    assert result.error is not None and "MEMORY_ENCRYPTION_KEY" in result.error
+    assert await other.engine.cursor() == 0
+    status = await other.engine.status()
+    assert status.last_error is not None and status.last_error.startswith("wrong_key")
+
+
+async def test_clock_far_ahead_keeps_ops_queued_until_time_catches_up(world: Any) -> None:
+    _hub, truth, make = world
+    ahead = await make("ahead", skew_ms=3_600_000)
+    b = await make("b")
+    await ahead.store.create(NewMemory("written by a clock an hour fast"))
+    result = await ahead.engine.sync_once()
+    assert not result.ok and result.error_code == "clock_skew"
+    assert result.error is not None and "ahead" in result.error
+    assert await ahead.outbox_depth() == 1
+    truth.advance(3_600_000)
+    assert (await ahead.engine.sync_once()).pushed == 1
+    await b.engine.sync_once()
+    assert len(await b.snapshot()) == 1
+
+
+async def test_later_edit_wins_whatever_the_skew(world: Any) -> None:
+    _, _, make = world
+    fast = await make("fast", skew_ms=9 * 60_000)
+    slow = await make("slow", skew_ms=-3 * 3_600_000)
+    created = await fast.store.create(NewMemory("first words", importance=0.2))
+    await fast.engine.sync_once()
+    await slow.engine.sync_once()
+    await slow.store.update(created.memory.id, Patch(content="second words"))
+    await slow.engine.sync_once()
+    await fast.engine.sync_once()
+    for replica in (fast, slow):
+        assert (await replica.store.get(created.memory.id)).content == "second words"
+    hlcs = [c.hlc for c in slow.emitted]
+    assert wall_ms(hlcs[-1]) >= wall_ms(fast.emitted[0].hlc)
+
+
+async def test_copied_database_gets_a_new_replica_id(world: Any, tmp_path: Path) -> None:
+    _hub, _, make = world
+    a = await make("a")
+    await a.store.create(NewMemory("queued before the copy"))
+    await a.close()
+    (tmp_path / "copy").mkdir()
+    shutil.copy(a.db_path, tmp_path / "copy" / "memory.db")
+    a = await make("a")
+    assert not a.cloned
+    copy = await make("copy")
+    assert copy.cloned and copy.replica_id != a.replica_id
+    assert (await a.engine.sync_once()).ok
+    assert (await copy.engine.sync_once()).ok  # re-stamped: no replica_collision
+    assert await a.snapshot() == await copy.snapshot()
+    assert len(await a.snapshot()) == 1
+
+
+async def test_replica_collision_restamps_and_pushes(world: Any, tmp_path: Path) -> None:
+    _, _, make = world
+    a = await make("a")
+    await a.store.create(NewMemory("one"))
+    await a.engine.sync_once()
+    b = await make("b")
+
+    # Simulate a reused replica id that escaped detection (the marker copied too).
+    async def steal(conn: Any) -> None:
+        await conn.execute("UPDATE sync_state SET replica_id = ?", (a.replica_id,))
+
+    await b.db.write(steal)
+    await b.store.create(NewMemory("two"))
+    result = await b.engine.sync_once()
+    assert result.ok and result.pushed == 1
+    await a.engine.sync_once()
+    assert await a.snapshot() == await b.snapshot()
+
+
+async def test_paged_pull_of_many_ops(world: Any) -> None:
+    hub, _, make = world
+    a = await make("a", push_page=7)
+    b = await make("b", pull_limit=5)
+    for i in range(23):
+        await a.store.create(NewMemory(f"memory number {i} about topic {i}"))
+    assert (await a.engine.sync_once()).pushed == 23
+    result = await b.engine.sync_once()
+    assert result.pulled == 23 and result.applied == 23
+    assert await b.engine.cursor() == hub.users["user-1"].head
+    assert await a.snapshot() == await b.snapshot()
