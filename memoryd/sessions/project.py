@@ -12,6 +12,10 @@ def project_for(cwd: str | None) -> str | None:
     path = Path(cwd)
     if not path.is_absolute():
         return None
+    try:
+        path = path.resolve()
+    except OSError:
+        return None
     for candidate in (path, *path.parents):
         if (candidate / ".git").exists():
             return candidate.name or None

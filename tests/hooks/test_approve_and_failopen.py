@@ -1,0 +1,167 @@
+"""Auto-approve decisions for every tool-name form, and fail-open when the daemon is away."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hooks.helpers import (
+    hook_env,
+    pre_compact_event,
+    prompt_event,
+    run_hook,
+    session_start_event,
+    tool_event,
+)
+from tests.support import short_tmpdir
+
+# The plugin-scoped names (plugin `memoryd`, server `memory`) and the manual server name.
+FORMS = ["mcp__plugin_memoryd_memory__{}", "mcp__memory__{}"]
+SAFE = ["memory_recall", "memory_list", "memory_count", "memory_store", "memory_update"]
+GUARDED = ["memory_delete", "secret_get"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    # No daemon needed: approval is decided in the hook itself.
+    return hook_env(tmp_path / "no.sock", tmp_path)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("tool", SAFE)
+def test_read_and_add_tools_are_allowed(env: dict[str, str], form: str, tool: str) -> None:
+    name = form.format(tool)
+    pre = run_hook("approve", tool_event("PreToolUse", name), env).output()
+    assert pre == {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "allow",
+            "permissionDecisionReason": f"memoryd: {tool} only reads or adds memories",
+        }
+    }
+    req = run_hook("approve", tool_event("PermissionRequest", name), env).output()
+    assert req == {
+        "hookSpecificOutput": {
+            "hookEventName": "PermissionRequest",
+            "decision": {"behavior": "allow"},
+        }
+    }
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("tool", GUARDED)
+def test_delete_and_secret_get_still_ask(env: dict[str, str], form: str, tool: str) -> None:
+    name = form.format(tool)
+    for event in ("PreToolUse", "PermissionRequest"):
+        run = run_hook("approve", tool_event(event, name), env)
+        assert run.returncode == 0 and run.stdout == ""  # no decision: Claude Code asks
+    env["MEMORY_AUTO_APPROVE_ALL"] = "1"
+    out = run_hook("approve", tool_event("PermissionRequest", name), env).output()
+    assert out is not None and out["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Bash",
+        "Edit",
+        "mcp__github__memory_store",  # someone else's server with a look-alike tool
+        "mcp__plugin_other_tools__memory_recall",
+        "mcp__memory__unknown_tool",
+        "mcp__memory",
+        "memory_store",
+    ],
+)
+def test_other_tools_are_never_touched(env: dict[str, str], name: str) -> None:
+    for event in ("PreToolUse", "PermissionRequest"):
+        run = run_hook("approve", tool_event(event, name), env)
+        assert run.returncode == 0 and run.stdout == ""
+
+
+def test_auto_approve_can_be_turned_off(env: dict[str, str]) -> None:
+    env["DISABLE_CLAUDE_MEMORY_AUTO_APPROVE"] = "1"
+    run = run_hook("approve", tool_event("PreToolUse", "mcp__memory__memory_recall"), env)
+    assert run.returncode == 0 and run.stdout == ""
+
+
+EVENTS = [
+    ("prompt", prompt_event("s-down", "build the frontend dashboard for orders", "/tmp")),
+    ("session-start", session_start_event("s-down", "startup", "/tmp")),
+    ("session-start", session_start_event("s-down", "compact", "/tmp")),
+    ("pre-compact", pre_compact_event("s-down", "/tmp")),
+    ("stop", {"session_id": "s-down", "transcript_path": "/tmp/x.jsonl", "cwd": "/tmp"}),
+    ("tool-used", tool_event("PostToolUse", "mcp__memory__memory_recall")),
+]
+
+
+@pytest.mark.parametrize(("mode", "event"), EVENTS)
+def test_daemon_down_means_exit_0_and_no_output(mode: str, event: dict[str, object]) -> None:
+    home = short_tmpdir()
+    run = run_hook(mode, event, hook_env(home / "run" / "absent.sock", home))
+    assert run.returncode == 0
+    assert run.stdout == "" and run.stderr == ""
+    assert run.seconds < 1.0
+
+
+@pytest.fixture
+def silent_socket() -> Iterator[Path]:
+    """A socket that accepts connections and never answers: a hung daemon."""
+    home = short_tmpdir()
+    path = home / "hung.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_hung_daemon_means_exit_0_within_the_timeout(silent_socket: Path) -> None:
+    env = hook_env(silent_socket, silent_socket.parent)
+    run = run_hook("prompt", prompt_event("s-hung", "what did we decide about caching", "/"), env)
+    assert run.returncode == 0 and run.stdout == ""
+    assert 0.45 < run.seconds < 1.0
+
+
+def test_garbage_input_fails_open(tmp_path: Path) -> None:
+    env = hook_env(tmp_path / "no.sock", tmp_path)
+    for mode in ("prompt", "approve", "stop", "nonsense"):
+        run = run_hook(mode, {"unexpected": ["shape"]}, env)
+        assert run.returncode == 0 and run.stdout == ""
+
+
+def test_debug_logs_to_stderr_and_to_a_file_under_memory_home() -> None:
+    home = short_tmpdir()
+    env = hook_env(home / "absent.sock", home, DEBUG_CLAUDE_MEMORY_HOOKS="1")
+    run = run_hook("prompt", prompt_event("s-debug", "how is caching configured", "/"), env)
+    assert run.returncode == 0 and run.stdout == ""
+    assert "daemon unreachable" in run.stderr
+    log = (home / "logs" / "hooks.log").read_text()
+    assert "daemon unreachable" in log and "prompt: no output" in log
+    # The prompt itself is never logged.
+    assert "caching" not in log
