@@ -10,6 +10,7 @@ import sys
 from memoryd import PROTOCOL, __version__
 from memoryd.config import load_settings
 from memoryd.errors import ConfigError, StoreCorrupt
+from memoryd.service.commands import add_commands as add_service_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -38,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ConfigError, StoreCorrupt) as exc:
         print(f"memoryd: {exc.message}", file=sys.stderr)
         return 2
-    return serve(settings)
+    return serve(settings, idle_exit=args.idle_exit)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the daemon in the foreground")
     serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve.add_argument(
+        "--idle-exit",
+        type=float,
+        metavar="SECONDS",
+        help="when socket-activated by systemd, exit after this long without connections",
+    )
     serve.set_defaults(func=_serve)
+    add_service_commands(commands)
     return parser
 
 

@@ -12,8 +12,10 @@ from typing import Any
 from memoryd.cli.client import ApiError, DaemonClient, DaemonDown
 from memoryd.cli.render import Progress, memory_rows, table
 from memoryd.config import load_settings
-from memoryd.errors import ConfigError, InvalidInput
+from memoryd.doctor import doctor_command
+from memoryd.errors import ConfigError, InvalidInput, StoreCorrupt
 from memoryd.importer import read_original_db
+from memoryd.service.backup import backup_command
 
 IMPORT_BATCH = 500
 Handler = Callable[[DaemonClient, argparse.Namespace], Any]
@@ -299,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
     sub.add_parser("status", help="is the daemon up, and how").set_defaults(func=cmd_status)
+
+    # Local commands: they work on the files directly, with or without a daemon.
+    p = sub.add_parser("doctor", help="check installation, socket, database and key file")
+    p.add_argument("--rebuild-fts", action="store_true", help="rebuild a damaged full-text index")
+    p.set_defaults(local=doctor_command)
+    p = sub.add_parser("backup", help="write a consistent copy of the database (0600)")
+    p.add_argument("path")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.set_defaults(local=backup_command)
     return parser
 
 
@@ -310,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"memory: {exc.message}", file=sys.stderr)
         return 2
+    if getattr(args, "local", None) is not None:
+        try:
+            status: int = args.local(settings, args)
+        except (InvalidInput, StoreCorrupt) as exc:
+            print(f"memory: {exc.message}", file=sys.stderr)
+            return 1
+        return status
     handler: Handler = args.func
     try:
         with DaemonClient(settings.socket_path) as client:

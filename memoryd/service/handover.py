@@ -94,6 +94,21 @@ def _post(socket_path: Path, body: dict[str, Any], timeout: float) -> tuple[int,
         conn.close()
 
 
+def probe_health(socket_path: Path, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The daemon's /health answer, or None when nothing healthy answers."""
+    conn = _UnixConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    ok = response.status == 200 and isinstance(body, dict) and body.get("status") == "ok"
+    return body if ok else None
+
+
 def process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -1,0 +1,337 @@
+"""`memory doctor`: check the installation, socket, database and key file; say how to fix each.
+
+Every check is read-only except the FTS integrity check, which SQLite runs as a (changeless)
+write statement, and the optional FTS rebuild. Works with or without a running daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from memoryd import PROTOCOL, __version__
+from memoryd.config import Settings
+from memoryd.errors import ConfigError
+from memoryd.service.handover import daemon_is_older
+from memoryd.service.install import launchd_path, platform_name, systemd_dir
+from memoryd.service.units import UNIT_NAME
+from memoryd.store.migrations import MIGRATIONS
+
+Status = Literal["ok", "warn", "fail"]
+_HEADER = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Check:
+    area: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def check_installation(settings: Settings, home: Path | None = None) -> list[Check]:
+    found = [
+        Check("install", "ok", f"memoryd {__version__} (protocol {PROTOCOL}), {sys.executable}")
+    ]
+    home = home or Path.home()
+    if platform_name() == "systemd":
+        unit = systemd_dir(home=home) / f"{UNIT_NAME}.service"
+    else:
+        unit = launchd_path(home)
+    if not unit.exists():
+        found.append(
+            Check(
+                "service",
+                "ok",
+                "not installed as a service (optional; clients start memoryd on demand)",
+                "`memoryd install-service` keeps it running and restarts it after a crash",
+            )
+        )
+        return found
+    text = unit.read_text(errors="replace")
+    python = next(
+        (w for w in text.replace("<string>", "\n").replace("=", "\n").split() if "python" in w),
+        "",
+    ).strip("\"'</>")
+    if python and not Path(python).exists():
+        found.append(
+            Check(
+                "service",
+                "fail",
+                f"{unit} runs {python}, which no longer exists",
+                "run `memoryd install-service` again from the environment memoryd is installed in",
+            )
+        )
+    else:
+        found.append(Check("service", "ok", f"installed: {unit}"))
+    return found
+
+
+def check_socket(settings: Settings, health: dict[str, Any] | None) -> list[Check]:
+    path = settings.socket_path
+    found: list[Check] = []
+    directory = path.parent
+    if directory.exists():
+        info = directory.stat()
+        if info.st_uid != os.getuid():
+            found.append(
+                Check(
+                    "socket",
+                    "fail",
+                    f"{directory} belongs to uid {info.st_uid}, not you",
+                    "remove it (as its owner) or set MEMORY_SOCKET to a path of yours",
+                )
+            )
+        elif _mode(directory) != 0o700:
+            found.append(
+                Check(
+                    "socket",
+                    "fail",
+                    f"{directory} has mode {_mode(directory):04o}; others could reach the socket",
+                    f"chmod 700 {directory}",
+                )
+            )
+    if path.exists() and not stat.S_ISSOCK(path.lstat().st_mode):
+        found.append(
+            Check(
+                "socket",
+                "fail",
+                f"{path} exists but is not a socket",
+                f"move it aside (mv {path} {path}.old); memoryd will create the socket",
+            )
+        )
+    elif path.exists() and _mode(path) != 0o600:
+        found.append(
+            Check("socket", "fail", f"{path} has mode {_mode(path):04o}", f"chmod 600 {path}")
+        )
+    if health is not None:
+        detail = f"memoryd {health.get('version')} (pid {health.get('pid')}) answers on {path}"
+        if daemon_is_older(health, __version__, PROTOCOL):
+            found.append(
+                Check(
+                    "daemon",
+                    "warn",
+                    detail + f", older than the installed {__version__}",
+                    "it hands over to the new version when the next session starts; or restart "
+                    "it now: `systemctl --user restart memoryd` (or stop it and `memoryd serve`)",
+                )
+            )
+        else:
+            found.append(Check("daemon", "ok", detail))
+    elif path.exists():
+        found.append(
+            Check(
+                "daemon",
+                "warn",
+                f"{path} exists but no memoryd answers on it (stale, or still starting)",
+                "start it: `memoryd serve` (or `systemctl --user start memoryd`); the stale "
+                "socket is replaced",
+            )
+        )
+    else:
+        found.append(
+            Check(
+                "daemon",
+                "warn",
+                f"memoryd is not running (no socket at {path})",
+                "it starts on demand with the next session; or run `memoryd serve`",
+            )
+        )
+    return found
+
+
+def _restore_advice(db: Path) -> str:
+    return (
+        f"stop memoryd, move the file aside (mv {db} {db}.broken), then restore a backup to "
+        f"{db} (`memory backup` makes them) or let memoryd start a new one; "
+        f"`sqlite3 {db}.broken .recover | sqlite3 {db}` may salvage what is readable"
+    )
+
+
+def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]:
+    db = settings.db_path
+    if not db.exists():
+        return [Check("database", "ok", f"{db} does not exist yet; memoryd creates it on start")]
+    if not os.access(db, os.R_OK | os.W_OK) or not os.access(db.parent, os.W_OK | os.X_OK):
+        return [
+            Check(
+                "database",
+                "fail",
+                f"{db} is not readable and writable by you; memoryd refuses to run on it",
+                f"check its owner and mode (ls -l {db}); it should be yours with mode 0600",
+            )
+        ]
+    with db.open("rb") as handle:
+        header = handle.read(16)
+    if header and header != _HEADER:
+        return [
+            Check(
+                "database",
+                "fail",
+                f"{db} is not a SQLite database; memoryd refuses to touch it",
+                _restore_advice(db),
+            )
+        ]
+    found: list[Check] = []
+    if _mode(db) & 0o077:
+        found.append(Check("database", "fail", f"{db} has mode {_mode(db):04o}", f"chmod 600 {db}"))
+    try:
+        conn = sqlite3.connect(db, isolation_level=None, timeout=10)
+    except sqlite3.Error as exc:
+        return [*found, Check("database", "fail", f"cannot open {db}: {exc}", _restore_advice(db))]
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check(5)").fetchall()]
+        if rows != ["ok"]:
+            found.append(
+                Check(
+                    "database",
+                    "fail",
+                    f"{db} is damaged: {'; '.join(rows)}. memoryd refuses to run on it",
+                    _restore_advice(db),
+                )
+            )
+            return found
+        version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+        count = conn.execute("SELECT COUNT(*) FROM memories WHERE deleted_ms IS NULL").fetchone()[0]
+        newest = MIGRATIONS[-1].version
+        if version is not None and version > newest:
+            found.append(
+                Check(
+                    "database",
+                    "fail",
+                    f"schema version {version} is newer than this memoryd knows ({newest})",
+                    "upgrade memoryd (pip install -U memoryd) to the version that wrote it",
+                )
+            )
+        else:
+            found.append(
+                Check("database", "ok", f"{db}: integrity ok, {count} memories, schema {version}")
+            )
+        found.append(_check_fts(conn, rebuild_fts))
+    except sqlite3.DatabaseError as exc:
+        found.append(Check("database", "fail", f"{db}: {exc}", _restore_advice(db)))
+    finally:
+        conn.close()
+    return found
+
+
+def _check_fts(conn: sqlite3.Connection, rebuild: bool) -> Check:
+    try:
+        conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+        return Check("fts", "ok", "full-text index matches the memories")
+    except sqlite3.DatabaseError as exc:
+        if not rebuild:
+            return Check(
+                "fts",
+                "fail",
+                f"the full-text index does not match the memories ({exc}); recall misses rows",
+                "`memory doctor --rebuild-fts` rebuilds it from the memories table (no data lost)",
+            )
+    conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('rebuild')")
+    conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+    return Check("fts", "ok", "full-text index was damaged and has been rebuilt")
+
+
+def _sensitive_rows(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return int(
+                conn.execute("SELECT COUNT(*) FROM memories WHERE secret IS NOT NULL").fetchone()[0]
+            )
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def check_key(settings: Settings) -> list[Check]:
+    from memoryd.crypto.keys import KEY_BYTES, key_from_setting
+
+    if settings.encryption_key is not None:
+        try:
+            key_from_setting(settings.encryption_key.get_secret_value())
+        except ConfigError as exc:
+            return [Check("key", "fail", exc.message, "fix MEMORY_ENCRYPTION_KEY")]
+        return [Check("key", "ok", "MEMORY_ENCRYPTION_KEY is set (the key file is not used)")]
+    path = settings.key_file
+    if not path.exists():
+        secrets = _sensitive_rows(settings.db_path) if settings.db_path.exists() else 0
+        if secrets:
+            return [
+                Check(
+                    "key",
+                    "fail",
+                    f"{path} is missing but {secrets} encrypted memories need it",
+                    f"restore the key file to {path} (mode 0600) from a backup, or set "
+                    "MEMORY_ENCRYPTION_KEY to the value you used",
+                )
+            ]
+        return [Check("key", "ok", f"{path} does not exist yet; memoryd creates it on start")]
+    found: list[Check] = []
+    if _mode(path) & 0o077:
+        found.append(
+            Check("key", "fail", f"{path} has mode {_mode(path):04o}", f"chmod 600 {path}")
+        )
+    try:
+        raw = bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        found.append(
+            Check(
+                "key",
+                "fail",
+                f"{path} is damaged (expected 64 hex digits); memoryd will not start",
+                "restore it from a backup; without it encrypted memories cannot be read",
+            )
+        )
+    elif not found:
+        found.append(Check("key", "ok", f"{path}: 0600, valid"))
+    return found
+
+
+def run_checks(
+    settings: Settings, health: dict[str, Any] | None, *, rebuild_fts: bool = False
+) -> list[Check]:
+    return [
+        *check_installation(settings),
+        *check_socket(settings, health),
+        *check_database(settings, rebuild_fts),
+        *check_key(settings),
+    ]
+
+
+def render(checks: list[Check], as_json: bool) -> str:
+    if as_json:
+        return json.dumps([asdict(c) for c in checks], indent=2)
+    lines = []
+    for check in checks:
+        mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[check.status]
+        lines.append(f"[{mark}] {check.area:<9} {check.detail}")
+        if check.fix and check.status != "ok":
+            lines.append(f"{'':17}fix: {check.fix}")
+    failed = sum(c.status == "fail" for c in checks)
+    lines.append("All good." if not failed else f"{failed} problem(s) need fixing.")
+    return "\n".join(lines)
+
+
+def doctor_command(settings: Settings, args: Any) -> int:
+    """`memory doctor [--rebuild-fts]`: 0 when nothing failed, 1 otherwise."""
+    from memoryd.service.handover import probe_health
+
+    checks = run_checks(
+        settings, probe_health(settings.socket_path), rebuild_fts=bool(args.rebuild_fts)
+    )
+    print(render(checks, bool(args.json)))
+    return 1 if any(c.status == "fail" for c in checks) else 0
