@@ -59,6 +59,10 @@ CREATE TABLE tombstones (
     seq bigint NOT NULL,
     PRIMARY KEY (user_id, entity_id)
 );
+-- array_to_string is only STABLE; for text[] it is immutable in fact, and a generated
+-- column needs that promise.
+CREATE FUNCTION memory_hub_words(text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_to_string($1, ' ') $$;
 CREATE TABLE memories (
     user_id text NOT NULL,
     id text NOT NULL,
@@ -78,7 +82,7 @@ CREATE TABLE memories (
     search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', coalesce(content, '')), 'A')
         || setweight(to_tsvector('english', expanded_keywords), 'B')
-        || setweight(to_tsvector('english', array_to_string(tags, ' ')), 'C')
+        || setweight(to_tsvector('english', memory_hub_words(tags)), 'C')
     ) STORED,
     PRIMARY KEY (user_id, id)
 );
