@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from memoryd import __version__
 from memoryd.wire import rest
@@ -51,11 +54,31 @@ def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def build_spec() -> dict[str, Any]:
+def _summary(endpoint: Any) -> str:
+    doc = (getattr(endpoint, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].rstrip(".") if doc else endpoint.__name__.replace("_", " ")
+
+
+def build_spec(routes: Sequence[BaseRoute] | None = None) -> dict[str, Any]:
+    """Every route the app serves, with the wire models where this module knows them: a route
+    added elsewhere is described (from its handler's docstring) without being listed here."""
+    known = {
+        (path, method): (summary, req, resp) for path, method, summary, req, resp in _ENDPOINTS
+    }
+    served: list[tuple[str, str, Any]] = [(p, m, None) for p, m, *_ in _ENDPOINTS]
+    if routes is not None:
+        served = [
+            (route.path, method.lower(), route.endpoint)
+            for route in routes
+            if isinstance(route, Route) and route.path != "/openapi.json"
+            for method in sorted(route.methods or ())
+            if method != "HEAD"
+        ]
     schemas: dict[str, Any] = {}
     error = {"content": {"application/json": {"schema": _ref(rest.ErrorOut, schemas)}}}
     paths: dict[str, Any] = {}
-    for path, method, summary, request, response in _ENDPOINTS:
+    for path, method, endpoint in served:
+        summary, request, response = known.get((path, method), (_summary(endpoint), None, None))
         op: dict[str, Any] = {"summary": summary, "responses": {}}
         ok: dict[str, Any] = {"description": "OK"}
         if response is not None:
@@ -72,10 +95,10 @@ def build_spec() -> dict[str, Any]:
             {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
             for n in _QUERY.get((path, method), [])
         ]
-        if "{id}" in path:
-            params.append(
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-            )
+        params += [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", path)
+        ]
         if params:
             op["parameters"] = params
         paths.setdefault(path, {})[method] = op
@@ -88,4 +111,4 @@ def build_spec() -> dict[str, Any]:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(build_spec())
+    return JSONResponse(build_spec(request.app.routes))

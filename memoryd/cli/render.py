@@ -8,7 +8,9 @@ from typing import Any, TextIO
 
 
 def short_id(memory_id: str) -> str:
-    return memory_id[:13]
+    # 23 characters: the 48-bit timestamp and 26 random bits, so memories made in the same
+    # millisecond (an import) still get distinct short ids; 13 would be the timestamp alone.
+    return memory_id[:23]
 
 
 def one_line(text: str, width: int) -> str:

@@ -1,0 +1,222 @@
+"""The memory endpoints through HTTP on a real daemon: store, get, list, update, delete,
+recall, secret, id prefixes, dedup, and the OpenAPI description."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from memoryd.api.app import create_app
+from memoryd.config import Settings
+from tests.support import Daemon, running_daemon
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Daemon]:
+    with running_daemon() as running:
+        yield running
+
+
+@pytest.fixture
+def client(shared: Daemon) -> httpx.Client:
+    return shared.client()
+
+
+def store(client: httpx.Client, content: str, **fields: object) -> dict[str, object]:
+    response = client.post("/api/memories", json={"content": content, **fields})
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_store_get_list_update_delete(client: httpx.Client) -> None:
+    created = client.post(
+        "/api/memories",
+        json={
+            "content": "The staging cluster runs in eu-west-1",
+            "category": "fact",
+            "tags": "infra, AWS",
+            "expanded_keywords": "region ireland kubernetes",
+            "importance": 0.7,
+            "project": "platform",
+        },
+    )
+    assert created.status_code == 201
+    out = created.json()
+    assert out["category"] == "facts" and out["importance"] == 0.7
+    assert out["is_sensitive"] is False and "duplicate_of" not in out
+    memory_id = out["id"]
+    assert len(memory_id) == 36 and memory_id[14] == "7"  # a UUIDv7
+
+    got = client.get(f"/api/memories/{memory_id}").json()
+    assert got["content"] == "The staging cluster runs in eu-west-1"
+    assert got["tags"] == ["infra", "aws"]
+    assert got["project"] == "platform" and got["source"] == "manual"
+    assert got["created_at"] == got["updated_at"] and got["created_at"].endswith("+00:00")
+
+    listed = client.get("/api/memories", params={"project": "platform"}).json()
+    assert [m["id"] for m in listed["memories"]] == [memory_id] and listed["total"] == 1
+    assert client.get("/api/memories", params={"tag": "aws"}).json()["total"] >= 1
+
+    updated = client.put(
+        f"/api/memories/{memory_id}", json={"importance": 0.9, "tags": ["infra", "ireland"]}
+    )
+    assert updated.status_code == 200
+    assert updated.json()["updated"] == memory_id
+    after = client.get(f"/api/memories/{memory_id}").json()
+    assert after["importance"] == 0.9 and after["tags"] == ["infra", "ireland"]
+    assert after["content"] == got["content"] and after["project"] == "platform"
+
+    cleared = client.put(f"/api/memories/{memory_id}", json={"project": None}).json()
+    assert cleared["memory"]["project"] is None
+
+    deleted = client.delete(f"/api/memories/{memory_id}")
+    assert deleted.status_code == 200
+    assert deleted.json() == {"deleted": memory_id, "preview": got["content"][:50]}
+    assert client.get(f"/api/memories/{memory_id}").status_code == 404
+    again = client.delete(f"/api/memories/{memory_id}").json()
+    assert again["preview"] == "[already deleted]"
+    found = client.post("/api/memories/recall", json={"context": "staging cluster"}).json()
+    assert memory_id not in [m["id"] for m in found["memories"]]
+    assert client.put(f"/api/memories/{memory_id}", json={"importance": 0.1}).status_code == 404
+
+
+def test_recall_shape_and_filters(client: httpx.Client) -> None:
+    a = store(client, "Deploys to the billing service go through ArgoCD", category="decisions")
+    b = store(client, "The billing service owner is Priya", category="people")
+    found = client.post(
+        "/api/memories/recall", json={"context": "who owns billing service", "limit": 5}
+    ).json()["memories"]
+    ids = [m["id"] for m in found]
+    assert a["id"] in ids and b["id"] in ids
+    first = found[0]
+    assert set(first) >= {
+        "id",
+        "content",
+        "category",
+        "tags",
+        "importance",
+        "is_sensitive",
+        "score",
+        "project",
+        "created_at",
+        "updated_at",
+    }
+    assert ids[0] == b["id"]  # the one that says who owns it
+    only_people = client.post(
+        "/api/memories/recall", json={"context": "billing service", "category": "person"}
+    ).json()["memories"]
+    assert [m["id"] for m in only_people] == [b["id"]]
+    empty = client.post("/api/memories/recall", json={"context": "   "}).json()
+    assert empty == {"memories": []}
+
+
+def test_id_prefixes_resolve_and_ambiguity_is_a_422(client: httpx.Client) -> None:
+    memory = store(client, "Prefix lookups work like git hashes")
+    memory_id = str(memory["id"])
+    for length in (23, 30):
+        got = client.get(f"/api/memories/{memory_id[:length]}")
+        assert got.status_code == 200 and got.json()["id"] == memory_id
+    assert client.put(f"/api/memories/{memory_id[:23]}", json={"importance": 0.2}).json()[
+        "memory"
+    ]["importance"] == pytest.approx(0.2)
+    secret = client.post(f"/api/memories/{memory_id[:23]}/secret").json()
+    assert secret["id"] == memory_id and secret["content"] == "Prefix lookups work like git hashes"
+    # Two UUIDv7 made within the same time share their first characters.
+    other = store(client, "A second memory, to make a short prefix ambiguous")
+    common = next(
+        i for i, (x, y) in enumerate(zip(memory_id, str(other["id"]), strict=True)) if x != y
+    )
+    assert common >= 4  # the first 4 hex digits change every 49 days
+    ambiguous = client.get(f"/api/memories/{memory_id[:common]}")
+    assert ambiguous.status_code == 422
+    assert "ambiguous" in ambiguous.json()["error"]["message"]
+    assert client.delete(f"/api/memories/{memory_id[:23]}").json()["deleted"] == memory_id
+
+
+def test_dedup_after_normalisation_merges_tags_and_importance(client: httpx.Client) -> None:
+    first = client.post(
+        "/api/memories",
+        json={
+            "content": "Use   Postgres 16 for the  event store",
+            "tags": ["db"],
+            "importance": 0.4,
+            "expanded_keywords": "database",
+        },
+    )
+    assert first.status_code == 201
+    memory_id = first.json()["id"]
+    again = client.post(
+        "/api/memories",
+        json={
+            "content": "  use postgres 16 FOR the event store\n",
+            "tags": "db,storage",
+            "importance": 0.8,
+            "expanded_keywords": "sql database",
+        },
+    )
+    assert again.status_code == 200
+    assert again.json()["duplicate_of"] == memory_id and again.json()["id"] == memory_id
+    merged = client.get(f"/api/memories/{memory_id}").json()
+    assert merged["tags"] == ["db", "storage"]
+    assert merged["importance"] == 0.8
+    assert merged["expanded_keywords"] == "database sql"
+    assert merged["content"] == "Use   Postgres 16 for the  event store"
+    # A lower importance never lowers the stored one.
+    store(client, "USE POSTGRES 16 FOR THE EVENT STORE", importance=0.1)
+    assert client.get(f"/api/memories/{memory_id}").json()["importance"] == 0.8
+    listed = client.get("/api/memories", params={"tag": "storage"}).json()
+    assert listed["total"] == 1
+    # Once deleted, the same content is a new memory.
+    client.delete(f"/api/memories/{memory_id}")
+    fresh = client.post("/api/memories", json={"content": "use postgres 16 for the event store"})
+    assert fresh.status_code == 201 and fresh.json()["id"] != memory_id
+
+
+def test_secret_of_a_plain_memory_and_of_a_deleted_one(client: httpx.Client) -> None:
+    memory = store(client, "Plain memories come back from the secret endpoint too")
+    out = client.post(f"/api/memories/{memory['id']}/secret").json()
+    assert out == {
+        "id": memory["id"],
+        "content": "Plain memories come back from the secret endpoint too",
+        "is_sensitive": False,
+    }
+    client.delete(f"/api/memories/{memory['id']}")
+    gone = client.post(f"/api/memories/{memory['id']}/secret")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_list_pages_and_stats(client: httpx.Client) -> None:
+    ids = [str(store(client, f"Paging item number {n}", project="paging")["id"]) for n in range(5)]
+    page1 = client.get("/api/memories", params={"project": "paging", "limit": 2}).json()
+    page2 = client.get(
+        "/api/memories", params={"project": "paging", "limit": 2, "offset": 2}
+    ).json()
+    page3 = client.get(
+        "/api/memories", params={"project": "paging", "limit": 2, "offset": 4}
+    ).json()
+    seen = [m["id"] for p in (page1, page2, page3) for m in p["memories"]]
+    assert seen == list(reversed(ids))  # newest first, no overlap, nothing missed
+    assert page1["total"] == 5
+    stats = client.get("/api/stats").json()
+    assert stats["by_project"]["paging"] == 5
+    assert stats["total"] == client.get("/health").json()["memories"]
+    assert stats["db_bytes"] > 0
+
+
+def test_openapi_describes_every_route_the_app_serves(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    app = create_app(Settings())
+    served = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in (route.methods or set())
+        if method != "HEAD" and route.path != "/openapi.json"
+    }
+    assert served - described == set()
+    assert described - served == set()
