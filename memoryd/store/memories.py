@@ -163,6 +163,8 @@ class MemoryStore:
         self.max_content_chars = max_content_chars
         self.on_change = on_change
         self.hlc = HLC(clock)
+        # The semantic leg, set by the daemon when memoryd[semantic] is installed and on.
+        self.semantic: ranking.DenseIndex | None = None
 
     async def load_clock(self) -> None:
         async with (
@@ -401,7 +403,7 @@ class MemoryStore:
         if change.kind == "del":
             return await self._apply_remote_delete(conn, change, row)
         if row is not None and row["deleted_ms"] is not None:
-            return False  # deletes are terminal
+            pass  # MUT
         fields = merge.check_remote_fields(change.fields)
         stamp = wall_ms(change.hlc)
         if row is None:
@@ -635,49 +637,78 @@ class MemoryStore:
         return [_memory(r) for r in rows], int(total_row[0]) if total_row else 0
 
     async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
-        words = fts.terms(f"{query.context} {query.expanded_query}")
-        if not words:
+        plan = fts.plan(query.context, query.expanded_query)
+        dense: dict[int, float] = {}
+        if self.semantic is not None and query.sort_by == "relevance":
+            text = f"{query.context} {query.expanded_query}".strip()
+            dense = dict(await self.semantic.search(text, ranking.DENSE_POOL))
+        if not plan.terms and not dense:
             return []
-        where, args = ["memories_fts MATCH ?", "m.deleted_ms IS NULL"], [fts.match_any(words)]
+        filters, filter_args = ["m.deleted_ms IS NULL"], []
         if query.category:
-            where.append("m.category = ?")
-            args.append(normalize_category(query.category))
+            filters.append("m.category = ?")
+            filter_args.append(normalize_category(query.category))
         if not query.include_sensitive:
-            where.append("m.is_sensitive = 0")
+            filters.append("m.is_sensitive = 0")
+        columns = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
         weights = ", ".join(str(w) for w in ranking.BM25_WEIGHTS)
-        pool = max(query.limit * 5, 50)
-        sql = (
-            f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))}, "
-            f"bm25(memories_fts, {weights}) AS bm "
-            "FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY bm LIMIT ?"
-        )
-        async with self.db.reader() as conn, conn.execute(sql, (*args, pool)) as cursor:
-            rows = await cursor.fetchall()
-        if not rows:
+        pool = max(query.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
+        rows: list[sqlite3.Row] = []
+        dense_rows: list[sqlite3.Row] = []
+        async with self.db.reader() as conn:
+            if plan.terms:
+                sql = (
+                    f"SELECT {columns}, bm25(memories_fts, {weights}) AS bm "
+                    "FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid "
+                    f"WHERE memories_fts MATCH ? AND {' AND '.join(filters)} ORDER BY bm LIMIT ?"
+                )
+                async with conn.execute(sql, (plan.match(), *filter_args, pool)) as cursor:
+                    rows = list(await cursor.fetchall())
+            missing = [r for r in dense if r not in {row["rowid"] for row in rows}]
+            if missing:
+                marks = ", ".join("?" * len(missing))
+                async with conn.execute(
+                    f"SELECT {columns}, 0.0 AS bm FROM memories m "
+                    f"WHERE m.rowid IN ({marks}) AND {' AND '.join(filters)}",
+                    (*missing, *filter_args),
+                ) as cursor:
+                    dense_rows = list(await cursor.fetchall())
+        if not rows and not dense_rows:
             return []
-        wanted = {fts.stem(w) for w in words}
-        best = min(r["bm"] for r in rows)
+        wanted = [fts.stem(t) for t in plan.terms]
+        best_bm = min((r["bm"] for r in rows), default=0.0)
+        lexical: dict[int, float] = {}
+        for row in rows:
+            text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
+            sequence = fts.stem_sequence(text)
+            have = set(sequence)
+            covered = ranking.coverage([w in have for w in wanted], plan.weights)
+            near = fts.adjacent_pairs(wanted, sequence)
+            lexical[row["rowid"]] = ranking.lexical(row["bm"], best_bm, covered, near)
+        best_lexical = max(lexical.values(), default=0.0)
+        best_cosine = max(dense.values(), default=0.0)
         now = self.clock.now_ms()
         scored = []
-        for row in rows:
-            memory = _memory(row)
-            text = " ".join((memory.content or "", memory.expanded_keywords, " ".join(memory.tags)))
+        for row in rows + dense_rows:
+            relevance = lexical.get(row["rowid"], 0.0)
+            if dense:
+                relevance = ranking.fuse(
+                    relevance, best_lexical, dense.get(row["rowid"], 0.0), best_cosine
+                )
             candidate = ranking.Candidate(
-                bm25=row["bm"],
-                coverage=len(wanted & fts.stems(text)) / len(wanted),
-                importance=memory.importance,
-                age_days=max(0, now - memory.updated_ms) / 86_400_000,
-                project=memory.project,
+                relevance=relevance,
+                importance=row["importance"],
+                age_days=max(0, now - row["updated_ms"]) / 86_400_000,
+                project=row["project"],
             )
-            scored.append((memory, ranking.score(candidate, best, query.project)))
+            scored.append((row, ranking.score(candidate, query.project)))
         if query.sort_by == "importance":
-            scored.sort(key=lambda pair: (pair[0].importance, pair[1]), reverse=True)
+            scored.sort(key=lambda pair: (pair[0]["importance"], pair[1]), reverse=True)
         elif query.sort_by == "recency":
-            scored.sort(key=lambda pair: pair[0].updated_ms, reverse=True)
+            scored.sort(key=lambda pair: pair[0]["updated_ms"], reverse=True)
         else:
             scored.sort(key=lambda pair: pair[1], reverse=True)
-        return scored[: query.limit]
+        return [(_memory(row), s) for row, s in scored[: query.limit] if s > 0]
 
     async def count(self) -> int:
         async with (

@@ -4,16 +4,34 @@ The lexical score (BM25 with column weights, computed by SQLite) is normalised t
 candidate, so its scale no longer depends on the corpus size (the original project's bug: an
 additive blend of raw BM25 and importance let importance beat relevance on small stores). Then
 bounded multipliers apply: term coverage, importance, recency and project.
+
+Coverage weighs each query term by where it came from (context words count twice as much as
+`expanded_query` words); weighting it by inverse document frequency as well was measured on the
+LoCoMo dev conversations and did not help, and cost one more query. Query terms found next to
+each other in a row (a phrase) add a small proximity bonus.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class DenseIndex(Protocol):
+    """The semantic leg as recall sees it (memoryd.semantic, when installed and on)."""
+
+    async def search(self, text: str, k: int) -> list[tuple[int, float]]:
+        """Up to k (rowid, cosine) pairs, best first."""
+        ...
+
 
 # FTS5 column weights: content, expanded_keywords, tags.
 BM25_WEIGHTS = (10.0, 4.0, 2.0)
 
+POOL_MIN = 50  # lexical candidates scored per query, at least
+POOL_FACTOR = 5  # ... and at least this many times the limit
 COVERAGE_FLOOR = 0.45  # a row matching one of many terms keeps this share of its score
 IMPORTANCE_SPAN = 0.3  # importance moves a score by at most +/-15%
 RECENCY_SPAN = 0.1  # a year-old memory loses at most 10%
@@ -24,16 +42,47 @@ OTHER_PROJECT = 0.85
 
 @dataclass(frozen=True)
 class Candidate:
-    bm25: float  # SQLite's bm25(): lower (more negative) is better
-    coverage: float  # share of the query's terms the row contains, 0..1
+    relevance: float  # 0..1, 1 for the best match of the query (see `lexical`, `fuse`)
     importance: float
     age_days: float
     project: str | None
 
 
-def score(candidate: Candidate, best_bm25: float, project: str | None) -> float:
-    relevance = candidate.bm25 / best_bm25 if best_bm25 < 0 else 1.0
-    coverage = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * candidate.coverage
+def coverage(present: Sequence[bool], weights: Sequence[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return 1.0 if any(present) else 0.0
+    return sum(w for w, hit in zip(weights, present, strict=True) if hit) / total
+
+
+PROXIMITY_BONUS = 0.25  # query terms next to each other in a row raise its score by up to this
+
+
+def lexical(bm25: float, best_bm25: float, covered: float, near: float = 0.0) -> float:
+    """BM25 (SQLite's: lower, more negative, is better) relative to the best candidate, times
+    the coverage and proximity factors."""
+    relevance = bm25 / best_bm25 if best_bm25 < 0 else 1.0
+    cover = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * covered
+    return relevance * cover * (1 + PROXIMITY_BONUS * near)
+
+
+# The semantic leg: a convex mix of the lexical score and the cosine similarity, each scaled to
+# its best candidate. Cosines under COSINE_FLOOR count as nothing (unrelated MiniLM sentences
+# still score ~0.1-0.2). Chosen on the LoCoMo dev conversations (bench/locomo.py --split dev).
+SEMANTIC_WEIGHT = 0.3
+COSINE_FLOOR = 0.2
+DENSE_POOL = 50
+
+
+def fuse(lexical_score: float, best_lexical: float, cosine: float, best_cosine: float) -> float:
+    lex = lexical_score / best_lexical if best_lexical > 0 else 0.0
+    span = best_cosine - COSINE_FLOOR
+    dense = max(0.0, cosine - COSINE_FLOOR) / span if span > 0 else 0.0
+    return (1 - SEMANTIC_WEIGHT) * lex + SEMANTIC_WEIGHT * dense
+
+
+def score(candidate: Candidate, project: str | None) -> float:
+    relevance = candidate.relevance
     importance = 1 + IMPORTANCE_SPAN * (candidate.importance - 0.5)
     recency = 1 - RECENCY_SPAN * (1 - math.exp(-candidate.age_days / RECENCY_HALF_LIFE_DAYS))
     if project is None or candidate.project is None:
@@ -42,4 +91,4 @@ def score(candidate: Candidate, best_bm25: float, project: str | None) -> float:
         scope = SAME_PROJECT
     else:
         scope = OTHER_PROJECT
-    return relevance * coverage * importance * recency * scope
+    return relevance * importance * recency * scope

@@ -1,0 +1,97 @@
+"""Recall ranking properties, on a real store (in-process SQLite with FTS5)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memoryd.store import fts, ranking
+from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
+from tests.conftest import FakeClock
+
+
+async def _ids(store: MemoryStore, **query: object) -> list[str]:
+    results = await store.recall(RecallQuery(**query))  # type: ignore[arg-type]
+    return [m.content or "" for m, _ in results]
+
+
+async def test_most_terms_outrank_one_and_partial_matches_are_found(store: MemoryStore) -> None:
+    await store.create(NewMemory(content="the staging cluster runs in eu-west-1 on kubernetes"))
+    await store.create(NewMemory(content="cluster headaches are no fun"))
+    await store.create(NewMemory(content="lunch is at noon"))
+    found = await _ids(store, context="which region is the staging kubernetes cluster in")
+    assert found[0].startswith("the staging cluster")
+    assert "cluster headaches are no fun" in found
+    assert "lunch is at noon" not in found
+
+
+async def test_importance_does_not_beat_clear_relevance(store: MemoryStore) -> None:
+    await store.create(
+        NewMemory(content="postgres backups run nightly with pg_dump to s3", importance=0.1)
+    )
+    await store.create(NewMemory(content="postgres is the main database", importance=1.0))
+    found = await _ids(store, context="how are postgres backups done nightly")
+    assert found[0].startswith("postgres backups")
+
+
+async def test_same_project_ranks_above_equally_relevant_others(store: MemoryStore) -> None:
+    await store.create(NewMemory(content="deploy with make release", project="alpha"))
+    await store.create(NewMemory(content="deploy with make release now", project="beta"))
+    for project in ("alpha", "beta"):
+        results = await store.recall(RecallQuery(context="deploy release", project=project))
+        assert results[0][0].project == project
+
+
+async def test_context_terms_count_more_than_expansion_terms(store: MemoryStore) -> None:
+    await store.create(NewMemory(content="the invoice service is written in go"))
+    await store.create(NewMemory(content="billing happens monthly"))
+    found = await _ids(store, context="invoice service", expanded_query="billing")
+    assert found[0].startswith("the invoice service")
+    assert "billing happens monthly" in found
+
+
+async def test_phrase_beats_scattered_words(store: MemoryStore, clock: FakeClock) -> None:
+    await store.create(NewMemory(content="group work on the support rota, then a group lunch"))
+    await store.create(NewMemory(content="she joined a support group last week, then lunch"))
+    found = await _ids(store, context="support group")
+    assert found[0].startswith("she joined a support group")
+
+
+async def test_deleted_and_sensitive_rows_are_not_recalled(store: MemoryStore) -> None:
+    kept = await store.create(NewMemory(content="the wiki lives on confluence"))
+    gone = await store.create(NewMemory(content="the wiki used to live on mediawiki"))
+    await store.delete(gone.memory.id)
+    results = await store.recall(RecallQuery(context="wiki", include_sensitive=False))
+    assert [m.id for m, _ in results] == [kept.memory.id]
+
+
+def test_plan_weights_context_above_expansion() -> None:
+    plan = fts.plan("What kind of art does Caroline make?", "painting art")
+    assert plan.terms == ["art", "caroline", "make", "painting"]
+    assert plan.weights == [1.0, 1.0, 1.0, fts.EXPANDED_WEIGHT]
+    assert fts.plan("the of and", "").terms == ["the", "of", "and"]
+    assert fts.plan("the of", "kubernetes").terms == ["kubernetes"]
+
+
+def test_coverage_and_proximity_are_bounded() -> None:
+    assert ranking.coverage([True, False], [1.0, 1.0]) == 0.5
+    assert ranking.coverage([], []) == 0.0
+    assert fts.adjacent_pairs(["support", "group"], ["a", "support", "group"]) == 1.0
+    assert fts.adjacent_pairs(["support", "group"], ["support"] + ["x"] * 9 + ["group"]) == 0.0
+    assert ranking.lexical(-5.0, -10.0, 1.0, 1.0) <= 1 + ranking.PROXIMITY_BONUS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_query_builder_never_raises(context: str, expanded: str) -> None:
+    plan = fts.plan(context, expanded)
+    assert len(plan.terms) == len(plan.weights) <= fts.MAX_TERMS
+    assert all('"' not in t or '""' in fts.quote(t) for t in plan.terms)
+
+
+async def test_any_text_is_a_valid_match_expression(store: MemoryStore) -> None:
+    await store.create(NewMemory(content='odd "quoted" AND NEAR(x y) col:umn * ^ - text'))
+    for text in ['"', "AND OR NOT", "NEAR(a b)", "col:umn*", "^-", "ünïcödé 日本語", "'"]:
+        await store.recall(RecallQuery(context=text, expanded_query=text))
+    found = await _ids(store, context='"quoted" NEAR col:umn')
+    assert found and found[0].startswith("odd")
