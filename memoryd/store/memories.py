@@ -403,7 +403,7 @@ class MemoryStore:
         if change.kind == "del":
             return await self._apply_remote_delete(conn, change, row)
         if row is not None and row["deleted_ms"] is not None:
-            pass  # MUT
+            return False  # deletes are terminal
         fields = merge.check_remote_fields(change.fields)
         stamp = wall_ms(change.hlc)
         if row is None:
