@@ -530,7 +530,7 @@ class MemoryStore:
                     )
                 )
             except InvalidInput as exc:
-                raise InvalidInput(f"item {index}: {exc.message}") from None
+                raise type(exc)(f"item {index}: {exc.message}") from None  # keep the code
 
         async def job(conn: aiosqlite.Connection) -> ImportResult:
             result = ImportResult()
