@@ -1,0 +1,114 @@
+"""Version handover: an older daemon makes way for a newer one, losing no acknowledged write."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from memoryd import PROTOCOL, __version__
+from memoryd.service.handover import (
+    HandoverFailed,
+    daemon_is_older,
+    hand_over_if_older,
+    is_newer,
+    probe_health,
+    request_handover,
+    version_key,
+)
+from tests.service.storm import Storm, fts_integrity, stored_ids
+from tests.support import Daemon, daemon_env, short_tmpdir, wait_for_socket
+
+OLD = "0.0.9"
+# Start `memoryd serve` claiming another version, as an older installation would.
+PRETEND = (
+    "import sys, memoryd; memoryd.__version__ = sys.argv[1]; "
+    "from memoryd.cli.daemon_cmd import main; raise SystemExit(main(['serve']))"
+)
+
+
+def start_as(version: str, home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PRETEND, version],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_socket(Path(env["MEMORY_SOCKET"]), proc)
+    return proc
+
+
+def test_version_order() -> None:
+    assert version_key("0.1.0") == version_key("0.1")
+    assert version_key("0.1.0rc1") < version_key("0.1.0") < version_key("0.1.0.post1")
+    assert version_key("0.1.10") > version_key("0.1.9")
+    assert is_newer("0.2.0", 1, "0.1.0", 1) and not is_newer("0.1.0", 1, "0.1.0", 1)
+    assert is_newer("0.0.1", 2, "9.0.0", 1)  # the protocol decides first
+    assert daemon_is_older({"version": OLD, "protocol": PROTOCOL}, __version__, PROTOCOL)
+    assert not daemon_is_older({"version": __version__, "protocol": PROTOCOL}, OLD, PROTOCOL)
+
+
+@pytest.mark.slow
+def test_older_daemon_hands_over_without_losing_a_write() -> None:
+    home = short_tmpdir()
+    env = daemon_env(home)
+    socket_path = Path(env["MEMORY_SOCKET"])
+    old = start_as(OLD, home, env)
+    storm = Storm(socket_path, clients=8, retry=True).start()
+    new = Daemon(home, env)
+    try:
+        deadline = time.monotonic() + 30
+        while storm.count() < 100:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        health = probe_health(socket_path)
+        assert health is not None and health["version"] == OLD
+        assert hand_over_if_older(socket_path, health, __version__, PROTOCOL)
+        # It has exited by now, cleanly, after closing the store and removing its socket.
+        assert old.poll() == 0
+        before = storm.count()
+        new.start()
+        assert new.client().get("/health").json()["version"] == __version__
+        deadline = time.monotonic() + 30
+        while storm.count() < before + 100:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        storm.stop()
+        if old.poll() is None:
+            old.kill()
+        old.wait()
+        new.stop()
+    assert old.stdout is not None
+    log = old.stdout.read().decode()
+    old.stdout.close()
+    assert f"handover to memoryd {__version__}" in log
+    stored = stored_ids(new.db)
+    missing = [i for i, c in storm.acked.items() if stored.get(i) != c]
+    assert not missing, f"{len(missing)} acknowledged writes lost"
+    fts_integrity(new.db)
+
+
+def test_daemon_refuses_to_hand_over_to_an_older_or_equal_version() -> None:
+    home = short_tmpdir()
+    daemon = Daemon(home, daemon_env(home)).start()
+    try:
+        health = probe_health(daemon.socket)
+        assert health is not None
+        assert not hand_over_if_older(daemon.socket, health, OLD, PROTOCOL)
+        with pytest.raises(HandoverFailed, match="only hands over to a newer one"):
+            request_handover(daemon.socket, __version__, PROTOCOL, timeout=2)
+        client = daemon.client()
+        bad = client.post("/api/admin/handover", content=b"{nope")
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
+        assert client.get("/health").json()["pid"] == health["pid"]  # still the same daemon
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_handover_to_nothing_says_so() -> None:
+    with pytest.raises(HandoverFailed, match="could not ask memoryd"):
+        request_handover(short_tmpdir() / "none.sock", "9.9.9", PROTOCOL, timeout=1)
