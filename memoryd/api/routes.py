@@ -255,7 +255,11 @@ async def export_memories(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(await services(request).store.stats())
+    out = await services(request).store.stats()
+    learning = services(request).extras.get("learning")
+    if learning is not None:  # auto-learn: on/off/paused and today's token spend
+        out["learning"] = await learning.status()
+    return JSONResponse(out)
 
 
 ROUTES = [
