@@ -164,10 +164,33 @@ CREATE TABLE sync_quarantine (
 );
 """
 
+# Embeddings of the semantic leg (memoryd.semantic), one per live non-sensitive memory. The
+# triggers drop a vector as soon as its memory's text changes, turns sensitive or is deleted; the
+# daemon re-embeds what is missing. Harmless (empty) when the extra is not installed.
+_V4_VECTORS = """
+CREATE TABLE memory_vectors (
+    rowid INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+
+CREATE TRIGGER memory_vectors_stale AFTER UPDATE OF content, is_sensitive, deleted_ms ON memories
+WHEN new.content IS NOT old.content OR new.is_sensitive != old.is_sensitive
+    OR new.deleted_ms IS NOT NULL
+BEGIN
+    DELETE FROM memory_vectors WHERE rowid = old.rowid;
+END;
+
+CREATE TRIGGER memory_vectors_gone AFTER DELETE ON memories BEGIN
+    DELETE FROM memory_vectors WHERE rowid = old.rowid;
+END;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
     Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
+    Migration(4, "semantic leg: memory_vectors, dropped when their text changes", _V4_VECTORS),
 ]
 
 
