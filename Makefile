@@ -27,7 +27,23 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed
+# tests/service lint the generated units with systemd-analyze and emulate socket activation
+# with systemd-socket-activate: the tools of Debian's systemd package (systemd is not run).
+.PHONY: service-tools
+service-tools:
+	@command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || \
+	{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends systemd; }
+
+# tests/hub start throwaway PostgreSQL clusters with initdb/pg_ctl (Debian's postgresql package
+# keeps them in /usr/lib/postgresql/*/bin); tests/pg.py finds them there or in PATH.
+.PHONY: pg-tools
+pg-tools:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
+
+pytest: $(VENV)/.dev-installed service-tools pg-tools
 	$(BIN)/pytest
 
 test: lint typecheck pytest
