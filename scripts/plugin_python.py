@@ -28,6 +28,8 @@ Environment:
                            must already have memoryd installed)
 """
 
+from __future__ import annotations
+
 import fcntl
 import json
 import os
@@ -41,7 +43,7 @@ CANDIDATES = ("python3.13", "python3.12", "python3.11", "python3")
 STAMP = ".memoryd-plugin-version"
 
 
-def fail(message: str, quiet: bool) -> "int":
+def fail(message: str, quiet: bool) -> int:
     if not quiet:
         sys.stderr.write(f"memoryd plugin: {message}\n")
     return 0 if quiet else 1
@@ -132,7 +134,7 @@ def install(root: Path, data: Path, venv: Path, version: str) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def main(argv: "list[str]") -> int:
+def main(argv: list[str]) -> int:
     quiet = bool(argv) and argv[0] == "--if-ready"
     show = bool(argv) and argv[0] == "--print"
     args = argv[1:] if quiet or show else argv
@@ -158,7 +160,7 @@ def main(argv: "list[str]") -> int:
     if show:
         sys.stdout.write(python + "\n")
         return 0
-    os.execv(python, [python, *args])
+    os.execv(python, [python, *args])  # noqa: S606 - the venv python replaces this process
     return 1  # not reached
 
 
