@@ -43,8 +43,21 @@ pg-tools:
 	{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
 
-pytest: $(VENV)/.dev-installed service-tools pg-tools
-	$(BIN)/pytest
+# tests/shim/test_claude_cli.py drive the pinned Claude Code CLI (.ci/claude-code, offline):
+# installed with npm when npm is available, and then required (a missing binary fails the tests
+# instead of skipping them).
+CLAUDE_CLI := .ci/claude-code/node_modules/.bin/claude
+$(CLAUDE_CLI): .ci/claude-code/package.json .ci/claude-code/package-lock.json
+	cd .ci/claude-code && npm ci --no-audit --no-fund --loglevel=error
+	touch -h $@
+
+.PHONY: claude-cli
+claude-cli:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(CLAUDE_CLI); \
+	else echo "npm not found: the Claude Code CLI tests will be skipped"; fi
+
+pytest: $(VENV)/.dev-installed service-tools pg-tools claude-cli
+	MEMORYD_REQUIRE_CLAUDE_CLI=$$(command -v npm >/dev/null && echo 1) $(BIN)/pytest
 
 test: lint typecheck pytest
 
