@@ -83,6 +83,10 @@ def spec_from_environment(
     )
 
 
+def _percent(value: str) -> str:
+    return value.replace("%", "%%")
+
+
 def _systemd_escape(value: str) -> str:
     """One ExecStart/Environment word: % doubled, quoted when it holds spaces or quotes."""
     value = value.replace("%", "%%")
@@ -99,7 +103,8 @@ def serve_args(spec: ServiceSpec) -> list[str]:
 
 
 def systemd_socket_unit(spec: ServiceSpec) -> str:
-    listen = _systemd_escape(spec.socket) if spec.socket else f"%t/{UNIT_NAME}/{UNIT_NAME}.sock"
+    # Path settings take the rest of the line as is: only specifiers need escaping.
+    listen = _percent(spec.socket) if spec.socket else f"%t/{UNIT_NAME}/{UNIT_NAME}.sock"
     return f"""\
 [Unit]
 Description=memoryd socket (persistent memory for Claude Code)
@@ -133,7 +138,7 @@ Type=notify
 NotifyAccess=main
 ExecStart={exec_start}
 Environment=PYTHONUNBUFFERED=1
-{env_lines}EnvironmentFile=-{_systemd_escape(str(spec.env_file))}
+{env_lines}EnvironmentFile=-{_percent(str(spec.env_file))}
 UMask=0077
 Restart=on-failure
 RestartSec=2
