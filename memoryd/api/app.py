@@ -20,6 +20,8 @@ from memoryd.config import Settings
 from memoryd.crypto.aead import Cipher
 from memoryd.crypto.keys import load_key
 from memoryd.learn.runtime import hook_runtime
+from memoryd.semantic.routes import SEMANTIC_ROUTES
+from memoryd.semantic.runtime import semantic_runtime
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 
@@ -37,8 +39,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             store = MemoryStore(db, Cipher(key), clock or SystemClock(), settings.max_content_chars)
             await store.load_clock()
             app.state.services = Services(settings=settings, store=store)
-            async with hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras:
+            async with (
+                hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras,
+                semantic_runtime(store) as semantic_extras,
+            ):
                 app.state.services.extras.update(hook_extras)
+                app.state.services.extras.update(semantic_extras)
                 yield
         finally:
             await db.close()
@@ -47,6 +53,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *ROUTES,
         *ADMIN_ROUTES,
         *HOOK_ROUTES,
+        *SEMANTIC_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)

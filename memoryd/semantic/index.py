@@ -1,0 +1,63 @@
+"""A compact in-daemon vector index: one float32 matrix, exact cosine by matrix product.
+
+At 10k memories x 384 dimensions that is 15 MB and about a millisecond per query on 2 cores, so
+no approximate index (and no SQLite extension, which this Python's sqlite3 cannot load) is needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+class VectorIndex:
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self._matrix = np.zeros((0, dimensions), dtype=np.float32)
+        self._rowids = np.zeros(0, dtype=np.int64)
+        self._slot: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def rowids(self) -> set[int]:
+        return set(self._slot)
+
+    def put(self, rowids: list[int], vectors: Vector) -> None:
+        fresh = []
+        for rowid, vector in zip(rowids, vectors, strict=True):
+            slot = self._slot.get(rowid)
+            if slot is None:
+                fresh.append((rowid, vector))
+            else:
+                self._matrix[slot] = vector
+        if fresh:
+            start = len(self._rowids)
+            self._matrix = np.vstack([self._matrix, np.stack([v for _, v in fresh])])
+            self._rowids = np.concatenate([self._rowids, [r for r, _ in fresh]])
+            for offset, (rowid, _) in enumerate(fresh):
+                self._slot[rowid] = start + offset
+
+    def remove(self, rowids: set[int]) -> None:
+        gone = rowids & self._slot.keys()
+        if not gone:
+            return
+        keep = np.array([r not in gone for r in self._rowids.tolist()], dtype=bool)
+        self._matrix = self._matrix[keep]
+        self._rowids = self._rowids[keep]
+        self._slot = {int(r): i for i, r in enumerate(self._rowids.tolist())}
+
+    def clear(self) -> None:
+        self.remove(set(self._slot))
+
+    def search(self, query: Vector, k: int) -> list[tuple[int, float]]:
+        """The k nearest (rowid, cosine), best first. Vectors are unit length."""
+        if not len(self._rowids) or k <= 0:
+            return []
+        scores = self._matrix @ query
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(self._rowids[i]), float(scores[i])) for i in top]

@@ -1,0 +1,156 @@
+"""The semantic leg at run time: keeps `memory_vectors` and the in-daemon index up to date in
+the background, and answers recall's nearest-neighbour searches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Any
+
+import aiosqlite
+import numpy as np
+
+from memoryd.semantic import DIMENSIONS, MODEL_ID
+from memoryd.semantic.embedder import Embedder, Vectors
+from memoryd.semantic.index import VectorIndex
+from memoryd.store.db import Database
+
+log = logging.getLogger(__name__)
+
+BATCH = 128  # memories embedded per write transaction
+POLL_S = 0.2  # how often the worker looks for commits (PRAGMA data_version; no table scan)
+
+_MISSING = (
+    "FROM memories m LEFT JOIN memory_vectors v ON v.rowid = m.rowid "
+    "WHERE v.rowid IS NULL AND m.deleted_ms IS NULL AND m.is_sensitive = 0 "
+    "AND m.content IS NOT NULL AND m.content != ''"
+)
+
+
+async def _store_vectors(
+    rows: list[tuple[int, str]], vectors: Vectors, conn: aiosqlite.Connection
+) -> list[int]:
+    kept = []
+    for (rowid, text), vector in zip(rows, vectors, strict=True):
+        # Only if the text is still what was embedded (it may have changed since).
+        cursor = await conn.execute(
+            "INSERT OR REPLACE INTO memory_vectors (rowid, model, vector) "
+            "SELECT rowid, ?, ? FROM memories WHERE rowid = ? AND content = ? "
+            "AND is_sensitive = 0 AND deleted_ms IS NULL",
+            (MODEL_ID, vector.astype(np.float32).tobytes(), rowid, text),
+        )
+        if cursor.rowcount:
+            kept.append(rowid)
+    return kept
+
+
+class SemanticLeg:
+    def __init__(self, db: Database, embedder: Embedder) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.index = VectorIndex(DIMENSIONS)
+        self.embedded = 0  # since start-up
+        self._wake = asyncio.Event()
+
+    # ------------------------------------------------------------------ recall side
+
+    async def search(self, text: str, k: int) -> list[tuple[int, float]]:
+        if not len(self.index) or not text.strip():
+            return []
+        vectors = await asyncio.to_thread(self.embedder.embed, [text])
+        return self.index.search(vectors[0], k)
+
+    # ------------------------------------------------------------------ upkeep
+
+    async def load(self) -> None:
+        """Vectors of another model are dropped (and so re-embedded); the rest are indexed."""
+
+        async def drop_foreign(conn: aiosqlite.Connection) -> None:
+            await conn.execute("DELETE FROM memory_vectors WHERE model != ?", (MODEL_ID,))
+
+        await self.db.write(drop_foreign)
+        async with (
+            self.db.reader() as conn,
+            conn.execute("SELECT rowid, vector FROM memory_vectors") as cursor,
+        ):
+            rows = list(await cursor.fetchall())
+        if rows:
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            self.index.put([r[0] for r in rows], matrix.reshape(len(rows), DIMENSIONS))
+
+    async def pending(self) -> int:
+        async with self.db.reader() as conn, conn.execute(f"SELECT COUNT(*) {_MISSING}") as c:
+            row = await c.fetchone()
+        return int(row[0]) if row else 0
+
+    async def reindex(self) -> int:
+        """Forget every vector; the worker embeds the whole store again. Returns how many."""
+
+        async def job(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute("DELETE FROM memory_vectors")
+            return cursor.rowcount
+
+        dropped = await self.db.write(job)
+        self.index.clear()
+        self._wake.set()
+        return dropped
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "enabled": True,
+            "model": MODEL_ID,
+            "indexed": len(self.index),
+            "pending": await self.pending(),
+            "embedded_since_start": self.embedded,
+        }
+
+    async def sync_once(self) -> int:
+        """Drop index entries whose vectors the triggers removed, then embed what is missing,
+        a batch at a time. Returns how many memories were embedded."""
+        async with (
+            self.db.reader() as conn,
+            conn.execute("SELECT rowid FROM memory_vectors") as cursor,
+        ):
+            stored = {int(r[0]) for r in await cursor.fetchall()}
+        self.index.remove(self.index.rowids() - stored)
+        done = 0
+        while True:
+            async with (
+                self.db.reader() as conn,
+                conn.execute(
+                    f"SELECT m.rowid, m.content {_MISSING} ORDER BY m.rowid LIMIT ?", (BATCH,)
+                ) as cursor,
+            ):
+                rows = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
+            if not rows:
+                return done
+            vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in rows])
+
+            kept = await self.db.write(functools.partial(_store_vectors, rows, vectors))
+            if kept:
+                wanted = {r: i for i, (r, _) in enumerate(rows)}
+                self.index.put(kept, vectors[[wanted[r] for r in kept]])
+            done += len(kept)
+            self.embedded += len(kept)
+            if len(kept) < len(rows):
+                await asyncio.sleep(POLL_S)  # changed under us: let the writer settle
+
+    async def run(self) -> None:
+        """The background task: sync, then wait for the next commit (or a reindex)."""
+        async with aiosqlite.connect(self.db.path) as watch:
+            version = -1
+            while True:
+                async with watch.execute("PRAGMA data_version") as cursor:
+                    row = await cursor.fetchone()
+                current = int(row[0]) if row else 0
+                if current != version or self._wake.is_set():
+                    self._wake.clear()
+                    version = current
+                    try:
+                        await self.sync_once()
+                    except Exception:  # keep the daemon serving lexical recall regardless
+                        log.exception("semantic indexing failed; retrying on the next write")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_S)

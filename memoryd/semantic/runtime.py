@@ -1,0 +1,38 @@
+"""Starts the semantic leg inside the daemon's lifespan, when installed and wanted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from memoryd import semantic
+from memoryd.store.memories import MemoryStore
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def semantic_runtime(store: MemoryStore) -> AsyncIterator[dict[str, Any]]:
+    """Yields the services extras to register: {"semantic": SemanticLeg} when on, else {}.
+    Off, nothing of the extra is imported and recall is purely lexical."""
+    if not semantic.wanted():
+        yield {}
+        return
+    from memoryd.semantic.embedder import Embedder
+    from memoryd.semantic.leg import SemanticLeg
+
+    embedder = await asyncio.to_thread(Embedder)
+    leg = SemanticLeg(store.db, embedder)
+    await leg.load()
+    task = asyncio.create_task(leg.run(), name="semantic-indexer")
+    store.semantic = leg
+    try:
+        yield {"semantic": leg}
+    finally:
+        store.semantic = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
