@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from memoryd.cli.client import ApiError, DaemonClient, DaemonDown
+from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
 from memoryd.config import load_settings
 from memoryd.doctor import doctor_command
@@ -228,8 +230,14 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
         print(f"  socket    {client.socket_path}")
         print(f"  database  {d['db']}")
         print(f"  memories  {d['memories']}")
+        if d.get("learning"):
+            print(f"  auto-learn {d['learning']['status']}")
 
-    _emit(args, client.request("GET", "/health"), human)
+    health = client.request("GET", "/health")
+    # auto-learn state: on, off and why, or paused at the daily token cap
+    with contextlib.suppress(ApiError):
+        health["learning"] = client.request("GET", "/api/learn/status")
+    _emit(args, health, human)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
     sub.add_parser("status", help="is the daemon up, and how").set_defaults(func=cmd_status)
+    add_hook_commands(sub)  # hooks install/uninstall, learned
 
     # Local commands: they work on the files directly, with or without a daemon.
     p = sub.add_parser("doctor", help="check installation, socket, database and key file")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,6 +137,15 @@ def test_a_correction_becomes_an_auto_learned_memory(
     assert memory["category"] == "preferences" and memory["project"] == "webshop"
     entry = next(e for e in learned(daemon) if e["memory_id"] == memory["id"])
     assert entry["action"] == "stored" and entry["reason"] == "the user corrected the assistant"
+    shown = subprocess.run(
+        [sys.executable, "-m", "memoryd.cli.memory_cmd", "learned"],
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    assert "auto-learn on: Anthropic API" in shown
+    assert "stored" in shown and "the user corrected the assistant" in shown
     # The judge saw the conversation, framed by the conservative system prompt.
     assert "Actually, we use pnpm here" in fake.bodies()[-1]
     assert "conservative" in fake.bodies()[-1]

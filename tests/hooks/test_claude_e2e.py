@@ -1,0 +1,159 @@
+"""End to end with the real Claude Code CLI (pinned in .ci/claude-code): `claude -p` with the
+plugin loaded, against the local fake Messages API. The hooks fire (recall injects, the memory
+tool is auto-approved and called, Stop hands the transcript to the daemon which judges it).
+
+Without the CLI this module skips, saying so; `make test` sets MEMORYD_REQUIRE_CLAUDE_CLI=1
+when it installed the CLI, which turns a missing binary into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
+from tests.support import REPO, Daemon, running_daemon, short_tmpdir
+
+CLI = Path(os.environ.get("MEMORYD_CLAUDE_CLI", REPO / ".ci/claude-code/node_modules/.bin/claude"))
+
+if not CLI.exists():
+    if os.environ.get("MEMORYD_REQUIRE_CLAUDE_CLI") == "1":
+        raise RuntimeError(f"the Claude Code CLI is required but missing at {CLI}")
+    pytest.skip(
+        f"Claude Code CLI not installed at {CLI} (needs npm; `make test` installs it)",
+        allow_module_level=True,
+    )
+
+RECALL_TOOL = "mcp__plugin_memoryd_memory__memory_recall"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAnthropic]:
+    def call_recall(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        names = {t.get("name") for t in body.get("tools", [])}
+        if RECALL_TOOL in names:
+            return RECALL_TOOL, {"context": "frontend dashboard framework"}
+        return None
+
+    def judge(text: str) -> dict[str, Any]:
+        lessons = []
+        if "always use Tailwind" in text:
+            lessons.append(
+                {
+                    "kind": "preference",
+                    "content": "The user always uses Tailwind CSS for styling dashboards",
+                    "reason": "the user said: always use Tailwind",
+                    "importance": 0.7,
+                    "keywords": "css styling tailwind utility classes frontend",
+                    "action": "new",
+                    "existing_id": None,
+                }
+            )
+        return {"lessons": lessons}
+
+    with fake_anthropic(FakeAnthropic(on_structured=judge, on_tools=call_recall)) as running:
+        yield running
+
+
+@pytest.fixture
+def daemon(fake: FakeAnthropic) -> Iterator[Daemon]:
+    with running_daemon(ANTHROPIC_API_KEY="sk-ant-test-key", ANTHROPIC_BASE_URL=fake.url) as d:
+        yield d
+
+
+def wait_until(check: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.slow
+def test_claude_p_with_the_plugin_recalls_approves_and_learns(
+    daemon: Daemon, fake: FakeAnthropic
+) -> None:
+    svelte = (
+        daemon.client()
+        .post(
+            "/api/memories",
+            json={
+                "content": "The user prefers SvelteKit for new frontend dashboards",
+                "category": "preferences",
+                "expanded_keywords": "javascript framework ui",
+            },
+        )
+        .json()["id"]
+    )
+    home = short_tmpdir("cc")
+    project = home / "proj"
+    project.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEMORY_", "CLAUDE", "ANTHROPIC", "MEMORYD_PLUGIN", "DEBUG_CLAUDE"))
+    }
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.update(
+        HOME=str(home),
+        MEMORY_HOME=str(daemon.home),
+        MEMORY_SOCKET=str(daemon.socket),
+        MEMORYD_PLUGIN_PYTHON=sys.executable,  # the plugin's venv, already built
+        ANTHROPIC_API_KEY="sk-fake",
+        ANTHROPIC_BASE_URL=fake.url,
+        ENABLE_TOOL_SEARCH="false",
+        DISABLE_AUTOUPDATER="1",
+        DEBUG_CLAUDE_MEMORY_HOOKS="1",
+    )
+    done = subprocess.run(
+        [
+            str(CLI),
+            "-p",
+            "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
+            "--plugin-dir",
+            str(REPO),
+            "--output-format",
+            "json",
+        ],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["is_error"] is False and result["result"] == "FAKE-ANSWER done"
+
+    agent = [b for b in fake.requests if not (b.get("output_config") or {}).get("format")]
+    first = json.dumps(agent[0])
+    # UserPromptSubmit (or the SessionStart digest) injected the stored memory, with its id.
+    assert "SvelteKit" in first and svelte in first
+    # PreToolUse auto-approved the recall tool (in -p an unapproved tool is denied), and the
+    # shim answered it from the daemon.
+    followups = [json.dumps(b) for b in agent[1:]]
+    assert any("tool_result" in b and "SvelteKit" in b for b in followups), followups
+    assert not any("permission" in b.lower() and "denied" in b.lower() for b in followups)
+    log = (daemon.home / "logs" / "hooks.log").read_text()
+    for mode in ("session-start", "prompt", "approve", "tool-used", "stop"):
+        assert f" {mode}: " in log, (mode, log)
+
+    # Stop handed the transcript to the daemon, which judged it and learned the preference.
+    def learned() -> bool:
+        hits = (
+            daemon.client()
+            .post("/api/memories/recall", json={"context": "tailwind styling"})
+            .json()["memories"]
+        )
+        return any(m["source"] == "auto-learn" for m in hits)
+
+    wait_until(learned)
