@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from memoryd.cli.client import DaemonClient
-from memoryd.cli.render import one_line, short_id, table
+from memoryd.cli.render import one_line, short_id
 from memoryd.clock import iso_from_ms
 from memoryd.config import Settings
 from memoryd.errors import InvalidInput
@@ -175,22 +175,14 @@ def cmd_learned(client: DaemonClient, args: argparse.Namespace) -> None:
     if not entries:
         print("Nothing learned yet.")
         return
-    rows = []
     for e in entries:
         action = e["action"] + (" (undone)" if e["undone"] else "")
-        what = e["content"] or "[deleted]"
+        when = iso_from_ms(e["at_ms"])[:16].replace("T", " ")
+        print(f"#{e['entry']}  {when} UTC  {action} {e['kind']}  {short_id(e['memory_id'])}")
+        print(f"    {e['content'] or '[deleted]'}")
         if e["previous_content"]:
-            what += f"  [was: {one_line(e['previous_content'], 60)}]"
-        rows.append(
-            [
-                str(e["entry"]),
-                iso_from_ms(e["at_ms"])[:16].replace("T", " "),
-                action,
-                short_id(e["memory_id"]),
-                f"{what}  — {e['reason']}",
-            ]
-        )
-    table(rows, ["ENTRY", "WHEN (UTC)", "ACTION", "ID", "MEMORY — REASON"])
+            print(f"    was: {one_line(e['previous_content'], 200)}")
+        print(f"    why: {e['reason']}")
     print("Undo one with `memory learned --undo ENTRY`.")
 
 
