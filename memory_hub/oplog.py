@@ -96,54 +96,57 @@ def invalid_fields(op: sync.Op) -> list[str]:
     return [name for name, value in op.fields.items() if not _check_value(name, value)]
 
 
-async def materialise(conn: asyncpg.Connection, user: str, op: sync.Op, at_ms: int) -> None:
-    """Join one put into the user's `memories` row: per field, the larger (hlc, replica) wins;
-    created_ms keeps the smallest value. End-to-end puts carry nothing the hub can read."""
-    if op.kind != "put" or op.end_to_end:
-        return
-    row = await conn.fetchrow(
-        "SELECT content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-        "project, source, created_ms, updated_ms, deleted_ms, clocks "
-        "FROM memories WHERE user_id = $1 AND id = $2 FOR UPDATE",
-        user,
-        op.entity_id,
-    )
-    if row is not None and row["deleted_ms"] is not None:
-        return
-    values: dict[str, Any] = (
-        dict(row)
-        if row is not None
-        else {
-            "content": None,
-            "secret": None,
-            "category": "facts",
-            "tags": [],
-            "expanded_keywords": "",
-            "importance": 0.5,
-            "is_sensitive": False,
-            "project": None,
-            "source": "manual",
-            "created_ms": at_ms,
-            "updated_ms": at_ms,
-            "clocks": {},
-        }
-    )
+_MEMORY_COLUMNS = (
+    "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
+    "project, source, created_ms, updated_ms, deleted_ms, clocks"
+)
+_UPSERT = (
+    "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
+    "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
+    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14"
+)
+
+
+def _fresh(at_ms: int) -> dict[str, Any]:
+    return {
+        "content": None,
+        "secret": None,
+        "category": "facts",
+        "tags": [],
+        "expanded_keywords": "",
+        "importance": 0.5,
+        "is_sensitive": False,
+        "project": None,
+        "source": "manual",
+        "created_ms": at_ms,
+        "updated_ms": at_ms,
+        "deleted_ms": None,
+        "clocks": {},
+        "new": True,
+    }
+
+
+def fold(values: dict[str, Any], op: sync.Op) -> None:
+    """Join one put into a row's values: per field, the larger (hlc, replica) wins;
+    created_ms keeps the smallest value. Pure, so a batch folds in memory."""
     clocks: dict[str, list[Any]] = dict(values["clocks"])
-    stamp = [op.hlc, op.replica_id]
     changed = False
     for name in op.field_mask:
         if name == "created_ms":
             if "created_ms" in op.fields:
+                created = op.fields["created_ms"]
                 values["created_ms"] = (
-                    op.fields["created_ms"]
-                    if row is None
-                    else min(values["created_ms"], op.fields["created_ms"])
+                    created if values.get("new") else min(values["created_ms"], created)
                 )
+                values["new"] = False
             continue
         current = clocks.get(name)
         if current is not None and (current[0], current[1]) >= (op.hlc, op.replica_id):
             continue
-        clocks[name] = stamp
+        clocks[name] = [op.hlc, op.replica_id]
         changed = True
         if name == "content":
             # A sealed content (a sensitive memory from a replica) is unreadable here.
@@ -155,28 +158,55 @@ async def materialise(conn: asyncpg.Connection, user: str, op: sync.Op, at_ms: i
         values["content"] = None  # never index a sensitive memory's text
     if changed:
         values["updated_ms"] = max(values["updated_ms"], wall_ms(op.hlc))
-    await conn.execute(
-        "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-        "importance, is_sensitive, project, source, created_ms, updated_ms, clocks) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-        "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
-        "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
-        "source = $11, created_ms = $12, updated_ms = $13, clocks = $14",
+    values["clocks"] = clocks
+
+
+def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
+    return (
         user,
-        op.entity_id,
-        values["content"],
-        values["secret"],
-        values["category"],
-        values["tags"],
-        values["expanded_keywords"],
-        float(values["importance"]),
-        values["is_sensitive"],
-        values["project"],
-        values["source"],
-        values["created_ms"],
-        values["updated_ms"],
-        clocks,
+        entity,
+        v["content"],
+        v["secret"],
+        v["category"],
+        v["tags"],
+        v["expanded_keywords"],
+        float(v["importance"]),
+        v["is_sensitive"],
+        v["project"],
+        v["source"],
+        v["created_ms"],
+        v["updated_ms"],
+        v["clocks"],
     )
+
+
+async def _rows(
+    conn: asyncpg.Connection, user: str, entities: list[str]
+) -> dict[str, dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE user_id = $1 AND id = ANY($2::text[]) "
+        "FOR UPDATE",
+        user,
+        entities,
+    )
+    return {r["id"]: {**dict(r), "new": False} for r in rows}
+
+
+async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op], at_ms: int) -> None:
+    """Join puts into the user's `memories` rows. End-to-end puts carry nothing readable."""
+    puts = [op for op in ops if op.kind == "put" and not op.end_to_end]
+    if not puts:
+        return
+    rows = await _rows(conn, user, sorted({op.entity_id for op in puts}))
+    touched: dict[str, dict[str, Any]] = {}
+    for op in puts:
+        values = rows.get(op.entity_id) or touched.get(op.entity_id) or _fresh(at_ms)
+        if values["deleted_ms"] is not None:
+            continue
+        fold(values, op)
+        values["new"] = False
+        touched[op.entity_id] = values
+    await conn.executemany(_UPSERT, [_upsert_args(user, e, v) for e, v in touched.items()])
 
 
 async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms: int) -> None:
@@ -207,63 +237,118 @@ async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms
 
 # ----------------------------------------------------------------------------------- append
 
+_INSERT_OP = (
+    "INSERT INTO ops (user_id, seq, op_id, replica_id, replica_seq, entity_id, hlc, kind, "
+    "field_mask, key_id, fields, sealed, body_hash) "
+    "VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+)
+
+
+async def append_many(
+    conn: asyncpg.Connection, user: str, state: UserRow, ops: list[sync.Op], at_ms: int
+) -> list[sync.Ack]:
+    """Append a batch (the user row is locked by the caller) with a fixed number of round
+    trips: what is known is read up front, new ops are inserted together."""
+    known = {
+        r["op_id"]: (r["seq"], bytes(r["body_hash"]))
+        for r in await conn.fetch(
+            "SELECT op_id::text AS op_id, seq, body_hash FROM ops "
+            "WHERE user_id = $1 AND op_id = ANY($2::uuid[])",
+            user,
+            [op.op_id for op in ops],
+        )
+    }
+    buried = {
+        r["entity_id"]
+        for r in await conn.fetch(
+            "SELECT entity_id FROM tombstones WHERE user_id = $1 AND entity_id = ANY($2::text[])",
+            user,
+            sorted({op.entity_id for op in ops}),
+        )
+    }
+    used = {
+        (r["replica_id"], r["replica_seq"]): r["op_id"]
+        for r in await conn.fetch(
+            "SELECT replica_id, replica_seq, op_id::text AS op_id FROM ops WHERE user_id = $1 "
+            "AND (replica_id, replica_seq) IN "
+            "(SELECT * FROM unnest($2::text[], $3::bigint[]))",
+            user,
+            [op.replica_id for op in ops],
+            [op.replica_seq for op in ops],
+        )
+    }
+    acks: list[sync.Ack] = []
+    rows: list[tuple[Any, ...]] = []
+    inserted: list[sync.Op] = []
+    deletes: list[tuple[sync.Op, int]] = []
+    for op in ops:
+        digest = body_hash(op)
+        if op.op_id in known:
+            seq, seen = known[op.op_id]
+            if seen != digest:
+                raise OpCollision(
+                    f"op {op.op_id} was already pushed with a different body", [op.op_id]
+                )
+            acks.append(sync.Ack(op_id=op.op_id, status="duplicate", seq=seq))
+            continue
+        if op.entity_id in buried:
+            acks.append(sync.Ack(op_id=op.op_id, status="obsolete", seq=None))
+            continue
+        clash = used.get((op.replica_id, op.replica_seq))
+        if clash is not None and clash != op.op_id:
+            raise ReplicaCollision(
+                f"replica {op.replica_id} already used replica_seq {op.replica_seq} for another "
+                "op; another database uses this replica id",
+                [op.op_id],
+            )
+        state.next_seq += 1
+        seq = state.next_seq
+        known[op.op_id] = (seq, digest)
+        used[(op.replica_id, op.replica_seq)] = op.op_id
+        sealed = base64.b64decode(op.sealed) if op.sealed is not None else None
+        rows.append(
+            (
+                user,
+                seq,
+                op.op_id,
+                op.replica_id,
+                op.replica_seq,
+                op.entity_id,
+                op.hlc,
+                op.kind,
+                op.field_mask,
+                op.key_id,
+                op.fields,
+                sealed,
+                digest,
+            )
+        )
+        state.hlc = max(state.hlc, op.hlc)
+        if op.end_to_end:
+            state.end_to_end = True
+        if op.kind == "del":
+            buried.add(op.entity_id)
+            deletes.append((op, seq))
+        else:
+            inserted.append(op)
+        acks.append(sync.Ack(op_id=op.op_id, status="inserted", seq=seq))
+    if rows:
+        await conn.executemany(_INSERT_OP, rows)
+    await materialise(
+        conn,
+        user,
+        [op for op in inserted if op.entity_id not in {d.entity_id for d, _ in deletes}],
+        at_ms,
+    )
+    for op, seq in deletes:
+        await bury(conn, user, op, seq, at_ms)
+    return acks
+
 
 async def append(
     conn: asyncpg.Connection, user: str, state: UserRow, op: sync.Op, at_ms: int
 ) -> sync.Ack:
-    """Append one op (the user row is locked by the caller); returns its ack."""
-    digest = body_hash(op)
-    known = await conn.fetchrow(
-        "SELECT seq, body_hash FROM ops WHERE user_id = $1 AND op_id = $2::uuid", user, op.op_id
-    )
-    if known is not None:
-        if bytes(known["body_hash"]) != digest:
-            raise OpCollision(f"op {op.op_id} was already pushed with a different body", [op.op_id])
-        return sync.Ack(op_id=op.op_id, status="duplicate", seq=known["seq"])
-    if await conn.fetchval(
-        "SELECT 1 FROM tombstones WHERE user_id = $1 AND entity_id = $2", user, op.entity_id
-    ):
-        return sync.Ack(op_id=op.op_id, status="obsolete", seq=None)
-    clash = await conn.fetchval(
-        "SELECT op_id::text FROM ops WHERE user_id = $1 AND replica_id = $2 AND replica_seq = $3",
-        user,
-        op.replica_id,
-        op.replica_seq,
-    )
-    if clash is not None:
-        raise ReplicaCollision(
-            f"replica {op.replica_id} already used replica_seq {op.replica_seq} for another op; "
-            "another database uses this replica id",
-            [op.op_id],
-        )
-    state.next_seq += 1
-    seq = state.next_seq
-    await conn.execute(
-        "INSERT INTO ops (user_id, seq, op_id, replica_id, replica_seq, entity_id, hlc, kind, "
-        "field_mask, key_id, fields, sealed, body_hash) "
-        "VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        user,
-        seq,
-        op.op_id,
-        op.replica_id,
-        op.replica_seq,
-        op.entity_id,
-        op.hlc,
-        op.kind,
-        op.field_mask,
-        op.key_id,
-        op.fields,
-        base64.b64decode(op.sealed) if op.sealed is not None else None,
-        digest,
-    )
-    state.hlc = max(state.hlc, op.hlc)
-    if op.end_to_end:
-        state.end_to_end = True
-    if op.kind == "del":
-        await bury(conn, user, op, seq, at_ms)
-    else:
-        await materialise(conn, user, op, at_ms)
-    return sync.Ack(op_id=op.op_id, status="inserted", seq=seq)
+    return (await append_many(conn, user, state, [op], at_ms))[0]
 
 
 def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: str) -> None:
@@ -286,7 +371,7 @@ async def push(
     conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int
 ) -> tuple[list[sync.Ack], int]:
     state = await lock_user(conn, user)
-    acks = [await append(conn, user, state, op, now_ms) for op in ops]
+    acks = await append_many(conn, user, state, ops, now_ms)
     await save_user(conn, user, state)
     return acks, state.next_seq
 
