@@ -331,7 +331,7 @@ def doctor_command(settings: Settings, args: Any) -> int:
     from memoryd.service.handover import probe_health
 
     checks = run_checks(
-        settings, probe_health(settings.socket_path), rebuild_fts=bool(args.rebuild_fts)
+        settings, probe_health(settings.socket_path, 3.0), rebuild_fts=bool(args.rebuild_fts)
     )
     print(render(checks, bool(args.json)))
     return 1 if any(c.status == "fail" for c in checks) else 0

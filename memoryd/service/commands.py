@@ -51,7 +51,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"memoryd: {exc.message}", file=sys.stderr)
         return 2
-    health = probe_health(settings.socket_path)
+    health = probe_health(settings.socket_path, timeout=5.0)
     if health is not None:
         stop_unmanaged_daemon(int(health.get("pid", 0)) or None, sys.stdout)
     status = execute(plan, sys.stdout, run_command)

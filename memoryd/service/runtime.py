@@ -90,6 +90,8 @@ class MemorydServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        # Idle time counts from now: the connection that activated us is still to be accepted.
+        self._last_busy = time.monotonic()
         if self.started:
             sd_notify(f"READY=1\nSTATUS=serving, pid {os.getpid()}")
 

@@ -158,6 +158,7 @@ def memoryd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_install_and_uninstall_with_a_stand_in_systemctl() -> None:
     tmp = short_tmpdir()
     env, calls = fake_tools(tmp)
@@ -213,6 +214,7 @@ def test_dry_run_prints_the_files_and_touches_nothing(platform: str) -> None:
     assert not Path(env["HOME"]).exists() and not calls.exists()
 
 
+@pytest.mark.slow
 def test_status_reports_daemon_health() -> None:
     tmp = short_tmpdir()
     env, _ = fake_tools(tmp)
