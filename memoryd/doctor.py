@@ -162,6 +162,15 @@ def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]
     db = settings.db_path
     if not db.exists():
         return [Check("database", "ok", f"{db} does not exist yet; memoryd creates it on start")]
+    if not db.is_file():
+        return [
+            Check(
+                "database",
+                "fail",
+                f"{db} is not a regular file; memoryd refuses to run on it",
+                f"move it aside (mv {db} {db}.old) or point MEMORY_DB at the database file",
+            )
+        ]
     if not os.access(db, os.R_OK | os.W_OK) or not os.access(db.parent, os.W_OK | os.X_OK):
         return [
             Check(
@@ -225,9 +234,18 @@ def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]
     return found
 
 
+# Plain 'integrity-check' only checks the index's own structure; with rank = 1 FTS5 also
+# compares it with the external content table (the memories), which is what recall relies on.
+FTS_CHECKS = (
+    "INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')",
+    "INSERT INTO memories_fts(memories_fts, rank) VALUES('integrity-check', 1)",
+)
+
+
 def _check_fts(conn: sqlite3.Connection, rebuild: bool) -> Check:
     try:
-        conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+        for statement in FTS_CHECKS:
+            conn.execute(statement)
         return Check("fts", "ok", "full-text index matches the memories")
     except sqlite3.DatabaseError as exc:
         if not rebuild:
@@ -238,7 +256,8 @@ def _check_fts(conn: sqlite3.Connection, rebuild: bool) -> Check:
                 "`memory doctor --rebuild-fts` rebuilds it from the memories table (no data lost)",
             )
     conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('rebuild')")
-    conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+    for statement in FTS_CHECKS:
+        conn.execute(statement)
     return Check("fts", "ok", "full-text index was damaged and has been rebuilt")
 
 

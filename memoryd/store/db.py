@@ -39,6 +39,8 @@ def prepare_path(path: Path) -> None:
     os.chmod(path.parent, 0o700)
     if not path.exists():
         return
+    if not path.is_file():
+        raise StoreCorrupt(f"database {path} is not a regular file; refusing to touch it")
     if not os.access(path, os.R_OK | os.W_OK):
         raise StoreCorrupt(f"database {path} is not readable and writable by this user")
     if path.stat().st_size:

@@ -103,6 +103,8 @@ def fts_integrity(db: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("INSERT INTO memories_fts(memories_fts) VALUES('integrity-check')")
+        # rank = 1: also compare the index with the memories table (external content).
+        conn.execute("INSERT INTO memories_fts(memories_fts, rank) VALUES('integrity-check', 1)")
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
