@@ -228,7 +228,14 @@ def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]
             )
         found.append(_check_fts(conn, rebuild_fts))
     except sqlite3.DatabaseError as exc:
-        found.append(Check("database", "fail", f"{db}: {exc}", _restore_advice(db)))
+        found.append(
+            Check(
+                "database",
+                "fail",
+                f"{db} is damaged: {exc}. memoryd refuses to run on it",
+                _restore_advice(db),
+            )
+        )
     finally:
         conn.close()
     return found
