@@ -14,6 +14,7 @@ conv-26 and conv-30 are the dev split (tune on them only); the other eight are t
     python bench/locomo.py --split dev --layout per
     python bench/locomo.py --fill-to 10000       # global store padded to 10k memories
     python bench/locomo.py --semantic            # daemon with the semantic leg on
+    python bench/locomo.py --target hub          # the hub's recall (PostgreSQL full-text search)
 
 The data (CC BY-NC 4.0) is read from ../shared/data/locomo10.json or --data; never copy it here.
 """
@@ -21,6 +22,8 @@ The data (CC BY-NC 4.0) is read from ../shared/data/locomo10.json or --data; nev
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import json
 import os
 import random
@@ -34,8 +37,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,14 +127,15 @@ def load(path: Path) -> list[Conversation]:
 
 
 @dataclass
-class Daemon:
-    home: Path
-    proc: subprocess.Popen[bytes]
-    client: httpx.Client
+class Target:
+    """Where memories go and questions are asked: a daemon over its socket, or the hub."""
+
+    client: httpx.AsyncClient
+    pid: int | None = None  # the daemon's, for its RSS
 
 
-@contextmanager
-def daemon(extra_env: dict[str, str]) -> Iterator[Daemon]:
+@asynccontextmanager
+async def daemon(extra_env: dict[str, str]) -> AsyncIterator[Target]:
     home = Path(tempfile.mkdtemp(prefix="lcm", dir="/tmp"))
     sock = home / "run" / "d.sock"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "CLAUDE_MEMORY"))}
@@ -149,8 +153,8 @@ def daemon(extra_env: dict[str, str]) -> Iterator[Daemon]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    client = httpx.Client(
-        transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://memoryd", timeout=600
+    client = httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=str(sock)), base_url="http://memoryd", timeout=600
     )
     try:
         deadline = time.monotonic() + 60
@@ -165,9 +169,9 @@ def daemon(extra_env: dict[str, str]) -> Iterator[Daemon]:
                     if time.monotonic() > deadline:
                         raise TimeoutError("daemon did not start") from None
             time.sleep(0.05)
-        yield Daemon(home, proc, client)
+        yield Target(client, proc.pid)
     finally:
-        client.close()
+        await client.aclose()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(30)
@@ -199,7 +203,7 @@ class Store:
     memories: int = 0
 
 
-def index(d: Daemon, items: list[tuple[Key | None, str, str]], wait_semantic: bool) -> Store:
+async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semantic: bool) -> Store:
     store = Store()
     start = time.perf_counter()
     for offset in range(0, len(items), 2000):
@@ -214,7 +218,7 @@ def index(d: Daemon, items: list[tuple[Key | None, str, str]], wait_semantic: bo
             }
             for _, content, created in chunk
         ]
-        response = d.client.post("/api/memories/import", json=body)
+        response = await d.client.post("/api/memories/import", json=body)
         response.raise_for_status()
         for (key, _, _), result in zip(chunk, response.json()["memories"], strict=True):
             if key is not None:
@@ -223,12 +227,14 @@ def index(d: Daemon, items: list[tuple[Key | None, str, str]], wait_semantic: bo
     if wait_semantic:
         start = time.perf_counter()
         while True:
-            status = d.client.get("/api/semantic").json()
-            if status.get("pending", 1) == 0:
+            status = (await d.client.get("/api/semantic")).json()
+            if not status["enabled"]:
+                raise RuntimeError("--semantic given, but the daemon's semantic leg is off")
+            if status["pending"] == 0:
                 break
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
         store.embed_s = time.perf_counter() - start
-    store.memories = d.client.get("/health").json()["memories"]
+    store.memories = len(store.turns_of) + sum(1 for k, _, _ in items if k is None)
     return store
 
 
@@ -238,10 +244,12 @@ class Scores:
     latencies_ms: list[float] = field(default_factory=list)
 
 
-def ask(d: Daemon, store: Store, conv: Conversation, scores: Scores) -> None:
+async def ask(d: Target, store: Store, conv: Conversation, scores: Scores) -> None:
     for q in conv.questions:
         start = time.perf_counter()
-        response = d.client.post("/api/memories/recall", json={"context": q.text, "limit": max(KS)})
+        response = await d.client.post(
+            "/api/memories/recall", json={"context": q.text, "limit": max(KS)}
+        )
         scores.latencies_ms.append((time.perf_counter() - start) * 1000)
         response.raise_for_status()
         ranked: list[set[str]] = []
@@ -294,11 +302,14 @@ def filler(conversations: list[Conversation], count: int, seed: int = 8) -> list
     return [f"{rng.choice(texts)} / {rng.choice(texts)} #{i}" for i in range(count)]
 
 
-def run_layout(
+Opener = Callable[[], AbstractAsyncContextManager[Target]]
+
+
+async def run_layout(
     layout: str,
     conversations: list[Conversation],
     scored: list[Conversation],
-    env: dict[str, str],
+    open_store: Opener,
     fill_to: int,
     semantic: bool,
 ) -> dict[str, Any]:
@@ -307,32 +318,66 @@ def run_layout(
     rss: list[float] = []
     if layout == "per":
         for conv in scored:
-            with daemon(env) as d:
-                items = [((conv.sample_id, t.dia_id), t.content, t.created_at) for t in conv.turns]
-                store = index(d, items, semantic)
-                ask(d, store, conv, scores)
+            async with open_store() as d:
+                items: list[tuple[Key | None, str, str]] = [
+                    ((conv.sample_id, t.dia_id), t.content, t.created_at) for t in conv.turns
+                ]
+                store = await index(d, items, semantic)
+                await ask(d, store, conv, scores)
                 stores.append(store)
-                rss.append(rss_mib(d.proc.pid))
+                rss.append(rss_mib(d.pid) if d.pid else 0.0)
     else:
-        with daemon(env) as d:
-            items: list[tuple[Key | None, str, str]] = [
+        async with open_store() as d:
+            items = [
                 ((c.sample_id, t.dia_id), t.content, t.created_at)
                 for c in conversations
                 for t in c.turns
             ]
             extra = max(0, fill_to - len(items))
             items += [(None, text, "2023-01-01T00:00:00Z") for text in filler(conversations, extra)]
-            store = index(d, items, semantic)
+            store = await index(d, items, semantic)
             for conv in scored:
-                ask(d, store, conv, scores)
+                await ask(d, store, conv, scores)
             stores.append(store)
-            rss.append(rss_mib(d.proc.pid))
+            rss.append(rss_mib(d.pid) if d.pid else 0.0)
     result = summarise(scores)
     result["memories"] = [s.memories for s in stores]
     result["index_s"] = round(sum(s.index_s for s in stores), 2)
     result["embed_s"] = round(sum(s.embed_s for s in stores), 2)
     result["daemon_rss_mib"] = round(max(rss), 1)
     return result
+
+
+@asynccontextmanager
+async def hub_stores() -> AsyncIterator[Opener]:
+    """The hub (memory_hub) in process over httpx's ASGI transport, on a throwaway PostgreSQL
+    cluster (tests/pg.py). Each store is a fresh user, since hub recall is scoped per user."""
+    sys.path.insert(0, str(REPO))
+    from memory_hub.app import create_app
+    from memory_hub.config import HubSettings
+    from tests.pg import create_database, pg_cluster
+
+    keys = {f"user{i:02d}": f"locomo-bench-key-{i:04d}-xyz" for i in range(16)}
+    users = iter(keys)
+    with pg_cluster() as cluster:
+        dsn = await create_database(cluster, "locomo")
+        app = create_app(HubSettings(database_url=dsn, keys=keys, max_content_chars=4000))
+        async with app.router.lifespan_context(app):
+
+            @asynccontextmanager
+            async def open_store() -> AsyncIterator[Target]:
+                client = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="http://hub",
+                    headers={"Authorization": f"Bearer {keys[next(users)]}"},
+                    timeout=600,
+                )
+                try:
+                    yield Target(client)
+                finally:
+                    await client.aclose()
+
+            yield open_store
 
 
 def table(name: str, result: dict[str, Any]) -> str:
@@ -359,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layout", choices=("per", "global", "both"), default="both")
     parser.add_argument("--fill-to", type=int, default=0, help="pad the global store to N")
     parser.add_argument("--semantic", action="store_true", help="turn the semantic leg on")
+    parser.add_argument(
+        "--target", choices=("daemon", "hub"), default="daemon", help="whose recall to measure"
+    )
     parser.add_argument("--out", type=Path, default=Path("locomo_results.json"))
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -373,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"MEMORY_SEMANTIC": "1" if args.semantic else "0"}
     layouts = ("per", "global") if args.layout == "both" else (args.layout,)
     report: dict[str, Any] = {
+        "target": args.target,
         "split": args.split,
         "conversations": [c.sample_id for c in scored],
         "questions": sum(len(c.questions) for c in scored),
@@ -380,11 +429,23 @@ def main(argv: list[str] | None = None) -> int:
         "fill_to": args.fill_to,
         "results": {},
     }
-    for layout in layouts:
-        result = run_layout(layout, conversations, scored, env, args.fill_to, args.semantic)
-        report["results"][layout] = result
-        print(table(f"LoCoMo turns, {args.split} split, {layout} store", result), flush=True)
-        print()
+
+    async def run() -> None:
+        async with AsyncExitStack() as stack:
+            if args.target == "hub":
+                open_store: Opener = await stack.enter_async_context(hub_stores())
+            else:
+                open_store = functools.partial(daemon, env)
+            for layout in layouts:
+                result = await run_layout(
+                    layout, conversations, scored, open_store, args.fill_to, args.semantic
+                )
+                report["results"][layout] = result
+                title = f"LoCoMo turns via {args.target}, {args.split} split, {layout} store"
+                print(table(title, result), flush=True)
+                print()
+
+    asyncio.run(run())
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
