@@ -427,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         "questions": sum(len(c.questions) for c in scored),
         "semantic": args.semantic,
         "fill_to": args.fill_to,
+        "cpus": os.cpu_count(),
+        "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "results": {},
     }
 
@@ -446,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                 print()
 
     asyncio.run(run())
+    report["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average before {report['load_avg_before']}, after {report['load_avg_after']}")
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
