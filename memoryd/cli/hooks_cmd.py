@@ -39,15 +39,15 @@ def hook_script() -> Path:
 
 
 def hooks_config(python: str, script: Path) -> dict[str, list[dict[str, Any]]]:
-    def group(mode: str, matcher: str | None = None, background: bool = False) -> list[Any]:
+    # Stop and PostToolUse are synchronous on purpose: they take ~20 ms, and Claude Code kills
+    # async hooks when a `claude -p` run ends, which would lose the turn's learning.
+    def group(mode: str, matcher: str | None = None) -> list[Any]:
         handler: dict[str, Any] = {
             "type": "command",
             "command": python,
             "args": [str(script), mode],
             "timeout": 5,
         }
-        if background:
-            handler["async"] = True
         entry: dict[str, Any] = {"hooks": [handler]}
         if matcher is not None:
             entry = {"matcher": matcher, **entry}
@@ -58,11 +58,10 @@ def hooks_config(python: str, script: Path) -> dict[str, list[dict[str, Any]]]:
         "SessionStart": group("session-start", "startup|resume|clear|compact"),
         "UserPromptSubmit": group("prompt"),
         "PreCompact": group("pre-compact", "manual|auto"),
-        "Stop": group("stop", background=True),
+        "Stop": group("stop"),
         "PostToolUse": group(
             "tool-used",
             TOOLS + "(memory_recall|memory_list|memory_store|memory_update)$",
-            background=True,
         ),
         "PreToolUse": group("approve", ours),
         "PermissionRequest": group("approve", ours),

@@ -4,8 +4,8 @@ It answers `POST /v1/messages` like the real API: JSON for plain requests, serve
 when `stream` is true. What it says is decided by the test: `on_structured` gives the object
 returned for structured-output requests (the SDK's `output_config.format`, or the
 `StructuredOutput` tool of `claude -p --json-schema`), and `on_tools` may pick a tool to call
-when the request offers tools (Claude Code's agent loop). Every request body is kept, so tests
-can check what reached "the model".
+(Claude Code's agent loop; it sees the whole request, tool results included). Every request
+body is kept, so tests can check what reached "the model".
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Structured = Callable[[str], dict[str, Any]]
-ToolChooser = Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]
+# (tool name, input, tool_use id) to call, or None to end the turn with a text answer.
+ToolChooser = Callable[[dict[str, Any]], tuple[str, dict[str, Any], str] | None]
 
 
 def request_text(body: dict[str, Any]) -> str:
@@ -80,12 +81,10 @@ class FakeAnthropic:
             ]
             stop = "tool_use"
         else:
-            chosen = None if answered_tool else self.on_tools(body)
+            chosen = self.on_tools(body)
             if chosen is not None:
-                name, arguments = chosen
-                content = [
-                    {"type": "tool_use", "id": "toolu_fake1", "name": name, "input": arguments}
-                ]
+                name, arguments, use_id = chosen
+                content = [{"type": "tool_use", "id": use_id, "name": name, "input": arguments}]
                 stop = "tool_use"
             else:
                 content = [{"type": "text", "text": "FAKE-ANSWER done"}]
