@@ -144,6 +144,19 @@ def how_to_start(socket_path: Path, home: Path) -> str:
     )
 
 
+def _handed_over(socket_path: Path, health: dict[str, Any]) -> bool:
+    """True when `health` came from a memoryd older than ours that has now exited for us
+    (memoryd/service/handover.py, stdlib-only too); the caller then starts the new one."""
+    from memoryd import PROTOCOL, __version__
+    from memoryd.service.handover import HandoverFailed, hand_over_if_older
+
+    try:
+        return hand_over_if_older(socket_path, health, __version__, PROTOCOL)
+    except HandoverFailed as exc:
+        log.warning("%s", exc)
+        return False
+
+
 def ensure_daemon(
     socket_path: Path,
     home: Path,
@@ -158,7 +171,7 @@ def ensure_daemon(
     with a message that says what to run when the daemon cannot be reached.
     """
     health = probe(socket_path)
-    if health is not None:
+    if health is not None and not _handed_over(socket_path, health):
         return health
     deadline = time.monotonic() + timeout
     with _start_lock(home, deadline) as locked:

@@ -117,11 +117,15 @@ def process_gone(pid: int) -> bool:
     except PermissionError:
         return False
     # A zombie (exited, not yet reaped by its parent) holds no lock and no socket any more.
+    # Only a whole one: a thread-group leader shows "Z" while its other threads still run.
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return (
+        fields.get("State", "").strip().startswith("Z") and fields.get("Threads", "").strip() == "1"
+    )
 
 
 def wait_gone(pid: int, timeout: float = EXIT_TIMEOUT) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +40,10 @@ def start_as(version: str, home: Path, env: dict[str, str]) -> subprocess.Popen[
         stderr=subprocess.STDOUT,
     )
     wait_for_socket(Path(env["MEMORY_SOCKET"]), proc)
+    deadline = time.monotonic() + 20
+    while probe_health(Path(env["MEMORY_SOCKET"])) is None:  # connectable before it is ready
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
     return proc
 
 
@@ -68,7 +74,7 @@ def test_older_daemon_hands_over_without_losing_a_write() -> None:
         assert health is not None and health["version"] == OLD
         assert hand_over_if_older(socket_path, health, __version__, PROTOCOL)
         # It has exited by now, cleanly, after closing the store and removing its socket.
-        assert old.poll() == 0
+        assert old.wait(5) == 0
         before = storm.count()
         new.start()
         assert new.client().get("/health").json()["version"] == __version__
@@ -96,7 +102,7 @@ def test_daemon_refuses_to_hand_over_to_an_older_or_equal_version() -> None:
     home = short_tmpdir()
     daemon = Daemon(home, daemon_env(home)).start()
     try:
-        health = probe_health(daemon.socket)
+        health = probe_health(daemon.socket, timeout=20)
         assert health is not None
         assert not hand_over_if_older(daemon.socket, health, OLD, PROTOCOL)
         with pytest.raises(HandoverFailed, match="only hands over to a newer one"):
@@ -112,3 +118,27 @@ def test_daemon_refuses_to_hand_over_to_an_older_or_equal_version() -> None:
 def test_handover_to_nothing_says_so() -> None:
     with pytest.raises(HandoverFailed, match="could not ask memoryd"):
         request_handover(short_tmpdir() / "none.sock", "9.9.9", PROTOCOL, timeout=1)
+
+
+@pytest.mark.slow
+def test_shim_autostart_replaces_an_older_daemon() -> None:
+    from mcp_shim.autostart import ensure_daemon
+    from memoryd.service.handover import wait_gone
+
+    home = short_tmpdir()
+    env = daemon_env(home)
+    socket_path = Path(env["MEMORY_SOCKET"])
+    old = start_as(OLD, home, env)
+    try:
+        health = ensure_daemon(socket_path, home, env=env, timeout=20)
+        assert health["version"] == __version__ and health["pid"] != old.pid, (health, old.pid)
+        assert old.wait(5) == 0
+    finally:
+        if old.poll() is None:
+            old.kill()
+            old.wait()
+        if old.stdout is not None:
+            old.stdout.close()
+    new_pid = int(health["pid"])
+    os.kill(new_pid, signal.SIGTERM)  # the daemon ensure_daemon spawned for this test
+    assert wait_gone(new_pid, 20)
