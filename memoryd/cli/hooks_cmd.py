@@ -45,7 +45,7 @@ def hooks_config(python: str, script: Path) -> dict[str, list[dict[str, Any]]]:
         handler: dict[str, Any] = {
             "type": "command",
             "command": python,
-            "args": [str(script), mode],
+            "args": ["-S", str(script), mode],  # -S: no site-packages, starts ~3x faster
             "timeout": 5,
         }
         entry: dict[str, Any] = {"hooks": [handler]}

@@ -46,7 +46,7 @@ def hook_env(socket: Path, home: Path, **extra: str) -> dict[str, str]:
 def run_hook(mode: str, event: dict[str, Any], env: dict[str, str]) -> HookRun:
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, str(HOOK), mode],
+        [sys.executable, "-S", str(HOOK), mode],  # as hooks.json and `memory hooks install` run it
         input=json.dumps(event),
         capture_output=True,
         text=True,

@@ -47,8 +47,8 @@ def test_hooks_install_merges_into_settings_and_uninstall_removes_only_ours(
         assert len(hooks[event]) == 1, event
     handler = hooks["UserPromptSubmit"][0]["hooks"][0]
     assert handler["command"] == sys.executable and Path(handler["command"]).is_absolute()
-    assert handler["args"] == [str(HOOK), "prompt"]
-    assert hooks["Stop"][0]["hooks"][0]["args"] == [str(HOOK), "stop"]
+    assert handler["args"] == ["-S", str(HOOK), "prompt"]
+    assert hooks["Stop"][0]["hooks"][0]["args"] == ["-S", str(HOOK), "stop"]
 
     # The installed command really works: run it as Claude Code would.
     daemon.client().post("/api/memories", json={"content": "Invoices are rendered with Typst"})

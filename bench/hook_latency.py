@@ -1,0 +1,227 @@
+"""What a hook costs Claude Code: the whole hook process (spawn, stdin JSON, one request to
+memoryd over the Unix socket, stdout), for auto-recall (UserPromptSubmit) and Stop.
+
+One real daemon on a temporary MEMORY_HOME, filled with 1k and then 10k memories. Each case
+runs alone (one session) and with 8 sessions' hooks at once (8 threads each spawning hooks
+back to back), next to `python -c pass` with the same interpreter under the same load; the
+ratio is from the same run. Every prompt is different and every run a new session, so the
+per-session dedup never short-cuts retrieval. Stop transcripts do not exist, so the learning
+queue records the request and judges nothing (no model is called).
+
+    python bench/hook_latency.py                         # 1000 and 10000 memories, 200 runs
+    python bench/hook_latency.py --sizes 1000 --runs 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support import running_daemon  # noqa: E402
+
+HOOK = REPO / "hooks" / "memory_hook.py"
+WRAPPER = REPO / "scripts" / "plugin_python.py"
+COMMON = [
+    "svelte",
+    "react",
+    "postgres",
+    "redis",
+    "kafka",
+    "deploy",
+    "staging",
+    "cluster",
+    "budget",
+    "invoice",
+    "meeting",
+    "design",
+    "review",
+    "python",
+    "rust",
+    "golang",
+    "terraform",
+    "helm",
+    "docker",
+    "backup",
+    "latency",
+    "cache",
+    "queue",
+    "auth",
+    "token",
+    "dashboard",
+    "mobile",
+    "android",
+    "ios",
+    "billing",
+    "search",
+    "index",
+    "migration",
+    "schema",
+    "test",
+    "coverage",
+    "lint",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def row(name: str, values: list[float], base: list[float] | None) -> str:
+    ms = [v * 1000 for v in values]
+    p50, p95, p99 = statistics.median(ms), percentile(ms, 0.95), percentile(ms, 0.99)
+    ratio = ""
+    if base:
+        ratio = f"{p50 / (statistics.median(base) * 1000):.2f}x"
+    return f"| {name} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {len(ms)} | {ratio} |"
+
+
+def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(size)]
+
+
+def fill(client: httpx.Client, count: int, start: int, rng: random.Random, rare: list[str]) -> None:
+    batch = []
+    for n in range(start, count):
+        words = [rng.choice(COMMON) for _ in range(3)] + [rng.choice(rare) for _ in range(9)]
+        rng.shuffle(words)
+        batch.append(
+            {
+                "content": " ".join(words) + f" note {n}",
+                "category": rng.choice(["facts", "preferences", "decisions", "projects"]),
+                "expanded_keywords": " ".join(rng.choice(rare) for _ in range(5)),
+                "project": rng.choice(["shop", "infra", None]),
+            }
+        )
+        if len(batch) == 500:
+            client.post("/api/memories/import", json=batch, timeout=120).raise_for_status()
+            batch = []
+    if batch:
+        client.post("/api/memories/import", json=batch, timeout=120).raise_for_status()
+
+
+def timed(argv: list[str], stdin: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return elapsed
+
+
+def load(
+    make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int
+) -> list[float]:
+    """`sessions` threads, each spawning `runs // sessions` processes back to back."""
+    out: list[float] = []
+    lock = threading.Lock()
+    env = dict(os.environ)
+
+    def worker(worker_id: int) -> None:
+        for i in range(max(1, runs // sessions)):
+            argv, stdin = make(worker_id, i)
+            elapsed = timed(argv, stdin, env)
+            with lock:
+                out.append(elapsed)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    rare = vocabulary(rng)
+    python = sys.executable
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"interpreter: {python}")
+    with running_daemon(
+        ANTHROPIC_API_KEY="sk-bench", ANTHROPIC_BASE_URL="http://127.0.0.1:9"
+    ) as daemon:
+        os.environ.update(MEMORY_SOCKET=str(daemon.socket), MEMORY_HOME=str(daemon.home))
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+        os.environ["MEMORYD_PLUGIN_PYTHON"] = python
+        client = daemon.client(timeout=120)
+        counter = iter(range(10**9))
+
+        def prompt(via_plugin: bool = False) -> Callable[[int, int], tuple[list[str], str]]:
+            def make(worker: int, i: int) -> tuple[list[str], str]:
+                words = [rng.choice(COMMON) for _ in range(2)] + [
+                    rng.choice(rare) for _ in range(3)
+                ]
+                event = {
+                    "session_id": f"bench-{next(counter)}",
+                    "transcript_path": "/nonexistent/t.jsonl",
+                    "cwd": "/tmp/shop",
+                    "hook_event_name": "UserPromptSubmit",
+                    "prompt": "how do we handle the " + " and ".join(words) + " here?",
+                }
+                # As hooks/hooks.json and `memory hooks install` run it: with -S (no site).
+                head = [python, "-S", str(WRAPPER), "--if-ready"] if via_plugin else [python]
+                return [*head, "-S", str(HOOK), "prompt"], json.dumps(event)
+
+            return make
+
+        def stop(worker: int, i: int) -> tuple[list[str], str]:
+            event = {
+                "session_id": f"bench-stop-{worker}",
+                "transcript_path": f"/nonexistent/{worker}.jsonl",
+                "cwd": "/tmp/shop",
+                "hook_event_name": "Stop",
+                "stop_hook_active": False,
+            }
+            return [python, "-S", str(HOOK), "stop"], json.dumps(event)
+
+        def baseline(worker: int, i: int) -> tuple[list[str], str]:
+            return [python, "-c", "pass"], ""
+
+        def baseline_s(worker: int, i: int) -> tuple[list[str], str]:
+            return [python, "-S", "-c", "pass"], ""
+
+        filled = 0
+        print("\n| case | p50 ms | p95 ms | p99 ms | n | p50 / `python -c pass` |")
+        print("|---|---|---|---|---|---|")
+        for size in (int(s) for s in args.sizes.split(",")):
+            fill(client, size, filled, rng, rare)
+            filled = size
+            for sessions in (1, 8):
+                base = load(baseline, args.runs, sessions)
+                label = f"{size // 1000}k memories, {sessions} session{'s' if sessions > 1 else ''}"
+                print(row(f"`python -c pass`, {label}", base, None))
+                bare = load(baseline_s, args.runs, sessions)
+                print(row(f"`python -S -c pass`, {label}", bare, base))
+                print(row(f"auto-recall hook, {label}", load(prompt(), args.runs, sessions), base))
+                print(row(f"Stop hook, {label}", load(stop, args.runs, sessions), base))
+                if size == max(int(s) for s in args.sizes.split(",")):
+                    plugin = load(prompt(via_plugin=True), args.runs, sessions)
+                    print(row(f"auto-recall via plugin wrapper, {label}", plugin, base))
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
