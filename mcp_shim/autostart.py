@@ -35,6 +35,9 @@ START_TIMEOUT = 3.0
 PROBE_TIMEOUT = 0.5
 LOG_NAME = "memoryd.log"
 LOCK_NAME = "autostart.lock"
+SPAWN_NAME = "autostart.spawn"
+# A daemon spawned this recently and still alive is still starting: wait for it, don't spawn.
+STARTING_GRACE = 15.0
 
 
 class DaemonUnavailable(Exception):
@@ -130,6 +133,27 @@ def spawn_daemon(home: Path, python: str, env: Mapping[str, str] | None) -> subp
     return proc
 
 
+def _record_spawn(home: Path, pid: int) -> None:
+    with contextlib.suppress(OSError):
+        (home / SPAWN_NAME).write_text(f"{pid} {time.time():.3f}\n")
+
+
+def _starting_pid(home: Path) -> int | None:
+    """The pid of a daemon a previous caller spawned moments ago and that is still alive."""
+    try:
+        pid_text, when_text = (home / SPAWN_NAME).read_text().split()
+        pid, when = int(pid_text), float(when_text)
+    except (OSError, ValueError):
+        return None
+    if time.time() - when > STARTING_GRACE:
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
+
+
 def _log_tail(home: Path, lines: int = 3) -> str:
     with contextlib.suppress(OSError):
         text = log_path(home).read_text(errors="replace").strip().splitlines()
@@ -183,14 +207,17 @@ def ensure_daemon(
                 f"memoryd is not answering on {socket_path} and another client's start attempt "
                 f"did not finish in {timeout:.0f} s. {how_to_start(socket_path, home)}"
             )
-        log.info("memoryd not answering on %s; starting it", socket_path)
-        proc = spawn_daemon(home, python, env)
+        proc: subprocess.Popen[bytes] | None = None
+        if _starting_pid(home) is None:
+            log.info("memoryd not answering on %s; starting it", socket_path)
+            proc = spawn_daemon(home, python, env)
+            _record_spawn(home, proc.pid)
         while time.monotonic() < deadline:
             health = probe(socket_path, timeout=min(PROBE_TIMEOUT, timeout))
             if health is not None:
                 log.info("memoryd started (pid %s)", health.get("pid"))
                 return health
-            code = proc.poll()
+            code = proc.poll() if proc is not None else None
             if code is not None and code != 0:
                 tail = _log_tail(home)
                 raise DaemonUnavailable(

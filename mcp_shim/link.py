@@ -1,8 +1,8 @@
 """The shim's one HTTP client to memoryd's socket, restarting the daemon when it is gone.
 
 Every failure becomes a `ToolError` whose text the model reads: the daemon's own message for a
-4xx, what to run when the daemon cannot be reached. A tool call never waits more than
-`CALL_BUDGET` seconds in all.
+4xx, what to run when the daemon cannot be reached. A tool call waits at most `start_budget`
+(default 3 s) for a daemon to start and `call_budget` (start budget + 2 s) in all.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, how_to_start
 
 log = logging.getLogger("mcp_shim.link")
 
-CALL_BUDGET = 5.0
 START_BUDGET = 3.0
 
 
@@ -31,54 +30,71 @@ class DaemonLink:
     home: Path
     python: str
     env: dict[str, str] | None = None
+    start_budget: float = START_BUDGET
     _http: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
         self._http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(self.socket_path)),
             base_url="http://memoryd",
-            timeout=httpx.Timeout(CALL_BUDGET - 0.5, connect=1.0),
+            timeout=httpx.Timeout(self.call_budget - 0.5, connect=1.0),
         )
+
+    @property
+    def call_budget(self) -> float:
+        return self.start_budget + 2.0
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    def ensure_blocking(self, budget: float = START_BUDGET) -> dict[str, Any]:
+    def ensure_blocking(self, budget: float | None = None) -> dict[str, Any]:
         """The daemon's /health, starting it if needed."""
         return ensure_daemon(
-            self.socket_path, self.home, python=self.python, env=self.env, timeout=budget
+            self.socket_path,
+            self.home,
+            python=self.python,
+            env=self.env,
+            timeout=self.start_budget if budget is None else budget,
         )
 
-    async def ensure(self, budget: float = START_BUDGET) -> dict[str, Any]:
+    async def ensure(self, budget: float | None = None) -> dict[str, Any]:
         """`ensure_blocking` on a worker thread, abandoned (not waited for) if cancelled."""
         return await anyio.to_thread.run_sync(self.ensure_blocking, budget, abandon_on_cancel=True)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request; on "nobody listening", start memoryd and send it once more."""
+        """Send one request; if no daemon answers, start memoryd and send it once more."""
         started = time.monotonic()
         try:
             response = await self._http.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout):
-            # Nothing was sent, so sending again cannot apply a write twice.
-            log.info("memoryd not reachable on %s; ensuring it runs", self.socket_path)
-            try:
-                await self.ensure(min(START_BUDGET, CALL_BUDGET - (time.monotonic() - started)))
-            except DaemonUnavailable as exc:
-                raise ToolError(str(exc)) from None
-            remaining = CALL_BUDGET - (time.monotonic() - started)
-            response = await self._send_again(method, path, max(remaining, 0.5), **kwargs)
-        except httpx.TimeoutException:
-            raise ToolError(
-                f"memoryd on {self.socket_path} did not answer within {CALL_BUDGET - 0.5:.1f} s; "
-                f"try again. {how_to_start(self.socket_path, self.home)}"
-            ) from None
-        except httpx.TransportError as exc:
-            raise ToolError(
-                f"the connection to memoryd broke mid-request ({type(exc).__name__}); try again"
-            ) from None
+        except httpx.TimeoutException as exc:
+            if not isinstance(exc, httpx.ConnectTimeout):
+                raise ToolError(
+                    f"memoryd on {self.socket_path} did not answer within "
+                    f"{self.call_budget - 0.5:.1f} s; try again. "
+                    f"{how_to_start(self.socket_path, self.home)}"
+                ) from None
+            response = await self._restart_and_resend(started, method, path, **kwargs)
+        except httpx.TransportError:
+            # Nobody listening, or a kept-alive connection to a daemon that has died since.
+            # Sending again is safe: the daemon answers a repeated store as a duplicate.
+            response = await self._restart_and_resend(started, method, path, **kwargs)
         return _answer(response)
 
-    async def _send_again(self, method: str, path: str, budget: float, **kwargs: Any) -> Any:
+    async def _restart_and_resend(
+        self, started: float, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        log.info("memoryd not reachable on %s; ensuring it runs", self.socket_path)
+        try:
+            elapsed = time.monotonic() - started
+            await self.ensure(max(0.5, min(self.start_budget, self.call_budget - elapsed)))
+        except DaemonUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        remaining = self.call_budget - (time.monotonic() - started)
+        return await self._send_again(method, path, max(remaining, 0.5), **kwargs)
+
+    async def _send_again(
+        self, method: str, path: str, budget: float, **kwargs: Any
+    ) -> httpx.Response:
         try:
             return await self._http.request(method, path, timeout=budget, **kwargs)
         except httpx.TransportError as exc:

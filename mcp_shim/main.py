@@ -1,7 +1,9 @@
 """`memory-mcp` / `python -m mcp_shim`: serve the memory tools over stdio.
 
 stdout carries only the protocol. Logs go to MEMORY_HOME/logs/mcp_shim.log (warnings and up),
-or to stderr at debug level when DEBUG_CLAUDE_MEMORY_HOOKS=1.
+or to stderr at debug level when DEBUG_CLAUDE_MEMORY_HOOKS=1. MEMORY_SHIM_START_TIMEOUT (seconds,
+default 3) bounds the wait for a daemon the shim starts, for machines too loaded to start one
+in 3 s.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from mcp_shim.link import DaemonLink
+from mcp_shim.link import START_BUDGET, DaemonLink
 from mcp_shim.project import project_name
 from mcp_shim.server import ShimState, create_server
 from memoryd.config import load_settings
@@ -49,7 +51,16 @@ def make_state() -> ShimState:
         settings = load_settings()
     except ConfigError as exc:
         return ShimState(link=None, project=project, config_error=exc.message)
-    link = DaemonLink(settings.socket_path, settings.home, python=sys.executable)
+    try:
+        start_budget = float(os.environ.get("MEMORY_SHIM_START_TIMEOUT") or START_BUDGET)
+    except ValueError:
+        start_budget = START_BUDGET
+    link = DaemonLink(
+        settings.socket_path,
+        settings.home,
+        python=sys.executable,
+        start_budget=min(max(start_budget, 0.5), 60.0),
+    )
     return ShimState(link=link, project=project)
 
 
