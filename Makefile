@@ -66,6 +66,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/recall_latency.py
 	$(BIN)/python bench/store_throughput.py
+	$(BIN)/python bench/shim_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
