@@ -34,6 +34,7 @@ TAG = "auto-learned"
 MAX_PROMPT_CHARS = 12_000
 EXISTING_LIMIT = 8
 RETRY_AFTER_S = 60.0
+MAINTENANCE_MS = 3_600_000
 _CATEGORY = {
     "correction": "preferences",
     "preference": "preferences",
@@ -75,7 +76,8 @@ class LearningQueue:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self.last_error: str | None = None
-        self.maintenance: list[Any] = []  # async callables run on every pass (cleanups)
+        self.maintenance: list[Any] = []  # async cleanups, run at most every MAINTENANCE_MS
+        self._maintained_ms = -MAINTENANCE_MS
 
     # ------------------------------------------------------------------ queue
 
@@ -103,8 +105,11 @@ class LearningQueue:
             self._wake.clear()
             delay = self.poll_seconds
             try:
-                for task in self.maintenance:
-                    await task()
+                now = self.clock.now_ms()
+                if now - self._maintained_ms >= MAINTENANCE_MS:
+                    self._maintained_ms = now
+                    for task in self.maintenance:
+                        await task()
                 if not await self.drain():
                     delay = max(delay, RETRY_AFTER_S)
             except Exception as exc:  # the worker must outlive any one bad transcript
