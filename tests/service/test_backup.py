@@ -32,7 +32,7 @@ def test_backup_during_a_write_storm_is_consistent_and_private() -> None:
     target = short_tmpdir() / "backups" / "memory-copy.db"
     try:
         deadline = time.monotonic() + 30
-        while storm.count() < 100:
+        while storm.count() < 50:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         acked_before = dict(storm.acked)

@@ -24,7 +24,7 @@ def test_kill_9_during_storm_loses_no_acknowledged_write() -> None:
     daemon = Daemon(home, daemon_env(home)).start()
     storm = Storm(daemon.socket, clients=16).start()
     try:
-        _wait_acks(storm, 300)
+        _wait_acks(storm, 150)
         daemon.signal(signal.SIGKILL)
         assert daemon.proc is not None
         daemon.proc.wait(10)
@@ -53,7 +53,7 @@ def test_sigterm_during_storm_is_clean() -> None:
     daemon = Daemon(home, daemon_env(home)).start()
     storm = Storm(daemon.socket, clients=16).start()
     try:
-        _wait_acks(storm, 200)
+        _wait_acks(storm, 150)
         daemon.signal(signal.SIGTERM)
         assert daemon.proc is not None
         code = daemon.proc.wait(30)

@@ -67,7 +67,7 @@ def test_older_daemon_hands_over_without_losing_a_write() -> None:
     new = Daemon(home, env)
     try:
         deadline = time.monotonic() + 30
-        while storm.count() < 100:
+        while storm.count() < 50:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         health = probe_health(socket_path)
@@ -79,7 +79,7 @@ def test_older_daemon_hands_over_without_losing_a_write() -> None:
         new.start()
         assert new.client().get("/health").json()["version"] == __version__
         deadline = time.monotonic() + 30
-        while storm.count() < before + 100:
+        while storm.count() < before + 50:
             assert time.monotonic() < deadline
             time.sleep(0.01)
     finally:
