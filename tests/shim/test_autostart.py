@@ -63,6 +63,7 @@ async def test_ten_shims_at_once_start_exactly_one_daemon(home: Path) -> None:
     assert log.count("listening on") == 1
 
 
+@pytest.mark.slow
 async def test_daemon_killed_mid_session_is_restarted_by_the_next_call(home: Path) -> None:
     async with shim(home, **ROOMY) as client:
         first = await client.call_tool(
@@ -89,6 +90,7 @@ async def test_daemon_killed_mid_session_is_restarted_by_the_next_call(home: Pat
         assert new_pid != pid
 
 
+@pytest.mark.slow
 async def test_daemon_that_cannot_start_gives_a_tool_error_saying_what_to_run(home: Path) -> None:
     # A passphrase under 12 characters: memoryd refuses to start, the shim must not hang.
     async with shim(home, MEMORY_ENCRYPTION_KEY="short", **ROOMY) as client:
@@ -103,6 +105,7 @@ async def test_daemon_that_cannot_start_gives_a_tool_error_saying_what_to_run(ho
     assert daemon_pids(home) == []
 
 
+@pytest.mark.slow
 async def test_a_daemon_that_never_answers_costs_at_most_five_seconds(home: Path) -> None:
     """Something accepts connections on the socket but never replies: the call gives up within
     the default budget with a message, and the session goes on."""
