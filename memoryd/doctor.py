@@ -361,3 +361,22 @@ def doctor_command(settings: Settings, args: Any) -> int:
     )
     print(render(checks, bool(args.json)))
     return 1 if any(c.status == "fail" for c in checks) else 0
+
+
+def missing_key_problem(settings: Settings) -> str | None:
+    """Why memoryd must not start: the key file is gone while encrypted memories need it.
+
+    Starting would create a new key, and sensitive memories written from then on would be
+    sealed with a key different from the older ones'."""
+    if settings.encryption_key is not None or settings.key_file.exists():
+        return None
+    if not settings.db_path.is_file():
+        return None
+    secrets = _sensitive_rows(settings.db_path)
+    if not secrets:
+        return None
+    return (
+        f"the key file {settings.key_file} is missing but {secrets} encrypted memories in "
+        f"{settings.db_path} need it; refusing to create a new key. Restore the key file "
+        "(mode 0600) or set MEMORY_ENCRYPTION_KEY to the value you used"
+    )

@@ -15,6 +15,7 @@ from memoryd.service.commands import add_commands as add_service_commands
 
 def _serve(args: argparse.Namespace) -> int:
     from memoryd.crypto.keys import load_key
+    from memoryd.doctor import missing_key_problem
     from memoryd.server import acquire_lock, serve
     from memoryd.store.db import check_database
 
@@ -26,6 +27,9 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         # Fail before serving, with one clear line, on what the lifespan would trip over.
+        problem = missing_key_problem(settings)
+        if problem is not None:
+            raise ConfigError(problem)
         load_key(
             settings.encryption_key.get_secret_value() if settings.encryption_key else None,
             settings.key_file,

@@ -175,6 +175,8 @@ def test_key_file_problems(populated: Path) -> None:
     done = doctor(env)
     assert done.returncode == 1
     assert "is missing but 1 encrypted memories need it" in done.stdout
+    serve_refuses(env, "refusing to create a new key")
+    assert not key.exists()
 
 
 def test_permissions_and_stale_socket(populated: Path) -> None:
