@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import plistlib
+import shlex
 import sqlite3
 import stat
 import sys
@@ -39,6 +41,21 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
+def _service_python(unit: Path) -> str:
+    """The interpreter an installed unit or plist runs ("" when it cannot be read)."""
+    try:
+        if unit.suffix == ".plist":
+            args = plistlib.loads(unit.read_bytes()).get("ProgramArguments") or [""]
+            return str(args[0])
+        for line in unit.read_text().splitlines():
+            if line.startswith("ExecStart="):
+                words = shlex.split(line.removeprefix("ExecStart="))
+                return words[0].replace("%%", "%") if words else ""
+    except (OSError, ValueError, plistlib.InvalidFileException):
+        return ""
+    return ""
+
+
 def check_installation(settings: Settings, home: Path | None = None) -> list[Check]:
     found = [
         Check("install", "ok", f"memoryd {__version__} (protocol {PROTOCOL}), {sys.executable}")
@@ -58,11 +75,7 @@ def check_installation(settings: Settings, home: Path | None = None) -> list[Che
             )
         )
         return found
-    text = unit.read_text(errors="replace")
-    python = next(
-        (w for w in text.replace("<string>", "\n").replace("=", "\n").split() if "python" in w),
-        "",
-    ).strip("\"'</>")
+    python = _service_python(unit)
     if python and not Path(python).exists():
         found.append(
             Check(

@@ -210,3 +210,29 @@ def test_doctor_json(populated: Path) -> None:
     checks = json.loads(done.stdout)
     assert {c["area"] for c in checks} >= {"install", "daemon", "database", "fts", "key"}
     assert all(c["status"] in ("ok", "warn", "fail") for c in checks)
+
+
+def test_service_pointing_at_a_vanished_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from memoryd.config import Settings
+    from memoryd.doctor import _service_python, check_installation
+    from memoryd.service.units import EXAMPLE_SPEC, launchd_plist_bytes, systemd_service_unit
+
+    gone = dataclasses.replace(EXAMPLE_SPEC, python=str(tmp_path / "old venv" / "bin" / "python"))
+    units = tmp_path / "config" / "systemd" / "user"
+    units.mkdir(parents=True)
+    (units / "memoryd.service").write_text(systemd_service_unit(gone))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    [_, service] = check_installation(Settings(), home=tmp_path)
+    assert service.status == "fail" and f"runs {gone.python}, which no longer" in service.detail
+    plist = tmp_path / "agent.plist"
+    plist.write_bytes(launchd_plist_bytes(gone))
+    assert _service_python(plist) == gone.python
+
+    here = dataclasses.replace(EXAMPLE_SPEC, python=sys.executable)
+    (units / "memoryd.service").write_text(systemd_service_unit(here))
+    [_, service] = check_installation(Settings(), home=tmp_path)
+    assert service.status == "ok"
