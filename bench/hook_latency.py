@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -153,6 +154,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
+    # A SIGTERM still stops the daemon this script started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     rng = random.Random(7)
     rare = vocabulary(rng)
     python = sys.executable
