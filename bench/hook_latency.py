@@ -117,6 +117,16 @@ def fill(client: httpx.Client, count: int, start: int, rng: random.Random, rare:
         client.post("/api/memories/import", json=batch, timeout=120).raise_for_status()
 
 
+def settle(client: httpx.Client) -> str:
+    """Wait until the semantic leg (if on) has embedded every memory: steady state."""
+    deadline = time.monotonic() + 1800
+    while True:
+        state = client.get("/api/semantic").json()
+        if not state.get("enabled") or not state.get("pending") or time.monotonic() > deadline:
+            return f"semantic leg {'on' if state.get('enabled') else 'off'}, {state}"
+        time.sleep(1)
+
+
 def timed(argv: list[str], stdin: str, env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env)
@@ -212,6 +222,16 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             fill(client, size, filled, rng, rare)
             filled = size
+            print(f"<!-- {size} memories: {settle(client)} -->")
+            inside = []
+            for _ in range(args.runs):
+                _argv, stdin = prompt()(0, 0)
+                started = time.perf_counter()
+                client.post("/api/hooks/prompt", content=stdin).raise_for_status()
+                inside.append(time.perf_counter() - started)
+            print(
+                row(f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories", inside, None)
+            )
             for sessions in (1, 8):
                 base = load(baseline, args.runs, sessions)
                 label = f"{size // 1000}k memories, {sessions} session{'s' if sessions > 1 else ''}"

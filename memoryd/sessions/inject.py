@@ -154,6 +154,10 @@ class HookService:
         return out
 
     async def _recovery(self, session_id: str, budget: int) -> str | None:
+        # A read first: almost every prompt has no marker, and a write per prompt would queue
+        # behind every other writer.
+        if not await self.markers.pending(session_id):
+            return None
         ids = await self.markers.take(session_id)
         if ids is None:
             return None
