@@ -14,6 +14,7 @@ from memoryd.api.openapi import openapi
 from memoryd.api.routes import ROUTES
 from memoryd.api.routes_admin import ADMIN_ROUTES
 from memoryd.api.routes_hooks import HOOK_ROUTES
+from memoryd.api.routes_sync import SYNC_ROUTES
 from memoryd.api.services import Services
 from memoryd.clock import Clock, SystemClock
 from memoryd.config import Settings
@@ -24,6 +25,7 @@ from memoryd.semantic.routes import SEMANTIC_ROUTES
 from memoryd.semantic.runtime import semantic_runtime
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
+from memoryd.sync.runtime import sync_runtime
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
@@ -40,9 +42,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             await store.load_clock()
             app.state.services = Services(settings=settings, store=store)
             async with (
+                sync_runtime(store, settings, clock or SystemClock()) as sync_extras,
                 hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras,
                 semantic_runtime(store) as semantic_extras,
             ):
+                app.state.services.extras.update(sync_extras)
                 app.state.services.extras.update(hook_extras)
                 app.state.services.extras.update(semantic_extras)
                 yield
@@ -53,6 +57,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         *ROUTES,
         *ADMIN_ROUTES,
         *HOOK_ROUTES,
+        *SYNC_ROUTES,
         *SEMANTIC_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

@@ -1,0 +1,76 @@
+"""The background sync task, and the one lock every round takes (the background loop and
+`POST /api/sync` never run two rounds at once on one database).
+
+Schedule: a round on start, then after each interval; a write wakes the loop and a round runs
+after a short debounce (never on the request path: the write only sets an event). While the
+hub is unreachable the wait grows ×2 with jitter up to a cap; any success resets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+from memoryd.sync.engine import RoundResult, SyncEngine
+
+log = logging.getLogger("memoryd.sync")
+
+
+class SyncLoop:
+    def __init__(
+        self,
+        engine: SyncEngine,
+        interval_s: float,
+        debounce_s: float = 2.0,
+        backoff_cap_s: float = 1800.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.debounce_s = debounce_s
+        self.backoff_cap_s = backoff_cap_s
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.failures = 0
+        self.last_result: RoundResult | None = None
+        self._lock = asyncio.Lock()
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify_write(self) -> None:
+        self._dirty.set()
+
+    async def run_now(self) -> RoundResult:
+        async with self._lock:
+            result = await self.engine.sync_once()
+        self.last_result = result
+        self.failures = 0 if result.ok else self.failures + 1
+        if not result.ok:
+            log.warning("sync round failed: %s", result.error_code)
+        return result
+
+    def next_wait(self) -> float:
+        if self.failures == 0:
+            return self.interval_s
+        base = min(self.backoff_cap_s, 2.0 ** min(self.failures, 20))
+        return base * self.rng.uniform(0.5, 1.0)
+
+    async def _run(self) -> None:
+        while True:
+            await self.run_now()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.next_wait())
+            if self._dirty.is_set():
+                await asyncio.sleep(self.debounce_s)  # let a burst of writes land together
+                self._dirty.clear()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="memoryd-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
