@@ -133,6 +133,15 @@ def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
         status = client.get("/api/semantic").json()
         reindex = client.post("/api/semantic/reindex")
         assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
+        cli = subprocess.run(
+            [sys.executable, "-m", "memoryd.cli.memory_cmd", "reindex"],
+            env=daemon.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert cli.returncode == 1 and "install memoryd[semantic]" in cli.stderr
         return status, recall(client, QUERY) + recall(client, "invoice service")
     finally:
         daemon.stop()
