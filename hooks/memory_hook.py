@@ -20,15 +20,17 @@ Only the standard library is imported, so startup stays at a few milliseconds.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
 import socket
 import sys
 import time
-from pathlib import Path
-from typing import Any
+
+# Not `typing`: importing it costs more than the rest of the hook (annotations stay strings).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TIMEOUT = 0.5
 DEFAULT_BUDGET = 8192
@@ -56,19 +58,19 @@ def _env(name: str) -> str | None:
     return value if value else None  # empty counts as unset, as in memoryd/config.py
 
 
-def memory_home() -> Path:
-    return Path(_env("MEMORY_HOME") or "~/.claude/claude-memory").expanduser()
+def memory_home() -> str:
+    return os.path.expanduser(_env("MEMORY_HOME") or "~/.claude/claude-memory")
 
 
-def socket_path() -> Path:
+def socket_path() -> str:
     """The same resolution as memoryd.config.Settings.socket_path."""
     explicit = _env("MEMORY_SOCKET")
     if explicit:
-        return Path(explicit).expanduser()
+        return os.path.expanduser(explicit)
     runtime = _env("XDG_RUNTIME_DIR")
     if runtime:
-        return Path(runtime) / "memoryd" / "memoryd.sock"
-    return memory_home() / "run" / "memoryd.sock"
+        return os.path.join(runtime, "memoryd", "memoryd.sock")
+    return os.path.join(memory_home(), "run", "memoryd.sock")
 
 
 def _debugging() -> bool:
@@ -82,47 +84,87 @@ def debug(message: str) -> None:
     line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} memory-hook[{os.getpid()}] {message}"
     try:
         print(line, file=sys.stderr)
-        log_dir = memory_home() / "logs"
-        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(log_dir / "hooks.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log_dir = os.path.join(memory_home(), "logs")
+        os.makedirs(log_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(log_dir, "hooks.log")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as handle:
             handle.write(line + "\n")
     except OSError:
         pass
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float = TIMEOUT) -> None:
-        super().__init__("memoryd", timeout=timeout)  # the host only feeds the Host header
-        self._path = str(path)
+class HookHTTPError(Exception):
+    pass
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+
+def _dechunk(body: bytes) -> bytes:
+    out, rest = [], body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2 :]
+    return b"".join(out)
+
+
+def exchange(path: str, payload: bytes, timeout: float = TIMEOUT) -> tuple[int, bytes]:
+    """One HTTP/1.1 POST over the Unix socket, within `timeout` seconds in all.
+
+    Written by hand on a plain socket: importing http.client (and the email package it
+    pulls in) would take longer than everything else the hook does.
+    """
+    deadline = time.monotonic() + timeout
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: memoryd\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    ).encode() + payload
+    chunks = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path())
+        sock.sendall(request)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no complete answer within {timeout}s")
+            sock.settimeout(remaining)
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    head, sep, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+        raise HookHTTPError("not an HTTP response")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    if headers.get(b"transfer-encoding") == b"chunked":
+        body = _dechunk(body)
+    elif b"content-length" in headers:
+        length = int(headers[b"content-length"])
+        if len(body) < length:
+            raise HookHTTPError("answer cut short")
+        body = body[:length]
+    return int(parts[1]), body
 
 
 def post(path: str, body: dict[str, Any], timeout: float = TIMEOUT) -> Any:
     """POST JSON to the daemon; the decoded answer, or None on any failure."""
-    conn = UnixHTTPConnection(socket_path(), timeout)
     try:
-        conn.request("POST", path, json.dumps(body), {"content-type": "application/json"})
-        response = conn.getresponse()
-        raw = response.read()
-        if response.status >= 300:
-            debug(f"{path}: HTTP {response.status} {raw[:200]!r}")
+        status, raw = exchange(path, json.dumps(body).encode(), timeout)
+        if status >= 300:
+            debug(f"{path}: HTTP {status} {raw[:200]!r}")
             return None
         return json.loads(raw) if raw.strip() else None
-    except (OSError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, HookHTTPError, ValueError) as exc:
         debug(f"{path}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")
         return None
-    finally:
-        conn.close()
 
 
 def _budget() -> int:
