@@ -1,0 +1,131 @@
+"""End to end with real processes: two memoryd daemons (two MEMORY_HOMEs) and a hub process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import REPO, Daemon, daemon_env, short_tmpdir
+
+KEY = "0f" * 32
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Hub:
+    def __init__(self, port: int, state: Path) -> None:
+        self.port, self.state = port, state
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.sync.hub_process", str(self.port), str(self.state)],
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/api/sync/pull", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise TimeoutError("hub did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    running = Hub(_free_port(), short_tmpdir("hub") / "hub.pickle")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _daemon(hub: Hub) -> Daemon:
+    home = short_tmpdir()
+    env = daemon_env(
+        home,
+        MEMORY_API_KEY="test-key",
+        MEMORY_API_URL=f"http://127.0.0.1:{hub.port}",
+        MEMORY_ENCRYPTION_KEY=KEY,
+        MEMORY_SYNC_INTERVAL="3600",
+    )
+    return Daemon(home, env).start()
+
+
+def _sync(client: httpx.Client) -> dict[str, Any]:
+    response = client.post("/api/sync")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _recall(client: httpx.Client, text: str) -> list[str]:
+    response = client.post("/api/memories/recall", json={"context": text})
+    assert response.status_code == 200, response.text
+    return [m["id"] for m in response.json()["memories"]]
+
+
+@pytest.mark.slow
+def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: Hub) -> None:
+    a, b = _daemon(hub), _daemon(hub)
+    try:
+        ca, cb = a.client(), b.client()
+        stored = ca.post("/api/memories", json={"content": "The staging cluster is in eu-west-1"})
+        assert stored.status_code == 201
+        mid = stored.json()["id"]
+        assert _sync(ca)["ok"]
+        assert _sync(cb)["ok"]  # (B's own start-up round may already have pulled it)
+        assert _recall(cb, "staging cluster") == [mid]
+
+        assert cb.delete(f"/api/memories/{mid}").status_code == 200
+        _sync(cb)
+        _sync(ca)
+        assert _recall(ca, "staging cluster") == []
+
+        hub.stop()
+        for i in range(3):
+            r = ca.post("/api/memories", json={"content": f"offline note {i} about kafka"})
+            assert r.status_code == 201  # the daemon keeps working without the hub
+        down = _sync(ca)
+        assert not down["ok"] and down["error_code"] == "unreachable"
+        status = ca.get("/api/sync/status").json()
+        assert status["queue_depth"] == 3 and status["last_error"].startswith("unreachable")
+
+        hub.start()
+        assert _sync(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
+        assert _sync(ca)["pushed"] == 0
+        _sync(cb)
+        found = _recall(cb, "offline note kafka")
+        assert len(found) == len(set(found)) == 3  # converged, no duplicates
+        assert ca.get("/api/sync/status").json()["queue_depth"] == 0
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:
+    client = daemon.client()
+    status = client.get("/api/sync/status").json()
+    assert status["mode"] == "local" and status["enabled"] is False
+    assert "MEMORY_API_KEY" in status["why"]
+    assert client.post("/api/sync").status_code == 409
