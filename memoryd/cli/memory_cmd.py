@@ -14,6 +14,7 @@ from typing import Any
 from memoryd.cli.client import ApiError, DaemonClient, DaemonDown
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
+from memoryd.cli.sync_cmd import cmd_sync, sync_lines
 from memoryd.config import load_settings
 from memoryd.doctor import doctor_command
 from memoryd.errors import ConfigError, InvalidInput, StoreCorrupt
@@ -233,11 +234,15 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
         print(f"  memories  {d['memories']}")
         if d.get("learning"):
             print(f"  auto-learn {d['learning']['status']}")
+        if d.get("sync"):
+            print("\n".join(sync_lines(d["sync"])))
 
     health = client.request("GET", "/health")
     # auto-learn state: on, off and why, or paused at the daily token cap
     with contextlib.suppress(ApiError):
         health["learning"] = client.request("GET", "/api/learn/status")
+    with contextlib.suppress(ApiError):
+        health["sync"] = client.request("GET", "/api/sync/status")
     _emit(args, health, human)
 
 
@@ -328,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
     sub.add_parser("status", help="is the daemon up, and how").set_defaults(func=cmd_status)
+    sub.add_parser("sync", help="sync with the hub now").set_defaults(func=cmd_sync)
     p = sub.add_parser("reindex", help="embed every memory again (memoryd[semantic])")
     p.set_defaults(func=cmd_reindex)
     add_hook_commands(sub)  # hooks install/uninstall, learned

@@ -129,3 +129,14 @@ def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:
     assert status["mode"] == "local" and status["enabled"] is False
     assert "MEMORY_API_KEY" in status["why"]
     assert client.post("/api/sync").status_code == 409
+
+
+def test_memory_status_shows_sync(daemon: Daemon) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "memoryd.cli.memory_cmd", "status"],
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "sync      off (MEMORY_API_KEY is not set" in out
