@@ -175,8 +175,22 @@ def _budget() -> int:
         return DEFAULT_BUDGET
 
 
+# What each endpoint reads; the rest of the event (the last assistant message, tool inputs)
+# is not sent, so a long turn cannot push a request over the daemon's body limit.
+_FIELDS = {
+    "prompt": ("session_id", "cwd", "prompt"),
+    "session-start": ("session_id", "cwd", "source"),
+    "pre-compact": ("session_id", "cwd", "trigger"),
+    "stop": ("session_id", "cwd", "transcript_path"),
+    "tool-used": ("session_id", "cwd", "tool_name", "tool_response"),
+}
+MAX_PROMPT_CHARS = 8000  # recall reads the first few dozen words anyway
+
+
 def relay(mode: str, event: dict[str, Any]) -> dict[str, Any] | None:
-    body = dict(event)
+    body = {k: event[k] for k in _FIELDS[mode] if k in event}
+    if isinstance(body.get("prompt"), str):
+        body["prompt"] = body["prompt"][:MAX_PROMPT_CHARS]
     if mode in ("prompt", "session-start"):
         body["budget"] = _budget()
     answer = post(_ENDPOINTS[mode], body)

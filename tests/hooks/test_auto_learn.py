@@ -80,7 +80,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def stop(daemon: Daemon, session: str, transcript: Path, cwd: Path) -> None:
+def stop(daemon: Daemon, session: str, transcript: Path, cwd: Path, last: str = "done") -> None:
     """Run the Stop hook and wait until the daemon has judged the transcript."""
     calls = status(daemon)["today"]["calls"]
     event = {
@@ -89,7 +89,7 @@ def stop(daemon: Daemon, session: str, transcript: Path, cwd: Path) -> None:
         "cwd": str(cwd),
         "hook_event_name": "Stop",
         "stop_hook_active": False,
-        "last_assistant_message": "done",
+        "last_assistant_message": last,
     }
     run = run_hook("stop", event, for_daemon(daemon))
     assert run.returncode == 0 and run.stdout == ""
@@ -149,6 +149,17 @@ def test_a_correction_becomes_an_auto_learned_memory(
     # The judge saw the conversation, framed by the conservative system prompt.
     assert "Actually, we use pnpm here" in fake.bodies()[-1]
     assert "conservative" in fake.bodies()[-1]
+
+
+def test_a_long_last_message_does_not_stop_learning(
+    daemon: Daemon, fake: FakeAnthropic, project: Path, tmp_path: Path
+) -> None:
+    fake.on_structured = lambda text: {"lessons": []}
+    transcript = tmp_path / "long.jsonl"
+    write_transcript(transcript, [("user", "summarise the incident report for the payments team")])
+    before = len(fake.requests)
+    stop(daemon, "learn-long", transcript, project, last="x" * 400_000)
+    assert len(fake.requests) == before + 1
 
 
 def test_only_new_turns_are_judged(

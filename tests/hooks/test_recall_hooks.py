@@ -219,3 +219,10 @@ def test_tool_use_is_tracked_for_compaction(daemon: Daemon, project: str) -> Non
     run_hook("pre-compact", pre_compact_event(session, project), env)
     after = run_hook("session-start", session_start_event(session, "compact", project), env)
     assert memory_id in after.context()
+
+
+def test_a_huge_prompt_still_gets_its_memories(daemon: Daemon, project: str) -> None:
+    memory_id = store(daemon, "Grafana dashboards live in the observability repository")
+    prompt = "where do the grafana dashboards live? " + "lorem ipsum " * 30_000
+    run = run_hook("prompt", prompt_event("s-huge", prompt, project), for_daemon(daemon))
+    assert memory_id in run.context()
