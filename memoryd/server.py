@@ -112,8 +112,9 @@ class DaemonLock:
         self.handle.close()
 
 
-def acquire_lock(db_path: Path) -> DaemonLock | None:
-    """The single-writer lock, or None when another memoryd holds it."""
+def acquire_lock(db_path: Path, socket_path: Path | None = None) -> DaemonLock | None:
+    """The single-writer lock, or None when another memoryd holds it. The holder writes its
+    pid and socket into the lock file, so that a second daemon can say where the first is."""
     db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = db_path.with_name(db_path.name + ".lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -127,16 +128,20 @@ def acquire_lock(db_path: Path) -> DaemonLock | None:
         raise
     handle.seek(0)
     handle.truncate()
-    handle.write(f"{os.getpid()}\n")
+    handle.write(f"{os.getpid()}\n{socket_path or ''}\n")
     handle.flush()
     return DaemonLock(path, handle)
 
 
-def lock_holder(db_path: Path) -> str:
+def lock_holder(db_path: Path) -> tuple[str, Path | None]:
+    """The pid and socket written by the daemon holding the lock ("?" and None if unknown)."""
     path = db_path.with_name(db_path.name + ".lock")
     with contextlib.suppress(OSError):
-        return path.read_text().strip() or "?"
-    return "?"
+        lines = path.read_text().splitlines()
+        pid = lines[0].strip() if lines and lines[0].strip() else "?"
+        sock = Path(lines[1].strip()) if len(lines) > 1 and lines[1].strip() else None
+        return pid, sock
+    return "?", None
 
 
 def uvicorn_config(app: Any) -> uvicorn.Config:
@@ -174,18 +179,28 @@ def serve(
     """
     sock_path = settings.socket_path
     activated = listen_fds()
-    lock = acquire_lock(settings.db_path)
+    lock = acquire_lock(settings.db_path, None if activated else sock_path)
     if lock is None:
+        pid, holder_socket = lock_holder(settings.db_path)
+        if holder_socket is not None and holder_socket != sock_path:
+            # Never two writers: a daemon on another socket owns this database.
+            print(
+                f"memoryd: {settings.db_path} is already served by memoryd (pid {pid}) on "
+                f"{holder_socket}; refusing to start a second one on {sock_path}. Point "
+                "MEMORY_SOCKET at that socket, or give this daemon its own MEMORY_DB.",
+                file=out,
+            )
+            return 1
+        # The holder may still be starting: give it a moment to answer.
         if _wait_for(sock_path, 5.0):
             print(
-                f"memoryd: already running (pid {lock_holder(settings.db_path)}) on "
-                f"{sock_path}; nothing to do",
+                f"memoryd: already running (pid {pid}) on {sock_path}; nothing to do",
                 file=out,
             )
             return 0
         print(
-            f"memoryd: {settings.db_path} is in use by another memoryd (pid "
-            f"{lock_holder(settings.db_path)}) that does not answer on {sock_path}",
+            f"memoryd: {settings.db_path} is in use by another memoryd (pid {pid}) that does "
+            f"not answer on {sock_path}",
             file=out,
         )
         return 1
