@@ -12,7 +12,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    # The whole block, body included (to its END line, or to the end of the text when cut
+    # short): the base64 body is the secret, not the header.
+    (
+        "private_key",
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
+            re.DOTALL,
+        ),
+    ),
     ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")),
     ("gcp_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("gcp_service_account", re.compile(r'"type"\s*:\s*"service_account"')),
