@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -36,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from tests.support import running_daemon  # noqa: E402
 
 HOOK = REPO / "hooks" / "memory_hook.py"
-WRAPPER = REPO / "scripts" / "plugin_python.py"
+RUN_HOOK = REPO / "hooks" / "run-hook.sh"
 COMMON = [
     "svelte",
     "react",
@@ -83,13 +84,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def row(name: str, values: list[float], base: list[float] | None) -> str:
-    ms = [v * 1000 for v in values]
+@dataclass
+class Samples:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system time of the process
+
+
+def row(name: str, samples: Samples, base: Samples | None) -> str:
+    ms = [v * 1000 for v in samples.wall]
     p50, p95, p99 = statistics.median(ms), percentile(ms, 0.95), percentile(ms, 0.99)
     ratio = ""
     if base:
-        ratio = f"{p50 / (statistics.median(base) * 1000):.2f}x"
-    return f"| {name} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {len(ms)} | {ratio} |"
+        ratio = f"{p50 / (statistics.median(base.wall) * 1000):.2f}x"
+    cpu = f"{statistics.median(samples.cpu) * 1000:.1f}" if samples.cpu else "-"
+    return f"| {name} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {cpu} | {len(ms)} | {ratio} |"
 
 
 def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
@@ -127,29 +135,40 @@ def settle(client: httpx.Client) -> str:
         time.sleep(1)
 
 
-def timed(argv: list[str], stdin: str, env: dict[str, str]) -> float:
+def timed(argv: list[str], stdin: str, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time from spawn to exit, and the process's own CPU time (from wait4)."""
     started = time.perf_counter()
-    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(stdin.encode())
+    proc.stdin.close()
+    proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr)
-    return elapsed
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(err.decode())
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def load(
-    make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int
-) -> list[float]:
+def load(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int) -> Samples:
     """`sessions` threads, each spawning `runs // sessions` processes back to back."""
-    out: list[float] = []
+    out = Samples()
     lock = threading.Lock()
     env = dict(os.environ)
 
     def worker(worker_id: int) -> None:
         for i in range(max(1, runs // sessions)):
             argv, stdin = make(worker_id, i)
-            elapsed = timed(argv, stdin, env)
+            elapsed, cpu = timed(argv, stdin, env)
             with lock:
-                out.append(elapsed)
+                out.wall.append(elapsed)
+                out.cpu.append(cpu)
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
     for thread in threads:
@@ -178,7 +197,7 @@ def main() -> None:
     ) as daemon:
         os.environ.update(MEMORY_SOCKET=str(daemon.socket), MEMORY_HOME=str(daemon.home))
         os.environ.pop("XDG_RUNTIME_DIR", None)
-        os.environ["MEMORYD_PLUGIN_PYTHON"] = python
+        os.environ.update(MEMORYD_PLUGIN_PYTHON=python, CLAUDE_PLUGIN_ROOT=str(REPO))
         client = daemon.client(timeout=120)
         counter = iter(range(10**9))
 
@@ -194,9 +213,10 @@ def main() -> None:
                     "hook_event_name": "UserPromptSubmit",
                     "prompt": "how do we handle the " + " and ".join(words) + " here?",
                 }
-                # As hooks/hooks.json and `memory hooks install` run it: with -S (no site).
-                head = [python, "-S", str(WRAPPER), "--if-ready"] if via_plugin else [python]
-                return [*head, "-S", str(HOOK), "prompt"], json.dumps(event)
+                if via_plugin:  # as hooks/hooks.json runs it (MEMORYD_PLUGIN_PYTHON set)
+                    return ["/bin/sh", str(RUN_HOOK), "prompt"], json.dumps(event)
+                # As `memory hooks install` runs it: with -S (no site).
+                return [python, "-S", str(HOOK), "prompt"], json.dumps(event)
 
             return make
 
@@ -217,18 +237,18 @@ def main() -> None:
             return [python, "-S", "-c", "pass"], ""
 
         filled = 0
-        print("\n| case | p50 ms | p95 ms | p99 ms | n | p50 / `python -c pass` |")
-        print("|---|---|---|---|---|---|")
+        print("\n| case | p50 ms | p95 ms | p99 ms | CPU p50 ms | n | p50 / `python -c pass` |")
+        print("|---|---|---|---|---|---|---|")
         for size in (int(s) for s in args.sizes.split(",")):
             fill(client, size, filled, rng, rare)
             filled = size
             print(f"<!-- {size} memories: {settle(client)} -->")
-            inside = []
+            inside = Samples()
             for _ in range(args.runs):
                 _argv, stdin = prompt()(0, 0)
                 started = time.perf_counter()
                 client.post("/api/hooks/prompt", content=stdin).raise_for_status()
-                inside.append(time.perf_counter() - started)
+                inside.wall.append(time.perf_counter() - started)
             print(
                 row(f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories", inside, None)
             )
@@ -242,7 +262,7 @@ def main() -> None:
                 print(row(f"Stop hook, {label}", load(stop, args.runs, sessions), base))
                 if size == max(int(s) for s in args.sizes.split(",")):
                     plugin = load(prompt(via_plugin=True), args.runs, sessions)
-                    print(row(f"auto-recall via plugin wrapper, {label}", plugin, base))
+                    print(row(f"auto-recall via hooks/run-hook.sh, {label}", plugin, base))
             sys.stdout.flush()
 
 

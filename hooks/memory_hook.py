@@ -10,27 +10,22 @@
                                   recalled or stored in this session
     memory_hook.py approve        PermissionRequest / PreToolUse on memory tools
 
-The hook is a relay: it reads the event JSON on stdin, posts it to memoryd over the Unix socket
-with a short timeout, and prints the daemon's answer (already in Claude Code's output shape).
-Retrieval, dedup and learning all live in the daemon. Any failure (daemon down, slow, bad
-answer) ends in exit 0 with nothing printed: memory must never block or slow a prompt.
+Every mode but `approve` is a relay: the event JSON Claude Code wrote on stdin goes unparsed to
+memoryd over its Unix socket, and memoryd's answer, already in Claude Code's output shape, goes
+to stdout. Retrieval, dedup and learning live in the daemon. Any failure (daemon down, slow,
+bad answer) ends in exit 0 with nothing printed: memory must never block or slow a prompt.
 
-Only the standard library is imported, so startup stays at a few milliseconds.
+Startup is most of a hook's cost, so the relay path imports no more than `_socket`: not json
+or re (7 ms of CPU each), not socket (its enums), not http.client (the email package).
+`approve` decides locally and imports json only then.
 """
 
 from __future__ import annotations
 
-import json
+import _socket
 import os
-import re
-import socket
 import sys
 import time
-
-# Not `typing`: importing it costs more than the rest of the hook (annotations stay strings).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 TIMEOUT = 0.5
 DEFAULT_BUDGET = 8192
@@ -42,15 +37,17 @@ SAFE_TOOLS = frozenset(
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})
 # `mcp__<server>__<tool>`: the manual server name, or the plugin-scoped
 # `plugin_<plugin>_<server>` (Claude Code maps characters outside [A-Za-z0-9_-] to `_`).
-_SERVER = re.compile(r"^(?:plugin_.+_)?(?:memory|memoryd|claude[-_]memory)$")
+SERVER_NAMES = ("memory", "memoryd", "claude-memory", "claude_memory")
 
-_ENDPOINTS = {
+ENDPOINTS = {
     "prompt": "/api/hooks/prompt",
     "session-start": "/api/hooks/session-start",
     "pre-compact": "/api/hooks/pre-compact",
     "stop": "/api/hooks/stop",
     "tool-used": "/api/hooks/tool-used",
 }
+# Modes whose answer Claude Code reads; the others only notify the daemon.
+ANSWERING = frozenset({"prompt", "session-start"})
 
 
 def _env(name: str) -> str | None:
@@ -73,13 +70,9 @@ def socket_path() -> str:
     return os.path.join(memory_home(), "run", "memoryd.sock")
 
 
-def _debugging() -> bool:
-    return _env("DEBUG_CLAUDE_MEMORY_HOOKS") == "1"
-
-
 def debug(message: str) -> None:
-    """Log what the hook did, only when asked; never lets logging break the hook."""
-    if not _debugging():
+    """Log what the hook did (never what the user wrote), only when asked; never fails."""
+    if _env("DEBUG_CLAUDE_MEMORY_HOOKS") != "1":
         return
     line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} memory-hook[{os.getpid()}] {message}"
     try:
@@ -111,18 +104,15 @@ def _dechunk(body: bytes) -> bytes:
 
 
 def exchange(path: str, payload: bytes, timeout: float = TIMEOUT) -> tuple[int, bytes]:
-    """One HTTP/1.1 POST over the Unix socket, within `timeout` seconds in all.
-
-    Written by hand on a plain socket: importing http.client (and the email package it
-    pulls in) would take longer than everything else the hook does.
-    """
+    """One HTTP/1.1 POST of JSON over the Unix socket, within `timeout` seconds in all."""
     deadline = time.monotonic() + timeout
     request = (
         f"POST {path} HTTP/1.1\r\nHost: memoryd\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
     ).encode() + payload
     chunks = []
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
         sock.settimeout(timeout)
         sock.connect(socket_path())
         sock.sendall(request)
@@ -135,6 +125,8 @@ def exchange(path: str, payload: bytes, timeout: float = TIMEOUT) -> tuple[int, 
             if not data:
                 break
             chunks.append(data)
+    finally:
+        sock.close()
     head, sep, body = b"".join(chunks).partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ", 2)
@@ -154,20 +146,7 @@ def exchange(path: str, payload: bytes, timeout: float = TIMEOUT) -> tuple[int, 
     return int(parts[1]), body
 
 
-def post(path: str, body: dict[str, Any], timeout: float = TIMEOUT) -> Any:
-    """POST JSON to the daemon; the decoded answer, or None on any failure."""
-    try:
-        status, raw = exchange(path, json.dumps(body).encode(), timeout)
-        if status >= 300:
-            debug(f"{path}: HTTP {status} {raw[:200]!r}")
-            return None
-        return json.loads(raw) if raw.strip() else None
-    except (OSError, HookHTTPError, ValueError) as exc:
-        debug(f"{path}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")
-        return None
-
-
-def _budget() -> int:
+def budget() -> int:
     raw = _env("MEMORY_HOOK_BUDGET")
     try:
         return max(512, min(9500, int(raw))) if raw else DEFAULT_BUDGET
@@ -175,41 +154,43 @@ def _budget() -> int:
         return DEFAULT_BUDGET
 
 
-# What each endpoint reads; the rest of the event (the last assistant message, tool inputs)
-# is not sent, so a long turn cannot push a request over the daemon's body limit.
-_FIELDS = {
-    "prompt": ("session_id", "cwd", "prompt"),
-    "session-start": ("session_id", "cwd", "source"),
-    "pre-compact": ("session_id", "cwd", "trigger"),
-    "stop": ("session_id", "cwd", "transcript_path"),
-    "tool-used": ("session_id", "cwd", "tool_name", "tool_response"),
-}
-MAX_PROMPT_CHARS = 8000  # recall reads the first few dozen words anyway
-
-
-def relay(mode: str, event: dict[str, Any]) -> dict[str, Any] | None:
-    body = {k: event[k] for k in _FIELDS[mode] if k in event}
-    if isinstance(body.get("prompt"), str):
-        body["prompt"] = body["prompt"][:MAX_PROMPT_CHARS]
-    if mode in ("prompt", "session-start"):
-        body["budget"] = _budget()
-    answer = post(_ENDPOINTS[mode], body)
-    # The daemon answers {"output": <what Claude Code should read, or null>, ...details}.
-    output = answer.get("output") if isinstance(answer, dict) else None
-    return output if isinstance(output, dict) and output else None
+def relay(mode: str, event: bytes) -> bytes | None:
+    """The daemon's answer for Claude Code (a JSON object), or None."""
+    path = ENDPOINTS[mode]
+    if mode in ANSWERING:
+        path += f"?budget={budget()}"
+    try:
+        status, body = exchange(path, event)
+    except (OSError, HookHTTPError, ValueError) as exc:  # TimeoutError is an OSError
+        debug(f"{mode}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")
+        return None
+    if status >= 300:
+        debug(f"{mode}: HTTP {status} {body[:200]!r}")
+        return None
+    if mode not in ANSWERING or not body.lstrip().startswith(b"{"):
+        return None
+    return body
 
 
 def split_tool(tool_name: str) -> tuple[str, str] | None:
     """(server, tool) for one of our MCP tools, else None."""
     parts = tool_name.split("__")
-    if len(parts) != 3 or parts[0] != "mcp" or not _SERVER.match(parts[1]):
+    if len(parts) != 3 or parts[0] != "mcp":
         return None
-    return parts[1], parts[2]
+    server = parts[1]
+    if server.startswith("plugin_"):
+        server = next((n for n in SERVER_NAMES if server.endswith("_" + n)), "")
+    return (parts[1], parts[2]) if server in SERVER_NAMES else None
 
 
-def approve(event: dict[str, Any]) -> dict[str, Any] | None:
+def approve(raw: bytes) -> bytes | None:
     """Allow our read/add tools; leave everything else to Claude Code's own permission flow."""
+    import json
+
     if _env("DISABLE_CLAUDE_MEMORY_AUTO_APPROVE") == "1":
+        return None
+    event = json.loads(raw or b"{}")
+    if not isinstance(event, dict):
         return None
     ours = split_tool(str(event.get("tool_name", "")))
     if ours is None:
@@ -220,37 +201,32 @@ def approve(event: dict[str, Any]) -> dict[str, Any] | None:
     )
     if not allowed:
         return None  # no decision: Claude Code asks the user as usual
-    name = str(event.get("hook_event_name", "PreToolUse"))
-    reason = f"memoryd: {tool} only reads or adds memories"
-    if name == "PermissionRequest":
-        return {"hookSpecificOutput": {"hookEventName": name, "decision": {"behavior": "allow"}}}
-    return {
-        "hookSpecificOutput": {
+    decision: dict[str, object]
+    if event.get("hook_event_name") == "PermissionRequest":
+        decision = {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}
+    else:
+        decision = {
             "hookEventName": "PreToolUse",
             "permissionDecision": "allow",
-            "permissionDecisionReason": reason,
+            "permissionDecisionReason": f"memoryd: {tool} only reads or adds memories",
         }
-    }
+    return json.dumps({"hookSpecificOutput": decision}).encode()
 
 
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
     mode = argv[1] if len(argv) > 1 else ""
     try:
-        event = json.loads(sys.stdin.read() or "{}")
-        if not isinstance(event, dict):
-            raise ValueError("hook input is not a JSON object")
+        event = sys.stdin.buffer.read()
         if mode == "approve":
             out = approve(event)
-        elif mode in _ENDPOINTS:
-            # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
-            skip = mode == "stop" and bool(event.get("stop_hook_active"))
-            out = None if skip else relay(mode, event)
+        elif mode in ENDPOINTS:
+            out = relay(mode, event)
         else:
             debug(f"unknown mode {mode!r}")
             return 0
-        if out is not None:
-            sys.stdout.write(json.dumps(out))
+        if out:
+            sys.stdout.buffer.write(out)
             sys.stdout.flush()
         debug(
             f"{mode}: {'answered' if out else 'no output'} in "

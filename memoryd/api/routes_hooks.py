@@ -1,25 +1,32 @@
 """Endpoints for the Claude Code hooks (hooks/memory_hook.py) and for auto-learn.
 
-Each hook endpoint takes the event JSON Claude Code gave the hook (plus `budget`) and answers
-`{"output": <the hook's stdout object, or null>, ...}`, so the hook only relays.
+Each hook endpoint takes, unparsed by the hook, the event JSON Claude Code gave it (`budget`
+in the query string). `prompt` and `session-start` answer with exactly what the hook prints
+(a JSON object for Claude Code), or 204 when there is nothing to inject; the other endpoints
+answer a small JSON report the hook ignores.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from memoryd.api.bodies import read_model
+from memoryd.api.bodies import read_json, validate
 from memoryd.api.routes import services
 from memoryd.errors import InvalidInput, Unavailable
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
 
 Short = Annotated[str, StringConstraints(max_length=4096)]
+
+
+# The whole event arrives (a long last assistant message or tool result included).
+HOOK_BODY_LIMIT = 16 * 1024 * 1024
+MAX_PROMPT_CHARS = 8000  # recall reads the first few dozen words anyway
 
 
 class HookIn(BaseModel):
@@ -29,12 +36,21 @@ class HookIn(BaseModel):
 
     session_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     cwd: Short | None = None
-    prompt: Annotated[str, StringConstraints(max_length=100_000)] = ""
+    prompt: str = ""
     source: Short = "startup"
     transcript_path: Short = ""
     tool_name: Short = ""
     tool_response: Any = None
-    budget: int = Field(default=DEFAULT_BUDGET)
+    stop_hook_active: bool = False
+
+
+async def read_event(request: Request) -> HookIn:
+    return validate(HookIn, await read_json(request, HOOK_BODY_LIMIT))
+
+
+def budget(request: Request) -> int:
+    raw = request.query_params.get("budget", "")
+    return clamp_budget(int(raw)) if raw.isdigit() else DEFAULT_BUDGET
 
 
 def hook_service(request: Request) -> HookService:
@@ -51,46 +67,50 @@ def learning(request: Request) -> LearningQueue:
     return found
 
 
-def _context(event: str, text: str) -> dict[str, Any] | None:
+def _context(event: str, text: str) -> Response:
+    """What the hook prints: additionalContext for Claude Code, or nothing (204)."""
     if not text:
-        return None
-    return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
+        return Response(status_code=204)
+    return JSONResponse({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
 
 
 async def on_prompt(request: Request) -> Response:
-    body = await read_model(request, HookIn)
+    body = await read_event(request)
     text = await hook_service(request).on_prompt(
-        body.session_id, body.prompt, body.cwd, clamp_budget(body.budget)
+        body.session_id, body.prompt[:MAX_PROMPT_CHARS], body.cwd, budget(request)
     )
-    return JSONResponse({"output": _context("UserPromptSubmit", text)})
+    return _context("UserPromptSubmit", text)
 
 
 async def on_session_start(request: Request) -> Response:
-    body = await read_model(request, HookIn)
+    body = await read_event(request)
     text = await hook_service(request).on_session_start(
-        body.session_id, body.source, body.cwd, clamp_budget(body.budget)
+        body.session_id, body.source, body.cwd, budget(request)
     )
-    return JSONResponse({"output": _context("SessionStart", text)})
+    return _context("SessionStart", text)
 
 
 async def on_pre_compact(request: Request) -> Response:
-    body = await read_model(request, HookIn)
+    body = await read_event(request)
     saved = await hook_service(request).on_pre_compact(body.session_id, body.cwd)
-    return JSONResponse({"output": None, "saved": saved})
+    return JSONResponse({"saved": saved})
 
 
 async def on_tool_used(request: Request) -> Response:
-    body = await read_model(request, HookIn)
+    body = await read_event(request)
     tracked = await hook_service(request).on_tool_used(
         body.session_id, body.tool_name, body.tool_response
     )
-    return JSONResponse({"output": None, "tracked": tracked})
+    return JSONResponse({"tracked": tracked})
 
 
 async def on_stop(request: Request) -> Response:
-    body = await read_model(request, HookIn)
-    queued = await learning(request).enqueue(body.session_id, body.transcript_path, body.cwd)
-    return JSONResponse({"output": None, "queued": queued}, status_code=202)
+    body = await read_event(request)
+    # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
+    queued = not body.stop_hook_active and await learning(request).enqueue(
+        body.session_id, body.transcript_path, body.cwd
+    )
+    return JSONResponse({"queued": queued}, status_code=202)
 
 
 async def learn_status(request: Request) -> Response:

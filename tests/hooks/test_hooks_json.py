@@ -5,7 +5,11 @@ mean the same in Python) catch our tools under both server names and nothing els
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,24 +27,42 @@ def matcher(event: str) -> re.Pattern[str]:
     return re.compile(group["matcher"])
 
 
-def test_every_handler_runs_the_hook_through_the_plugin_python() -> None:
+def test_every_handler_runs_the_hook_through_run_hook_sh() -> None:
     modes = set()
     for groups in HOOKS.values():
         for group in groups:
             for handler in group["hooks"]:
-                assert handler["type"] == "command" and handler["command"] == "python3"
+                assert handler["type"] == "command" and handler["command"] == "/bin/sh"
                 assert handler["timeout"] <= 5 and "async" not in handler
-                args = handler["args"]
-                assert args[:4] == [
-                    "-S",
-                    "${CLAUDE_PLUGIN_ROOT}/scripts/plugin_python.py",
-                    "--if-ready",
-                    "-S",
-                ]
-                assert args[4] == "${CLAUDE_PLUGIN_ROOT}/hooks/memory_hook.py"
-                modes.add(args[5])
+                script, mode = handler["args"]
+                assert script == "${CLAUDE_PLUGIN_ROOT}/hooks/run-hook.sh"
+                modes.add(mode)
     assert modes == {"session-start", "prompt", "pre-compact", "stop", "tool-used", "approve"}
-    assert (REPO / "scripts" / "plugin_python.py").is_file()
+
+
+def run_sh(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    event = {"hook_event_name": "PreToolUse", "tool_name": "mcp__memory__memory_recall"}
+    return subprocess.run(
+        ["/bin/sh", str(REPO / "hooks" / "run-hook.sh"), "approve"],
+        input=json.dumps(event),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+
+
+def test_run_hook_sh_uses_the_plugin_venv(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY", "CLAUDE"))}
+    env = {**base, "CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(tmp_path)}
+    # The first session: no venv yet (the MCP server is installing it): nothing, at once.
+    done = run_sh(env)
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+    # Once scripts/plugin_python.py has made venv-<version>, the hook runs on its python.
+    (tmp_path / "venv-0.1.0" / "bin").mkdir(parents=True)
+    (tmp_path / "venv-0.1.0" / "bin" / "python").symlink_to(sys.executable)
+    out = json.loads(run_sh(env).stdout)
+    assert out["hookSpecificOutput"]["permissionDecision"] == "allow"
 
 
 @pytest.mark.parametrize("form", FORMS)
