@@ -88,6 +88,9 @@ class Database:
                 f"database {self.path} cannot be opened ({exc}); refusing to touch it. Run "
                 "`memory doctor`, or move the file aside and restore a backup."
             ) from None
+        except BaseException:
+            await self.close()  # e.g. a schema newer than ours: leave no connection open
+            raise
         finally:
             os.umask(old_umask)
 
