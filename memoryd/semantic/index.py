@@ -15,7 +15,8 @@ Vector = npt.NDArray[np.float32]
 class VectorIndex:
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
-        self._matrix = np.zeros((0, dimensions), dtype=np.float32)
+        self._buffer = np.zeros((0, dimensions), dtype=np.float32)
+        self._matrix = self._buffer[:0]  # the rows in use: a view of the buffer
         self._rowids = np.zeros(0, dtype=np.int64)
         self._slot: dict[int, int] = {}
 
@@ -35,17 +36,29 @@ class VectorIndex:
                 self._matrix[slot] = vector
         if fresh:
             start = len(self._rowids)
-            self._matrix = np.vstack([self._matrix, np.stack([v for _, v in fresh])])
+            self._reserve(start + len(fresh))
+            self._buffer[start : start + len(fresh)] = np.stack([v for _, v in fresh])
+            self._matrix = self._buffer[: start + len(fresh)]
             self._rowids = np.concatenate([self._rowids, [r for r, _ in fresh]])
             for offset, (rowid, _) in enumerate(fresh):
                 self._slot[rowid] = start + offset
+
+    def _reserve(self, rows: int) -> None:
+        """Grow the backing buffer by doubling, so adding n vectors one batch at a time costs
+        O(n) copying, not O(n^2)."""
+        if rows <= len(self._buffer):
+            return
+        grown = np.zeros((max(rows, 2 * len(self._buffer), 256), self.dimensions), np.float32)
+        grown[: len(self._matrix)] = self._matrix
+        self._buffer = grown
 
     def remove(self, rowids: set[int]) -> None:
         gone = rowids & self._slot.keys()
         if not gone:
             return
         keep = np.array([r not in gone for r in self._rowids.tolist()], dtype=bool)
-        self._matrix = self._matrix[keep]
+        self._buffer = self._matrix[keep]
+        self._matrix = self._buffer
         self._rowids = self._rowids[keep]
         self._slot = {int(r): i for i, r in enumerate(self._rowids.tolist())}
 

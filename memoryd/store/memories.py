@@ -7,6 +7,7 @@ outbox) inside the same transaction, so that state, clock and outbox never disag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -638,11 +639,12 @@ class MemoryStore:
 
     async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
         plan = fts.plan(query.context, query.expanded_query)
-        dense: dict[int, float] = {}
+        nearest: asyncio.Task[list[tuple[int, float]]] | None = None
         if self.semantic is not None and query.sort_by == "relevance":
+            # Embedding the query (a thread) overlaps the lexical query (another thread).
             text = f"{query.context} {query.expanded_query}".strip()
-            dense = dict(await self.semantic.search(text, ranking.DENSE_POOL))
-        if not plan.terms and not dense:
+            nearest = asyncio.create_task(self.semantic.search(text, ranking.DENSE_POOL))
+        if not plan.terms and nearest is None:
             return []
         filters, filter_args = ["m.deleted_ms IS NULL"], []
         if query.category:
@@ -655,24 +657,34 @@ class MemoryStore:
         pool = max(query.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
         rows: list[sqlite3.Row] = []
         dense_rows: list[sqlite3.Row] = []
-        async with self.db.reader() as conn:
+        try:
             if plan.terms:
                 sql = (
                     f"SELECT {columns}, bm25(memories_fts, {weights}) AS bm "
                     "FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid "
                     f"WHERE memories_fts MATCH ? AND {' AND '.join(filters)} ORDER BY bm LIMIT ?"
                 )
-                async with conn.execute(sql, (plan.match(), *filter_args, pool)) as cursor:
+                async with (
+                    self.db.reader() as conn,
+                    conn.execute(sql, (plan.match(), *filter_args, pool)) as cursor,
+                ):
                     rows = list(await cursor.fetchall())
-            missing = [r for r in dense if r not in {row["rowid"] for row in rows}]
-            if missing:
-                marks = ", ".join("?" * len(missing))
-                async with conn.execute(
+            dense = dict(await nearest) if nearest is not None else {}
+        finally:
+            if nearest is not None and not nearest.done():
+                nearest.cancel()
+        missing = [r for r in dense if r not in {row["rowid"] for row in rows}]
+        if missing:
+            marks = ", ".join("?" * len(missing))
+            async with (
+                self.db.reader() as conn,
+                conn.execute(
                     f"SELECT {columns}, 0.0 AS bm FROM memories m "
                     f"WHERE m.rowid IN ({marks}) AND {' AND '.join(filters)}",
                     (*missing, *filter_args),
-                ) as cursor:
-                    dense_rows = list(await cursor.fetchall())
+                ) as cursor,
+            ):
+                dense_rows = list(await cursor.fetchall())
         if not rows and not dense_rows:
             return []
         wanted = [fts.stem(t) for t in plan.terms]
