@@ -190,12 +190,24 @@ def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
             raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read the import file: {exc}") from None
-    totals = {"imported": 0, "duplicates": 0, "existing": 0}
+
+    # An export made without --include-sensitive has no content for sensitive memories:
+    # there is nothing to import for them, which is said rather than failing the whole file.
+    def content_withheld(item: Any) -> bool:
+        return (
+            isinstance(item, dict)
+            and item.get("content") is None
+            and bool(item.get("is_sensitive"))
+        )
+
+    withheld = [i for i in items if content_withheld(i)]
+    items = [i for i in items if not content_withheld(i)]
+    totals = {"imported": 0, "duplicates": 0, "existing": 0, "skipped_sensitive": len(withheld)}
     progress = Progress(len(items), "Importing")
     try:
         for batch in _batches(items):
             out = client.request("POST", "/api/memories/import", json=batch)
-            for key in totals:
+            for key in ("imported", "duplicates", "existing"):
                 totals[key] += out[key]
             progress.advance(len(batch))
     finally:
@@ -206,6 +218,12 @@ def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
         lambda t: print(
             f"Imported {t['imported']}, merged {t['duplicates']} duplicates, "
             f"skipped {t['existing']} already present"
+            + (
+                f", skipped {t['skipped_sensitive']} sensitive memories exported without "
+                "their content (export with --include-sensitive to keep them)"
+                if t["skipped_sensitive"]
+                else ""
+            )
         ),
     )
 
