@@ -19,7 +19,8 @@ from memoryd.sync.envelope import SyncCipher
 from memoryd.sync.outbox import Outbox
 from memoryd.sync.state import ensure_replica
 from memoryd.wire.sync import LWW_FIELDS
-from tests.sync.memhub import FaultyTransport
+from tests.sync.faults import FaultyTransport
+from tests.sync.realhub import API_KEY
 
 KEY = bytes(range(32))
 
@@ -43,7 +44,7 @@ class Replica:
         clock: Any,
         key: bytes | None = KEY,
         end_to_end: bool = False,
-        api_key: str = "test-key",
+        api_key: str = API_KEY,
         push_page: int = 500,
         pull_limit: int = 500,
     ) -> None:
@@ -128,7 +129,7 @@ class Replica:
 
     async def raw_bytes(self) -> bytes:
         """Every table's text, for 'no plaintext secret on disk' checks."""
-        parts = []
+        parts: list[str] = []
         async with self.db.reader() as conn:
             for table in ("sync_outbox", "sync_quarantine", "memories"):
                 async with conn.execute(f"SELECT * FROM {table}") as cursor:
