@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -21,6 +22,7 @@ from memoryd.config import Settings
 from memoryd.crypto.aead import Cipher
 from memoryd.crypto.keys import load_key
 from memoryd.learn.runtime import hook_runtime
+from memoryd.remote.runtime import remote_runtime
 from memoryd.semantic.routes import SEMANTIC_ROUTES
 from memoryd.semantic.runtime import semantic_runtime
 from memoryd.store.db import Database
@@ -28,9 +30,18 @@ from memoryd.store.memories import MemoryStore
 from memoryd.sync.runtime import sync_runtime
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.mode == "http":  # the hub is the store: no database, no key file
+            async with remote_runtime(settings, hub_transport) as (remote, extras):
+                app.state.services = Services(settings=settings, store=remote, extras=extras)
+                yield
+            return
         key = load_key(
             settings.encryption_key.get_secret_value() if settings.encryption_key else None,
             settings.key_file,

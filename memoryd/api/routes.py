@@ -26,6 +26,7 @@ from memoryd.clock import iso_from_ms, ms_from_iso
 from memoryd.errors import BadRequest, InvalidInput
 from memoryd.importer import read_original_db
 from memoryd.model import Memory
+from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 from memoryd.wire import rest
 
@@ -68,19 +69,29 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
 
+# The shim's probe waits 0.5 s: /health must answer within it whatever the hub does.
+HEALTH_HUB_TIMEOUT = 0.3
+
+
 async def health(request: Request) -> Response:
     svc = services(request)
-    return JSONResponse(
-        rest.HealthOut(
-            status="ok",
-            version=__version__,
-            protocol=PROTOCOL,
-            pid=os.getpid(),
-            db=str(svc.store.db.path),
-            memories=await svc.store.count(),
-            mode=svc.settings.mode,
-        ).model_dump()
+    hub: str | None = None
+    if isinstance(svc.store, RemoteStore):
+        memories, problem = await svc.store.health(HEALTH_HUB_TIMEOUT)
+        hub = problem or "ok"
+    else:
+        memories = await svc.store.count()
+    out = rest.HealthOut(
+        status="ok",
+        version=__version__,
+        protocol=PROTOCOL,
+        pid=os.getpid(),
+        db=str(svc.store.db.path),
+        memories=memories,
+        mode=svc.settings.mode,
+        hub=hub,
     )
+    return JSONResponse(out.model_dump(exclude_none=hub is None))
 
 
 async def create_memory(request: Request) -> Response:

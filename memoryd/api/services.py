@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memoryd.config import Settings
+from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import MemoryStore
+
+# The handlers' store: the local SQLite store, or the hub itself in HTTP-only mode.
+Backend = MemoryStore | RemoteStore
 
 
 @dataclass
 class Services:
     settings: Settings
-    store: MemoryStore
+    store: Backend
     # Later subsystems (sync engine, learning queue, sessions) register themselves here.
     extras: dict[str, Any] = field(default_factory=dict)

@@ -26,16 +26,19 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         settings = load_settings()
+        # HTTP-only mode keeps nothing local: no key file, no database (only the lock file).
+        local = settings.mode != "http"
         # Fail before serving, with one clear line, on what the lifespan would trip over.
-        problem = missing_key_problem(settings)
+        problem = missing_key_problem(settings) if local else None
         if problem is not None:
             raise ConfigError(problem)
-        load_key(
-            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
-            settings.key_file,
-        )
-        lock = acquire_lock(settings.db_path)
-        if lock is not None:  # else another daemon owns it: serve() says so
+        if local:
+            load_key(
+                settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+                settings.key_file,
+            )
+        lock = acquire_lock(settings.db_path) if local else None
+        if lock is not None:  # else another daemon owns it (serve() says so), or no database
             try:
                 asyncio.run(check_database(settings.db_path))
             finally:

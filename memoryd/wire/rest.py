@@ -127,8 +127,10 @@ class HealthOut(BaseModel):
     protocol: int
     pid: int
     db: str
-    memories: int
+    # HTTP-only mode: the hub's count, or None when the hub could not say (then `hub` says why).
+    memories: int | None
     mode: str
+    hub: str | None = None
 
 
 class ErrorBody(BaseModel):

@@ -1,0 +1,98 @@
+"""What a hub answer or a failure to reach the hub becomes in the daemon's exception tree.
+
+The hub speaks the same `{"error": {"code", "message"}}` shape as the daemon, so a 4xx keeps
+its status, its code and its message: the caller sees exactly what the hub said.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from memoryd.errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    MemorydError,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+)
+
+
+class HubUnreachable(Unavailable):
+    """The hub refused the connection, or did not answer within the timeout."""
+
+    code = "hub_unreachable"
+
+
+class HubFailed(MemorydError):
+    """The hub answered, but not with something the daemon can pass on (5xx, a bad key,
+    a body that is not the REST shape)."""
+
+    status = 502
+    code = "hub_error"
+
+
+class HubAuthFailed(HubFailed):
+    code = "hub_auth_failed"
+
+
+_BY_STATUS: dict[int, type[MemorydError]] = {
+    400: BadRequest,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidInput,
+}
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        return None, None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    code, message = error.get("code"), error.get("message")
+    return (
+        code if isinstance(code, str) else None,
+        message if isinstance(message, str) else None,
+    )
+
+
+def from_response(response: httpx.Response, hub_url: str) -> MemorydError:
+    """The daemon error for a hub answer that is not a success."""
+    status = response.status_code
+    code, message = _error_body(response)
+    if status in (401, 403):
+        return HubAuthFailed(
+            f"the hub at {hub_url} rejected MEMORY_API_KEY ({status}"
+            f"{': ' + message if message else ''}); check the key the hub was given"
+        )
+    if 400 <= status < 500:
+        error = _BY_STATUS.get(status, BadRequest)(message or f"the hub answered {status}")
+        # Keep the hub's own status and code (e.g. 422 content_too_long, 429 rate_limited).
+        error.status = status
+        if code:
+            error.code = code
+        return error
+    if status == 503:
+        return HubUnreachable(
+            f"the hub at {hub_url} is unavailable ({message or 'it answered 503'})"
+        )
+    return HubFailed(f"the hub at {hub_url} answered {status}{': ' + message if message else ''}")
+
+
+def unreachable(exc: httpx.TransportError, hub_url: str, timeout: float) -> HubUnreachable:
+    if isinstance(exc, httpx.TimeoutException):
+        return HubUnreachable(
+            f"the hub at {hub_url} did not answer within {timeout:g} s (HTTP-only mode keeps no "
+            "local copy, so nothing was read or written); try again later"
+        )
+    return HubUnreachable(
+        f"cannot reach the hub at {hub_url} ({type(exc).__name__}); HTTP-only mode keeps no "
+        "local copy, so nothing was read or written. Start the hub or check MEMORY_API_URL"
+    )

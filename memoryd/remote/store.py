@@ -1,0 +1,275 @@
+"""The hub as the daemon's store, for HTTP-only mode (`MEMORY_SYNC_DISABLE=1` with a key).
+
+`RemoteStore` offers the operations the handlers in `memoryd.api.routes` call on
+`MemoryStore`, with the same signatures, and performs each one as one request to the hub's
+REST API (`memoryd.wire.rest` on both sides). Nothing is kept locally: no database, no cache,
+no key file; sensitive content goes to the hub, which encrypts it server-side.
+
+Every request has a short timeout: an unreachable or silent hub is a 503 `hub_unreachable`
+within seconds, never a hang.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from memoryd.clock import iso_from_ms, ms_from_iso
+from memoryd.errors import MemorydError
+from memoryd.model import Memory, check_id
+from memoryd.remote.errors import HubFailed, from_response, unreachable
+from memoryd.store.memories import Created, ImportResult, NewMemory, Patch, RecallQuery
+from memoryd.wire import rest
+
+DEFAULT_TIMEOUT = 5.0
+M = TypeVar("M", bound=BaseModel)
+EXPORT_PAGE = 500
+
+
+@dataclass(frozen=True)
+class HubLocation:
+    """What /health shows instead of a database path."""
+
+    path: str
+
+
+def _memory(out: rest.MemoryOut) -> Memory:
+    return Memory(
+        id=out.id,
+        # The hub never sends sensitive plaintext outside /secret; keep none of it.
+        content=None if out.is_sensitive else out.content,
+        category=out.category,
+        tags=list(out.tags),
+        expanded_keywords=out.expanded_keywords,
+        importance=out.importance,
+        is_sensitive=out.is_sensitive,
+        project=out.project,
+        source=out.source,
+        created_ms=ms_from_iso(out.created_at),
+        updated_ms=ms_from_iso(out.updated_at),
+    )
+
+
+def _stub(memory_id: str, *, content: str | None, is_sensitive: bool = False) -> Memory:
+    """A memory known only by what a hub answer says (create, delete and secret answer with a
+    few fields); the handlers read only those fields from it."""
+    return Memory(
+        id=memory_id,
+        content=content,
+        category="facts",
+        tags=[],
+        expanded_keywords="",
+        importance=0.5,
+        is_sensitive=is_sensitive,
+        project=None,
+        source="manual",
+        created_ms=0,
+        updated_ms=0,
+    )
+
+
+def _path_id(memory_id: str) -> str:
+    # The same rule as the local store; it also keeps the id from escaping the URL path.
+    return quote(check_id(memory_id), safe="")
+
+
+class RemoteStore:
+    def __init__(
+        self,
+        hub_url: str,
+        api_key: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.hub_url = hub_url
+        self.timeout = timeout
+        self.db = HubLocation(hub_url)
+        self.client = httpx.AsyncClient(
+            base_url=hub_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        wait_s: float | None = None,
+    ) -> Any:
+        try:
+            response = await self.client.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                timeout=httpx.Timeout(wait_s) if wait_s is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.TransportError as exc:
+            raise unreachable(exc, self.hub_url, wait_s or self.timeout) from None
+        if response.status_code >= 400:
+            raise from_response(response, self.hub_url)
+        try:
+            return response.json()
+        except ValueError:
+            raise HubFailed(
+                f"the hub at {self.hub_url} answered with a body that is not JSON"
+            ) from None
+
+    def _parse(self, model: type[M], data: Any) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError:
+            raise HubFailed(
+                f"the hub at {self.hub_url} answered with an unexpected shape "
+                f"(expected {model.__name__}); is it a memory_hub?"
+            ) from None
+
+    # ------------------------------------------------------------------------------ writes
+
+    async def create(self, new: NewMemory) -> Created:
+        body = {
+            "content": new.content,
+            "category": new.category,
+            "tags": new.tags,
+            "expanded_keywords": new.expanded_keywords,
+            "importance": new.importance,
+            "force_sensitive": new.force_sensitive,
+            "project": new.project,
+            "source": new.source,
+        }
+        out = self._parse(rest.StoredOut, await self._call("POST", "/api/memories", json=body))
+        memory = _stub(out.id, content=None, is_sensitive=out.is_sensitive)
+        memory.category, memory.importance = out.category, out.importance
+        return Created(memory, out.duplicate_of)
+
+    async def update(self, memory_id: str, patch: Patch) -> Memory:
+        body: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("content", patch.content),
+                ("category", patch.category),
+                ("tags", patch.tags),
+                ("expanded_keywords", patch.expanded_keywords),
+                ("importance", patch.importance),
+                ("project", patch.project),
+            )
+            if value is not None
+        }
+        if patch.clear_project:
+            body["project"] = None
+        data = await self._call("PUT", f"/api/memories/{_path_id(memory_id)}", json=body)
+        return _memory(self._parse(rest.UpdatedOut, data).memory)
+
+    async def delete(self, memory_id: str) -> tuple[Memory, bool]:
+        data = await self._call("DELETE", f"/api/memories/{_path_id(memory_id)}")
+        out = self._parse(rest.DeletedOut, data)
+        was_live = out.preview != "[already deleted]"
+        return _stub(out.deleted, content=out.preview), was_live
+
+    async def import_many(self, items: list[NewMemory]) -> ImportResult:
+        body = [
+            {
+                "content": item.content,
+                "category": item.category,
+                "tags": item.tags,
+                "expanded_keywords": item.expanded_keywords,
+                "importance": item.importance,
+                "force_sensitive": item.force_sensitive,
+                "project": item.project,
+                "source": item.source,
+                "id": item.id,
+                "created_at": iso_from_ms(item.created_ms) if item.created_ms else None,
+                "updated_at": iso_from_ms(item.updated_ms) if item.updated_ms else None,
+            }
+            for item in items
+        ]
+        data = await self._call("POST", "/api/memories/import", json=body)
+        out = self._parse(rest.ImportOut, data)
+        return ImportResult(out.imported, out.duplicates, out.existing, out.memories)
+
+    # ------------------------------------------------------------------------------- reads
+
+    async def get(self, memory_id: str) -> Memory:
+        data = await self._call("GET", f"/api/memories/{_path_id(memory_id)}")
+        return _memory(self._parse(rest.MemoryOut, data))
+
+    async def secret(self, memory_id: str) -> tuple[Memory, str]:
+        data = await self._call("POST", f"/api/memories/{_path_id(memory_id)}/secret")
+        out = self._parse(rest.SecretOut, data)
+        return _stub(out.id, content=None, is_sensitive=out.is_sensitive), out.content
+
+    async def page(
+        self,
+        category: str | None = None,
+        tag: str | None = None,
+        project: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Memory], int]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        for name, value in (("category", category), ("tag", tag), ("project", project)):
+            if value:
+                params[name] = value
+        out = self._parse(rest.ListOut, await self._call("GET", "/api/memories", params=params))
+        return [_memory(m) for m in out.memories], out.total
+
+    async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
+        body = {
+            "context": query.context,
+            "expanded_query": query.expanded_query,
+            "category": query.category,
+            "project": query.project,
+            "sort_by": query.sort_by,
+            "limit": query.limit,
+        }
+        data = await self._call("POST", "/api/memories/recall", json=body)
+        out = self._parse(rest.RecallOut, data)
+        return [
+            (_memory(m), m.score)
+            for m in out.memories
+            if query.include_sensitive or not m.is_sensitive
+        ]
+
+    async def count(self, wait_s: float | None = None) -> int:
+        data = await self._call("GET", "/api/memories", params={"limit": 1}, wait_s=wait_s)
+        return self._parse(rest.ListOut, data).total
+
+    async def stats(self) -> dict[str, Any]:
+        data = await self._call("GET", "/api/stats")
+        if not isinstance(data, dict):
+            raise HubFailed(f"the hub at {self.hub_url} answered /api/stats with a non-object")
+        return {**data, "mode": "http", "hub_url": self.hub_url}
+
+    async def export(self, include_sensitive: bool) -> AsyncIterator[dict[str, Any]]:
+        """Every live memory, page by page from the hub; sensitive content only when asked for,
+        fetched one memory at a time through the hub's /secret."""
+        offset = 0
+        while True:
+            memories, total = await self.page(limit=EXPORT_PAGE, offset=offset)
+            for memory in memories:
+                content = memory.content
+                if memory.is_sensitive:
+                    content = (await self.secret(memory.id))[1] if include_sensitive else None
+                yield {"memory": memory, "content": content}
+            offset += len(memories)
+            if not memories or offset >= total:
+                return
+
+    async def health(self, wait_s: float) -> tuple[int | None, str | None]:
+        """The hub's memory count, or None and why the hub could not say (for /health)."""
+        try:
+            return await self.count(wait_s=wait_s), None
+        except MemorydError as exc:
+            return None, exc.message
