@@ -57,8 +57,11 @@ class RunningHub:
         return [dict(r) for r in rows]
 
     async def reset(self) -> None:
-        """Empty every user table: a fresh hub (same replica id) in a few milliseconds."""
-        await self.pool.execute(f"TRUNCATE {', '.join(USER_TABLES)}")
+        """Empty every user table: a fresh hub (same replica id). DELETE, not TRUNCATE: on
+        tables this small it takes ~1 ms where TRUNCATE's new files take 15-60 ms."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for table in USER_TABLES:
+                await conn.execute(f"DELETE FROM {table}")
 
 
 def settings_for(dsn: str, **overrides: Any) -> HubSettings:

@@ -2,18 +2,27 @@
 and syncing to quiescence every replica holds the same state, and that state is the join of
 every op ever emitted.
 
-Each example runs its own event loop (hypothesis drives rules synchronously). The `ci` profile
-is sized for the test budget; HYPOTHESIS_PROFILE=sync-long runs many more examples.
+The hub is the real one: memory_hub's app with its lifespan (asyncpg pool, migrations) on a
+real PostgreSQL database, reached over httpx.ASGITransport wrapped in the fault injector, its
+clock the examples' true time (so its clock-skew guard is live). The database, the app and
+its lifespan are set up once per test, in one event loop the test owns; hypothesis drives the
+rules synchronously and each example runs its async work through that loop. Each example
+empties the hub's tables and rewinds the true clock, so it starts from a fresh hub. The
+`sync-ci` profile is sized for the test budget; SYNC_PROFILE=sync-long runs many more examples
+(see docs/sync.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -23,14 +32,16 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
 from memoryd.errors import NotFound
 from memoryd.store.memories import Change, NewMemory, Patch
 from memoryd.sync.merge import canonical
 from tests.conftest import FakeClock
+from tests.sync.faults import FAULTS
 from tests.sync.harness import Replica, SkewedClock
-from tests.sync.memhub import FAULTS, MemHub
+from tests.sync.realhub import RunningHub, running_hub
 
 settings.register_profile(
     "sync-ci",
@@ -51,19 +62,22 @@ settings.register_profile(
 WORDS = ["svelte", "postgres", "tabs", "coffee", "berlin", "rust", "vim", "staging"]
 N = 3
 HOUR = 3_600_000
+START_MS = FakeClock().ms
 
 
 class Convergence(RuleBasedStateMachine):
     entities = Bundle("entities")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, hub: RunningHub, truth: FakeClock) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
+        self.loop = loop
         # tmpfs when there is one: each example opens three databases, and fsync dominates.
         shm = Path("/dev/shm")
         self.tmp = Path(tempfile.mkdtemp(prefix="conv", dir=shm if shm.is_dir() else None))
-        self.truth = FakeClock()
-        self.hub = MemHub(self.truth)
+        self.truth = truth
+        self.truth.ms = START_MS
+        self.hub = hub
+        self.run(self.hub.reset())
         self.replicas: list[Replica] = []
         # Every op ever emitted (the oracle), and per emitted put the HLCs its replica had
         # already observed on the fields it changed (causality).
@@ -77,7 +91,8 @@ class Convergence(RuleBasedStateMachine):
     @initialize(skews=st.lists(st.integers(-3 * HOUR, 9 * 60_000), min_size=N, max_size=N))
     def setup(self, skews: list[int]) -> None:
         for i, skew in enumerate(skews):
-            replica = Replica(self.tmp / f"r{i}", self.hub.app, SkewedClock(self.truth, skew))
+            clock = SkewedClock(self.truth, skew)
+            replica = Replica(self.tmp / f"r{i}", self.hub.app, clock)
             self.replicas.append(self.run(replica.open()))
 
     def _collect(self) -> None:
@@ -176,7 +191,7 @@ class Convergence(RuleBasedStateMachine):
 
     @invariant()
     def cursors_within_head(self) -> None:
-        head = self.hub.users["user-1"].head if "user-1" in self.hub.users else 0
+        head = self.run(self.hub.head())
         for i, replica in enumerate(self.replicas):
             cursor = self.run(replica.engine.cursor())
             assert self.seen[i] <= cursor <= head
@@ -244,9 +259,19 @@ class Convergence(RuleBasedStateMachine):
             for replica in self.replicas:
                 if replica.db._writer is not None:
                     self.run(replica.close())
-            self.loop.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-Convergence.TestCase.settings = settings.get_profile("sync-ci")
-TestConvergence = Convergence.TestCase
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_replicas_converge_through_the_real_hub(hub_dsn: str) -> None:
+    profile = settings.get_profile(os.environ.get("SYNC_PROFILE", "sync-ci"))
+    truth = FakeClock()
+    loop = asyncio.new_event_loop()
+    stack = AsyncExitStack()
+    try:
+        hub = loop.run_until_complete(stack.enter_async_context(running_hub(hub_dsn, truth)))
+        run_state_machine_as_test(lambda: Convergence(loop, hub, truth), settings=profile)
+    finally:
+        loop.run_until_complete(stack.aclose())
+        loop.close()
