@@ -605,6 +605,13 @@ class MemoryStore:
             raise NotFound(f"memory {memory.id} was deleted")
         if not memory.is_sensitive:
             return memory, memory.content or ""
+        if row["secret"] is None:
+            # Stored over the hub's REST API: the hub sealed the text with its own key and
+            # synced only the metadata, so no machine but the hub can read it.
+            raise Conflict(
+                f"memory {memory.id} is sensitive and its content is held only by the hub "
+                f"(stored over its REST API); read it there: POST /api/memories/{memory.id}/secret"
+            )
         return memory, self.cipher.open(row["secret"], _aad(memory.id))
 
     async def page(

@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from memoryd.errors import Conflict
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 from memoryd.sync.hlc import wall_ms
 from tests.conftest import FakeClock
 from tests.sync.harness import Replica, SkewedClock
-from tests.sync.realhub import RunningHub, running_hub
+from tests.sync.realhub import API_KEY, RunningHub, running_hub
 
 Factory = Callable[..., Coroutine[Any, Any, Replica]]
 
@@ -203,3 +205,50 @@ async def test_paged_pull_of_many_ops(world: Any) -> None:
     assert result.pulled == 23 and result.applied == 23
     assert await b.engine.cursor() == await hub.head() == 23
     assert await a.snapshot() == await b.snapshot()
+
+
+async def test_sensitive_memory_stored_over_hub_rest_arrives_without_content(world: Any) -> None:
+    # The hub seals a sensitive REST memory with its own key and logs a put with every other
+    # field and is_sensitive, but no content: a daemon must take the metadata, keep the row
+    # consistent, and say plainly that the text lives on the hub.
+    hub, _, make = world
+    a = await make("a")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=hub.app),
+        base_url="http://hub",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ) as rest:
+        stored = await rest.post(
+            "/api/memories",
+            json={"content": "the deploy password is Tr0ub4dor&3", "force_sensitive": True,
+                  "tags": ["deploy"], "importance": 0.9},
+        )  # fmt: skip
+    assert stored.status_code == 201, stored.text
+    mid = stored.json()["id"]
+    (op,) = await hub.ops()
+    assert op["kind"] == "put" and op["fields"]["is_sensitive"] is True
+    assert "content" not in op["fields"] and op["sealed"] is None
+    result = await a.engine.sync_once()
+    assert result.ok and result.applied == 1, result
+    memory = await a.store.get(mid)
+    assert memory.is_sensitive and memory.tags == ["deploy"] and memory.importance == 0.9
+    assert memory.content is None
+    found = await a.store.recall(RecallQuery("deploy"))  # by its tag; no text is indexed
+    assert [m.id for m, _ in found] == [mid]
+    assert await a.store.recall(RecallQuery("password Tr0ub4dor")) == []
+    assert b"Tr0ub4dor" not in await a.raw_bytes()
+    await a.fts_ok()
+    with pytest.raises(Conflict, match="held only by the hub"):
+        await a.store.secret(mid)
+    # A later edit on the daemon joins the hub's row field by field.
+    await a.store.update(mid, Patch(tags=["deploy", "prod"]))
+    assert (await a.engine.sync_once()).pushed == 1
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=hub.app),
+        base_url="http://hub",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ) as rest:
+        on_hub = (await rest.get(f"/api/memories/{mid}")).json()
+        secret = await rest.post(f"/api/memories/{mid}/secret")
+    assert on_hub["tags"] == ["deploy", "prod"] and on_hub["is_sensitive"] is True
+    assert secret.json()["content"] == "the deploy password is Tr0ub4dor&3"
