@@ -170,6 +170,11 @@ class DaemonProcess:
                     time.sleep(0.05)
         raise SystemExit("the daemon did not start")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the daemon has used so far, all threads."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)

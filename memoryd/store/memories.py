@@ -210,14 +210,15 @@ class MemoryStore:
         updated_ms: int | None,
     ) -> Created:
         fingerprint = self.cipher.fingerprint(normalize_for_dedup(fields["content"]))
-        async with conn.execute(
+        # One round trip to the writer thread per statement (execute_fetchall): the writer is
+        # the one serial resource, and every hop holds it.
+        found = await conn.execute_fetchall(
             f"SELECT {_COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
             "ORDER BY created_ms LIMIT 1",
             (fingerprint,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            existing = _memory(row)
+        )
+        if found:
+            existing = _memory(next(iter(found)))
             merged = {
                 "tags": existing.tags + [t for t in fields["tags"] if t not in existing.tags],
                 "importance": max(existing.importance, fields["importance"]),
@@ -233,9 +234,11 @@ class MemoryStore:
 
         now = self.clock.now_ms()
         new_id = memory_id or uuid7(now)
-        async with conn.execute("SELECT 1 FROM memories WHERE id = ?", (new_id,)) as cursor:
-            if await cursor.fetchone() is not None:
-                raise Conflict(f"a memory with id {new_id} already exists")
+        # A fresh UUIDv7 cannot collide (74 random bits); only a given id is checked.
+        if memory_id is not None and await conn.execute_fetchall(
+            "SELECT 1 FROM memories WHERE id = ?", (new_id,)
+        ):
+            raise Conflict(f"a memory with id {new_id} already exists")
         created = created_ms or now
         blank = Memory(
             id=new_id,
