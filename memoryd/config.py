@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     encryption_key: Annotated[SecretStr | None, Field(validation_alias="MEMORY_ENCRYPTION_KEY")] = (
         None
     )
-    hub_timeout: Annotated[float, Field(validation_alias="MEMORY_HUB_TIMEOUT", gt=0, le=60)] = 5.0
+    hub_timeout: Annotated[float, Field(validation_alias="MEMORY_HUB_TIMEOUT", gt=0, le=60)] = 4.0
     max_content_chars: Annotated[
         int, Field(validation_alias="MEMORY_MAX_CONTENT_CHARS", ge=100, le=100_000)
     ] = DEFAULT_MAX_CONTENT

@@ -86,13 +86,19 @@ def from_response(response: httpx.Response, hub_url: str) -> MemorydError:
     return HubFailed(f"the hub at {hub_url} answered {status}{': ' + message if message else ''}")
 
 
-def unreachable(exc: httpx.TransportError, hub_url: str, timeout: float) -> HubUnreachable:
-    if isinstance(exc, httpx.TimeoutException):
+def unreachable(exc: Exception, hub_url: str, timeout: float) -> HubUnreachable:
+    # Only a failed connection proves nothing reached the hub; after that a write may have been
+    # applied with its answer lost, and the message must not claim otherwise.
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return HubUnreachable(
-            f"the hub at {hub_url} did not answer within {timeout:g} s (HTTP-only mode keeps no "
-            "local copy, so nothing was read or written); try again later"
+            f"cannot reach the hub at {hub_url} ({type(exc).__name__}); HTTP-only mode keeps no "
+            "local copy, so nothing was read or written. Start the hub or check MEMORY_API_URL"
         )
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        what = f"did not answer within {timeout:g} s"
+    else:
+        what = f"dropped the request ({type(exc).__name__})"
     return HubUnreachable(
-        f"cannot reach the hub at {hub_url} ({type(exc).__name__}); HTTP-only mode keeps no "
-        "local copy, so nothing was read or written. Start the hub or check MEMORY_API_URL"
+        f"the hub at {hub_url} {what}; a write may or may not have been applied, so list or "
+        "recall before repeating it"
     )

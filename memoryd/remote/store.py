@@ -11,6 +11,7 @@ within seconds, never a hang.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,7 +27,9 @@ from memoryd.remote.errors import HubFailed, from_response, unreachable
 from memoryd.store.memories import Created, ImportResult, NewMemory, Patch, RecallQuery
 from memoryd.wire import rest
 
-DEFAULT_TIMEOUT = 5.0
+# Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
+# shim timeout that blames the daemon.
+DEFAULT_TIMEOUT = 4.0
 M = TypeVar("M", bound=BaseModel)
 EXPORT_PAGE = 500
 
@@ -108,16 +111,15 @@ class RemoteStore:
         params: dict[str, Any] | None = None,
         wait_s: float | None = None,
     ) -> Any:
+        limit = wait_s if wait_s is not None else self.timeout
         try:
-            response = await self.client.request(
-                method,
-                path,
-                json=json,
-                params=params,
-                timeout=httpx.Timeout(wait_s) if wait_s is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.TransportError as exc:
-            raise unreachable(exc, self.hub_url, wait_s or self.timeout) from None
+            # httpx bounds each phase (connect, write, read); this bounds the whole request.
+            async with asyncio.timeout(limit):
+                response = await self.client.request(
+                    method, path, json=json, params=params, timeout=httpx.Timeout(limit)
+                )
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise unreachable(exc, self.hub_url, limit) from None
         if response.status_code >= 400:
             raise from_response(response, self.hub_url)
         try:
