@@ -1,19 +1,22 @@
-"""End to end with real processes: two memoryd daemons (two MEMORY_HOMEs) and a hub process."""
+"""End to end with real processes: two memoryd daemons (two MEMORY_HOMEs) and a real
+`memory-hub serve` process on a real PostgreSQL database."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support import REPO, Daemon, daemon_env, short_tmpdir
+from tests.sync.realhub import API_KEY, HUB_KEY
 
 KEY = "0f" * 32
 
@@ -25,47 +28,65 @@ def _free_port() -> int:
 
 
 class Hub:
-    def __init__(self, port: int, state: Path) -> None:
-        self.port, self.state = port, state
+    """`memory-hub serve` as a child process; stop() and start() again keep its database."""
+
+    def __init__(self, port: int, dsn: str) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "HUB_"))}
+        env.update(DATABASE_URL=dsn, API_KEY=API_KEY, MEMORY_ENCRYPTION_KEY=HUB_KEY)
+        self.env = env
+        self.log = short_tmpdir("hublog") / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.sync.hub_process", str(self.port), str(self.state)],
-            cwd=REPO,
-        )
-        deadline = time.monotonic() + 15
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "memory_hub", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
+                cwd=REPO, env=self.env, stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"memory-hub exited: {self.log.read_text()[-2000:]}")
             try:
-                httpx.get(f"http://127.0.0.1:{self.port}/api/sync/pull", timeout=1)
-                return
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
-                time.sleep(0.05)
-        raise TimeoutError("hub did not start")
+                pass
+            time.sleep(0.05)  # polling the start-up with a deadline, not synchronising
+        raise TimeoutError(f"memory-hub did not start: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(10)
+            self.proc.wait(15)
             self.proc = None
+
+    def rest(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
+        )
 
 
 @pytest.fixture
-def hub() -> Iterator[Hub]:
-    running = Hub(_free_port(), short_tmpdir("hub") / "hub.pickle")
+def hub(hub_dsn: str) -> Iterator[Hub]:
+    running = Hub(_free_port(), hub_dsn)
     running.start()
     try:
         yield running
     finally:
         running.stop()
+        shutil.rmtree(running.log.parent, ignore_errors=True)
 
 
 def _daemon(hub: Hub) -> Daemon:
     home = short_tmpdir()
     env = daemon_env(
         home,
-        MEMORY_API_KEY="test-key",
-        MEMORY_API_URL=f"http://127.0.0.1:{hub.port}",
+        MEMORY_API_KEY=API_KEY,
+        MEMORY_API_URL=hub.url,
         MEMORY_ENCRYPTION_KEY=KEY,
         MEMORY_SYNC_INTERVAL="3600",
     )
@@ -111,9 +132,14 @@ def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: Hub) ->
         status = ca.get("/api/sync/status").json()
         assert status["queue_depth"] == 3 and status["last_error"].startswith("unreachable")
 
-        hub.start()
+        hub.start()  # the same database: what it acknowledged before is still there
         assert _sync(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
         assert _sync(ca)["pushed"] == 0
+        with hub.rest() as rest:
+            listed = rest.get("/api/memories").json()
+        notes = [m["content"] for m in listed["memories"] if "offline note" in m["content"]]
+        assert sorted(notes) == [f"offline note {i} about kafka" for i in range(3)]
+        assert listed["total"] == 3  # the deleted one is gone from the hub too
         _sync(cb)
         found = _recall(cb, "offline note kafka")
         assert len(found) == len(set(found)) == 3  # converged, no duplicates
