@@ -86,6 +86,10 @@ def test_reads_and_writes_land_on_the_hub_and_nothing_is_kept_locally(
     assert stats["total"] == 3 and stats["sensitive"] == 1 and stats["mode"] == "http"
     sync = client.get("/api/sync/status").json()
     assert sync["mode"] == "http" and sync["enabled"] is False and "HTTP-only" in sync["why"]
+    sync_now = client.post("/api/sync")
+    assert sync_now.status_code == 409 and sync_now.json()["error"]["code"] == "sync_off"
+    assert client.get("/api/semantic").json()["enabled"] is False
+    assert client.get("/api/learn/status").status_code == 503
 
     deleted = client.delete(f"/api/memories/{memory_id}").json()
     assert deleted == {"deleted": memory_id, "preview": "I prefer SvelteKit"}
