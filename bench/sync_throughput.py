@@ -1,6 +1,7 @@
 """Sync throughput, in process: N memories written on replica A become recallable on B
-through the in-memory test hub (over httpx.ASGITransport), then a fresh replica C joins and
-pulls everything. Prints wall times and ops/s.
+through the real hub (memory_hub's app on a throwaway PostgreSQL cluster, over
+httpx.ASGITransport), then a fresh replica C joins and pulls everything. Prints wall times
+and ops/s.
 
     PYTHONPATH=. .venv/bin/python bench/sync_throughput.py [N_WRITE] [N_JOIN]
 """
@@ -12,18 +13,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from memoryd.clock import SystemClock
 from memoryd.store.memories import NewMemory, RecallQuery
+from tests.pg import pg_cluster
 from tests.sync.harness import Replica
-from tests.sync.memhub import MemHub
+from tests.sync.realhub import new_database, running_hub
 
 
 async def main(n_write: int, n_join: int) -> None:
+    with pg_cluster() as cluster:
+        dsn = await new_database(cluster)
+        async with running_hub(dsn, SystemClock()) as hub:
+            await run(hub.app, n_write, n_join)
+
+
+async def run(app: Any, n_write: int, n_join: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="syncbench"))
-    hub = MemHub(SystemClock())
-    a = await Replica(tmp / "a", hub.app, SystemClock()).open()
-    b = await Replica(tmp / "b", hub.app, SystemClock()).open()
+    a = await Replica(tmp / "a", app, SystemClock()).open()
+    b = await Replica(tmp / "b", app, SystemClock()).open()
     items = [NewMemory(f"memory {i} about topic{i} and widget{i % 97}") for i in range(n_write)]
     start = time.perf_counter()
     for chunk in range(0, n_write, 500):
@@ -46,7 +55,7 @@ async def main(n_write: int, n_join: int) -> None:
     for chunk in range(0, len(extra), 500):
         await a.store.import_many(extra[chunk : chunk + 500])
     await a.engine.sync_once()
-    c = await Replica(tmp / "c", hub.app, SystemClock()).open()
+    c = await Replica(tmp / "c", app, SystemClock()).open()
     start = time.perf_counter()
     joined = await c.engine.sync_once()
     took = time.perf_counter() - start
