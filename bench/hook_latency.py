@@ -10,6 +10,7 @@ queue records the request and judges nothing (no model is called).
 
     python bench/hook_latency.py                         # 1000 and 10000 memories, 200 runs
     python bench/hook_latency.py --sizes 1000 --runs 50
+    python bench/hook_latency.py --lexical               # daemon without the semantic leg
 """
 
 from __future__ import annotations
@@ -182,6 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument(
+        "--lexical", action="store_true", help="run the daemon with MEMORY_SEMANTIC=0"
+    )
     args = parser.parse_args()
     # A SIGTERM still stops the daemon this script started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -192,8 +196,9 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"interpreter: {python}")
+    extra = {"MEMORY_SEMANTIC": "0"} if args.lexical else {}
     with running_daemon(
-        ANTHROPIC_API_KEY="sk-bench", ANTHROPIC_BASE_URL="http://127.0.0.1:9"
+        ANTHROPIC_API_KEY="sk-bench", ANTHROPIC_BASE_URL="http://127.0.0.1:9", **extra
     ) as daemon:
         os.environ.update(MEMORY_SOCKET=str(daemon.socket), MEMORY_HOME=str(daemon.home))
         os.environ.pop("XDG_RUNTIME_DIR", None)
