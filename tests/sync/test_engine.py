@@ -190,6 +190,10 @@ async def test_replica_collision_restamps_and_pushes(world: Any, tmp_path: Path)
     await b.store.create(NewMemory("two"))
     result = await b.engine.sync_once()
     assert result.ok and result.pushed == 1
+    # The real hub refused the reused (replica_id, replica_seq) and b minted a new id.
+    async with b.db.reader() as conn, conn.execute("SELECT replica_id FROM sync_state") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] != a.replica_id
     await a.engine.sync_once()
     assert await a.snapshot() == await b.snapshot()
 
