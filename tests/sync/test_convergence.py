@@ -262,10 +262,13 @@ class Convergence(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+PROFILE = os.environ.get("SYNC_PROFILE", "sync-ci")
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(600 if PROFILE == "sync-ci" else 7200)
 def test_replicas_converge_through_the_real_hub(hub_dsn: str) -> None:
-    profile = settings.get_profile(os.environ.get("SYNC_PROFILE", "sync-ci"))
+    profile = settings.get_profile(PROFILE)
     truth = FakeClock()
     loop = asyncio.new_event_loop()
     stack = AsyncExitStack()
