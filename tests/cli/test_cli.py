@@ -39,8 +39,6 @@ def test_cli_commands_against_a_daemon(daemon: Daemon) -> None:
     assert len(memory_id) == 36
     stored = json.loads(ok(daemon, "--json", "remember", "I prefer tabs", "-c", "preference"))
     assert stored["category"] == "preferences"
-    again = ok(daemon, "remember", "the staging  cluster is in EU-WEST-1")
-    assert again.startswith(f"Already known as {memory_id}")
 
     table = ok(daemon, "recall", "staging", "cluster", "region")
     lines = table.splitlines()
@@ -49,7 +47,6 @@ def test_cli_commands_against_a_daemon(daemon: Daemon) -> None:
     assert "The staging cluster is in eu-west-1" in lines[1]
     found = json.loads(ok(daemon, "--json", "recall", "staging", "cluster"))
     assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0
-    assert "No memories found." in ok(daemon, "recall", "zebra", "xylophone")
 
     listed = ok(daemon, "list", "-c", "facts")
     assert "1 of 1 shown" in listed and memory_id[:23] in listed
@@ -59,8 +56,8 @@ def test_cli_commands_against_a_daemon(daemon: Daemon) -> None:
     assert shown.splitlines()[0] == "The staging cluster is in eu-west-1"
     assert "infra, aws" in shown and "platform" in shown
 
-    assert ok(daemon, "update", memory_id[:23], "-i", "0.9").startswith(f"Updated {memory_id}")
-    assert json.loads(ok(daemon, "--json", "show", memory_id))["importance"] == 0.9
+    updated = json.loads(ok(daemon, "--json", "update", memory_id[:23], "-i", "0.9"))
+    assert updated["updated"] == memory_id and updated["memory"]["importance"] == 0.9
     nothing = memory(daemon, "update", memory_id)
     assert nothing.returncode == 1 and "nothing to update" in nothing.stderr
 
