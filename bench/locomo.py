@@ -181,6 +181,15 @@ async def daemon(extra_env: dict[str, str]) -> AsyncIterator[Target]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds the process has used (robust to a busy machine, unlike
+    wall-clock latency)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -242,6 +251,7 @@ async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semant
 class Scores:
     rows: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    daemon_cpu_s: float = 0.0
 
 
 async def ask(d: Target, store: Store, conv: Conversation, scores: Scores) -> None:
@@ -292,6 +302,7 @@ def summarise(scores: Scores) -> dict[str, Any]:
         "p99": round(_percentile(lat, 99), 2),
         "n": len(lat),
     }
+    out["daemon_cpu_ms_per_recall"] = round(1000 * scores.daemon_cpu_s / max(1, len(lat)), 2)
     return out
 
 
@@ -323,7 +334,9 @@ async def run_layout(
                     ((conv.sample_id, t.dia_id), t.content, t.created_at) for t in conv.turns
                 ]
                 store = await index(d, items, semantic)
+                before = cpu_s(d.pid)
                 await ask(d, store, conv, scores)
+                scores.daemon_cpu_s += cpu_s(d.pid) - before
                 stores.append(store)
                 rss.append(rss_mib(d.pid) if d.pid else 0.0)
     else:
@@ -336,8 +349,10 @@ async def run_layout(
             extra = max(0, fill_to - len(items))
             items += [(None, text, "2023-01-01T00:00:00Z") for text in filler(conversations, extra)]
             store = await index(d, items, semantic)
+            before = cpu_s(d.pid)
             for conv in scored:
                 await ask(d, store, conv, scores)
+            scores.daemon_cpu_s += cpu_s(d.pid) - before
             stores.append(store)
             rss.append(rss_mib(d.pid) if d.pid else 0.0)
     result = summarise(scores)
@@ -390,6 +405,7 @@ def table(name: str, result: dict[str, Any]) -> str:
     lat = result["latency_ms"]
     lines.append(
         f"recall latency ms: p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']}; "
+        f"daemon CPU per recall {result['daemon_cpu_ms_per_recall']} ms; "
         f"memories {result['memories']}; index {result['index_s']} s"
         + (f"; embed {result['embed_s']} s" if result["embed_s"] else "")
         + f"; daemon RSS {result['daemon_rss_mib']} MiB"
