@@ -120,9 +120,9 @@ def test_id_prefixes_resolve_and_ambiguity_is_a_422(client: httpx.Client) -> Non
     for length in (23, 30):
         got = client.get(f"/api/memories/{memory_id[:length]}")
         assert got.status_code == 200 and got.json()["id"] == memory_id
-    assert client.put(f"/api/memories/{memory_id[:23]}", json={"importance": 0.2}).json()[
-        "memory"
-    ]["importance"] == pytest.approx(0.2)
+    assert client.put(f"/api/memories/{memory_id[:23]}", json={"importance": 0.2}).json()["memory"][
+        "importance"
+    ] == pytest.approx(0.2)
     secret = client.post(f"/api/memories/{memory_id[:23]}/secret").json()
     assert secret["id"] == memory_id and secret["content"] == "Prefix lookups work like git hashes"
     # Two UUIDv7 made within the same time share their first characters.
