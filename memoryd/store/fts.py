@@ -126,9 +126,13 @@ def adjacent_pairs(wanted: list[str], sequence: list[str], window: int = 3) -> f
     pairs = [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
     if not pairs:
         return 0.0
+    wanted_set = set(wanted)
     positions: dict[str, list[int]] = {}
     for i, word in enumerate(sequence):
-        positions.setdefault(word, []).append(i)
+        if word in wanted_set:
+            positions.setdefault(word, []).append(i)
+    if len(positions) < 2:
+        return 0.0
     hits = 0
     for a, b in pairs:
         if any(abs(i - j) <= window for i in positions.get(a, ()) for j in positions.get(b, ())):
