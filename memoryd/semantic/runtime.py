@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,10 @@ async def semantic_runtime(store: MemoryStore) -> AsyncIterator[dict[str, Any]]:
     if not semantic.wanted():
         yield {}
         return
+    # numpy's BLAS threads would spin after each index search, burning the CPU that recall
+    # and the embedder need; the search is one small matrix-vector product anyway. Only takes
+    # effect if numpy was not imported before (it is not, in the daemon).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from memoryd.semantic.embedder import Embedder
         from memoryd.semantic.leg import SemanticLeg
