@@ -248,8 +248,14 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
         print(f"memoryd {d['version']} (protocol {d['protocol']}), pid {d['pid']}")
         print(f"  mode      {d['mode']}")
         print(f"  socket    {client.socket_path}")
-        print(f"  database  {d['db']}")
-        print(f"  memories  {d['memories']}")
+        if d["mode"] == "http":
+            # HTTP-only: no local store; `db` is the hub and the count comes from it.
+            print(f"  hub       {d['db']} ({d.get('hub') or 'ok'})")
+            count = d["memories"] if d["memories"] is not None else "unknown (hub unreachable)"
+            print(f"  memories  {count}")
+        else:
+            print(f"  database  {d['db']}")
+            print(f"  memories  {d['memories']}")
         if d.get("learning"):
             print(f"  auto-learn {d['learning']['status']}")
         if d.get("sync"):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,6 +188,19 @@ def test_hub_down_is_a_503_at_once_and_health_still_answers(
     body = health.json()
     assert body["status"] == "ok" and body["mode"] == "http" and body["memories"] is None
     assert "cannot reach the hub" in body["hub"]
+
+    # `memory status` says where memories live and that the count is unknown, not "None".
+    status = subprocess.run(
+        [sys.executable, "-m", "memoryd.cli.memory_cmd", "status"],
+        env=http_daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert status.returncode == 0, status.stderr
+    assert f"hub       {hub_process.url}" in status.stdout
+    assert "memories  unknown (hub unreachable)" in status.stdout
+    assert "None" not in status.stdout
 
     # Hooks need the local store: their endpoints are off (503), and hooks fail open on that.
     hook = client.post("/api/hooks/prompt", json={"session_id": "s1", "prompt": "hello there"})
