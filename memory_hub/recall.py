@@ -1,8 +1,11 @@
-"""Recall with PostgreSQL full-text search, ranked like the daemon (memoryd.store.ranking).
+"""Recall with PostgreSQL full-text search, ranked like the daemon (memoryd.store.memories).
 
-Weights: content A, expanded_keywords B, tags C, in the daemon's BM25 proportions. PostgreSQL's
-ts_rank plays BM25's part: normalised to the best candidate, then the same bounded multipliers
-(coverage, importance, recency, project) apply.
+The query plan is the daemon's (`fts.plan`: the same terms, stopwords and context/expanded
+weights). PostgreSQL fetches the candidate pool, ranked with weights content A, expanded_keywords
+B, tags C in the daemon's BM25 proportions; then each candidate is rescored in Python with the
+shared functions, as the daemon does: rank relative to the best candidate, times term coverage
+and the adjacent-pair proximity bonus (`ranking.lexical`), then importance, recency and project
+(`ranking.score`).
 """
 
 from __future__ import annotations
@@ -19,49 +22,68 @@ from memoryd.wire import rest
 _TOP = ranking.BM25_WEIGHTS[0]
 TS_WEIGHTS = [0.0, ranking.BM25_WEIGHTS[2] / _TOP, ranking.BM25_WEIGHTS[1] / _TOP, 1.0]
 
+# Each term's ts_rank is taken with normalisation 32, rank / (rank + 1): it saturates with the
+# term's frequency as BM25's does. Length normalisation (1, 2, 16) and ts_rank_cd were measured
+# on the LoCoMo dev conversations (bench/locomo.py --target hub --split dev) and did no better.
+RANK_FUNCTION = "ts_rank"
+NORMALIZATION = 32
+
 
 def or_query(words: list[str]) -> str:
     """A to_tsquery text matching any word. fts.terms yields letters and digits only, and
     each is quoted, so no user text reaches tsquery syntax."""
-    return " | ".join("'" + w.replace("'", "") + "'" for w in words)
+    return " | ".join("'" + w.replace("'", "").replace("\\", "") + "'" for w in words)
 
 
 async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any]]:
-    words = fts.terms(f"{body.context} {body.expanded_query}")
-    if not words:
+    plan = fts.plan(body.context, body.expanded_query)
+    if not plan.terms:
         return []
-    args: list[Any] = [user, TS_WEIGHTS, or_query(words)]
-    where = [
-        "m.user_id = $1",
-        "m.deleted_ms IS NULL",
-        "NOT m.is_sensitive",
-        "m.search_vector @@ q.q",
-    ]
+    args: list[Any] = [user, TS_WEIGHTS, or_query(plan.terms), plan.terms]
+    scope = "m.user_id = $1 AND m.deleted_ms IS NULL AND NOT m.is_sensitive"
+    category = ""
     if body.category:
         args.append(normalize_category(body.category))
-        where.append(f"m.category = ${len(args)}")
+        category = f"WHERE m.category = ${len(args)}"
     pool = max(body.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
+    rank = f"{RANK_FUNCTION}($2::float4[], m.search_vector, i.tq, {NORMALIZATION})"
+    # ts_rank knows nothing of how rare a word is, which BM25 weighs most: rank each term
+    # alone and weigh it by BM25's inverse document frequency among this user's memories.
+    # Document frequencies come from the rows the OR query matches anyway (and, like the
+    # daemon's BM25, ignore the category filter).
     sql = (
-        f"SELECT {', '.join('m.' + c.strip() for c in COLUMNS.split(', '))}, "
-        "ts_rank($2::float4[], m.search_vector, q.q) AS rank "
-        "FROM memories m, to_tsquery('english', $3) AS q(q) "
-        f"WHERE {' AND '.join(where)} ORDER BY rank DESC, m.id LIMIT {pool}"
+        "WITH matched AS MATERIALIZED ("
+        "SELECT m.* FROM memories m "
+        f"WHERE {scope} AND m.search_vector @@ to_tsquery('english', $3)), "
+        "total AS MATERIALIZED ("
+        f"SELECT count(*)::float8 AS n FROM memories m WHERE {scope}), "
+        "idf AS MATERIALIZED ("
+        "SELECT t.tq, ln(1 + (total.n - d.df + 0.5) / (d.df + 0.5)) AS w "
+        "FROM (SELECT DISTINCT plainto_tsquery('english', w) AS tq FROM unnest($4::text[]) w) t "
+        "CROSS JOIN total, "
+        "LATERAL (SELECT count(*) AS df FROM matched m WHERE m.search_vector @@ t.tq) d "
+        "WHERE d.df > 0) "
+        f"SELECT {COLUMNS}, (SELECT sum(i.w * {rank}) FROM idf i) AS rank "
+        f"FROM matched m {category} ORDER BY rank DESC, m.id LIMIT {pool}"
     )
     async with user_tx(hub.pool, user) as conn:
         await hub._e2e_guard(conn, user)
         rows = await conn.fetch(sql, *args)
     if not rows:
         return []
-    stems = sorted({fts.stem(w) for w in words})
+    wanted = [fts.stem(t) for t in plan.terms]
+    # ranking.lexical takes SQLite's BM25 sign (lower is better): negate ts_rank.
     best = -max(float(r["rank"]) for r in rows)
     now = hub.clock.now_ms()
     scored = []
     for row in rows:
         text = " ".join((row["content"] or "", row["expanded_keywords"], " ".join(row["tags"])))
-        present = fts.stems(text)
-        covered = ranking.coverage([w in present for w in stems], [1.0] * len(stems))
+        sequence = fts.stem_sequence(text)
+        have = set(sequence)
+        covered = ranking.coverage([w in have for w in wanted], plan.weights)
+        near = fts.adjacent_pairs(wanted, sequence)
         candidate = ranking.Candidate(
-            relevance=ranking.lexical(-float(row["rank"]), best, covered),
+            relevance=ranking.lexical(-float(row["rank"]), best, covered, near),
             importance=row["importance"],
             age_days=max(0, now - row["updated_ms"]) / 86_400_000,
             project=row["project"],
@@ -73,4 +95,4 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         scored.sort(key=lambda pair: pair[0]["updated_ms"], reverse=True)
     else:
         scored.sort(key=lambda pair: pair[1], reverse=True)
-    return [{**hub.out(row), "score": round(s, 6)} for row, s in scored[: body.limit]]
+    return [{**hub.out(row), "score": round(s, 6)} for row, s in scored[: body.limit] if s > 0]
