@@ -20,7 +20,6 @@ import http.client
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from memoryd.service.handover import UnixHTTPConnection
 
 log = logging.getLogger("mcp_shim.autostart")
 
@@ -44,25 +45,9 @@ class DaemonUnavailable(Exception):
     """memoryd does not answer and could not be started; the message says what to run."""
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("memoryd", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(str(self._path))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def probe(socket_path: Path, timeout: float = PROBE_TIMEOUT) -> dict[str, Any] | None:
     """memoryd's /health answer, or None when nothing healthy answers on `socket_path`."""
-    conn = _UnixHTTPConnection(socket_path, timeout)
+    conn = UnixHTTPConnection(socket_path, timeout)
     try:
         conn.request("GET", "/health")
         response = conn.getresponse()

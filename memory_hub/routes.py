@@ -20,7 +20,14 @@ from memory_hub.errors import InvalidOp
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
 from memory_hub.recall import recall as run_recall
-from memoryd.api.bodies import IMPORT_LIMIT, read_bytes, read_json, read_model, validate
+from memoryd.api.bodies import (
+    IMPORT_LIMIT,
+    int_param,
+    read_bytes,
+    read_json,
+    read_model,
+    validate,
+)
 from memoryd.api.bodies import validation_message as _message
 from memoryd.clock import ms_from_iso
 from memoryd.errors import BadRequest, InvalidInput, PayloadTooLarge
@@ -40,19 +47,6 @@ def user(request: Request) -> str:
 def settings(request: Request) -> HubSettings:
     found: HubSettings = request.app.state.settings
     return found
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer (got {raw!r})") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high} (got {value})")
-    return value
 
 
 # ------------------------------------------------------------------------ unauthenticated
@@ -103,8 +97,8 @@ async def list_memories(request: Request) -> Response:
         category=q.get("category") or None,
         tag=q.get("tag") or None,
         project=q.get("project") or None,
-        limit=_int_param(request, "limit", 100, 1, 10_000),
-        offset=_int_param(request, "offset", 0, 0, 10**9),
+        limit=int_param(request, "limit", 100, 1, 10_000),
+        offset=int_param(request, "offset", 0, 0, 10**9),
     )
     return JSONResponse(result)
 
@@ -248,8 +242,8 @@ async def push(request: Request) -> Response:
 
 async def pull(request: Request) -> Response:
     who = user(request)
-    after = _int_param(request, "after", 0, 0, (1 << 63) - 1)
-    limit = _int_param(request, "limit", sync.DEFAULT_PULL_LIMIT, 1, sync.MAX_PULL_LIMIT)
+    after = int_param(request, "after", 0, 0, (1 << 63) - 1)
+    limit = int_param(request, "limit", sync.DEFAULT_PULL_LIMIT, 1, sync.MAX_PULL_LIMIT)
     the_hub = hub(request)
     async with user_tx(the_hub.pool, who) as conn:
         ops, has_more, head = await oplog.pull(conn, who, after, limit)

@@ -58,3 +58,17 @@ def validate(model: type[M], data: Any) -> M:
 
 async def read_model(request: Request, model: type[M]) -> M:
     return validate(model, await read_json(request))
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A bounded integer query parameter, or a 422 that says what was wrong."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be between {low} and {high} (got {value})")
+    return value

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from memoryd import PROTOCOL, __version__
 from memoryd.api.bodies import (
     IMPORT_LIMIT,
+    int_param,
     read_bytes,
     read_model,
     validation_message,
@@ -50,19 +51,6 @@ def memory_out(memory: Memory) -> dict[str, Any]:
         created_at=iso_from_ms(memory.created_ms),
         updated_at=iso_from_ms(memory.updated_ms),
     ).model_dump()
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer (got {raw!r})") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high} (got {value})")
-    return value
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -126,8 +114,8 @@ async def list_memories(request: Request) -> Response:
         category=request.query_params.get("category") or None,
         tag=request.query_params.get("tag") or None,
         project=request.query_params.get("project") or None,
-        limit=_int_param(request, "limit", 20, 1, 10_000),
-        offset=_int_param(request, "offset", 0, 0, 10**9),
+        limit=int_param(request, "limit", 20, 1, 10_000),
+        offset=int_param(request, "offset", 0, 0, 10**9),
     )
     return JSONResponse({"memories": [memory_out(m) for m in memories], "total": total})
 

@@ -58,7 +58,9 @@ def daemon_is_older(health: dict[str, Any], version: str, protocol: int) -> bool
     return is_newer(version, protocol, theirs, their_protocol)
 
 
-class _UnixConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over memoryd's Unix socket (stdlib only: the shim and hooks use it too)."""
+
     def __init__(self, path: Path, timeout: float) -> None:
         super().__init__("memoryd", timeout=timeout)
         self._path = path
@@ -79,7 +81,7 @@ class HandoverFailed(Exception):
 
 
 def _post(socket_path: Path, body: dict[str, Any], timeout: float) -> tuple[int, dict[str, Any]]:
-    conn = _UnixConnection(socket_path, timeout)
+    conn = UnixHTTPConnection(socket_path, timeout)
     try:
         conn.request(
             "POST",
@@ -96,7 +98,7 @@ def _post(socket_path: Path, body: dict[str, Any], timeout: float) -> tuple[int,
 
 def probe_health(socket_path: Path, timeout: float = 1.0) -> dict[str, Any] | None:
     """The daemon's /health answer, or None when nothing healthy answers."""
-    conn = _UnixConnection(socket_path, timeout)
+    conn = UnixHTTPConnection(socket_path, timeout)
     try:
         conn.request("GET", "/health")
         response = conn.getresponse()
