@@ -83,21 +83,12 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
     scored = []
     for row in rows:
         text = " ".join((row["content"] or "", row["expanded_keywords"], " ".join(row["tags"])))
-        sequence = fts.stem_sequence(text)
-        have = set(sequence)
-        covered = ranking.coverage([w in have for w in wanted], plan.weights)
-        near = fts.adjacent_pairs(wanted, sequence)
         candidate = ranking.Candidate(
-            relevance=ranking.lexical(-float(row["rank"]), best, covered, near),
+            relevance=ranking.text_relevance(text, -float(row["rank"]), best, wanted, plan.weights),
             importance=row["importance"],
-            age_days=max(0, now - row["updated_ms"]) / 86_400_000,
+            age_days=ranking.age_days(now, row["updated_ms"]),
             project=row["project"],
         )
         scored.append((row, ranking.score(candidate, body.project)))
-    if body.sort_by == "importance":
-        scored.sort(key=lambda pair: (pair[0]["importance"], pair[1]), reverse=True)
-    elif body.sort_by == "recency":
-        scored.sort(key=lambda pair: pair[0]["updated_ms"], reverse=True)
-    else:
-        scored.sort(key=lambda pair: pair[1], reverse=True)
+    ranking.order(scored, body.sort_by)
     return [{**hub.out(row), "score": round(s, 6)} for row, s in scored[: body.limit] if s > 0]

@@ -274,12 +274,28 @@ class MemoryStore:
         if not insert:
             memory.updated_ms = max(self.clock.now_ms(), memory.created_ms)
         text = plaintext if plaintext is not None else await self._plaintext(current)
-        memory.content = _indexable(text) if memory.is_sensitive else text
+        await self._write_row(conn, memory, text, insert)
+        await self._emit(conn, Change(memory.id, "put", hlc, dict(changed)))
+        return memory
+
+    async def _write_row(
+        self, conn: aiosqlite.Connection, memory: Memory, text: str | None, insert: bool
+    ) -> None:
+        """Store `memory` with plaintext `text`: sensitive text sealed and only its redacted
+        words indexed. `text` is None for content this machine never had (sealed by the hub)."""
+        if text is not None:
+            memory.content = _indexable(text) if memory.is_sensitive else text
         values = {
             "id": memory.id,
             "content": memory.content,
-            "secret": self.cipher.seal(text, _aad(memory.id)) if memory.is_sensitive else None,
-            "content_hash": self.cipher.fingerprint(normalize_for_dedup(text)),
+            "secret": (
+                self.cipher.seal(text, _aad(memory.id))
+                if memory.is_sensitive and text is not None
+                else None
+            ),
+            "content_hash": (
+                self.cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None
+            ),
             "category": memory.category,
             "tags": json.dumps(memory.tags),
             "expanded_keywords": memory.expanded_keywords,
@@ -298,8 +314,6 @@ class MemoryStore:
         else:
             sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
             await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)
-        await self._emit(conn, Change(memory.id, "put", hlc, dict(changed)))
-        return memory
 
     async def _emit(self, conn: aiosqlite.Connection, change: Change) -> None:
         await conn.execute(
@@ -450,37 +464,7 @@ class MemoryStore:
         memory.field_hlc = {**current.field_hlc, **dict.fromkeys(winners, change.hlc)}
         memory.updated_ms = max(current.updated_ms, stamp if winners else 0, created)
         text = winners.get("content", text)
-        if text is not None:
-            memory.content = _indexable(text) if memory.is_sensitive else text
-        values = {
-            "id": memory.id,
-            "content": memory.content,
-            "secret": (
-                self.cipher.seal(text, _aad(memory.id))
-                if memory.is_sensitive and text is not None
-                else None
-            ),
-            "content_hash": (
-                self.cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None
-            ),
-            "category": memory.category,
-            "tags": json.dumps(memory.tags),
-            "expanded_keywords": memory.expanded_keywords,
-            "importance": memory.importance,
-            "is_sensitive": int(memory.is_sensitive),
-            "project": memory.project,
-            "source": memory.source,
-            "created_ms": memory.created_ms,
-            "updated_ms": memory.updated_ms,
-            "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
-        }
-        if row is None:
-            names = ", ".join(values)
-            marks = ", ".join(f":{k}" for k in values)
-            await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
-        else:
-            sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
-            await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)
+        await self._write_row(conn, memory, text, insert=row is None)
         return True
 
     async def _apply_remote_delete(
@@ -712,11 +696,9 @@ class MemoryStore:
         lexical: dict[int, float] = {}
         for row in rows:
             text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
-            sequence = fts.stem_sequence(text)
-            have = set(sequence)
-            covered = ranking.coverage([w in have for w in wanted], plan.weights)
-            near = fts.adjacent_pairs(wanted, sequence)
-            lexical[row["rowid"]] = ranking.lexical(row["bm"], best_bm, covered, near)
+            lexical[row["rowid"]] = ranking.text_relevance(
+                text, row["bm"], best_bm, wanted, plan.weights
+            )
         best_lexical = max(lexical.values(), default=0.0)
         best_cosine = max(dense.values(), default=0.0)
         now = self.clock.now_ms()
@@ -730,16 +712,11 @@ class MemoryStore:
             candidate = ranking.Candidate(
                 relevance=relevance,
                 importance=row["importance"],
-                age_days=max(0, now - row["updated_ms"]) / 86_400_000,
+                age_days=ranking.age_days(now, row["updated_ms"]),
                 project=row["project"],
             )
             scored.append((row, ranking.score(candidate, query.project)))
-        if query.sort_by == "importance":
-            scored.sort(key=lambda pair: (pair[0]["importance"], pair[1]), reverse=True)
-        elif query.sort_by == "recency":
-            scored.sort(key=lambda pair: pair[0]["updated_ms"], reverse=True)
-        else:
-            scored.sort(key=lambda pair: pair[1], reverse=True)
+        ranking.order(scored, query.sort_by)
         return [(_memory(row), s) for row, s in scored[: query.limit] if s > 0]
 
     async def count(self) -> int:

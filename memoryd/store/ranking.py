@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Literal, Protocol
+
+from memoryd.store import fts
 
 
 class DenseIndex(Protocol):
@@ -92,3 +94,31 @@ def score(candidate: Candidate, project: str | None) -> float:
     else:
         scope = OTHER_PROJECT
     return relevance * importance * recency * scope
+
+
+def text_relevance(
+    text: str, bm25: float, best_bm25: float, wanted: Sequence[str], weights: Sequence[float]
+) -> float:
+    """`lexical` for one candidate's text: which stemmed query words it holds, and how many
+    consecutive query words stand near each other in it."""
+    sequence = fts.stem_sequence(text)
+    have = set(sequence)
+    covered = coverage([w in have for w in wanted], weights)
+    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), sequence))
+
+
+def age_days(now_ms: int, updated_ms: int) -> float:
+    return max(0, now_ms - updated_ms) / 86_400_000
+
+
+def order(
+    scored: list[tuple[Any, float]], sort_by: Literal["relevance", "importance", "recency"]
+) -> None:
+    """Sort (row, score) pairs in place for the requested order; rows are mappings with
+    `importance` and `updated_ms`, as both the daemon's and the hub's stores give them."""
+    if sort_by == "importance":
+        scored.sort(key=lambda pair: (pair[0]["importance"], pair[1]), reverse=True)
+    elif sort_by == "recency":
+        scored.sort(key=lambda pair: pair[0]["updated_ms"], reverse=True)
+    else:
+        scored.sort(key=lambda pair: pair[1], reverse=True)

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memoryd.service.handover import UnixHTTPConnection
+
 HEADERS = {"content-type": "application/json"}
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float = 30.0) -> None:
-        super().__init__("memoryd", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(str(self._path))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 @dataclass
@@ -41,7 +26,7 @@ class Storm:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     retry: bool = False  # keep going through connection errors (handover)
 
-    def _post(self, conn: UnixHTTP, content: str) -> tuple[int, dict[str, Any]]:
+    def _post(self, conn: UnixHTTPConnection, content: str) -> tuple[int, dict[str, Any]]:
         body = json.dumps({"content": content, "category": "facts"})
         conn.request("POST", "/api/memories", body=body, headers=HEADERS)
         response = conn.getresponse()
@@ -49,7 +34,7 @@ class Storm:
 
     def _run(self, n: int) -> None:
         i = 0
-        conn = UnixHTTP(self.socket)
+        conn = UnixHTTPConnection(self.socket, timeout=30.0)
         try:
             while not self._stop.is_set():
                 i += 1
