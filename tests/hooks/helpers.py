@@ -14,6 +14,7 @@ from typing import Any
 from tests.support import REPO, Daemon
 
 HOOK = REPO / "hooks" / "memory_hook.py"
+HOOK_MODULE = REPO / "hooks" / "_memory_hook.py"  # the code behind the HOOK entry point
 
 
 @dataclass

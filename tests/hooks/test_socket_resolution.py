@@ -9,11 +9,11 @@ from types import ModuleType
 import pytest
 
 from memoryd.config import load_settings
-from tests.hooks.helpers import HOOK
+from tests.hooks.helpers import HOOK, HOOK_MODULE
 
 
 def load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("memory_hook", HOOK)
+    spec = importlib.util.spec_from_file_location("_memory_hook", HOOK_MODULE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -28,15 +28,23 @@ def load_hook() -> ModuleType:
         {"MEMORY_SOCKET": "", "XDG_RUNTIME_DIR": "", "MEMORY_HOME": "/tmp/home-x"},
         {"MEMORY_SOCKET": "", "XDG_RUNTIME_DIR": "", "MEMORY_HOME": ""},
         {"MEMORY_SOCKET": "~/sock/d.sock", "XDG_RUNTIME_DIR": ""},
+        {"MEMORY_SOCKET": "", "XDG_RUNTIME_DIR": "/run/user/9/"},
+        {"MEMORY_SOCKET": "", "XDG_RUNTIME_DIR": "", "HOME": "/home/h/"},
+        # No HOME: the hook hands `~` to os.path.expanduser (the password database).
+        {"MEMORY_SOCKET": "~/sock/d.sock", "XDG_RUNTIME_DIR": "", "HOME": None},
+        {"MEMORY_SOCKET": "", "XDG_RUNTIME_DIR": "", "MEMORY_HOME": "", "HOME": None},
     ],
 )
 def test_same_socket_path_as_the_daemon(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]
 ) -> None:
     for name in ("MEMORY_SOCKET", "XDG_RUNTIME_DIR", "MEMORY_HOME"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     hook = load_hook()
     assert Path(hook.socket_path()) == load_settings().socket_path
 
@@ -44,10 +52,35 @@ def test_same_socket_path_as_the_daemon(
 def test_the_hook_imports_only_the_standard_library() -> None:
     import sys
 
-    source = HOOK.read_text()
-    imported = {
-        line.split()[1].split(".")[0]
-        for line in source.splitlines()
-        if line.startswith(("import ", "from ")) and not line.startswith("from __future__")
-    }
-    assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+    for path in (HOOK, HOOK_MODULE):
+        imported = {
+            line.strip().split()[1].split(".")[0]
+            for line in path.read_text().splitlines()
+            if line.strip().startswith(("import ", "from "))
+        }
+        stdlib = set(sys.stdlib_module_names)
+        assert imported and imported <= stdlib, (path.name, imported - stdlib)
+
+
+def test_the_entry_point_runs_the_module_from_cached_bytecode(tmp_path: Path) -> None:
+    """A script is compiled on every run; the module it imports is compiled once."""
+    import shutil
+    import subprocess
+    import sys
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for path in (HOOK, HOOK_MODULE):
+        shutil.copy(path, hooks / path.name)
+    env = {"MEMORY_SOCKET": str(tmp_path / "none.sock"), "PYTHONDONTWRITEBYTECODE": "1"}
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-S", str(hooks / HOOK.name), "prompt"],
+            input=b'{"session_id": "s", "prompt": "where do the logs go?"}',
+            capture_output=True,
+            env=env,
+            timeout=10,
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    cached = [p.name for p in (hooks / "__pycache__").iterdir()]
+    assert cached == [f"_memory_hook.{sys.implementation.cache_tag}.pyc"]
