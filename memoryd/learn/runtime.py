@@ -64,5 +64,6 @@ async def hook_runtime(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await tracker.close()  # the session marks the prompt hook left to write
         if isinstance(judge, ApiJudge):
             await judge.close()

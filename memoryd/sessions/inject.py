@@ -154,10 +154,13 @@ class HookService:
         return out
 
     async def _recovery(self, session_id: str, budget: int) -> str | None:
-        # A read first: almost every prompt has no marker, and a write per prompt would queue
+        # A read first: almost every session start has no marker, and a write would queue
         # behind every other writer.
         if not await self.markers.pending(session_id):
             return None
+        return await self._recover(session_id, budget)
+
+    async def _recover(self, session_id: str, budget: int) -> str | None:
         ids = await self.markers.take(session_id)
         if ids is None:
             return None
@@ -171,16 +174,12 @@ class HookService:
             memories,
             budget,
         )
-        await self.tracker.mark(session_id, "injected", shown)
+        self.tracker.note(session_id, "injected", shown)
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
-        parts = []
-        recovered = await self._recovery(session_id, budget)
-        if recovered:
-            parts.append(recovered)
-            budget -= len(recovered.encode()) + 2
-        if not trivial(prompt) and budget > 256:
+        relevant: list[Memory] = []
+        if not trivial(prompt):
             hits = await self.store.recall(
                 RecallQuery(
                     context=prompt,
@@ -191,16 +190,29 @@ class HookService:
             )
             best = hits[0][1] if hits else 0.0
             relevant = [m for m, s in hits if s >= best * RELATIVE_FLOOR and not m.is_sensitive]
-            fresh = await self.tracker.fresh(session_id, relevant)
-            if fresh:
-                text, shown = render(
-                    "memoryd: memories relevant to this prompt (stored earlier by the user):",
-                    fresh,
-                    budget,
-                )
-                if shown:
-                    parts.append(text)
-                    await self.tracker.mark(session_id, "injected", shown)
+        # One reader for the marker check and the dedup: a pool connection is the scarce
+        # thing when several sessions' prompts arrive at once. Almost every prompt has no
+        # marker (and a write per prompt would queue behind every other writer).
+        async with self.store.db.reader() as conn:
+            pending = await self.markers.pending(session_id, conn)
+            fresh = [] if pending else await self.tracker.fresh(session_id, relevant, conn)
+        parts = []
+        if pending:
+            recovered = await self._recover(session_id, budget)
+            if recovered:
+                parts.append(recovered)
+                budget -= len(recovered.encode()) + 2
+            fresh = await self.tracker.fresh(session_id, relevant)  # after the recovery
+        if fresh and budget > 256:
+            text, shown = render(
+                "memoryd: memories relevant to this prompt (stored earlier by the user):",
+                fresh,
+                budget,
+            )
+            if shown:
+                parts.append(text)
+                # Written after the answer (batched); `fresh` sees it at once.
+                self.tracker.note(session_id, "injected", shown)
         return "\n\n".join(parts)
 
     async def _top(self, project: str | None) -> list[str]:
@@ -234,7 +246,7 @@ class HookService:
             memories,
             min(budget, DIGEST_BUDGET),
         )
-        await self.tracker.mark(session_id, "injected", shown)
+        self.tracker.note(session_id, "injected", shown)
         return text if shown else ""
 
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:

@@ -33,15 +33,16 @@ class CompactionMarkers:
 
         await self.db.write(job)
 
-    async def pending(self, session_id: str) -> bool:
-        async with (
-            self.db.reader() as conn,
-            conn.execute(
-                "SELECT 1 FROM compaction_markers WHERE session_id = ? AND created_ms >= ?",
-                (session_id, self.clock.now_ms() - MAX_AGE_MS),
-            ) as cursor,
-        ):
-            return await cursor.fetchone() is not None
+    async def pending(self, session_id: str, conn: aiosqlite.Connection | None = None) -> bool:
+        """Whether a marker waits for this session (on `conn`, a reader, when given)."""
+        if conn is None:
+            async with self.db.reader() as reader:
+                return await self.pending(session_id, reader)
+        rows = await conn.execute_fetchall(
+            "SELECT 1 FROM compaction_markers WHERE session_id = ? AND created_ms >= ?",
+            (session_id, self.clock.now_ms() - MAX_AGE_MS),
+        )
+        return bool(list(rows))
 
     async def take(self, session_id: str) -> list[str] | None:
         """The saved ids, deleting the marker (one use); None when there is none."""

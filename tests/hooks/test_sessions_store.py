@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiosqlite
+
 from memoryd.sessions.markers import MAX_AGE_MS, CompactionMarkers
 from memoryd.sessions.tracker import RETENTION_MS, SessionTracker
 from memoryd.store.memories import MemoryStore, NewMemory, Patch
@@ -50,3 +54,79 @@ async def test_tracking_dedups_until_the_memory_changes(
     clock.advance(RETENTION_MS + 1)
     assert await tracker.cleanup() == 1
     assert await tracker.seen("s") == []
+
+
+async def rows_in_db(store: MemoryStore, session_id: str) -> list[tuple[str, str]]:
+    async with (
+        store.db.reader() as conn,
+        conn.execute(
+            "SELECT memory_id, kind FROM hook_session_memories WHERE session_id = ? "
+            "ORDER BY memory_id, kind",
+            (session_id,),
+        ) as cursor,
+    ):
+        return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+
+async def test_a_noted_mark_dedups_before_it_is_written(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    tracker = SessionTracker(store.db, clock)
+    memory = (await store.create(NewMemory("The API gateway is Envoy"))).memory
+    # Another writer holds the single writer, as a store or a sync merge would.
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def busy(conn: aiosqlite.Connection) -> None:
+        held.set()
+        await release.wait()
+
+    writer = asyncio.create_task(store.db.write(busy))
+    await held.wait()
+    tracker.note("s", "injected", [memory])
+    assert await tracker.fresh("s", [memory]) == []  # deduped from memory alone
+    assert await tracker.fresh("other", [memory]) == [memory]
+    assert await rows_in_db(store, "s") == []
+    assert tracker.pending_rows() == 1
+    release.set()
+    await writer
+    await tracker.flush()
+    assert tracker.pending_rows() == 0
+    assert await rows_in_db(store, "s") == [(memory.id, "injected")]
+    assert await tracker.fresh("s", [memory]) == []
+
+
+async def test_notes_from_many_sessions_are_written_together(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    tracker = SessionTracker(store.db, clock)
+    memory = (await store.create(NewMemory("Releases are tagged vX.Y.Z"))).memory
+    for n in range(8):
+        tracker.note(f"s{n}", "injected", [memory])
+    # One flush task took every session's row: a single transaction, not eight.
+    assert tracker.pending_rows() == 8
+    await tracker.flush()
+    assert tracker.writes == 1
+    for n in range(8):
+        assert await rows_in_db(store, f"s{n}") == [(memory.id, "injected")]
+
+
+async def test_forget_and_seen_include_marks_not_yet_written(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    tracker = SessionTracker(store.db, clock)
+    memory = (await store.create(NewMemory("Logs go to Loki"))).memory
+    tracker.note("s", "recalled", [memory])
+    assert await tracker.seen("s") == [memory.id]  # PreCompact must see it
+    tracker.note("s", "injected", [memory])
+    await tracker.forget_injected("s")  # the queued row must not outlive the delete
+    await tracker.flush()
+    assert await rows_in_db(store, "s") == [(memory.id, "recalled")]
+
+
+async def test_close_writes_what_was_noted(store: MemoryStore, clock: FakeClock) -> None:
+    tracker = SessionTracker(store.db, clock)
+    memory = (await store.create(NewMemory("Feature flags live in Unleash"))).memory
+    tracker.note("s", "injected", [memory])
+    await tracker.close()
+    assert tracker.pending_rows() == 0
+    assert await rows_in_db(store, "s") == [(memory.id, "injected")]
