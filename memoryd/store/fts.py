@@ -31,26 +31,37 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-def terms(text: str) -> list[str]:
-    """Distinct lower-cased words in order, stopwords dropped unless nothing else is left."""
-    words: list[str] = []
+def words(text: str) -> list[str]:
+    """Lower-cased words in order, repeats kept."""
+    out = []
     for match in _WORD.finditer(text.lower()):
         word = match.group().replace("’", "'").split("'")[0]
-        if word and word not in words:
-            words.append(word)
-    content = [w for w in words if w not in STOPWORDS]
-    return (content or words)[:MAX_TERMS]
+        if word:
+            out.append(word)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Distinct lower-cased words in order, stopwords dropped unless nothing else is left."""
+    distinct = list(dict.fromkeys(words(text)))
+    content = [w for w in distinct if w not in STOPWORDS]
+    return (content or distinct)[:MAX_TERMS]
 
 
 @dataclass(frozen=True)
 class Plan:
     """The terms of a recall query, each with how much it counts: `context` words fully,
-    `expanded_query` words (an agent's guesses at related words) less."""
+    `expanded_query` words (an agent's guesses at related words) less. A query made only of
+    stopwords ("the who", "to be or not to be") is matched as the phrase it is: any-word
+    matching would score most of the store (each such word is in most rows) for nothing."""
 
     terms: list[str]
     weights: list[float]
+    phrase: tuple[str, ...] = ()
 
     def match(self) -> str:
+        if self.phrase:
+            return quote(" ".join(self.phrase))
         return match_any(self.terms)
 
 
@@ -59,13 +70,15 @@ EXPANDED_WEIGHT = 0.5
 
 def plan(context: str, expanded: str = "") -> Plan:
     """Never raises: whatever the text, the result is a (possibly empty) plan."""
-    main = terms(context)
-    extra = [w for w in terms(expanded) if w not in main]
-    if extra and all(w in STOPWORDS for w in main):
-        main = []  # stopwords were only kept for lack of anything better
-    words = (main + extra)[:MAX_TERMS]
-    weights = [1.0 if i < len(main) else EXPANDED_WEIGHT for i in range(len(words))]
-    return Plan(words, weights)
+    main = [w for w in dict.fromkeys(words(context)) if w not in STOPWORDS]
+    extra = [w for w in dict.fromkeys(words(expanded)) if w not in STOPWORDS and w not in main]
+    if not main and not extra:
+        sequence = tuple((words(context) or words(expanded))[:MAX_TERMS])
+        distinct = list(dict.fromkeys(sequence))
+        return Plan(distinct, [1.0] * len(distinct), sequence if len(sequence) > 1 else ())
+    chosen = (main + extra)[:MAX_TERMS]
+    weights = [1.0 if i < len(main) else EXPANDED_WEIGHT for i in range(len(chosen))]
+    return Plan(chosen, weights)
 
 
 def quote(term: str) -> str:

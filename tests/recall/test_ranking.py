@@ -71,6 +71,18 @@ def test_plan_weights_context_above_expansion() -> None:
     assert plan.weights == [1.0, 1.0, 1.0, fts.EXPANDED_WEIGHT]
     assert fts.plan("the of and", "").terms == ["the", "of", "and"]
     assert fts.plan("the of", "kubernetes").terms == ["kubernetes"]
+    # Stopwords in the expansion are dropped when any content word exists, in either field:
+    # each one matches most of the store and made the slowest recalls (bench/recall_latency.py).
+    assert fts.plan("kubernetes staging", "the for their").terms == ["kubernetes", "staging"]
+    assert fts.plan("the to", "the a").match() == '"the to"'
+
+
+async def test_a_query_of_stopwords_only_is_matched_as_a_phrase(store: MemoryStore) -> None:
+    await store.create(NewMemory(content="we saw The Who live in 1979"))
+    await store.create(NewMemory(content="the cat who sat on the mat"))
+    await store.create(NewMemory(content="who is the owner of billing"))
+    assert await _ids(store, context="The Who?") == ["we saw The Who live in 1979"]
+    assert await _ids(store, context="to be or not to be") == []
 
 
 def test_coverage_and_proximity_are_bounded() -> None:
