@@ -8,6 +8,7 @@ import pytest
 from memoryd.crypto.aead import Cipher
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
+from tests.pg import PgCluster, pg_cluster
 from tests.support import Daemon, running_daemon
 
 
@@ -40,6 +41,15 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[MemoryStore]:
         yield store
     finally:
         await db.close()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgCluster]:
+    """The session's one throwaway PostgreSQL cluster, shared by tests/hub, tests/sync and
+    tests/remote: defined here once, because each conftest that defines its own session fixture
+    starts its own cluster. Tests never share a database: each takes a fresh one (`hub_dsn`)."""
+    with pg_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

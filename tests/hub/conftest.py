@@ -1,11 +1,11 @@
-"""Fixtures for the hub: one ephemeral PostgreSQL cluster per session, a fresh database per
-test, and the real app (lifespan included) behind httpx clients, one per user."""
+"""Fixtures for the hub: a fresh database per test in the session's PostgreSQL cluster (`pg`,
+tests/conftest.py), and the real app (lifespan included) behind httpx clients, one per user."""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -16,17 +16,11 @@ from starlette.applications import Starlette
 from memory_hub.app import create_app
 from memory_hub.config import HubSettings
 from tests.conftest import FakeClock
-from tests.pg import PgCluster, create_database, pg_cluster
+from tests.pg import PgCluster, create_database
 
 KEYS = {"alice": "alice-key-0123456789", "bob": "bob-key-0123456789"}
 ENCRYPTION_KEY = "a" * 64
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PgCluster]:
-    with pg_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.hub.conftest import KEYS, hub_dsn, pg
+from tests.hub.conftest import KEYS, hub_dsn
 from tests.support import Daemon, running_daemon
 
-__all__ = ["KEYS", "hub_dsn", "pg"]
+__all__ = ["KEYS", "hub_dsn"]
 
 
 def free_port() -> int:

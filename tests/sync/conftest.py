@@ -1,20 +1,12 @@
-"""Sync tests run against the real hub on a real PostgreSQL: one throwaway cluster per
-session, a fresh database per test (or a TRUNCATE per hypothesis example)."""
+"""Sync tests run against the real hub on a real PostgreSQL: a fresh, migrated database per test
+(or a reset per hypothesis example) in the session's one cluster (`pg`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.pg import PgCluster, pg_cluster
+from tests.pg import PgCluster
 from tests.sync.realhub import new_database
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PgCluster]:
-    with pg_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture
