@@ -2,11 +2,13 @@
 memoryd over the Unix socket, stdout), for auto-recall (UserPromptSubmit) and Stop.
 
 One real daemon on a temporary MEMORY_HOME, filled with 1k and then 10k memories. Each case
-runs alone (one session) and with 8 sessions' hooks at once (8 threads each spawning hooks
-back to back), next to `python -c pass` with the same interpreter under the same load; the
-ratio is from the same run. Every prompt is different and every run a new session, so the
-per-session dedup never short-cuts retrieval. Stop transcripts do not exist, so the learning
-queue records the request and judges nothing (no model is called).
+runs alone (one session), with 8 sessions back to back (8 threads each spawning hooks one
+after another: a sustained 8-way load) and with 8 sessions in bursts (8 threads spawning one
+hook each at the same instant, then a 0.1 s pause, repeated), next to `python -c pass` with the
+same interpreter under the same load; the ratio is from the same run. Every prompt is
+different and every run a new session, so the per-session dedup never short-cuts retrieval.
+Stop transcripts do not exist, so the learning queue records the request and judges nothing
+(no model is called).
 
     python bench/hook_latency.py                         # 1000 and 10000 memories, 200 runs
     python bench/hook_latency.py --sizes 1000 --runs 50
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from tests.support import running_daemon  # noqa: E402
 
 HOOK = REPO / "hooks" / "memory_hook.py"
+BURST_PAUSE = 0.1  # seconds between two bursts
 RUN_HOOK = REPO / "hooks" / "run-hook.sh"
 COMMON = [
     "svelte",
@@ -179,6 +182,35 @@ def load(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions:
     return out
 
 
+def burst(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int) -> Samples:
+    """`runs // sessions` waves: in each, `sessions` threads spawn one hook at the same instant
+    (a barrier), and the next wave starts once all of them have exited and a short pause
+    has let the daemon's deferred work finish (as between two prompts of a person)."""
+    out = Samples()
+    lock = threading.Lock()
+    env = dict(os.environ)
+    waves = max(1, runs // sessions)
+    gate = threading.Barrier(sessions)
+
+    def worker(worker_id: int) -> None:
+        for i in range(waves):
+            argv, stdin = make(worker_id, i)
+            gate.wait()
+            elapsed, cpu = timed(argv, stdin, env)
+            with lock:
+                out.wall.append(elapsed)
+                out.cpu.append(cpu)
+            if gate.wait() == 0:
+                time.sleep(BURST_PAUSE)  # one thread pauses; the barrier holds the others
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
@@ -257,18 +289,23 @@ def main() -> None:
             print(
                 row(f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories", inside, None)
             )
-            for sessions in (1, 8):
-                base = load(baseline, args.runs, sessions)
-                label = f"{size // 1000}k memories, {sessions} session{'s' if sessions > 1 else ''}"
+            shapes = [
+                (load, 1, "1 session"),
+                (load, 8, "8 sessions back to back"),
+                (burst, 8, "8 sessions in bursts"),
+            ]
+            for how, sessions, shape in shapes:
+                base = how(baseline, args.runs, sessions)
+                label = f"{size // 1000}k memories, {shape}"
                 print(row(f"`python -c pass`, {label}", base, None))
-                bare = load(baseline_s, args.runs, sessions)
+                bare = how(baseline_s, args.runs, sessions)
                 print(row(f"`python -S -c pass`, {label}", bare, base))
-                print(row(f"auto-recall hook, {label}", load(prompt(), args.runs, sessions), base))
-                print(row(f"Stop hook, {label}", load(stop, args.runs, sessions), base))
+                print(row(f"auto-recall hook, {label}", how(prompt(), args.runs, sessions), base))
+                print(row(f"Stop hook, {label}", how(stop, args.runs, sessions), base))
                 if size == max(int(s) for s in args.sizes.split(",")):
-                    plugin = load(prompt(via_plugin=True), args.runs, sessions)
+                    plugin = how(prompt(via_plugin=True), args.runs, sessions)
                     print(row(f"auto-recall via hooks/run-hook.sh, {label}", plugin, base))
-            sys.stdout.flush()
+                sys.stdout.flush()
 
 
 if __name__ == "__main__":
