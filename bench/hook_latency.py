@@ -4,11 +4,14 @@ memoryd over the Unix socket, stdout), for auto-recall (UserPromptSubmit) and St
 One real daemon on a temporary MEMORY_HOME, filled with 1k and then 10k memories. Each case
 runs alone (one session), with 8 sessions back to back (8 threads each spawning hooks one
 after another: a sustained 8-way load) and with 8 sessions in bursts (8 threads spawning one
-hook each at the same instant, then a 0.1 s pause, repeated), next to `python -c pass` with the
+hook each at the same instant, then a 0.1 s pause, repeated) and with 8 sessions whose hooks
+arrive at random (each session every 0.25 s on average), next to `python -c pass` with the
 same interpreter under the same load; the ratio is from the same run. Every prompt is
 different and every run a new session, so the per-session dedup never short-cuts retrieval.
 Stop transcripts do not exist, so the learning queue records the request and judges nothing
-(no model is called).
+(no model is called). Issue 4's budget (p95 <= 50 ms at 10k memories, 8 sessions' hooks
+running at once) is judged on the bursts: the literal "at once", and the worst moment 8
+sessions can produce (docs/benchmarks.md says why).
 
     python bench/hook_latency.py                         # 1000 and 10000 memories, 200 runs
     python bench/hook_latency.py --sizes 1000 --runs 50
@@ -41,6 +44,7 @@ from tests.support import running_daemon  # noqa: E402
 
 HOOK = REPO / "hooks" / "memory_hook.py"
 BURST_PAUSE = 0.1  # seconds between two bursts
+ARRIVAL_MEAN = 0.25  # seconds between two hooks of one session, on average
 RUN_HOOK = REPO / "hooks" / "run-hook.sh"
 COMMON = [
     "svelte",
@@ -182,6 +186,34 @@ def load(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions:
     return out
 
 
+def arrivals(
+    make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int
+) -> Samples:
+    """`sessions` threads, each spawning a hook after a random pause (exponential, mean
+    `ARRIVAL_MEAN` s) and then the next: independent sessions whose hooks overlap by chance.
+    At 8 sessions that is 32 hooks a second, far more than people typing into 8 sessions."""
+    out = Samples()
+    lock = threading.Lock()
+    env = dict(os.environ)
+
+    def worker(worker_id: int) -> None:
+        pauses = random.Random(worker_id)
+        for i in range(max(1, runs // sessions)):
+            argv, stdin = make(worker_id, i)
+            time.sleep(pauses.expovariate(1 / ARRIVAL_MEAN))
+            elapsed, cpu = timed(argv, stdin, env)
+            with lock:
+                out.wall.append(elapsed)
+                out.cpu.append(cpu)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
 def burst(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int) -> Samples:
     """`runs // sessions` waves: in each, `sessions` threads spawn one hook at the same instant
     (a barrier), and the next wave starts once all of them have exited and a short pause
@@ -293,6 +325,7 @@ def main() -> None:
                 (load, 1, "1 session"),
                 (load, 8, "8 sessions back to back"),
                 (burst, 8, "8 sessions in bursts"),
+                (arrivals, 8, "8 sessions, random arrivals"),
             ]
             for how, sessions, shape in shapes:
                 base = how(baseline, args.runs, sessions)
