@@ -123,8 +123,34 @@ def _record_spawn(home: Path, pid: int) -> None:
         (home / SPAWN_NAME).write_text(f"{pid} {time.time():.3f}\n")
 
 
+def _clear_spawn(home: Path) -> None:
+    """A daemon answers: nothing is starting any more, so a later death of the one recorded
+    must not make the next caller wait for it instead of starting another."""
+    with contextlib.suppress(OSError):
+        (home / SPAWN_NAME).unlink()
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs. A killed daemon stays a zombie until its parent (another shim,
+    which may be busy or stopped) reaps it, and os.kill(pid, 0) still succeeds on a zombie."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        # Reaped since the kill, unless there is no /proc at all (macOS): then trust the kill.
+        return not Path("/proc/self/stat").exists()
+    except OSError:
+        return True
+    fields = stat.rpartition(")")[2].split()
+    return not fields or fields[0] not in ("Z", "X")
+
+
 def _starting_pid(home: Path) -> int | None:
-    """The pid of a daemon a previous caller spawned moments ago and that is still alive."""
+    """The pid of a daemon a previous caller spawned moments ago, that has not answered yet
+    (see `_clear_spawn`) and is still alive."""
     try:
         pid_text, when_text = (home / SPAWN_NAME).read_text().split()
         pid, when = int(pid_text), float(when_text)
@@ -132,11 +158,7 @@ def _starting_pid(home: Path) -> int | None:
         return None
     if time.time() - when > STARTING_GRACE:
         return None
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def _log_tail(home: Path, lines: int = 3) -> str:
@@ -164,6 +186,15 @@ def _handed_over(socket_path: Path, health: dict[str, Any]) -> bool:
     except HandoverFailed as exc:
         log.warning("%s", exc)
         return False
+
+
+def _spawn(
+    socket_path: Path, home: Path, python: str, env: Mapping[str, str] | None
+) -> subprocess.Popen[bytes]:
+    log.info("memoryd not answering on %s; starting it", socket_path)
+    proc = spawn_daemon(home, python, env)
+    _record_spawn(home, proc.pid)
+    return proc
 
 
 def ensure_daemon(
@@ -194,14 +225,17 @@ def ensure_daemon(
             )
         proc: subprocess.Popen[bytes] | None = None
         if _starting_pid(home) is None:
-            log.info("memoryd not answering on %s; starting it", socket_path)
-            proc = spawn_daemon(home, python, env)
-            _record_spawn(home, proc.pid)
+            proc = _spawn(socket_path, home, python, env)
         while time.monotonic() < deadline:
             health = probe(socket_path, timeout=min(PROBE_TIMEOUT, timeout))
             if health is not None:
+                _clear_spawn(home)
                 log.info("memoryd started (pid %s)", health.get("pid"))
                 return health
+            if proc is None and _starting_pid(home) is None:
+                # The daemon another caller was starting died (or was reaped) meanwhile.
+                proc = _spawn(socket_path, home, python, env)
+                continue
             code = proc.poll() if proc is not None else None
             if code is not None and code != 0:
                 tail = _log_tail(home)

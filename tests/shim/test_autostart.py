@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ import pytest
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
 from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons, wait_until
-from tests.support import short_tmpdir
+from tests.support import REPO, short_tmpdir
 
 # The shim waits 3 s for a daemon it starts (the default, tested by the hang test below). The
 # shared 2-core test machine can take longer than that to start one under load, so the tests
@@ -156,3 +158,64 @@ def test_ensure_daemon_reports_a_daemon_that_exits(home: Path) -> None:
     env.pop("XDG_RUNTIME_DIR", None)
     with pytest.raises(DaemonUnavailable, match="exited with status 2"):
         ensure_daemon(home / "run" / "d.sock", home, env=env, timeout=3)
+
+
+# Another client (a second shim) that starts the daemon, reports how that went, then stays alive:
+# the daemon's parent, which alone can reap it.
+_STARTER = """
+import sys, time
+from pathlib import Path
+from mcp_shim.autostart import DaemonUnavailable, ensure_daemon
+try:
+    ensure_daemon(Path(sys.argv[1]), Path(sys.argv[2]), timeout=float(sys.argv[3]))
+    print("answered", flush=True)
+except DaemonUnavailable:
+    print("gave up", flush=True)
+time.sleep(120)
+"""
+
+
+def _proc_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("budget", "outcome"), [(15.0, "answered"), (0.2, "gave up")])
+def test_a_killed_daemon_not_yet_reaped_by_its_parent_is_restarted_at_once(
+    home: Path, budget: float, outcome: str
+) -> None:
+    """The daemon another client spawned seconds ago is killed, and stays a zombie while that
+    client does not reap it (stopped here; under CPU load its reaper thread may just not have
+    run yet). The next caller must start a new daemon, not wait out its budget for a dead one
+    it takes for "still starting" (the flake of the killed-mid-session test above). Whether the
+    spawning client saw its daemon answer or gave up on it first, the outcome is the same."""
+    sock = home / "run" / "d.sock"
+    env = {**os.environ, **shim_env(home), "PYTHONPATH": str(REPO)}
+    env.pop("XDG_RUNTIME_DIR", None)
+    starter = subprocess.Popen(
+        [sys.executable, "-c", _STARTER, str(sock), str(home), str(budget)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert starter.stdout is not None
+        assert starter.stdout.readline().strip() == outcome
+        wait_until(lambda: probe(sock) is not None, 15, "the starter's daemon to answer")
+        [pid] = daemon_pids(home)
+        starter.send_signal(signal.SIGSTOP)
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: _proc_state(pid) == "Z", 10, "the killed daemon to be a zombie")
+
+        started = time.monotonic()
+        health = ensure_daemon(sock, home, env=env, timeout=15)
+        elapsed = time.monotonic() - started
+        assert health["pid"] != pid and daemon_pids(home) == [health["pid"]]
+        assert _proc_state(pid) == "Z"  # still unreaped: the restart did not wait for that
+        assert elapsed < 15
+    finally:
+        starter.kill()
+        starter.send_signal(signal.SIGCONT)
+        starter.wait()
+        if starter.stdout is not None:
+            starter.stdout.close()
