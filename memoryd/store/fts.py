@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 MAX_TERMS = 32
@@ -125,29 +126,43 @@ def stem(word: str) -> str:
     return word
 
 
-def stems(text: str) -> set[str]:
-    return {stem(w) for w in _WORD.findall(text.lower())}
+# Rescoring tokenizes every candidate of every recall, as `_WORD` does (letters and digits, with
+# inner apostrophes kept). ASCII text, the common case, goes through bytes.translate + split,
+# about three times cheaper than the regex; only its tokens holding an apostrophe are re-split.
+# (Splitting possessives instead, "caroline's" -> "caroline", was measured: LoCoMo dev R@10
+# +0.6, test -0.1; not taken.)
+_ASCII_SEPARATORS = bytes(b if chr(b).isalnum() or b == 0x27 else 0x20 for b in range(256))
 
 
-def stem_sequence(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(text.lower())]
+def tokens(text: str) -> list[str]:
+    lowered = text.lower()
+    if not lowered.isascii():
+        return _WORD.findall(lowered)
+    words = lowered.encode().translate(_ASCII_SEPARATORS).decode().split()
+    if "'" not in lowered:
+        return words
+    return [part for word in words for part in _WORD.findall(word)]
 
 
-def adjacent_pairs(wanted: list[str], sequence: list[str], window: int = 3) -> float:
+def positions(text: str, wanted: Collection[str]) -> dict[str, list[int]]:
+    """Word indexes, in the text, of each stem in `wanted` that it holds."""
+    found: dict[str, list[int]] = {}
+    for index, word in enumerate(tokens(text)):
+        stemmed = stem(word)
+        if stemmed in wanted:
+            found.setdefault(stemmed, []).append(index)
+    return found
+
+
+def adjacent_pairs(wanted: list[str], found: dict[str, list[int]], window: int = 3) -> float:
     """Share of consecutive query-term pairs that occur within `window` words of each other
-    in the text (either order): phrases such as "support group" count above scattered words."""
+    in the text (either order): phrases such as "support group" count above scattered words.
+    `found` is `positions(text, wanted)`."""
     pairs = [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
-    if not pairs:
-        return 0.0
-    wanted_set = set(wanted)
-    positions: dict[str, list[int]] = {}
-    for i, word in enumerate(sequence):
-        if word in wanted_set:
-            positions.setdefault(word, []).append(i)
-    if len(positions) < 2:
+    if not pairs or len(found) < 2:
         return 0.0
     hits = 0
     for a, b in pairs:
-        if any(abs(i - j) <= window for i in positions.get(a, ()) for j in positions.get(b, ())):
+        if any(abs(i - j) <= window for i in found.get(a, ()) for j in found.get(b, ())):
             hits += 1
     return hits / len(pairs)

@@ -21,11 +21,28 @@ from typing import Any, Literal, Protocol
 from memoryd.store import fts
 
 
+class DenseHits(Protocol):
+    """One query's cosine similarities (memoryd.semantic.index.Hits)."""
+
+    @property
+    def top(self) -> list[tuple[int, float]]:
+        """The nearest (rowid, cosine) pairs, best first."""
+        ...
+
+    @property
+    def best(self) -> float: ...
+
+    def cosine(self, rowid: int) -> float:
+        """Any memory's cosine with the query, 0 if it has no vector."""
+        ...
+
+
 class DenseIndex(Protocol):
     """The semantic leg as recall sees it (memoryd.semantic, when installed and on)."""
 
-    async def search(self, text: str, k: int) -> list[tuple[int, float]]:
-        """Up to k (rowid, cosine) pairs, best first."""
+    async def search(self, text: str, k: int) -> DenseHits | None:
+        """The query's cosines with up to k nearest first; None when there is nothing to
+        compare (an empty index or a blank query)."""
         ...
 
 
@@ -69,11 +86,14 @@ def lexical(bm25: float, best_bm25: float, covered: float, near: float = 0.0) ->
 
 
 # The semantic leg: a convex mix of the lexical score and the cosine similarity, each scaled to
-# its best candidate. Cosines under COSINE_FLOOR count as nothing (unrelated MiniLM sentences
-# still score ~0.1-0.2). Chosen on the LoCoMo dev conversations (bench/locomo.py --split dev).
-SEMANTIC_WEIGHT = 0.3
-COSINE_FLOOR = 0.2
-DENSE_POOL = 50
+# its best candidate, over the lexical pool plus the DENSE_POOL nearest memories; every
+# candidate gets its own cosine. Cosines under COSINE_FLOOR count as nothing. Chosen on the
+# LoCoMo dev conversations only: R@10 is flat (69.5-71.2) for weights 0.2-0.5 and floors
+# 0-0.3, so these are the centre of the best 3x3 neighbourhood of that grid, not its peak;
+# dense pools of 10, 20 and 50 score the same (bench/locomo.py --split dev, docs/benchmarks.md).
+SEMANTIC_WEIGHT = 0.5
+COSINE_FLOOR = 0.05
+DENSE_POOL = 20
 
 
 def fuse(lexical_score: float, best_lexical: float, cosine: float, best_cosine: float) -> float:
@@ -101,10 +121,9 @@ def text_relevance(
 ) -> float:
     """`lexical` for one candidate's text: which stemmed query words it holds, and how many
     consecutive query words stand near each other in it."""
-    sequence = fts.stem_sequence(text)
-    have = set(sequence)
-    covered = coverage([w in have for w in wanted], weights)
-    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), sequence))
+    found = fts.positions(text, set(wanted))
+    covered = coverage([w in found for w in wanted], weights)
+    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), found))
 
 
 def age_days(now_ms: int, updated_ms: int) -> float:

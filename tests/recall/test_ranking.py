@@ -88,8 +88,10 @@ async def test_a_query_of_stopwords_only_is_matched_as_a_phrase(store: MemorySto
 def test_coverage_and_proximity_are_bounded() -> None:
     assert ranking.coverage([True, False], [1.0, 1.0]) == 0.5
     assert ranking.coverage([], []) == 0.0
-    assert fts.adjacent_pairs(["support", "group"], ["a", "support", "group"]) == 1.0
-    assert fts.adjacent_pairs(["support", "group"], ["support"] + ["x"] * 9 + ["group"]) == 0.0
+    wanted = ["support", "group"]
+    assert fts.adjacent_pairs(wanted, fts.positions("a support group", wanted)) == 1.0
+    far = "support " + "x " * 9 + "group"
+    assert fts.adjacent_pairs(wanted, fts.positions(far, wanted)) == 0.0
     assert ranking.lexical(-5.0, -10.0, 1.0, 1.0) <= 1 + ranking.PROXIMITY_BONUS
 
 
@@ -107,3 +109,12 @@ async def test_any_text_is_a_valid_match_expression(store: MemoryStore) -> None:
         await store.recall(RecallQuery(context=text, expanded_query=text))
     found = await _ids(store, context='"quoted" NEAR col:umn')
     assert found and found[0].startswith("odd")
+
+
+_ROW_TEXT = st.text(alphabet=st.sampled_from(list("abcXYZ09 '_’-.,:é\"\n")), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ROW_TEXT | st.text(max_size=40))
+def test_fast_row_tokenizer_equals_the_query_regex(text: str) -> None:
+    assert fts.tokens(text) == fts._WORD.findall(text.lower())
