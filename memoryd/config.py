@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_content_chars: Annotated[
         int, Field(validation_alias="MEMORY_MAX_CONTENT_CHARS", ge=100, le=100_000)
     ] = DEFAULT_MAX_CONTENT
+    # The semantic leg, when memoryd[semantic] is installed: 0/false/no/off turns it off.
+    semantic: Annotated[bool, Field(validation_alias="MEMORY_SEMANTIC")] = True
 
     @field_validator("api_url")
     @classmethod

@@ -10,7 +10,6 @@ Nothing here is imported unless the extra is installed and MEMORY_SEMANTIC is no
 from __future__ import annotations
 
 import importlib.util
-import os
 
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
@@ -27,8 +26,6 @@ def installed() -> bool:
         return False
 
 
-def wanted(environ: dict[str, str] | None = None) -> bool:
-    """On when installed, unless MEMORY_SEMANTIC=0 (or false/no/off) turns it off."""
-    env = os.environ if environ is None else environ
-    flag = env.get("MEMORY_SEMANTIC", "").strip().lower()
-    return flag not in ("0", "false", "no", "off") and installed()
+def wanted(enabled: bool) -> bool:
+    """On when installed, unless the settings turn it off (MEMORY_SEMANTIC=0, `Settings`)."""
+    return enabled and installed()

@@ -6,10 +6,32 @@ no approximate index (and no SQLite extension, which this Python's sqlite3 canno
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Hits:
+    """One query's cosines against every indexed memory: the k nearest, and any other row's
+    on demand (recall fuses the cosine of every lexical candidate, not only of the nearest)."""
+
+    top: list[tuple[int, float]]  # (rowid, cosine), best first
+    scores: npt.NDArray[np.float32]
+    slot: dict[int, int]  # rowid -> row of `scores`, as it was when they were computed
+
+    @property
+    def best(self) -> float:
+        return self.top[0][1] if self.top else 0.0
+
+    def cosine(self, rowid: int) -> float:
+        """0 for a memory without a vector (sensitive, or not embedded yet)."""
+        slot = self.slot.get(rowid)
+        # put() may add rows to the live mapping after the search: those have no score here.
+        return float(self.scores[slot]) if slot is not None and slot < len(self.scores) else 0.0
 
 
 class VectorIndex:
@@ -65,12 +87,14 @@ class VectorIndex:
     def clear(self) -> None:
         self.remove(set(self._slot))
 
-    def search(self, query: Vector, k: int) -> list[tuple[int, float]]:
-        """The k nearest (rowid, cosine), best first. Vectors are unit length."""
-        if not len(self._rowids) or k <= 0:
-            return []
+    def search(self, query: Vector, k: int) -> Hits:
+        """Cosines of the query with every vector (all unit length), the k nearest first."""
         scores = self._matrix @ query
         k = min(k, len(scores))
+        if k <= 0:
+            return Hits([], scores, self._slot)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [(int(self._rowids[i]), float(scores[i])) for i in top]
+        # remove() replaces the mapping rather than editing it, so this one stays consistent
+        # with `scores`; put() only adds slots past its end or keeps a rowid's slot.
+        return Hits([(int(self._rowids[i]), float(scores[i])) for i in top], scores, self._slot)

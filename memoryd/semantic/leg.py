@@ -14,7 +14,7 @@ import numpy as np
 
 from memoryd.semantic import DIMENSIONS, MODEL_ID
 from memoryd.semantic.embedder import Embedder, Vectors
-from memoryd.semantic.index import VectorIndex
+from memoryd.semantic.index import Hits, VectorIndex
 from memoryd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,9 @@ class SemanticLeg:
 
     # ------------------------------------------------------------------ recall side
 
-    async def search(self, text: str, k: int) -> list[tuple[int, float]]:
+    async def search(self, text: str, k: int) -> Hits | None:
         if not len(self.index) or not text.strip():
-            return []
+            return None
         vectors = await asyncio.to_thread(self.embedder.embed, [text])
         return self.index.search(vectors[0], k)
 

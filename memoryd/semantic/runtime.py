@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def semantic_runtime(store: MemoryStore) -> AsyncIterator[dict[str, Any]]:
+async def semantic_runtime(store: MemoryStore, enabled: bool) -> AsyncIterator[dict[str, Any]]:
     """Yields the services extras to register: {"semantic": SemanticLeg} when on, else {}.
-    Off, nothing of the extra is imported and recall is purely lexical."""
-    if not semantic.wanted():
+    Off (`enabled` is `Settings.semantic`), nothing of the extra is imported and recall is
+    purely lexical."""
+    if not semantic.wanted(enabled):
         yield {}
         return
     # numpy's BLAS threads would spin after each index search, burning the CPU that recall

@@ -635,7 +635,7 @@ class MemoryStore:
 
     async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
         plan = fts.plan(query.context, query.expanded_query)
-        nearest: asyncio.Task[list[tuple[int, float]]] | None = None
+        nearest: asyncio.Task[ranking.DenseHits | None] | None = None
         if self.semantic is not None and query.sort_by == "relevance":
             # Embedding the query (a thread) overlaps the lexical query (another thread).
             text = f"{query.context} {query.expanded_query}".strip()
@@ -673,11 +673,12 @@ class MemoryStore:
                 args = (plan.match(), *inner_args, fetch, *filter_args, pool)
                 async with self.db.reader() as conn, conn.execute(sql, args) as cursor:
                     rows = list(await cursor.fetchall())
-            dense = dict(await nearest) if nearest is not None else {}
+            hits = await nearest if nearest is not None else None
         finally:
             if nearest is not None and not nearest.done():
                 nearest.cancel()
-        missing = [r for r in dense if r not in {row["rowid"] for row in rows}]
+        lexical_ids = {row["rowid"] for row in rows}
+        missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
         if missing:
             marks = ", ".join("?" * len(missing))
             async with (
@@ -700,14 +701,15 @@ class MemoryStore:
                 text, row["bm"], best_bm, wanted, plan.weights
             )
         best_lexical = max(lexical.values(), default=0.0)
-        best_cosine = max(dense.values(), default=0.0)
         now = self.clock.now_ms()
         scored = []
         for row in rows + dense_rows:
             relevance = lexical.get(row["rowid"], 0.0)
-            if dense:
+            if hits is not None:
+                # Every candidate's own cosine, not only the nearest's: a lexical match just
+                # outside the dense top-k is not scored as if it were unrelated.
                 relevance = ranking.fuse(
-                    relevance, best_lexical, dense.get(row["rowid"], 0.0), best_cosine
+                    relevance, best_lexical, hits.cosine(row["rowid"]), hits.best
                 )
             candidate = ranking.Candidate(
                 relevance=relevance,

@@ -15,7 +15,11 @@ import httpx
 import numpy as np
 import pytest
 
-from memoryd.semantic.index import VectorIndex
+from memoryd.config import load_settings
+from memoryd.errors import ConfigError
+from memoryd.semantic.index import Hits, VectorIndex
+from memoryd.store import ranking
+from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 from tests.support import Daemon, daemon_env, running_daemon, short_tmpdir
 
 PARAPHRASED = "I love hiking in the mountains on weekends"
@@ -166,13 +170,94 @@ def test_vector_index_put_replace_remove_search() -> None:
     index = VectorIndex(3)
     eye = np.eye(3, dtype=np.float32)
     index.put([10, 20, 30], eye)
-    assert index.search(np.array([0, 1, 0], dtype=np.float32), 2)[0] == (20, 1.0)
+    assert index.search(np.array([0, 1, 0], dtype=np.float32), 2).top[0] == (20, 1.0)
     index.put([20], np.array([[1, 0, 0]], dtype=np.float32))  # replaced in place
     assert len(index) == 3
     hits = index.search(np.array([1, 0, 0], dtype=np.float32), 5)
-    assert {r for r, s in hits if s == 1.0} == {10, 20}
+    assert {r for r, s in hits.top if s == 1.0} == {10, 20}
     index.remove({10, 99})
     assert index.rowids() == {20, 30}
-    assert [r for r, _ in index.search(np.array([0, 0, 1], dtype=np.float32), 1)] == [30]
+    assert [r for r, _ in index.search(np.array([0, 0, 1], dtype=np.float32), 1).top] == [30]
     index.clear()
-    assert index.search(np.array([0, 0, 1], dtype=np.float32), 1) == []
+    assert index.search(np.array([0, 0, 1], dtype=np.float32), 1).top == []
+
+
+def test_hits_give_any_rows_cosine_and_survive_later_index_changes() -> None:
+    index = VectorIndex(2)
+    index.put([1, 2, 3], np.array([[1, 0], [0.6, 0.8], [0, 1]], dtype=np.float32))
+    hits = index.search(np.array([1, 0], dtype=np.float32), 1)
+    assert hits.top == [(1, 1.0)] and hits.best == 1.0
+    assert hits.cosine(2) == pytest.approx(0.6)  # outside the top 1, still known
+    assert hits.cosine(3) == 0.0 and hits.cosine(99) == 0.0
+    # Rows removed or added after the search move slots in the live index, not in these hits.
+    index.remove({1})
+    index.put([4], np.array([[1, 0]], dtype=np.float32))
+    assert hits.cosine(2) == pytest.approx(0.6) and hits.cosine(4) == 0.0
+    assert index.search(np.array([1, 0], dtype=np.float32), 1).top == [(4, 1.0)]
+
+
+class _TableIndex:
+    """The semantic leg with a fixed text -> vector table in place of the model, so that
+    cosines are exact; the index and the fusion in recall are the real ones."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = {t: np.array(v, dtype=np.float32) for t, v in vectors.items()}
+        self.index = VectorIndex(len(next(iter(vectors.values()))))
+
+    async def search(self, text: str, k: int) -> Hits | None:
+        return self.index.search(self.vectors[text], k)
+
+
+async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
+    store: MemoryStore,
+) -> None:
+    near, far = "deploy notes for the alpha service", "deploy notes deploy notes beta"
+    # More memories nearer the query than `near` than the dense pool holds, none of them a
+    # lexical match: `near` is not among the nearest, yet its cosine (0.8, against 0.1 for
+    # `far`, which matches the words better) must decide between the two lexical matches.
+    fillers = [f"unrelated filler number {i}" for i in range(ranking.DENSE_POOL + 5)]
+    table = {"deploy notes": [1.0, 0.0], near: [0.8, 0.6], far: [0.1, 0.995]}
+    table |= {f: [0.9, 0.436] for f in fillers}
+    leg = _TableIndex(table)
+    rowids = {}
+    for text in [near, far, *fillers]:
+        created = await store.create(NewMemory(content=text))
+        async with store.db.reader() as conn:
+            cursor = await conn.execute(
+                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        rowids[text] = row[0]
+        leg.index.put([row[0]], leg.vectors[text][None, :])
+    lexical_only = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    assert lexical_only[:2] == [far, near]
+
+    store.semantic = leg
+    hits = await leg.search("deploy notes", ranking.DENSE_POOL)
+    assert hits is not None and rowids[near] not in {r for r, _ in hits.top}
+    fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    assert fused[0] == near and far in fused
+
+
+def test_memory_semantic_is_a_validated_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, on in (("0", False), ("off", False), ("false", False), ("1", True), ("", True)):
+        monkeypatch.setenv("MEMORY_SEMANTIC", value)
+        assert load_settings().semantic is on
+    monkeypatch.setenv("MEMORY_SEMANTIC", "maybe")
+    with pytest.raises(ConfigError, match="MEMORY_SEMANTIC"):
+        load_settings()
+
+
+def test_daemon_refuses_to_start_on_a_bad_memory_semantic() -> None:
+    env = daemon_env(short_tmpdir(), MEMORY_SEMANTIC="sometimes")
+    done = subprocess.run(
+        [sys.executable, "-m", "memoryd", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "MEMORY_SEMANTIC" in done.stderr and "Traceback" not in done.stderr
