@@ -9,7 +9,8 @@ arrive at random (each session every 0.25 s on average), next to `python -c pass
 same interpreter under the same load; the ratio is from the same run. Every prompt is
 different and every run a new session, so the per-session dedup never short-cuts retrieval.
 Stop transcripts do not exist, so the learning queue records the request and judges nothing
-(no model is called). Issue 4's budget (p95 <= 50 ms at 10k memories, 8 sessions' hooks
+(no model is called). "daemon only" rows time the prompt request without a hook process, one
+at a time and 8 at once. Issue 4's budget (p95 <= 50 ms at 10k memories, 8 sessions' hooks
 running at once) is judged on the bursts: the literal "at once", and the worst moment 8
 sessions can produce (docs/benchmarks.md says why).
 
@@ -21,6 +22,7 @@ sessions can produce (docs/benchmarks.md says why).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -243,6 +245,24 @@ def burst(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions
     return out
 
 
+async def daemon_bursts(client: httpx.AsyncClient, events: list[str], sessions: int) -> Samples:
+    """The daemon's part of a burst: `sessions` prompt requests at once from one async client,
+    then the same pause as between hook bursts, repeated."""
+    out = Samples()
+
+    async def one(event: str) -> None:
+        started = time.perf_counter()
+        response = await client.post("/api/hooks/prompt", content=event)
+        response.raise_for_status()
+        out.wall.append(time.perf_counter() - started)
+
+    async with client:
+        for start in range(0, len(events) - sessions + 1, sessions):
+            await asyncio.gather(*(one(e) for e in events[start : start + sessions]))
+            await asyncio.sleep(BURST_PAUSE)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
@@ -320,6 +340,16 @@ def main() -> None:
                 inside.wall.append(time.perf_counter() - started)
             print(
                 row(f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories", inside, None)
+            )
+            events = [prompt()(0, 0)[1] for _ in range(args.runs)]
+            together = asyncio.run(daemon_bursts(daemon.async_client(timeout=120), events, 8))
+            print(
+                row(
+                    f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories, "
+                    "8 at once (bursts)",
+                    together,
+                    None,
+                )
             )
             shapes = [
                 (load, 1, "1 session"),
