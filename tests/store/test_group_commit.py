@@ -1,0 +1,101 @@
+"""Writes queued together share one transaction, and still succeed or fail one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import aiosqlite
+import pytest
+
+from memoryd.errors import Conflict
+from memoryd.store.memories import MemoryStore, NewMemory
+
+
+async def _meta(conn: aiosqlite.Connection, key: str) -> str | None:
+    rows = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
+    return str(rows[0][0]) if rows else None
+
+
+async def test_concurrent_writes_share_transactions_and_each_is_stored(
+    store: MemoryStore,
+) -> None:
+    statements: list[str] = []  # what the writer's SQLite runs, traced by SQLite itself
+    await store.db.writer.set_trace_callback(statements.append)
+    created = await asyncio.gather(
+        *(store.create(NewMemory(content=f"group commit note {n}")) for n in range(40))
+    )
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert len({c.memory.id for c in created}) == 40
+    assert await store.count() == 40
+    for c in created:
+        assert (await store.get(c.memory.id)).content == c.memory.content
+    # Queued writes shared a transaction: far fewer BEGINs than writes.
+    assert 1 <= len(begins) <= 3, begins
+
+
+async def test_a_clean_failure_in_a_shared_batch_fails_alone(store: MemoryStore) -> None:
+    taken = await store.create(NewMemory(content="the id is taken"))
+    results = await asyncio.gather(
+        store.create(NewMemory(content="first neighbour")),
+        store.create(NewMemory(content="reuses an id", id=taken.memory.id)),
+        store.create(NewMemory(content="second neighbour")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], Conflict)
+    assert await store.count() == 3
+    contents = {m.content for m in (await store.page(limit=10))[0]}
+    assert contents == {"the id is taken", "first neighbour", "second neighbour"}
+
+
+async def test_a_job_failing_after_its_writes_is_undone_and_its_neighbours_kept(
+    store: MemoryStore,
+) -> None:
+    class Boom(Exception):
+        pass
+
+    async def writes_then_fails(conn: aiosqlite.Connection) -> None:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('half-done', 'x')")
+        raise Boom
+
+    def writes(key: str):  # type: ignore[no-untyped-def]
+        async def job(conn: aiosqlite.Connection) -> str:
+            await conn.execute("INSERT INTO meta (key, value) VALUES (?, 'ok')", (key,))
+            return key
+
+        return job
+
+    db = store.db
+    results = await asyncio.gather(
+        db.write(writes("before")),
+        db.write(writes_then_fails),
+        db.write(writes("after")),
+        return_exceptions=True,
+    )
+    assert results[0] == "before" and results[2] == "after"
+    assert isinstance(results[1], Boom)
+    async with db.reader() as conn:
+        assert await _meta(conn, "before") == "ok"
+        assert await _meta(conn, "after") == "ok"
+        assert await _meta(conn, "half-done") is None
+
+
+async def test_close_commits_what_is_queued(store: MemoryStore) -> None:
+    pending = [
+        asyncio.ensure_future(store.create(NewMemory(content=f"late {n}"))) for n in range(5)
+    ]
+    # Scheduled after the five writes (tasks start in order), so they are queued when it runs.
+    closing = asyncio.ensure_future(store.db.close())
+    await asyncio.gather(closing, *pending)
+    with sqlite3.connect(store.db.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0] == 5
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+async def test_the_result_comes_after_the_commit(store: MemoryStore, jobs: int) -> None:
+    created = await asyncio.gather(
+        *(store.create(NewMemory(content=f"visible {n}")) for n in range(jobs))
+    )
+    async with store.db.reader() as conn:
+        rows = list(await conn.execute_fetchall("SELECT id FROM memories"))
+    assert {r[0] for r in rows} == {c.memory.id for c in created}
