@@ -155,6 +155,10 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "memoryd", "serve"],
             env=env,
+            # `-m` puts the working directory first on sys.path: run from the checkout this
+            # script belongs to, so that an A/B run from a git worktree measures that tree's
+            # daemon (from elsewhere, the editable install's tree was measured instead).
+            cwd=Path(__file__).resolve().parent.parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
