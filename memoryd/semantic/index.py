@@ -34,6 +34,27 @@ class Hits:
         return float(self.scores[slot]) if slot is not None and slot < len(self.scores) else 0.0
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The index as it is now, searchable from another thread while the event loop goes on
+    changing the index: remove() and growth replace these arrays and this mapping rather
+    than editing them, and new rows land past the end of this view of the buffer."""
+
+    matrix: Vector
+    rowids: npt.NDArray[np.int64]
+    slot: dict[int, int]
+
+    def search(self, query: Vector, k: int) -> Hits:
+        """Cosines of the query with every vector (all unit length), the k nearest first."""
+        scores = self.matrix @ query
+        k = min(k, len(scores))
+        if k <= 0:
+            return Hits([], scores, self.slot)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return Hits([(int(self.rowids[i]), float(scores[i])) for i in top], scores, self.slot)
+
+
 class VectorIndex:
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
@@ -55,6 +76,7 @@ class VectorIndex:
             if slot is None:
                 fresh.append((rowid, vector))
             else:
+                # In place: a search running in a thread may see this one row half replaced.
                 self._matrix[slot] = vector
         if fresh:
             start = len(self._rowids)
@@ -87,14 +109,8 @@ class VectorIndex:
     def clear(self) -> None:
         self.remove(set(self._slot))
 
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self._matrix, self._rowids, self._slot)
+
     def search(self, query: Vector, k: int) -> Hits:
-        """Cosines of the query with every vector (all unit length), the k nearest first."""
-        scores = self._matrix @ query
-        k = min(k, len(scores))
-        if k <= 0:
-            return Hits([], scores, self._slot)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        # remove() replaces the mapping rather than editing it, so this one stays consistent
-        # with `scores`; put() only adds slots past its end or keeps a rowid's slot.
-        return Hits([(int(self._rowids[i]), float(scores[i])) for i in top], scores, self._slot)
+        return self.snapshot().search(query, k)

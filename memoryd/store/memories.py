@@ -673,10 +673,22 @@ class MemoryStore:
                 args = (plan.match(), *inner_args, fetch, *filter_args, pool)
                 async with self.db.reader() as conn, conn.execute(sql, args) as cursor:
                     rows = list(await cursor.fetchall())
-            hits = await nearest if nearest is not None else None
-        finally:
-            if nearest is not None and not nearest.done():
+        except BaseException:
+            if nearest is not None:
                 nearest.cancel()
+            raise
+        wanted = [fts.stem(t) for t in plan.terms]
+        best_bm = min((r["bm"] for r in rows), default=0.0)
+        lexical: dict[int, float] = {}
+        for row in rows:
+            text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
+            lexical[row["rowid"]] = ranking.text_relevance(
+                text, row["bm"], best_bm, wanted, plan.weights
+            )
+        best_lexical = max(lexical.values(), default=0.0)
+        # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
+        # Python on this one): wait for it only now.
+        hits = await nearest if nearest is not None else None
         lexical_ids = {row["rowid"] for row in rows}
         missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
         if missing:
@@ -692,15 +704,6 @@ class MemoryStore:
                 dense_rows = list(await cursor.fetchall())
         if not rows and not dense_rows:
             return []
-        wanted = [fts.stem(t) for t in plan.terms]
-        best_bm = min((r["bm"] for r in rows), default=0.0)
-        lexical: dict[int, float] = {}
-        for row in rows:
-            text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
-            lexical[row["rowid"]] = ranking.text_relevance(
-                text, row["bm"], best_bm, wanted, plan.weights
-            )
-        best_lexical = max(lexical.values(), default=0.0)
         now = self.clock.now_ms()
         scored = []
         for row in rows + dense_rows:
