@@ -141,7 +141,7 @@ def tokens(text: str) -> list[str]:
     words = lowered.encode().translate(_ASCII_SEPARATORS).decode().split()
     if "'" not in lowered:
         return words
-    return [part for word in words for part in _WORD.findall(word)]
+    return [part for word in words for part in (_WORD.findall(word) if "'" in word else (word,))]
 
 
 def positions(text: str, wanted: Collection[str]) -> dict[str, list[int]]:
