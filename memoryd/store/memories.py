@@ -671,8 +671,8 @@ class MemoryStore:
                     f"WHERE {' AND '.join(filters)} ORDER BY t.bm LIMIT ?"
                 )
                 args = (plan.match(), *inner_args, fetch, *filter_args, pool)
-                async with self.db.reader() as conn, conn.execute(sql, args) as cursor:
-                    rows = list(await cursor.fetchall())
+                async with self.db.reader() as conn:  # one round trip to its thread
+                    rows = list(await conn.execute_fetchall(sql, args))
         except BaseException:
             if nearest is not None:
                 nearest.cancel()
@@ -693,15 +693,14 @@ class MemoryStore:
         missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
         if missing:
             marks = ", ".join("?" * len(missing))
-            async with (
-                self.db.reader() as conn,
-                conn.execute(
-                    f"SELECT {columns}, 0.0 AS bm FROM memories m "
-                    f"WHERE m.rowid IN ({marks}) AND {' AND '.join(filters)}",
-                    (*missing, *filter_args),
-                ) as cursor,
-            ):
-                dense_rows = list(await cursor.fetchall())
+            async with self.db.reader() as conn:
+                dense_rows = list(
+                    await conn.execute_fetchall(
+                        f"SELECT {columns}, 0.0 AS bm FROM memories m "
+                        f"WHERE m.rowid IN ({marks}) AND {' AND '.join(filters)}",
+                        (*missing, *filter_args),
+                    )
+                )
         if not rows and not dense_rows:
             return []
         now = self.clock.now_ms()
