@@ -137,6 +137,34 @@ class Memory:
     deleted_ms: int | None = None
     field_hlc: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def blank(
+        cls,
+        memory_id: str,
+        *,
+        created_ms: int = 0,
+        updated_ms: int | None = None,
+        content: str | None = None,
+        category: str = "facts",
+        source: str = "manual",
+        is_sensitive: bool = False,
+    ) -> Memory:
+        """A memory with every other field at its default: a row about to be filled in, or
+        one known only by the few fields an answer carries."""
+        return cls(
+            id=memory_id,
+            content=content,
+            category=category,
+            tags=[],
+            expanded_keywords="",
+            importance=0.5,
+            is_sensitive=is_sensitive,
+            project=None,
+            source=source,
+            created_ms=created_ms,
+            updated_ms=created_ms if updated_ms is None else updated_ms,
+        )
+
     @property
     def deleted(self) -> bool:
         return self.deleted_ms is not None

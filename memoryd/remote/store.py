@@ -61,19 +61,7 @@ def _memory(out: rest.MemoryOut) -> Memory:
 def _stub(memory_id: str, *, content: str | None, is_sensitive: bool = False) -> Memory:
     """A memory known only by what a hub answer says (create, delete and secret answer with a
     few fields); the handlers read only those fields from it."""
-    return Memory(
-        id=memory_id,
-        content=content,
-        category="facts",
-        tags=[],
-        expanded_keywords="",
-        importance=0.5,
-        is_sensitive=is_sensitive,
-        project=None,
-        source="manual",
-        created_ms=0,
-        updated_ms=0,
-    )
+    return Memory.blank(memory_id, content=content, is_sensitive=is_sensitive)
 
 
 def _path_id(memory_id: str) -> str:

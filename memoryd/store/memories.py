@@ -242,15 +242,9 @@ class MemoryStore:
         ):
             raise Conflict(f"a memory with id {new_id} already exists")
         created = created_ms or now
-        blank = Memory(
-            id=new_id,
-            content=None,
+        blank = Memory.blank(
+            new_id,
             category=fields["category"],
-            tags=[],
-            expanded_keywords="",
-            importance=0.5,
-            is_sensitive=False,
-            project=None,
             source=fields["source"],
             created_ms=created,
             updated_ms=updated_ms or created,
@@ -428,19 +422,7 @@ class MemoryStore:
         stamp = wall_ms(change.hlc)
         if row is None:
             born = fields.get("created_ms", stamp)
-            current = Memory(
-                id=change.entity_id,
-                content=None,
-                category="facts",
-                tags=[],
-                expanded_keywords="",
-                importance=0.5,
-                is_sensitive=False,
-                project=None,
-                source="manual",
-                created_ms=born,
-                updated_ms=born,
-            )
+            current = Memory.blank(change.entity_id, created_ms=born)
             text: str | None = None
         else:
             current = _memory(row)
