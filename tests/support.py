@@ -1,4 +1,5 @@
-"""Shared test helpers: real daemon processes on temporary sockets, and clients for them."""
+"""Shared test helpers: real daemon and hub processes (temporary sockets, loopback ports),
+clients for them, and the project's commands run as processes."""
 
 from __future__ import annotations
 
@@ -126,3 +127,78 @@ def running_daemon(**extra_env: str) -> Iterator[Daemon]:
         yield daemon
     finally:
         daemon.stop()
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m module args…` as a process, its output captured as text; never raises on
+    its exit status (the tests assert it)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def serve_refuses(env: dict[str, str], message: str) -> None:
+    """`memoryd serve` stops at start-up with status 2 and `message`, and no traceback."""
+    done = run_module("memoryd", "serve", env=env)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class HubServer:
+    """`memory-hub serve` as a child process on a loopback port, its output in a log file;
+    stop() then start() again keeps its port and its database."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = short_tmpdir("hublog") / "hub.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def migrate(self) -> subprocess.CompletedProcess[str]:
+        return run_module("memory_hub", "migrate", env=self.env)
+
+    def start(self) -> HubServer:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "memory_hub", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
+                cwd=REPO, env=self.env, stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"memory-hub exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)  # polling the start-up with a deadline, not synchronising
+        raise TimeoutError(f"memory-hub did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+            self.proc.wait(30)
+            self.proc = None
+
+    def client(self, api_key: str) -> httpx.Client:
+        """The hub's REST API with `api_key`; the caller closes it."""
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        )

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Daemon, daemon_env, running_daemon, short_tmpdir, wait_for_socket
+from tests.support import (
+    Daemon,
+    daemon_env,
+    run_module,
+    running_daemon,
+    short_tmpdir,
+    wait_for_socket,
+)
 
 NOBODY = 65534
 
@@ -104,13 +110,7 @@ def test_another_uid_is_refused_by_modes_then_by_peer_credentials(daemon: Daemon
 
 def test_second_daemon_on_the_same_socket_exits_0_at_once(daemon: Daemon) -> None:
     started = time.monotonic()
-    second = subprocess.run(
-        [sys.executable, "-m", "memoryd", "serve"],
-        env=daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    second = run_module("memoryd", "serve", env=daemon.env, timeout=30)
     assert second.returncode == 0
     assert "already running" in second.stderr
     assert str(daemon.proc.pid if daemon.proc else "") in second.stderr
@@ -121,13 +121,7 @@ def test_second_daemon_on_the_same_socket_exits_0_at_once(daemon: Daemon) -> Non
 def test_second_daemon_for_the_same_database_on_another_socket_refuses(daemon: Daemon) -> None:
     other_socket = short_tmpdir() / "run" / "other.sock"
     env = {**daemon.env, "MEMORY_SOCKET": str(other_socket)}
-    second = subprocess.run(
-        [sys.executable, "-m", "memoryd", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    second = run_module("memoryd", "serve", env=env, timeout=30)
     assert second.returncode == 1
     assert "already served" in second.stderr and str(daemon.socket) in second.stderr
     assert "Traceback" not in second.stderr

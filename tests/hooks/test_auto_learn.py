@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
 from tests.hooks.helpers import for_daemon, run_hook
-from tests.support import Daemon, running_daemon
+from tests.support import Daemon, run_module, running_daemon
 
 GITHUB_TOKEN = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"
 AWS_KEY = "AKIA" + "QWERTYUIOPASDFGH"
@@ -137,13 +135,7 @@ def test_a_correction_becomes_an_auto_learned_memory(
     assert memory["category"] == "preferences" and memory["project"] == "webshop"
     entry = next(e for e in learned(daemon) if e["memory_id"] == memory["id"])
     assert entry["action"] == "stored" and entry["reason"] == "the user corrected the assistant"
-    shown = subprocess.run(
-        [sys.executable, "-m", "memoryd.cli.memory_cmd", "learned"],
-        env=daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
+    shown = run_module("memoryd.cli.memory_cmd", "learned", env=daemon.env, timeout=30).stdout
     assert "auto-learn on: Anthropic API" in shown
     assert "stored" in shown and "the user corrected the assistant" in shown
     # The judge saw the conversation, framed by the conservative system prompt.

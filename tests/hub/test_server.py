@@ -6,9 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +25,7 @@ from tests.conftest import FakeClock
 from tests.hub.conftest import KEYS, HubHarness, hub_settings
 from tests.hub.ops import replica, sealed_put
 from tests.pg import PgCluster
+from tests.support import HubServer, run_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,14 +51,7 @@ def test_settings_errors_name_the_variable() -> None:
 
 def test_malformed_api_keys_stops_the_process_with_one_line() -> None:
     env = {**os.environ, "DATABASE_URL": "postgresql://u@h/db", "API_KEYS": "{oops"}
-    result = subprocess.run(
-        [sys.executable, "-m", "memory_hub", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module("memory_hub", "serve", env=env)
     assert result.returncode == 2
     assert result.stderr.startswith("memory-hub: invalid API_KEYS: not JSON")
     assert "Traceback" not in result.stderr
@@ -79,58 +70,26 @@ async def test_two_replicas_migrating_at_once_apply_each_step_once(hub_dsn: str)
     assert [r["version"] for r in rows] == [v for v, _, _ in MIGRATIONS]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_memory_hub_serve_process_end_to_end(hub_dsn: str) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": hub_dsn,
-        "API_KEYS": json.dumps(KEYS),
-        "MEMORY_ENCRYPTION_KEY": "b" * 64,
-    }
-    migrated = subprocess.run(
-        [sys.executable, "-m", "memory_hub", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    server = HubServer(
+        {
+            **os.environ,
+            "DATABASE_URL": hub_dsn,
+            "API_KEYS": json.dumps(KEYS),
+            "MEMORY_ENCRYPTION_KEY": "b" * 64,
+        }
     )
+    migrated = server.migrate()
     assert migrated.returncode == 0 and "applied migrations" in migrated.stdout
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memory_hub", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server.start()
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "hub did not become healthy"
-            time.sleep(0.05)
-        auth = {"Authorization": f"Bearer {KEYS['alice']}"}
-        r = httpx.post(f"{base}/api/memories", json={"content": "over real HTTP"}, headers=auth)
-        assert r.status_code == 201
-        got = httpx.get(f"{base}/api/memories", headers=auth).json()
+        with server.client(KEYS["alice"]) as alice:
+            r = alice.post("/api/memories", json={"content": "over real HTTP"})
+            assert r.status_code == 201
+            got = alice.get("/api/memories").json()
         assert [m["content"] for m in got["memories"]] == ["over real HTTP"]
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout:
-            proc.stdout.close()
+        server.stop()
 
 
 async def test_health_is_503_when_the_database_is_unreachable(hub_dsn: str) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,14 @@ from memoryd.errors import ConfigError
 from memoryd.semantic.index import Hits, VectorIndex
 from memoryd.store import ranking
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
-from tests.support import Daemon, daemon_env, running_daemon, short_tmpdir
+from tests.support import (
+    Daemon,
+    daemon_env,
+    run_module,
+    running_daemon,
+    serve_refuses,
+    short_tmpdir,
+)
 
 PARAPHRASED = "I love hiking in the mountains on weekends"
 QUERY = "trekking through alpine peaks"  # not one word in common with PARAPHRASED
@@ -114,13 +119,8 @@ def test_reindex_cli_embeds_the_whole_store_again(semantic_daemon: Daemon) -> No
     client = semantic_daemon.client()
     indexed = client.get("/api/semantic").json()["indexed"]
     assert indexed >= 5
-    out = subprocess.run(
-        [sys.executable, "-m", "memoryd.cli.memory_cmd", "--json", "reindex"],
-        env=semantic_daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
+    out = run_module(
+        "memoryd.cli.memory_cmd", "--json", "reindex", env=semantic_daemon.env, timeout=90
     )
     assert out.returncode == 0, out.stderr
     assert '"pending": 0' in out.stdout and f'"indexed": {indexed}' in out.stdout
@@ -137,14 +137,7 @@ def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
         status = client.get("/api/semantic").json()
         reindex = client.post("/api/semantic/reindex")
         assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
-        cli = subprocess.run(
-            [sys.executable, "-m", "memoryd.cli.memory_cmd", "reindex"],
-            env=daemon.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        cli = run_module("memoryd.cli.memory_cmd", "reindex", env=daemon.env)
         assert cli.returncode == 1 and "install memoryd[semantic]" in cli.stderr
         return status, recall(client, QUERY) + recall(client, "invoice service")
     finally:
@@ -250,14 +243,4 @@ def test_memory_semantic_is_a_validated_setting(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_daemon_refuses_to_start_on_a_bad_memory_semantic() -> None:
-    env = daemon_env(short_tmpdir(), MEMORY_SEMANTIC="sometimes")
-    done = subprocess.run(
-        [sys.executable, "-m", "memoryd", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2, done.stderr
-    assert "MEMORY_SEMANTIC" in done.stderr and "Traceback" not in done.stderr
+    serve_refuses(daemon_env(short_tmpdir(), MEMORY_SEMANTIC="sometimes"), "MEMORY_SEMANTIC")

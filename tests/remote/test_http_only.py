@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.remote.conftest import HubProcess, free_port, http_only_env
-from tests.support import Daemon, running_daemon
+from tests.remote.conftest import HubProcess, http_only_env
+from tests.support import Daemon, free_port, run_module, running_daemon
 
 SECRET = "my db password is hunter2-Xq9-secret-zz"
 
@@ -190,13 +188,7 @@ def test_hub_down_is_a_503_at_once_and_health_still_answers(
     assert "cannot reach the hub" in body["hub"]
 
     # `memory status` says where memories live and that the count is unknown, not "None".
-    status = subprocess.run(
-        [sys.executable, "-m", "memoryd.cli.memory_cmd", "status"],
-        env=http_daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    status = run_module("memoryd.cli.memory_cmd", "status", env=http_daemon.env)
     assert status.returncode == 0, status.stderr
     assert f"hub       {hub_process.url}" in status.stdout
     assert "memories  unknown (hub unreachable)" in status.stdout

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Daemon, daemon_env, short_tmpdir
+from tests.support import Daemon, daemon_env, serve_refuses, short_tmpdir
 
 MEMORY = "from memoryd.cli.memory_cmd import main; raise SystemExit(main())"
 
@@ -54,18 +54,6 @@ def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
-
-
-def serve_refuses(env: dict[str, str], message: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "memoryd", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stderr
-    assert message in done.stderr
 
 
 def sha(path: Path) -> str:

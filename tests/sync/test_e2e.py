@@ -5,75 +5,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import REPO, Daemon, daemon_env, short_tmpdir
+from tests.support import Daemon, HubServer, daemon_env, run_module, short_tmpdir
 from tests.sync.realhub import API_KEY, HUB_KEY
 
 KEY = "0f" * 32
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Hub:
-    """`memory-hub serve` as a child process; stop() and start() again keep its database."""
-
-    def __init__(self, port: int, dsn: str) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "HUB_"))}
-        env.update(DATABASE_URL=dsn, API_KEY=API_KEY, MEMORY_ENCRYPTION_KEY=HUB_KEY)
-        self.env = env
-        self.log = short_tmpdir("hublog") / "hub.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "memory_hub", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                cwd=REPO, env=self.env, stdout=log, stderr=log,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"memory-hub exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)  # polling the start-up with a deadline, not synchronising
-        raise TimeoutError(f"memory-hub did not start: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(15)
-            self.proc = None
-
-    def rest(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
-        )
-
-
 @pytest.fixture
-def hub(hub_dsn: str) -> Iterator[Hub]:
-    running = Hub(_free_port(), hub_dsn)
-    running.start()
+def hub(hub_dsn: str) -> Iterator[HubServer]:
+    """A hub on a database the fixture migrated; stop() and start() keep it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "HUB_"))}
+    env.update(DATABASE_URL=hub_dsn, API_KEY=API_KEY, MEMORY_ENCRYPTION_KEY=HUB_KEY)
+    running = HubServer(env).start()
     try:
         yield running
     finally:
@@ -81,7 +30,7 @@ def hub(hub_dsn: str) -> Iterator[Hub]:
         shutil.rmtree(running.log.parent, ignore_errors=True)
 
 
-def _daemon(hub: Hub) -> Daemon:
+def _daemon(hub: HubServer) -> Daemon:
     home = short_tmpdir()
     env = daemon_env(
         home,
@@ -107,7 +56,7 @@ def _recall(client: httpx.Client, text: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: Hub) -> None:
+def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: HubServer) -> None:
     a, b = _daemon(hub), _daemon(hub)
     try:
         ca, cb = a.client(), b.client()
@@ -135,7 +84,7 @@ def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: Hub) ->
         hub.start()  # the same database: what it acknowledged before is still there
         assert _sync(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
         assert _sync(ca)["pushed"] == 0
-        with hub.rest() as rest:
+        with hub.client(API_KEY) as rest:
             listed = rest.get("/api/memories").json()
         notes = [m["content"] for m in listed["memories"] if "offline note" in m["content"]]
         assert sorted(notes) == [f"offline note {i} about kafka" for i in range(3)]
@@ -158,11 +107,7 @@ def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:
 
 
 def test_memory_status_shows_sync(daemon: Daemon) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "memoryd.cli.memory_cmd", "status"],
-        env=daemon.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    done = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert "sync      off (MEMORY_API_KEY is not set" in out
