@@ -166,21 +166,22 @@ def timed(argv: list[str], stdin: str, env: dict[str, str]) -> tuple[float, floa
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def load(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int) -> Samples:
-    """`sessions` threads, each spawning `runs // sessions` processes back to back."""
+Make = Callable[[int, int], tuple[list[str], str]]
+Record = Callable[[float, float], None]
+
+
+def _sessions(count: int, session: Callable[[int, Record], None]) -> Samples:
+    """`session(worker_id, record)` in `count` threads at once; each hook run it times is
+    passed to `record(wall_s, cpu_s)`."""
     out = Samples()
     lock = threading.Lock()
-    env = dict(os.environ)
 
-    def worker(worker_id: int) -> None:
-        for i in range(max(1, runs // sessions)):
-            argv, stdin = make(worker_id, i)
-            elapsed, cpu = timed(argv, stdin, env)
-            with lock:
-                out.wall.append(elapsed)
-                out.cpu.append(cpu)
+    def record(elapsed: float, cpu: float) -> None:
+        with lock:
+            out.wall.append(elapsed)
+            out.cpu.append(cpu)
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
+    threads = [threading.Thread(target=session, args=(w, record)) for w in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -188,61 +189,50 @@ def load(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions:
     return out
 
 
-def arrivals(
-    make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int
-) -> Samples:
+def load(make: Make, runs: int, sessions: int) -> Samples:
+    """`sessions` threads, each spawning `runs // sessions` processes back to back."""
+    env = dict(os.environ)
+
+    def session(worker_id: int, record: Record) -> None:
+        for i in range(max(1, runs // sessions)):
+            argv, stdin = make(worker_id, i)
+            record(*timed(argv, stdin, env))
+
+    return _sessions(sessions, session)
+
+
+def arrivals(make: Make, runs: int, sessions: int) -> Samples:
     """`sessions` threads, each spawning a hook after a random pause (exponential, mean
     `ARRIVAL_MEAN` s) and then the next: independent sessions whose hooks overlap by chance.
     At 8 sessions that is 32 hooks a second, far more than people typing into 8 sessions."""
-    out = Samples()
-    lock = threading.Lock()
     env = dict(os.environ)
 
-    def worker(worker_id: int) -> None:
+    def session(worker_id: int, record: Record) -> None:
         pauses = random.Random(worker_id)
         for i in range(max(1, runs // sessions)):
             argv, stdin = make(worker_id, i)
             time.sleep(pauses.expovariate(1 / ARRIVAL_MEAN))
-            elapsed, cpu = timed(argv, stdin, env)
-            with lock:
-                out.wall.append(elapsed)
-                out.cpu.append(cpu)
+            record(*timed(argv, stdin, env))
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return out
+    return _sessions(sessions, session)
 
 
-def burst(make: Callable[[int, int], tuple[list[str], str]], runs: int, sessions: int) -> Samples:
+def burst(make: Make, runs: int, sessions: int) -> Samples:
     """`runs // sessions` waves: in each, `sessions` threads spawn one hook at the same instant
     (a barrier), and the next wave starts once all of them have exited and a short pause
     has let the daemon's deferred work finish (as between two prompts of a person)."""
-    out = Samples()
-    lock = threading.Lock()
     env = dict(os.environ)
-    waves = max(1, runs // sessions)
     gate = threading.Barrier(sessions)
 
-    def worker(worker_id: int) -> None:
-        for i in range(waves):
+    def session(worker_id: int, record: Record) -> None:
+        for i in range(max(1, runs // sessions)):
             argv, stdin = make(worker_id, i)
             gate.wait()
-            elapsed, cpu = timed(argv, stdin, env)
-            with lock:
-                out.wall.append(elapsed)
-                out.cpu.append(cpu)
+            record(*timed(argv, stdin, env))
             if gate.wait() == 0:
                 time.sleep(BURST_PAUSE)  # one thread pauses; the barrier holds the others
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(sessions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return out
+    return _sessions(sessions, session)
 
 
 async def daemon_bursts(client: httpx.AsyncClient, events: list[str], sessions: int) -> Samples:
@@ -290,7 +280,7 @@ def main() -> None:
         client = daemon.client(timeout=120)
         counter = iter(range(10**9))
 
-        def prompt(via_plugin: bool = False) -> Callable[[int, int], tuple[list[str], str]]:
+        def prompt(via_plugin: bool = False) -> Make:
             def make(worker: int, i: int) -> tuple[list[str], str]:
                 words = [rng.choice(COMMON) for _ in range(2)] + [
                     rng.choice(rare) for _ in range(3)
