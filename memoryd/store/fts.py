@@ -71,10 +71,11 @@ EXPANDED_WEIGHT = 0.5
 
 def plan(context: str, expanded: str = "") -> Plan:
     """Never raises: whatever the text, the result is a (possibly empty) plan."""
-    main = [w for w in dict.fromkeys(words(context)) if w not in STOPWORDS]
-    extra = [w for w in dict.fromkeys(words(expanded)) if w not in STOPWORDS and w not in main]
+    said, guessed = words(context), words(expanded)
+    main = [w for w in dict.fromkeys(said) if w not in STOPWORDS]
+    extra = [w for w in dict.fromkeys(guessed) if w not in STOPWORDS and w not in main]
     if not main and not extra:
-        sequence = tuple((words(context) or words(expanded))[:MAX_TERMS])
+        sequence = tuple((said or guessed)[:MAX_TERMS])
         distinct = list(dict.fromkeys(sequence))
         return Plan(distinct, [1.0] * len(distinct), sequence if len(sequence) > 1 else ())
     chosen = (main + extra)[:MAX_TERMS]
