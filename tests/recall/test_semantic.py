@@ -244,3 +244,15 @@ def test_memory_semantic_is_a_validated_setting(monkeypatch: pytest.MonkeyPatch)
 
 def test_daemon_refuses_to_start_on_a_bad_memory_semantic() -> None:
     serve_refuses(daemon_env(short_tmpdir(), MEMORY_SEMANTIC="sometimes"), "MEMORY_SEMANTIC")
+
+
+def test_a_lone_query_embeds_as_it_would_in_a_batch() -> None:
+    """A single text (a recall query) goes through the one-thread session, batches through the
+    other: both must be the same model giving the same vectors."""
+    from memoryd.semantic.embedder import Embedder
+
+    embedder = Embedder(threads=2)
+    alone = embedder.embed([QUERY])[0]
+    batched = embedder.embed([PARAPHRASED, QUERY, *DISTRACTORS])
+    assert float(alone @ batched[1]) > 0.999
+    assert float(alone @ batched[0]) < 0.9  # and a different text does give another vector
