@@ -83,6 +83,26 @@ def plan(context: str, expanded: str = "") -> Plan:
     return Plan(chosen, weights)
 
 
+# FTS5 computes BM25 for every row that holds any query word, and that is most of a recall's
+# cost when a word is common (a name in a tenth of the store). Such a word barely moves BM25
+# (its IDF is low), so when the words together match many rows, the common ones are left out of
+# the MATCH; rescoring still counts them (coverage and proximity use every word of the plan).
+COMMON_SHARE = 0.07  # a word in more than this share of the indexed rows is common
+SELECTIVE_FROM = 1500  # ... and only once the words match this many rows in all
+
+
+def selective(terms: list[str], counts: list[int], indexed: int, enough: int) -> list[str]:
+    """The words worth matching, given how many rows hold each (`counts`) out of `indexed`:
+    all of them, unless they would make FTS5 rank many rows and the uncommon ones alone still
+    match `enough` rows to fill the candidate pool."""
+    if sum(counts) <= SELECTIVE_FROM:
+        return terms
+    rare = [(t, c) for t, c in zip(terms, counts, strict=True) if c <= COMMON_SHARE * indexed]
+    if not rare or sum(c for _, c in rare) < enough:
+        return terms
+    return [t for t, _ in rare]
+
+
 def quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 

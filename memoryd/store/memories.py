@@ -652,8 +652,9 @@ class MemoryStore:
                     ") t JOIN memories m ON m.rowid = t.rowid "
                     f"WHERE {' AND '.join(filters)} ORDER BY t.bm LIMIT ?"
                 )
-                args = (plan.match(), *inner_args, fetch, *filter_args, pool)
-                async with self.db.reader() as conn:  # one round trip to its thread
+                async with self.db.reader() as conn:
+                    match = await _match(conn, plan, pool)
+                    args = (match, *inner_args, fetch, *filter_args, pool)
                     rows = list(await conn.execute_fetchall(sql, args))
         except BaseException:
             if nearest is not None:
@@ -760,6 +761,21 @@ class MemoryStore:
                     )
                 yield {"memory": memory, "content": content}
             last = rows[-1]["rowid"]
+
+
+async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
+    """The plan's MATCH, its common words left out when they would make FTS5 rank many rows
+    (fts.selective). Counting each word's rows is one cheap statement (FTS5 reads only their
+    document lists), about a tenth of what ranking a common word's rows costs."""
+    if plan.phrase or len(plan.terms) < 2:
+        return plan.match()
+    counts = ", ".join(
+        ["(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"] * len(plan.terms)
+    )
+    sql = f"SELECT (SELECT count(*) FROM memories_fts_docsize), {counts}"
+    (row,) = await conn.execute_fetchall(sql, [fts.quote(t) for t in plan.terms])
+    indexed, *per_term = (int(n) for n in row)
+    return fts.match_any(fts.selective(plan.terms, per_term, indexed, pool))
 
 
 def _merge_words(old: str, new: str) -> str:

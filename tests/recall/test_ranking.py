@@ -118,3 +118,31 @@ _ROW_TEXT = st.text(alphabet=st.sampled_from(list("abcXYZ09 '_’-.,:é\"\n")), 
 @given(_ROW_TEXT | st.text(max_size=40))
 def test_fast_row_tokenizer_equals_the_query_regex(text: str) -> None:
     assert fts.tokens(text) == fts._WORD.findall(text.lower())
+
+
+def test_common_words_leave_the_match_only_when_rarer_words_fill_the_pool() -> None:
+    terms = ["caroline", "paint", "sunrise"]
+    few = fts.SELECTIVE_FROM // 4
+    # Few matching rows in all: every word is matched.
+    assert fts.selective(terms, [few, 3, 2], 10_000, 50) == terms
+    # Many rows, and the uncommon words alone match enough to fill the pool of 50.
+    assert fts.selective(terms, [5_000, 40, 30], 10_000, 50) == ["paint", "sunrise"]
+    # Many rows, but the uncommon words match too few: the common one stays.
+    assert fts.selective(terms, [5_000, 20, 10], 10_000, 50) == terms
+    # Every word common: nothing to leave out.
+    assert fts.selective(terms, [5_000, 4_000, 3_000], 10_000, 50) == terms
+
+
+async def test_rows_holding_a_common_word_too_still_rank_first(store: MemoryStore) -> None:
+    """With the common word out of the MATCH, rescoring still counts it."""
+    common = [NewMemory(content=f"caroline said hello, note {i}") for i in range(1_500)]
+    rare = [NewMemory(content=f"someone painted a sunrise, note {i}") for i in range(40)]
+    await store.import_many([*common, *rare])
+    await store.create(NewMemory(content="caroline painted a sunrise at the lake"))
+    found = await _ids(store, context="what did caroline paint at sunrise", limit=10)
+    assert found[0] == "caroline painted a sunrise at the lake"
+    assert not any(text.startswith("caroline said") for text in found)
+    # The lake is in one row only, too few to fill the pool: the common word is matched too.
+    found = await _ids(store, context="caroline lake", limit=10)
+    assert found[0] == "caroline painted a sunrise at the lake"
+    assert sum(text.startswith("caroline said") for text in found) == 9
