@@ -20,4 +20,9 @@ try:
     hook = __import__("_memory_hook")
 except Exception:  # fail open: a broken install must not block the prompt
     sys.exit(0)
-sys.exit(hook.main(sys.argv))
+code = hook.main(sys.argv)
+# Skip the interpreter's shutdown (module teardown, final GC): about 1 ms of a ~10 ms hook, and
+# nothing is left to do: main() has flushed its answer and closed what it opened.
+sys.stdout.flush()
+sys.stderr.flush()
+__import__("posix")._exit(code)
