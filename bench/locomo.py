@@ -239,7 +239,8 @@ async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semant
             status = (await d.client.get("/api/semantic")).json()
             if not status["enabled"]:
                 raise RuntimeError("--semantic given, but the daemon's semantic leg is off")
-            if status["pending"] == 0:
+            # The projection is refitted just after the last batch is stored.
+            if status["pending"] == 0 and status.get("projection_current", True):
                 break
             await asyncio.sleep(0.2)
         store.embed_s = time.perf_counter() - start

@@ -14,7 +14,7 @@ import numpy as np
 
 from memoryd.semantic import DIMENSIONS, MODEL_ID
 from memoryd.semantic.embedder import Embedder, Vectors
-from memoryd.semantic.index import Hits, Snapshot, VectorIndex
+from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
 from memoryd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,14 @@ class SemanticLeg:
         if rows:
             matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
             self.index.put([r[0] for r in rows], matrix.reshape(len(rows), DIMENSIONS))
+        await self.refit()
+
+    async def refit(self) -> None:
+        """Fit the index's projection again if the store's size has moved (in a thread: the
+        fit is ~50 ms of numpy at 10k memories, never paid by a recall)."""
+        if self.index.stale():
+            matrix = self.index.snapshot().matrix
+            self.index.projection = await asyncio.to_thread(Projection.fit, matrix)
 
     async def pending(self) -> int:
         async with self.db.reader() as conn, conn.execute(f"SELECT COUNT(*) {_MISSING}") as c:
@@ -108,6 +116,9 @@ class SemanticLeg:
             "indexed": len(self.index),
             "pending": await self.pending(),
             "embedded_since_start": self.embedded,
+            # Whether similarities are taken after a projection fitted on the current store
+            # (index.Projection); briefly false after the store grows or shrinks by 10%.
+            "projection_current": not self.index.stale(),
         }
 
     async def sync_once(self) -> int:
@@ -129,6 +140,7 @@ class SemanticLeg:
             ):
                 rows = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
             if not rows:
+                await self.refit()
                 return done
             vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in rows])
 

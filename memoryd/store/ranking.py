@@ -33,7 +33,8 @@ class DenseHits(Protocol):
     def best(self) -> float: ...
 
     def cosine(self, rowid: int) -> float:
-        """Any memory's cosine with the query, 0 if it has no vector."""
+        """Any memory's similarity with the query (a cosine, after the index's projection),
+        0 if it has no vector."""
         ...
 
 
@@ -85,14 +86,16 @@ def lexical(bm25: float, best_bm25: float, covered: float, near: float = 0.0) ->
     return relevance * cover * (1 + PROXIMITY_BONUS * near)
 
 
-# The semantic leg: a convex mix of the lexical score and the cosine similarity, each scaled to
-# its best candidate, over the lexical pool plus the DENSE_POOL nearest memories; every
-# candidate gets its own cosine. Cosines under COSINE_FLOOR count as nothing. Chosen on the
-# LoCoMo dev conversations only: R@10 is flat (69.5-71.2) for weights 0.2-0.5 and floors
-# 0-0.3, so these are the centre of the best 3x3 neighbourhood of that grid, not its peak;
-# dense pools of 10, 20 and 50 score the same (bench/locomo.py --split dev, docs/benchmarks.md).
-SEMANTIC_WEIGHT = 0.5
-COSINE_FLOOR = 0.05
+# The semantic leg: a convex mix of the lexical score and the dense similarity (the cosine
+# after the index's projection, memoryd.semantic.index), each scaled to its best candidate,
+# over the lexical pool plus the DENSE_POOL nearest memories; every candidate gets its own
+# similarity. Similarities under COSINE_FLOOR count as nothing. Chosen on the LoCoMo dev
+# conversations only: with the projection, R@10 is 73-75 for weights 0.3-0.5 and floors
+# 0-0.1 (it dips past 0.5); these are the centre of the best neighbourhood of that grid, not
+# its peak; dense pools of 20 and 50 score the same (bench/locomo.py --split dev,
+# docs/benchmarks.md).
+SEMANTIC_WEIGHT = 0.4
+COSINE_FLOOR = 0.0
 DENSE_POOL = 20
 
 
