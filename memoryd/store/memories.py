@@ -764,9 +764,9 @@ class MemoryStore:
 
 
 async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
-    """The plan's MATCH, its common words left out when they would make FTS5 rank many rows
-    (fts.selective). Counting each word's rows is one cheap statement (FTS5 reads only their
-    document lists), about a tenth of what ranking a common word's rows costs."""
+    """The plan's MATCH, narrowed to rows holding an uncommon word when its common words would
+    make FTS5 rank many rows (fts.selective). Counting each word's rows is one cheap statement
+    (FTS5 reads only their document lists), about a tenth of what ranking them costs."""
     if plan.phrase or len(plan.terms) < 2:
         return plan.match()
     counts = ", ".join(
@@ -775,7 +775,10 @@ async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
     sql = f"SELECT (SELECT count(*) FROM memories_fts_docsize), {counts}"
     (row,) = await conn.execute_fetchall(sql, [fts.quote(t) for t in plan.terms])
     indexed, *per_term = (int(n) for n in row)
-    return fts.match_any(fts.selective(plan.terms, per_term, indexed, pool))
+    rare = fts.selective(plan.terms, per_term, indexed, pool)
+    if rare == plan.terms:
+        return plan.match()
+    return f"({fts.match_any(rare)}) AND ({plan.match()})"
 
 
 def _merge_words(old: str, new: str) -> str:

@@ -134,7 +134,7 @@ def test_common_words_leave_the_match_only_when_rarer_words_fill_the_pool() -> N
 
 
 async def test_rows_holding_a_common_word_too_still_rank_first(store: MemoryStore) -> None:
-    """With the common word out of the MATCH, rescoring still counts it."""
+    """With the MATCH narrowed to rows holding the rarer words, the common word still counts."""
     common = [NewMemory(content=f"caroline said hello, note {i}") for i in range(1_500)]
     rare = [NewMemory(content=f"someone painted a sunrise, note {i}") for i in range(40)]
     await store.import_many([*common, *rare])
