@@ -9,6 +9,7 @@ Writing that cache is allowed even under PYTHONDONTWRITEBYTECODE: it goes to thi
 own __pycache__, and where that is read-only Python just compiles, as before.
 """
 
+import posix  # built in: importing it costs nothing (os would)
 import sys
 
 sys.dont_write_bytecode = False
@@ -25,4 +26,4 @@ code = hook.main(sys.argv)
 # nothing is left to do: main() has flushed its answer and closed what it opened.
 sys.stdout.flush()
 sys.stderr.flush()
-__import__("posix")._exit(code)
+posix._exit(code)
