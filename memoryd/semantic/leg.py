@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import numpy as np
 
-from memoryd.semantic import DIMENSIONS, MODEL_ID
+from memoryd.semantic import DIMENSIONS, MODEL_ID, quantize
 from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
 from memoryd.store.db import Database
@@ -52,6 +53,7 @@ class SemanticLeg:
         self.embedder = embedder
         self.index = VectorIndex(DIMENSIONS)
         self.embedded = 0  # since start-up
+        self.query_model = "packaged"  # then "building", and "int8" once swapped in
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------------ recall side
@@ -65,6 +67,19 @@ class SemanticLeg:
 
     def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
         return snapshot.search(self.embedder.embed([text])[0], k)
+
+    async def quantize_queries(self, cache_dir: Path) -> None:
+        """Build (once, cached) and swap in the int8 query model. On any failure queries keep
+        the packaged model, which is slower, not worse."""
+        self.query_model = "building"
+        try:
+            model = await quantize.ensure(cache_dir)
+            await asyncio.to_thread(self.embedder.use_for_queries, model)
+        except Exception as exc:  # any failure leaves recall as it was
+            log.warning("int8 query model unavailable, queries use the packaged model: %s", exc)
+            self.query_model = "packaged"
+        else:
+            self.query_model = "int8"
 
     # ------------------------------------------------------------------ upkeep
 
@@ -119,6 +134,7 @@ class SemanticLeg:
             # Whether similarities are taken after a projection fitted on the current store
             # (index.Projection); briefly false after the store grows or shrinks by 10%.
             "projection_current": not self.index.stale(),
+            "query_model": self.query_model,
         }
 
     async def sync_once(self) -> int:

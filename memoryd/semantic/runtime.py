@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from memoryd import semantic
@@ -16,10 +17,12 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def semantic_runtime(store: MemoryStore, enabled: bool) -> AsyncIterator[dict[str, Any]]:
+async def semantic_runtime(
+    store: MemoryStore, enabled: bool, cache_dir: Path
+) -> AsyncIterator[dict[str, Any]]:
     """Yields the services extras to register: {"semantic": SemanticLeg} when on, else {}.
     Off (`enabled` is `Settings.semantic`), nothing of the extra is imported and recall is
-    purely lexical."""
+    purely lexical. `cache_dir` keeps the int8 query model (quantize.py)."""
     if not semantic.wanted(enabled):
         yield {}
         return
@@ -38,12 +41,17 @@ async def semantic_runtime(store: MemoryStore, enabled: bool) -> AsyncIterator[d
         return
     leg = SemanticLeg(store.db, embedder)
     await leg.load()
-    task = asyncio.create_task(leg.run(), name="semantic-indexer")
+    tasks = [
+        asyncio.create_task(leg.run(), name="semantic-indexer"),
+        asyncio.create_task(leg.quantize_queries(cache_dir), name="semantic-query-model"),
+    ]
     store.semantic = leg
     try:
         yield {"semantic": leg}
     finally:
         store.semantic = None
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,114 @@
+"""The int8 query model (semantic/quantize.py): built once into the cache by a child process,
+checked against the packaged model before use, and never a reason for recall to fail."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from memoryd.semantic import quantize
+from memoryd.semantic.embedder import Embedder
+from memoryd.semantic.leg import SemanticLeg
+from memoryd.store.memories import MemoryStore, NewMemory
+from tests.support import running_daemon
+
+TEXTS = [
+    "trekking through alpine peaks",
+    "I love hiking in the mountains on weekends",
+    "The staging database runs PostgreSQL 16",
+    "what framework should the new dashboard use?",
+]
+
+
+async def test_the_query_model_is_built_once_and_embeds_like_the_packaged_one(
+    tmp_path: Path,
+) -> None:
+    stale = tmp_path / f"{quantize.PREFIX}0.9-ort1.0.onnx"
+    stale.write_bytes(b"built by older packages")
+    model = await quantize.ensure(tmp_path)
+    assert not stale.exists()
+    assert model == quantize.cached_model(tmp_path) and model.stat().st_size > 10_000_000
+    built_at = model.stat().st_mtime_ns
+    assert await quantize.ensure(tmp_path) == model
+    assert model.stat().st_mtime_ns == built_at  # cached, not built again
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".onnx"] == [model.name]
+
+    embedder = Embedder(threads=2)
+    packaged = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    embedder.use_for_queries(model)
+    assert embedder.query_model == model
+    quantized = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    agreement = (packaged * quantized).sum(axis=1)
+    assert agreement.min() > 0.97 and not np.allclose(packaged, quantized)
+    # Batches (the stored vectors) still run the packaged model.
+    assert np.allclose(embedder.embed(TEXTS), packaged, atol=1e-5)
+    # The paraphrase still ranks first among the other texts for the quantized query.
+    stored = embedder.embed(TEXTS[1:])
+    assert int(np.argmax(stored @ quantized[0])) == 0
+
+
+async def test_an_unusable_cached_model_leaves_queries_on_the_packaged_model(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    quantize.cached_model(tmp_path).write_bytes(b"not an onnx model")
+    await store.import_many([NewMemory(content=t) for t in TEXTS[1:]])
+    leg = SemanticLeg(store.db, Embedder(threads=2))
+    await leg.sync_once()
+    await leg.quantize_queries(tmp_path)
+    assert leg.embedder.query_model is None
+    assert (await leg.status())["query_model"] == "packaged"
+    hits = await leg.search(TEXTS[0], 3)
+    assert hits is not None and hits.top[0][0] == 1  # the hiking memory, first rowid
+
+
+async def test_a_build_that_fails_says_why_and_recall_goes_on(
+    tmp_path: Path, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The child process finds an `onnx` that cannot be imported (as if the extra were half
+    # installed): the build fails with the child's last line, and nothing is left cached.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "onnx.py").write_text("raise ImportError('onnx is broken here')\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow))
+    with pytest.raises(quantize.QuantizeFailed, match="onnx is broken here"):
+        await quantize.ensure(tmp_path / "cache")
+    assert not quantize.cached_model(tmp_path / "cache").exists()
+
+    await store.import_many([NewMemory(content=t) for t in TEXTS[1:]])
+    leg = SemanticLeg(store.db, Embedder(threads=2))
+    await leg.sync_once()
+    await leg.quantize_queries(tmp_path / "cache")
+    assert (await leg.status())["query_model"] == "packaged"
+    hits = await leg.search(TEXTS[0], 3)
+    assert hits is not None and hits.top[0][0] == 1
+
+
+def test_the_daemon_swaps_in_the_query_model_from_its_cache(cache_home: Path) -> None:
+    with running_daemon(MEMORY_SEMANTIC="1", XDG_CACHE_HOME=str(cache_home)) as daemon:
+        client = daemon.client()
+        deadline = time.monotonic() + 30
+        status = client.get("/api/semantic").json()
+        while status["query_model"] != "int8":  # cached: only the session is loaded
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+            status = client.get("/api/semantic").json()
+        client.post("/api/memories", json={"content": TEXTS[1]}).raise_for_status()
+        found = recall_contents(client, TEXTS[0])
+        assert TEXTS[1] in found
+    assert not list((cache_home / "memoryd").glob("tmp*"))  # no scratch left behind
+
+
+def recall_contents(client: httpx.Client, text: str) -> list[str]:
+    deadline = time.monotonic() + 60
+    while True:
+        status = client.get("/api/semantic").json()
+        if status["pending"] == 0 and status["indexed"] >= 1:
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    body = client.post("/api/memories/recall", json={"context": text}).json()
+    return [m["content"] for m in body["memories"]]
