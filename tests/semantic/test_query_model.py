@@ -3,6 +3,8 @@ checked against the packaged model before use, and never a reason for recall to 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -87,6 +89,42 @@ async def test_a_build_that_fails_says_why_and_recall_goes_on(
     assert hits is not None and hits.top[0][0] == 1
 
 
+async def test_a_build_cut_short_leaves_no_process_and_the_next_one_cleans_up(
+    tmp_path: Path,
+) -> None:
+    building = asyncio.create_task(quantize.ensure(tmp_path))
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(f"{quantize.SCRATCH}*/*")):  # the child is writing
+        assert time.monotonic() < deadline and not building.done()
+        await asyncio.sleep(0.01)
+    building.cancel()  # as when the daemon stops during its first start-up
+    with pytest.raises(asyncio.CancelledError):
+        await building
+    assert builders() == []
+    # A killed child cannot clean up after itself; the next build removes what it left.
+    leftover = tmp_path / f"{quantize.SCRATCH}leftover"
+    leftover.mkdir(exist_ok=True)
+    (leftover / "float.onnx").write_bytes(b"half written")
+
+    model = await quantize.ensure(tmp_path)
+    assert model.exists() and not list(tmp_path.glob(f"{quantize.SCRATCH}*"))
+
+
+def builders() -> list[int]:
+    """Live child processes of this one running the quantizer."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+        if int(parent.split()[1]) == os.getpid() and b"memoryd.semantic.quantize" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
 def test_the_daemon_swaps_in_the_query_model_from_its_cache(cache_home: Path) -> None:
     with running_daemon(MEMORY_SEMANTIC="1", XDG_CACHE_HOME=str(cache_home)) as daemon:
         client = daemon.client()
@@ -99,7 +137,7 @@ def test_the_daemon_swaps_in_the_query_model_from_its_cache(cache_home: Path) ->
         client.post("/api/memories", json={"content": TEXTS[1]}).raise_for_status()
         found = recall_contents(client, TEXTS[0])
         assert TEXTS[1] in found
-    assert not list((cache_home / "memoryd").glob("tmp*"))  # no scratch left behind
+    assert not list((cache_home / "memoryd").glob(f"{quantize.SCRATCH}*"))  # no scratch left
 
 
 def recall_contents(client: httpx.Client, text: str) -> list[str]:
