@@ -258,6 +258,8 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
             print(f"  memories  {d['memories']}")
         if d.get("learning"):
             print(f"  auto-learn {d['learning']['status']}")
+        if d.get("semantic"):
+            print(f"  semantic  {semantic_line(d['semantic'])}")
         if d.get("sync"):
             print("\n".join(sync_lines(d["sync"])))
 
@@ -267,7 +269,19 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
         health["learning"] = client.request("GET", "/api/learn/status")
     with contextlib.suppress(ApiError):
         health["sync"] = client.request("GET", "/api/sync/status")
+    with contextlib.suppress(ApiError):
+        health["semantic"] = client.request("GET", "/api/semantic")
     _emit(args, health, human)
+
+
+def semantic_line(state: dict[str, Any]) -> str:
+    """`GET /api/semantic` in one line: on with its progress, or off and why."""
+    if not state["enabled"]:
+        why = "MEMORY_SEMANTIC=0" if state.get("installed") else "memoryd[semantic] not installed"
+        return f"off ({why})"
+    queries = {"int8": "int8 queries", "building": "int8 query model being built"}
+    query_model = queries.get(state.get("query_model", ""), "queries on the packaged model")
+    return f"on, {state['indexed']} indexed, {state['pending']} pending, {query_model}"
 
 
 def cmd_reindex(client: DaemonClient, args: argparse.Namespace) -> None:

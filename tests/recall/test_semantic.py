@@ -139,6 +139,9 @@ def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
         assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
         cli = run_module("memoryd.cli.memory_cmd", "reindex", env=daemon.env)
         assert cli.returncode == 1 and "install memoryd[semantic]" in cli.stderr
+        shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env).stdout
+        why = "MEMORY_SEMANTIC=0" if status["installed"] else "memoryd[semantic] not installed"
+        assert f"semantic  off ({why})" in shown
         return status, recall(client, QUERY) + recall(client, "invoice service")
     finally:
         daemon.stop()

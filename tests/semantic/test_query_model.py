@@ -16,7 +16,7 @@ from memoryd.semantic import quantize
 from memoryd.semantic.embedder import Embedder
 from memoryd.semantic.leg import SemanticLeg
 from memoryd.store.memories import MemoryStore, NewMemory
-from tests.support import running_daemon
+from tests.support import run_module, running_daemon
 
 TEXTS = [
     "trekking through alpine peaks",
@@ -137,6 +137,8 @@ def test_the_daemon_swaps_in_the_query_model_from_its_cache(cache_home: Path) ->
         client.post("/api/memories", json={"content": TEXTS[1]}).raise_for_status()
         found = recall_contents(client, TEXTS[0])
         assert TEXTS[1] in found
+        shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env).stdout
+        assert "semantic  on, 1 indexed, 0 pending, int8 queries" in shown
     assert not list((cache_home / "memoryd").glob(f"{quantize.SCRATCH}*"))  # no scratch left
 
 
