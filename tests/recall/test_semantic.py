@@ -259,3 +259,17 @@ def test_a_lone_query_embeds_as_it_would_in_a_batch() -> None:
     batched = embedder.embed([PARAPHRASED, QUERY, *DISTRACTORS])
     assert float(alone @ batched[1]) > 0.999
     assert float(alone @ batched[0]) < 0.9  # and a different text does give another vector
+
+
+def test_a_query_is_read_up_to_its_first_64_tokens_and_a_memory_further() -> None:
+    """A pasted log as a prompt must not cost 40 ms of embedding: a lone text (a query) stops
+    at MAX_QUERY_TOKENS, while stored memories (batches) are read to MAX_TOKENS."""
+    from memoryd.semantic.embedder import MAX_QUERY_TOKENS, Embedder
+
+    embedder = Embedder(threads=2)
+    head = " ".join(["deploy"] * MAX_QUERY_TOKENS)  # one token each, already over the cap
+    log_tail, lunch_tail = "traceback error in payments " * 20, "we ate soup at noon " * 20
+    queries = [embedder.embed([f"{head} {tail}"])[0] for tail in (log_tail, lunch_tail)]
+    assert float(queries[0] @ queries[1]) > 0.9999  # the tails were never read
+    memories = embedder.embed([f"{head} {log_tail}", f"{head} {lunch_tail}"])
+    assert float(memories[0] @ memories[1]) < 0.99  # here they were
