@@ -5,7 +5,9 @@ Claude Code installs no Python dependencies for plugins, so the plugin keeps a v
 ${CLAUDE_PLUGIN_DATA} with this checkout pip-installed into it. The venv is per plugin version
 (`venv-<version>` from .claude-plugin/plugin.json): a new version gets a fresh venv, and the
 other versions' venvs are removed once it is ready. The first session after install waits for
-the install (about 15 s with a warm pip cache); later sessions start it directly.
+the install (about 15 s with a warm pip cache); later sessions start it directly. The install
+runs in a process of its own session, so that it completes even when Claude Code stops waiting
+for that first server and kills it.
 
 Usage (exec form in .mcp.json or hooks/hooks.json; the interpreter only needs Python 3.8+):
 
@@ -41,6 +43,7 @@ from pathlib import Path
 MIN_PYTHON = (3, 11)
 CANDIDATES = ("python3.13", "python3.12", "python3.11", "python3")
 STAMP = ".memoryd-plugin-version"
+INSTALL = "--install-detached"  # internal: the child that install_detached() starts
 
 
 def fail(message: str, quiet: bool) -> int:
@@ -134,10 +137,38 @@ def install(root: Path, data: Path, venv: Path, version: str) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
+def install_detached(data: Path) -> None:
+    """Run install() as a process of its own session. Claude Code kills an MCP server that has
+    not answered within its startup timeout (MCP_TIMEOUT, 30 s), and every server when the
+    session ends: a first install on a slow network can take that long. The detached install
+    carries on to the end, so the next session starts at once instead of installing again."""
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), INSTALL],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"install failed (status {done.returncode})")
+
+
 def main(argv: list[str]) -> int:
     quiet = bool(argv) and argv[0] == "--if-ready"
     show = bool(argv) and argv[0] == "--print"
     args = argv[1:] if quiet or show else argv
+    if argv == [INSTALL]:  # install_detached's child
+        root, data = plugin_root(), data_dir()
+        try:
+            version = plugin_version(root)
+            install(root, data, data / f"venv-{version}", version)
+        except (OSError, ValueError, RuntimeError) as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 1
+        return 0
 
     override = os.environ.get("MEMORYD_PLUGIN_PYTHON")
     if override:
@@ -153,7 +184,7 @@ def main(argv: list[str]) -> int:
             if quiet:
                 return 0
             try:
-                install(root, data, venv, version)
+                install_detached(data)
             except (OSError, RuntimeError) as exc:
                 return fail(str(exc), quiet)
         python = str(venv / "bin" / "python")
