@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -37,7 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 import httpx
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -255,6 +259,31 @@ async def daemon_bursts(client: httpx.AsyncClient, events: list[str], sessions: 
     return out
 
 
+async def shim_bursts(params: StdioServerParameters, prompts: list[str], sessions: int) -> Samples:
+    """What an `mcp_tool` UserPromptSubmit hook would cost: no process to start, Claude Code
+    calls the session's own MCP shim, already running. `sessions` shims each call
+    memory_recall with a prompt at the same instant, then the burst pause, repeated."""
+    out = Samples()
+
+    async def one(shim: Client, prompt: str) -> None:
+        started = time.perf_counter()
+        result = await shim.call_tool("memory_recall", {"context": prompt, "expanded_query": ""})
+        out.wall.append(time.perf_counter() - started)
+        assert not result.is_error, result.content
+
+    async with contextlib.AsyncExitStack() as stack:
+        shims = [await stack.enter_async_context(Client(params)) for _ in range(sessions)]
+        for shim in shims:
+            await one(shim, "warm up")
+        out.wall.clear()
+        for start in range(0, len(prompts) - sessions + 1, sessions):
+            async with anyio.create_task_group() as group:
+                for shim, prompt in zip(shims, prompts[start : start + sessions], strict=True):
+                    group.start_soon(one, shim, prompt)
+            await anyio.sleep(BURST_PAUSE)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
@@ -340,6 +369,21 @@ def main() -> None:
                     f"daemon only: POST /api/hooks/prompt, {size // 1000}k memories, "
                     "8 at once (bursts)",
                     together,
+                    None,
+                )
+            )
+            shim = StdioServerParameters(
+                command=python,
+                args=["-m", "mcp_shim"],
+                env={k: os.environ[k] for k in ("MEMORY_HOME", "MEMORY_SOCKET", "PATH")},
+                cwd="/tmp",
+            )
+            texts = [json.loads(e)["prompt"] for e in events]
+            print(
+                row(
+                    f"memory_recall via 8 running MCP shims (an `mcp_tool` hook), "
+                    f"{size // 1000}k memories, 8 at once (bursts)",
+                    anyio.run(shim_bursts, shim, texts, 8),
                     None,
                 )
             )
