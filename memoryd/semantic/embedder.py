@@ -53,11 +53,12 @@ class Embedder:
     """Loads the model once; `embed` is blocking (run it in a thread)."""
 
     def __init__(self, threads: int = 2) -> None:
-        # Two sessions of the same model: batches (background indexing) run on `threads`
-        # threads, nearly twice as fast; a single recall query runs on one, which costs less
-        # CPU (5.5 against 7.2 ms a query) and leaves the other core to recall's lexical half,
-        # which runs meanwhile (measured: semantic recall p95 at 10k 18.4 -> 15.9 ms). The
-        # daemon then swaps in the int8 query model (use_for_queries), half that CPU again.
+        # Two sessions: memories (background indexing) run on `threads` threads, nearly twice
+        # as fast; a recall query runs on one, which costs less CPU (5.5 against 7.2 ms a
+        # query) and leaves the other core to recall's lexical half, which runs meanwhile
+        # (measured: semantic recall p95 at 10k 18.4 -> 15.9 ms). The daemon then swaps in the
+        # int8 query model (use_for_queries), half that CPU again; memories keep the packaged
+        # model, whatever their number.
         self._batches = _session(threads)
         self._queries = _session(1) if threads > 1 else self._batches
         self._tokenizer = _tokenizer(MAX_TOKENS)
@@ -79,19 +80,21 @@ class Embedder:
         self.query_model = model
 
     def embed(self, texts: list[str]) -> Vectors:
-        """L2-normalised mean-pooled vectors, one row per text, in order. Batches hold texts
-        of similar length so that little time goes to padding. A lone text is a query: only
-        its first MAX_QUERY_TOKENS tokens count."""
+        """Memories' vectors, L2-normalised and mean-pooled, one row per text, in order: the
+        packaged model, up to MAX_TOKENS each. Batches hold texts of similar length so that
+        little time goes to padding."""
         out = np.zeros((len(texts), 384), dtype=np.float32)
-        if len(texts) == 1:
-            session, tokenizer = self._queries, self._query_tokenizer
-        else:
-            session, tokenizer = self._batches, self._tokenizer
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
             chunk = order[start : start + BATCH]
-            out[chunk] = self._run(session, [texts[i] for i in chunk], tokenizer)
+            out[chunk] = self._run(self._batches, [texts[i] for i in chunk], self._tokenizer)
         return out
+
+    def embed_query(self, text: str) -> Vectors:
+        """A recall query's vector (1-d): the query session, its first MAX_QUERY_TOKENS
+        tokens only."""
+        vector: Vectors = self._run(self._queries, [text], self._query_tokenizer)[0]
+        return vector
 
     def _run(
         self, session: onnxruntime.InferenceSession, texts: list[str], tokenizer: Tokenizer

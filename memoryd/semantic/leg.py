@@ -66,7 +66,7 @@ class SemanticLeg:
         return await asyncio.to_thread(self._nearest, self.index.snapshot(), text, k)
 
     def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
-        return snapshot.search(self.embedder.embed([text])[0], k)
+        return snapshot.search(self.embedder.embed_query(text), k)
 
     async def quantize_queries(self, cache_dir: Path) -> None:
         """Build (once, cached) and swap in the int8 query model. On any failure queries keep

@@ -249,27 +249,29 @@ def test_daemon_refuses_to_start_on_a_bad_memory_semantic() -> None:
     serve_refuses(daemon_env(short_tmpdir(), MEMORY_SEMANTIC="sometimes"), "MEMORY_SEMANTIC")
 
 
-def test_a_lone_query_embeds_as_it_would_in_a_batch() -> None:
-    """A single text (a recall query) goes through the one-thread session, batches through the
-    other: both must be the same model giving the same vectors."""
+def test_a_query_embeds_as_the_same_text_stored_would() -> None:
+    """A recall query goes through the one-thread session, memories through the other (one
+    memory alone as much as a batch): until the int8 query model is swapped in, both are the
+    same model giving the same vectors."""
     from memoryd.semantic.embedder import Embedder
 
     embedder = Embedder(threads=2)
+    query = embedder.embed_query(QUERY)
     alone = embedder.embed([QUERY])[0]
     batched = embedder.embed([PARAPHRASED, QUERY, *DISTRACTORS])
-    assert float(alone @ batched[1]) > 0.999
-    assert float(alone @ batched[0]) < 0.9  # and a different text does give another vector
+    assert float(query @ batched[1]) > 0.999 and float(alone @ batched[1]) > 0.999
+    assert float(query @ batched[0]) < 0.9  # and a different text does give another vector
 
 
 def test_a_query_is_read_up_to_its_first_64_tokens_and_a_memory_further() -> None:
-    """A pasted log as a prompt must not cost 40 ms of embedding: a lone text (a query) stops
-    at MAX_QUERY_TOKENS, while stored memories (batches) are read to MAX_TOKENS."""
+    """A pasted log as a prompt must not cost 40 ms of embedding: a query stops at
+    MAX_QUERY_TOKENS, while a memory is read to MAX_TOKENS."""
     from memoryd.semantic.embedder import MAX_QUERY_TOKENS, Embedder
 
     embedder = Embedder(threads=2)
     head = " ".join(["deploy"] * MAX_QUERY_TOKENS)  # one token each, already over the cap
     log_tail, lunch_tail = "traceback error in payments " * 20, "we ate soup at noon " * 20
-    queries = [embedder.embed([f"{head} {tail}"])[0] for tail in (log_tail, lunch_tail)]
+    queries = [embedder.embed_query(f"{head} {tail}") for tail in (log_tail, lunch_tail)]
     assert float(queries[0] @ queries[1]) > 0.9999  # the tails were never read
-    memories = embedder.embed([f"{head} {log_tail}", f"{head} {lunch_tail}"])
-    assert float(memories[0] @ memories[1]) < 0.99  # here they were
+    memories = [embedder.embed([f"{head} {tail}"])[0] for tail in (log_tail, lunch_tail)]
+    assert float(memories[0] @ memories[1]) < 0.99  # here they were, even one memory alone

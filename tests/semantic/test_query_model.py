@@ -40,14 +40,15 @@ async def test_the_query_model_is_built_once_and_embeds_like_the_packaged_one(
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".onnx"] == [model.name]
 
     embedder = Embedder(threads=2)
-    packaged = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    packaged = np.stack([embedder.embed_query(t) for t in TEXTS])
     embedder.use_for_queries(model)
     assert embedder.query_model == model
-    quantized = np.stack([embedder.embed([t])[0] for t in TEXTS])
+    quantized = np.stack([embedder.embed_query(t) for t in TEXTS])
     agreement = (packaged * quantized).sum(axis=1)
     assert agreement.min() > 0.97 and not np.allclose(packaged, quantized)
-    # Batches (the stored vectors) still run the packaged model.
+    # Memories, in a batch or one alone, still get the packaged model's vectors.
     assert np.allclose(embedder.embed(TEXTS), packaged, atol=1e-5)
+    assert np.allclose(embedder.embed(TEXTS[:1]), packaged[:1], atol=1e-5)
     # The paraphrase still ranks first among the other texts for the quantized query.
     stored = embedder.embed(TEXTS[1:])
     assert int(np.argmax(stored @ quantized[0])) == 0
