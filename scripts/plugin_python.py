@@ -138,10 +138,10 @@ def install(root: Path, data: Path, venv: Path, version: str) -> None:
 
 
 def install_detached(data: Path) -> None:
-    """Run install() as a process of its own session. Claude Code kills an MCP server that has
-    not answered within its startup timeout (MCP_TIMEOUT, 30 s), and every server when the
-    session ends: a first install on a slow network can take that long. The detached install
-    carries on to the end, so the next session starts at once instead of installing again."""
+    """Run install() as a process of its own session. A first install on a slow network can
+    outlast Claude Code's wait for an MCP server (MCP_TIMEOUT, 30 s), or the session itself;
+    if Claude Code then kills this process, the detached install carries on to the end, so the
+    next session starts at once instead of installing again."""
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), INSTALL],
