@@ -74,7 +74,11 @@ class SemanticLeg:
         self.query_model = "building"
         try:
             model = await quantize.ensure(cache_dir)
-            await asyncio.to_thread(self.embedder.use_for_queries, model)
+            try:
+                await asyncio.to_thread(self.embedder.use_for_queries, model)
+            except Exception:
+                model.unlink(missing_ok=True)  # damaged: the next start builds it again
+                raise
         except Exception as exc:  # any failure leaves recall as it was
             log.warning("int8 query model unavailable, queries use the packaged model: %s", exc)
             self.query_model = "packaged"

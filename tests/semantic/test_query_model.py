@@ -64,6 +64,7 @@ async def test_an_unusable_cached_model_leaves_queries_on_the_packaged_model(
     await leg.quantize_queries(tmp_path)
     assert leg.embedder.query_model is None
     assert (await leg.status())["query_model"] == "packaged"
+    assert not quantize.cached_model(tmp_path).exists()  # so that the next start rebuilds it
     hits = await leg.search(TEXTS[0], 3)
     assert hits is not None and hits.top[0][0] == 1  # the hiking memory, first rowid
 
