@@ -50,7 +50,7 @@ def _session(threads: int, model: Path | None = None) -> onnxruntime.InferenceSe
 
 
 class Embedder:
-    """Loads the model once; `embed` is blocking (run it in a thread)."""
+    """The model's sessions; `embed` and `embed_query` are blocking (run them in a thread)."""
 
     def __init__(self, threads: int = 2) -> None:
         # Two sessions: memories (background indexing) run on `threads` threads, nearly twice
@@ -58,9 +58,11 @@ class Embedder:
         # query) and leaves the other core to recall's lexical half, which runs meanwhile
         # (measured: semantic recall p95 at 10k 18.4 -> 15.9 ms). The daemon then swaps in the
         # int8 query model (use_for_queries), half that CPU again; memories keep the packaged
-        # model, whatever their number.
-        self._batches = _session(threads)
-        self._queries = _session(1) if threads > 1 else self._batches
+        # model, whatever their number. The memories' session (~90 MB of float32 weights) is
+        # loaded when there is something to embed and may be released in between.
+        self._threads = threads
+        self._batches: onnxruntime.InferenceSession | None = None
+        self._queries = _session(1)
         self._tokenizer = _tokenizer(MAX_TOKENS)
         self._query_tokenizer = _tokenizer(MAX_QUERY_TOKENS)
         self.query_model: Path | None = None  # None: queries run the packaged model
@@ -72,7 +74,7 @@ class Embedder:
         probe = "Remember that the team prefers SvelteKit for new dashboards."
         agreement = float(
             self._run(session, [probe], self._tokenizer)[0]
-            @ self._run(self._batches, [probe], self._tokenizer)[0]
+            @ self._run(self._batch_session(), [probe], self._tokenizer)[0]
         )
         if agreement < MIN_AGREEMENT:
             raise ValueError(f"{model} disagrees with the packaged model; not used")
@@ -84,11 +86,26 @@ class Embedder:
         packaged model, up to MAX_TOKENS each. Batches hold texts of similar length so that
         little time goes to padding."""
         out = np.zeros((len(texts), 384), dtype=np.float32)
+        session = self._batch_session()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
             chunk = order[start : start + BATCH]
-            out[chunk] = self._run(self._batches, [texts[i] for i in chunk], self._tokenizer)
+            out[chunk] = self._run(session, [texts[i] for i in chunk], self._tokenizer)
         return out
+
+    @property
+    def batches_loaded(self) -> bool:
+        return self._batches is not None
+
+    def release_batches(self) -> None:
+        """Drop the memories' session until the next `embed` loads it again (~0.3 s)."""
+        self._batches = None
+
+    def _batch_session(self) -> onnxruntime.InferenceSession:
+        session = self._batches
+        if session is None:
+            session = self._batches = _session(self._threads)
+        return session
 
     def embed_query(self, text: str) -> Vectors:
         """A recall query's vector (1-d): the query session, its first MAX_QUERY_TOKENS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import functools
 import logging
 from pathlib import Path
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 128  # memories embedded per write transaction
 POLL_S = 0.2  # how often the worker looks for commits (PRAGMA data_version; no table scan)
+# The memories' session is released after this long without anything to embed: ~90 MB less
+# for a daemon that mostly answers recalls; loading it again takes ~0.3 s, in the background.
+IDLE_RELEASE_S = 120.0
 
 _MISSING = (
     "FROM memories m LEFT JOIN memory_vectors v ON v.rowid = m.rowid "
@@ -47,10 +51,24 @@ async def _store_vectors(
     return kept
 
 
+def release_freed_memory() -> None:
+    """Hand the heap that embedding batches freed back to the system. glibc keeps it otherwise:
+    ~90 MB of RSS after a few hundred memories, for good (measured: 287 -> 199 MiB). Only
+    glibc has malloc_trim; elsewhere this does nothing."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return
+    trim(0)
+
+
 class SemanticLeg:
-    def __init__(self, db: Database, embedder: Embedder) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder, idle_release_s: float = IDLE_RELEASE_S
+    ) -> None:
         self.db = db
         self.embedder = embedder
+        self.idle_release_s = idle_release_s
         self.index = VectorIndex(DIMENSIONS)
         self.embedded = 0  # since start-up
         self.query_model = "packaged"  # then "building", and "int8" once swapped in
@@ -175,8 +193,10 @@ class SemanticLeg:
 
     async def run(self) -> None:
         """The background task: sync, then wait for the next commit (or a reindex)."""
+        loop = asyncio.get_running_loop()
         async with aiosqlite.connect(self.db.path) as watch:
             version = -1
+            last_embedded = loop.time()
             while True:
                 async with watch.execute("PRAGMA data_version") as cursor:
                     row = await cursor.fetchone()
@@ -185,8 +205,14 @@ class SemanticLeg:
                     self._wake.clear()
                     version = current
                     try:
-                        await self.sync_once()
+                        if await self.sync_once():
+                            last_embedded = loop.time()
+                            await asyncio.to_thread(release_freed_memory)
                     except Exception:  # keep the daemon serving lexical recall regardless
                         log.exception("semantic indexing failed; retrying on the next write")
+                idle = loop.time() - last_embedded >= self.idle_release_s
+                if idle and self.embedder.batches_loaded:
+                    self.embedder.release_batches()
+                    await asyncio.to_thread(release_freed_memory)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_S)
