@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,8 @@ class Embedder:
         # loaded when there is something to embed and may be released in between.
         self._threads = threads
         self._batches: onnxruntime.InferenceSession | None = None
-        self._queries = _session(1)
+        self._queries: onnxruntime.InferenceSession | None = None  # loaded by the first query
+        self._loading = threading.Lock()  # sessions are loaded lazily, from worker threads
         self._tokenizer = _tokenizer(MAX_TOKENS)
         self._query_tokenizer = _tokenizer(MAX_QUERY_TOKENS)
         self.query_model: Path | None = None  # None: queries run the packaged model
@@ -78,8 +80,9 @@ class Embedder:
         )
         if agreement < MIN_AGREEMENT:
             raise ValueError(f"{model} disagrees with the packaged model; not used")
-        self._queries = session
-        self.query_model = model
+        with self._loading:
+            self._queries = session
+            self.query_model = model
 
     def embed(self, texts: list[str]) -> Vectors:
         """Memories' vectors, L2-normalised and mean-pooled, one row per text, in order: the
@@ -104,13 +107,18 @@ class Embedder:
     def _batch_session(self) -> onnxruntime.InferenceSession:
         session = self._batches
         if session is None:
-            session = self._batches = _session(self._threads)
+            with self._loading:
+                session = self._batches = self._batches or _session(self._threads)
         return session
 
     def embed_query(self, text: str) -> Vectors:
         """A recall query's vector (1-d): the query session, its first MAX_QUERY_TOKENS
         tokens only."""
-        vector: Vectors = self._run(self._queries, [text], self._query_tokenizer)[0]
+        session = self._queries
+        if session is None:  # no int8 query model (yet): the packaged model, on one thread
+            with self._loading:  # and not over an int8 session swapped in meanwhile
+                session = self._queries = self._queries or _session(1)
+        vector: Vectors = self._run(session, [text], self._query_tokenizer)[0]
         return vector
 
     def _run(

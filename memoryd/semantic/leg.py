@@ -102,6 +102,7 @@ class SemanticLeg:
             self.query_model = "packaged"
         else:
             self.query_model = "int8"
+            await asyncio.to_thread(release_freed_memory)  # the packaged query session, if any
 
     # ------------------------------------------------------------------ upkeep
 
