@@ -6,7 +6,7 @@ ${CLAUDE_PLUGIN_DATA} with this checkout pip-installed into it. The venv is per 
 (`venv-<version>` from .claude-plugin/plugin.json): a new version gets a fresh venv, and the
 other versions' venvs are removed once it is ready. The first session after install waits for
 the install (about 15 s with a warm pip cache); later sessions start it directly. The install
-runs in a process of its own session, so that it completes even when Claude Code stops waiting
+runs in a process of its own session, so that it completes even if Claude Code stops waiting
 for that first server and kills it.
 
 Usage (exec form in .mcp.json or hooks/hooks.json; the interpreter only needs Python 3.8+):
@@ -137,12 +137,11 @@ def install(root: Path, data: Path, venv: Path, version: str) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def install_detached(data: Path) -> None:
+def install_detached() -> None:
     """Run install() as a process of its own session. A first install on a slow network can
     outlast Claude Code's wait for an MCP server (MCP_TIMEOUT, 30 s), or the session itself;
     if Claude Code then kills this process, the detached install carries on to the end, so the
     next session starts at once instead of installing again."""
-    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), INSTALL],
         stdin=subprocess.DEVNULL,
@@ -184,7 +183,7 @@ def main(argv: list[str]) -> int:
             if quiet:
                 return 0
             try:
-                install_detached(data)
+                install_detached()
             except (OSError, RuntimeError) as exc:
                 return fail(str(exc), quiet)
         python = str(venv / "bin" / "python")

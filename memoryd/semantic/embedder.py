@@ -70,8 +70,8 @@ class Embedder:
         self.query_model: Path | None = None  # None: queries run the packaged model
 
     def use_for_queries(self, model: Path) -> None:
-        """Embed lone texts with `model` (quantize.py's int8 build of the same network) from
-        now on, once it is seen to agree with the packaged model on a probe text."""
+        """Embed recall queries with `model` (quantize.py's int8 build of the same network)
+        from now on, once it is seen to agree with the packaged model on a probe text."""
         session = _session(1, model)
         probe = "Remember that the team prefers SvelteKit for new dashboards."
         agreement = float(

@@ -71,7 +71,7 @@ class SemanticLeg:
         self.idle_release_s = idle_release_s
         self.index = VectorIndex(DIMENSIONS)
         self.embedded = 0  # since start-up
-        self.query_model = "packaged"  # then "building", and "int8" once swapped in
+        self._quantizing = False  # quantize_queries under way
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------------ recall side
@@ -89,7 +89,7 @@ class SemanticLeg:
     async def quantize_queries(self, cache_dir: Path) -> None:
         """Build (once, cached) and swap in the int8 query model. On any failure queries keep
         the packaged model, which is slower, not worse."""
-        self.query_model = "building"
+        self._quantizing = True
         try:
             model = await quantize.ensure(cache_dir)
             try:
@@ -99,10 +99,17 @@ class SemanticLeg:
                 raise
         except Exception as exc:  # any failure leaves recall as it was
             log.warning("int8 query model unavailable, queries use the packaged model: %s", exc)
-            self.query_model = "packaged"
         else:
-            self.query_model = "int8"
             await asyncio.to_thread(release_freed_memory)  # the packaged query session, if any
+        finally:
+            self._quantizing = False
+
+    @property
+    def query_model(self) -> str:
+        """'int8' once the query model is swapped in, 'building' until then, else 'packaged'."""
+        if self.embedder.query_model is not None:
+            return "int8"
+        return "building" if self._quantizing else "packaged"
 
     # ------------------------------------------------------------------ upkeep
 

@@ -115,6 +115,25 @@ def test_sensitive_memories_are_never_embedded_and_vectors_follow_edits(
     assert "The offsite moved to a ski lodge" not in recall(client, "winter snow resort getaway")
 
 
+def test_the_daemon_swaps_in_the_int8_query_model_from_the_cache(
+    semantic_daemon: Daemon, cache_home: Path
+) -> None:
+    from memoryd.semantic import quantize
+
+    client = semantic_daemon.client()
+    deadline = time.monotonic() + 30
+    while (status := client.get("/api/semantic").json())["query_model"] != "int8":
+        assert time.monotonic() < deadline, status  # cached: only its session is loaded
+        time.sleep(0.05)
+    text = "The build cache lives on the fast NVMe volume of the runner"
+    store(client, text)
+    status = wait_embedded(client, status["indexed"] + 1)
+    assert text in recall(client, "where does the build cache live")
+    shown = run_module("memoryd.cli.memory_cmd", "status", env=semantic_daemon.env).stdout
+    assert f"semantic  on, {status['indexed']} indexed, 0 pending, int8 queries" in shown
+    assert not list((cache_home / "memoryd").glob(f"{quantize.SCRATCH}*"))  # no scratch left
+
+
 def test_reindex_cli_embeds_the_whole_store_again(semantic_daemon: Daemon) -> None:
     client = semantic_daemon.client()
     indexed = client.get("/api/semantic").json()["indexed"]

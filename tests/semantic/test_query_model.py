@@ -1,5 +1,6 @@
 """The int8 query model (semantic/quantize.py): built once into the cache by a child process,
-checked against the packaged model before use, and never a reason for recall to fail."""
+checked against the packaged model before use, and never a reason for recall to fail. (The
+daemon swapping it in: tests/recall/test_semantic.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -16,7 +16,6 @@ from memoryd.semantic import quantize
 from memoryd.semantic.embedder import Embedder
 from memoryd.semantic.leg import SemanticLeg
 from memoryd.store.memories import MemoryStore, NewMemory
-from tests.support import run_module, running_daemon
 
 TEXTS = [
     "trekking through alpine peaks",
@@ -125,32 +124,3 @@ def builders() -> list[int]:
         if int(parent.split()[1]) == os.getpid() and b"memoryd.semantic.quantize" in cmdline:
             found.append(int(proc.name))
     return found
-
-
-def test_the_daemon_swaps_in_the_query_model_from_its_cache(cache_home: Path) -> None:
-    with running_daemon(MEMORY_SEMANTIC="1", XDG_CACHE_HOME=str(cache_home)) as daemon:
-        client = daemon.client()
-        deadline = time.monotonic() + 30
-        status = client.get("/api/semantic").json()
-        while status["query_model"] != "int8":  # cached: only the session is loaded
-            assert time.monotonic() < deadline, status
-            time.sleep(0.05)
-            status = client.get("/api/semantic").json()
-        client.post("/api/memories", json={"content": TEXTS[1]}).raise_for_status()
-        found = recall_contents(client, TEXTS[0])
-        assert TEXTS[1] in found
-        shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env).stdout
-        assert "semantic  on, 1 indexed, 0 pending, int8 queries" in shown
-    assert not list((cache_home / "memoryd").glob(f"{quantize.SCRATCH}*"))  # no scratch left
-
-
-def recall_contents(client: httpx.Client, text: str) -> list[str]:
-    deadline = time.monotonic() + 60
-    while True:
-        status = client.get("/api/semantic").json()
-        if status["pending"] == 0 and status["indexed"] >= 1:
-            break
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
-    body = client.post("/api/memories/recall", json={"context": text}).json()
-    return [m["content"] for m in body["memories"]]

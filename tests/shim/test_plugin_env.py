@@ -14,11 +14,15 @@ from tests.support import REPO, short_tmpdir
 SCRIPT = REPO / "scripts" / "plugin_python.py"
 
 
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def plugin_env(**env: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MEMORYD_"))}
+    return {**base, **env}
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
-        env={**base, **env},
+        env=plugin_env(**env),
         capture_output=True,
         text=True,
         timeout=30,
@@ -101,15 +105,8 @@ def test_an_install_whose_server_is_killed_still_completes() -> None:
     )
     (root / "backend.py").write_text(BACKEND)
     building, gate = data.parent / f"{data.name}-building", data.parent / f"{data.name}-gate"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MEMORYD_"))}
-    env = {
-        **base,
-        "CLAUDE_PLUGIN_ROOT": str(root),
-        "CLAUDE_PLUGIN_DATA": str(data),
-        "PIP_NO_INDEX": "1",
-        "FAKE_BUILDING": str(building),
-        "FAKE_GATE": str(gate),
-    }
+    plugin = {"CLAUDE_PLUGIN_ROOT": str(root), "CLAUDE_PLUGIN_DATA": str(data)}
+    env = plugin_env(**plugin, PIP_NO_INDEX="1", FAKE_BUILDING=str(building), FAKE_GATE=str(gate))
     server = subprocess.Popen(
         [sys.executable, str(SCRIPT), "-c", "print('server')"],
         env=env,
@@ -133,7 +130,7 @@ def test_an_install_whose_server_is_killed_still_completes() -> None:
     done = run(
         "-c",
         "import fakeplug; print(fakeplug.READY)",
-        **{k: env[k] for k in ("CLAUDE_PLUGIN_ROOT", "CLAUDE_PLUGIN_DATA")},
+        **plugin,
     )
     assert done.returncode == 0 and done.stdout == "installed\n", done.stderr
     assert time.monotonic() - started < 5  # the next session does not install again
