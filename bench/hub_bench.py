@@ -25,9 +25,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memory_core.ids import uuid7
 from memory_hub.app import create_app
 from memory_hub.config import HubSettings
-from memoryd.ids import uuid7
 from tests.pg import create_database, pg_cluster
 
 VOCAB = 5000

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import CORPUS_VERSION, KEY_HEX, DaemonProcess, machine, queries, sentences, summary
 
-from memoryd.clock import SystemClock
-from memoryd.crypto.aead import Cipher
-from memoryd.store import fts, ranking
+from memory_core.clock import SystemClock
+from memory_core.crypto.aead import Cipher
+from memory_core.recall import fts, ranking
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 

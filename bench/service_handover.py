@@ -24,13 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from memoryd import PROTOCOL, __version__  # noqa: E402
+from memory_core.handover import request_handover, wait_gone  # noqa: E402
+from memory_core.unix_http import probe_health  # noqa: E402
+from memory_core.version import PROTOCOL, __version__  # noqa: E402
 from memoryd.service.backup import backup_database  # noqa: E402
-from memoryd.service.handover import probe_health, request_handover, wait_gone  # noqa: E402
 from tests.support import daemon_env, short_tmpdir  # noqa: E402
 
 PRETEND = (
-    "import sys, memoryd; memoryd.__version__ = sys.argv[1]; "
+    "import sys, memory_core.version as v; v.__version__ = sys.argv[1]; "
     "from memoryd.cli.daemon_cmd import main; raise SystemExit(main(['serve']))"
 )
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memoryd.clock import SystemClock
+from memory_core.clock import SystemClock
 from memoryd.store.memories import NewMemory, RecallQuery
 from tests.pg import pg_cluster
 from tests.sync.harness import Replica

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from memoryd.service.handover import UnixHTTPConnection
+from memory_core.unix_http import UnixHTTPConnection
 
 log = logging.getLogger("mcp_shim.autostart")
 
@@ -177,9 +177,9 @@ def how_to_start(socket_path: Path, home: Path) -> str:
 
 def _handed_over(socket_path: Path, health: dict[str, Any]) -> bool:
     """True when `health` came from a memoryd older than ours that has now exited for us
-    (memoryd/service/handover.py, stdlib-only too); the caller then starts the new one."""
-    from memoryd import PROTOCOL, __version__
-    from memoryd.service.handover import HandoverFailed, hand_over_if_older
+    (memory_core/handover.py, stdlib-only too); the caller then starts the new one."""
+    from memory_core.handover import HandoverFailed, hand_over_if_older
+    from memory_core.version import PROTOCOL, __version__
 
     try:
         return hand_over_if_older(socket_path, health, __version__, PROTOCOL)

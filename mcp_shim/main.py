@@ -16,8 +16,8 @@ from pathlib import Path
 from mcp_shim.link import START_BUDGET, DaemonLink
 from mcp_shim.project import project_name
 from mcp_shim.server import ShimState, create_server
-from memoryd.config import load_settings
-from memoryd.errors import ConfigError
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError
 
 LOG_NAME = "mcp_shim.log"
 

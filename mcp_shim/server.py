@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mcp_shim import render
 from mcp_shim.autostart import DaemonUnavailable
 from mcp_shim.link import DaemonLink
-from memoryd import __version__
-from memoryd.model import CATEGORIES
-from memoryd.wire import rest
+from memory_core.model import CATEGORIES
+from memory_core.version import __version__
+from memory_core.wire import rest
 
 log = logging.getLogger("mcp_shim")
 

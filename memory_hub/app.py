@@ -9,16 +9,16 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from memory_core.clock import Clock, SystemClock
+from memory_core.http.errors import exception_handlers
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import create_pool
-from memory_hub.http_errors import HANDLERS
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
 from memory_hub.routes import ROUTES
 from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
-from memoryd.clock import Clock, SystemClock
 
 
 def create_app(
@@ -67,6 +67,6 @@ def create_app(
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        exception_handlers=HANDLERS,
+        exception_handlers=exception_handlers("hub", metrics.count_error),
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
     )

@@ -7,7 +7,7 @@ import hmac
 
 from starlette.requests import Request
 
-from memory_hub.errors import Unauthorized
+from memory_core.errors import Unauthorized
 
 
 class KeyRing:

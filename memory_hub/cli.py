@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from memoryd.errors import ConfigError
+from memory_core.errors import ConfigError
 
 
 def _serve(host: str, port: int) -> int:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from memoryd.errors import ConfigError
+from memory_core.errors import ConfigError
 
 DEFAULT_USER = "default"
 

@@ -9,15 +9,11 @@ from typing import Any
 
 import asyncpg
 
-from memory_hub import oplog
-from memory_hub.db import user_tx
-from memory_hub.errors import EndToEndMode, SealedByClient
-from memory_hub.sealing import Sealer, binding
-from memoryd.clock import Clock
-from memoryd.crypto.detect import contains_secret, redact
-from memoryd.errors import InvalidInput, NotFound
-from memoryd.ids import uuid7
-from memoryd.model import (
+from memory_core.clock import Clock
+from memory_core.crypto.detect import contains_secret, redact
+from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
+from memory_core.ids import uuid7
+from memory_core.model import (
     SENSITIVE_PLACEHOLDER,
     check_content,
     check_id,
@@ -27,7 +23,10 @@ from memoryd.model import (
     normalize_category,
     parse_tags,
 )
-from memoryd.wire import rest, sync
+from memory_core.wire import rest, sync
+from memory_hub import oplog
+from memory_hub.db import user_tx
+from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
@@ -206,7 +205,7 @@ class Hub:
     # -------------------------------------------------------------------------------- reads
 
     def out(self, row: asyncpg.Record) -> dict[str, Any]:
-        from memoryd.clock import iso_from_ms
+        from memory_core.clock import iso_from_ms
 
         return rest.MemoryOut(
             id=row["id"],
@@ -287,7 +286,7 @@ class Hub:
     async def feed(self, user: str, since_ms: int | None) -> list[dict[str, Any]]:
         """The original project's incremental feed (`updated_at > since`, deletions included).
         Kept for its clients; memoryd uses the op log, which cannot skip late commits."""
-        from memoryd.clock import iso_from_ms
+        from memory_core.clock import iso_from_ms
 
         async with user_tx(self.pool, user) as conn:
             await self._e2e_guard(conn, user)

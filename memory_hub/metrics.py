@@ -20,6 +20,9 @@ class Metrics:
         self.ops_pushed: dict[str, int] = defaultdict(int)
         self.ops_pulled = 0
 
+    def count_error(self, request: object, code: str) -> None:
+        self.errors[code] += 1
+
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         self.requests[(endpoint, method, status)] += 1
         counts = self.latency[endpoint]

@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from memory_hub.errors import ClockSkew, InvalidOp, OpCollision, ReplicaCollision
-from memoryd.sync.hlc import pack, wall_ms
-from memoryd.wire import sync
+from memory_core.errors import ClockSkew, InvalidOp, OpCollision, ReplicaCollision
+from memory_core.hlc import pack, wall_ms
+from memory_core.wire import sync
 
 _OP_COLUMNS = (
     "seq, op_id::text AS op_id, replica_id, replica_seq, entity_id, hlc, kind, field_mask, "
@@ -287,7 +287,7 @@ async def append_many(
             seq, seen = known[op.op_id]
             if seen != digest:
                 raise OpCollision(
-                    f"op {op.op_id} was already pushed with a different body", [op.op_id]
+                    f"op {op.op_id} was already pushed with a different body", op_ids=[op.op_id]
                 )
             acks.append(sync.Ack(op_id=op.op_id, status="duplicate", seq=seq))
             continue
@@ -299,7 +299,7 @@ async def append_many(
             raise ReplicaCollision(
                 f"replica {op.replica_id} already used replica_seq {op.replica_seq} for another "
                 "op; another database uses this replica id",
-                [op.op_id],
+                op_ids=[op.op_id],
             )
         state.next_seq += 1
         seq = state.next_seq
@@ -357,14 +357,16 @@ def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: st
         raise ClockSkew(
             f"{len(ahead)} op(s) are stamped more than {max_skew_ms // 1000} s ahead of the "
             "hub's clock; check this machine's clock. They stay queued.",
-            now_ms,
-            ahead,
+            server_time=now_ms,
+            op_ids=ahead,
         )
     bad = [op.op_id for op in ops if invalid_fields(op)]
     if bad:
-        raise InvalidOp("op fields have the wrong type or range", bad)
+        raise InvalidOp("op fields have the wrong type or range", op_ids=bad)
     if any(op.replica_id == hub_replica for op in ops):
-        raise ReplicaCollision("this replica id is the hub's own; mint a new one", [ops[0].op_id])
+        raise ReplicaCollision(
+            "this replica id is the hub's own; mint a new one", op_ids=[ops[0].op_id]
+        )
 
 
 async def push(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from memory_core.model import normalize_category
+from memory_core.recall import fts, ranking
+from memory_core.wire import rest
 from memory_hub.db import user_tx
 from memory_hub.memories import COLUMNS, Hub
-from memoryd.model import normalize_category
-from memoryd.store import fts, ranking
-from memoryd.wire import rest
 
 # ts_rank weights are ordered {D, C, B, A}; the daemon's are content 10, keywords 4, tags 2.
 _TOP = ranking.BM25_WEIGHTS[0]

@@ -12,15 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from memory_hub import __version__, oplog
-from memory_hub.auth import KeyRing
-from memory_hub.config import HubSettings
-from memory_hub.db import user_tx
-from memory_hub.errors import InvalidOp
-from memory_hub.memories import Hub
-from memory_hub.metrics import Metrics
-from memory_hub.recall import recall as run_recall
-from memoryd.api.bodies import (
+from memory_core.clock import ms_from_iso
+from memory_core.errors import BadRequest, InvalidInput, InvalidOp, PayloadTooLarge
+from memory_core.http.bodies import (
     IMPORT_LIMIT,
     int_param,
     read_bytes,
@@ -28,10 +22,16 @@ from memoryd.api.bodies import (
     read_model,
     validate,
 )
-from memoryd.api.bodies import validation_message as _message
-from memoryd.clock import ms_from_iso
-from memoryd.errors import BadRequest, InvalidInput, PayloadTooLarge
-from memoryd.wire import rest, sync
+from memory_core.http.bodies import validation_message as _message
+from memory_core.version import __version__
+from memory_core.wire import rest, sync
+from memory_hub import oplog
+from memory_hub.auth import KeyRing
+from memory_hub.config import HubSettings
+from memory_hub.db import user_tx
+from memory_hub.memories import Hub
+from memory_hub.metrics import Metrics
+from memory_hub.recall import recall as run_recall
 
 
 def hub(request: Request) -> Hub:
@@ -142,7 +142,7 @@ async def feed(request: Request) -> Response:
         except ValueError:
             raise InvalidInput(f"since must be an ISO-8601 timestamp (got {since!r})") from None
     memories = await hub(request).feed(who, since_ms)
-    from memoryd.clock import iso_from_ms
+    from memory_core.clock import iso_from_ms
 
     return JSONResponse(
         {"memories": memories, "server_time": iso_from_ms(hub(request).clock.now_ms())}
@@ -226,7 +226,7 @@ async def push(request: Request) -> Response:
                 op_id = item.get("op_id") if isinstance(item, dict) else None
                 bad.append((op_id if isinstance(op_id, str) else "?", _message(exc)))
         if bad:
-            raise InvalidOp(f"invalid op {bad[0][0]}: {bad[0][1]}", [b[0] for b in bad])
+            raise InvalidOp(f"invalid op {bad[0][0]}: {bad[0][1]}", op_ids=[b[0] for b in bad])
     body = validate(sync.PushRequest, data)
     the_hub = hub(request)
     now = the_hub.clock.now_ms()

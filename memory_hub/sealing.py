@@ -12,9 +12,9 @@ from typing import Protocol
 
 import httpx
 
-from memory_hub.errors import SecretBackendError, SensitiveRefused
-from memoryd.crypto.aead import Cipher
-from memoryd.crypto.keys import key_from_setting
+from memory_core.crypto.aead import Cipher
+from memory_core.crypto.keys import key_from_setting
+from memory_core.errors import SecretBackendError, SensitiveRefused
 
 VAULT_PREFIX = b"vault:"
 

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from memoryd import PROTOCOL, __version__
-from memoryd.config import Settings
-from memoryd.errors import ConfigError
-from memoryd.service.handover import daemon_is_older
+from memory_core.config import Settings
+from memory_core.errors import ConfigError
+from memory_core.handover import daemon_is_older
+from memory_core.version import PROTOCOL, __version__
 from memoryd.service.install import launchd_path, platform_name, systemd_dir
 from memoryd.service.units import UNIT_NAME
 from memoryd.store.migrations import MIGRATIONS
@@ -295,7 +295,7 @@ def _sensitive_rows(db: Path) -> int:
 
 
 def check_key(settings: Settings) -> list[Check]:
-    from memoryd.crypto.keys import KEY_BYTES, key_from_setting
+    from memory_core.crypto.keys import KEY_BYTES, key_from_setting
 
     if settings.encryption_key is not None:
         try:
@@ -367,7 +367,7 @@ def render(checks: list[Check], as_json: bool) -> str:
 
 def doctor_command(settings: Settings, args: Any) -> int:
     """`memory doctor [--rebuild-fts]`: 0 when nothing failed, 1 otherwise."""
-    from memoryd.service.handover import probe_health
+    from memory_core.unix_http import probe_health
 
     checks = run_checks(
         settings, probe_health(settings.socket_path, 3.0), rebuild_fts=bool(args.rebuild_fts)

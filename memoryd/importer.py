@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from memoryd.clock import ms_from_iso
-from memoryd.errors import InvalidInput
-from memoryd.model import normalize_category
+from memory_core.clock import ms_from_iso
+from memory_core.errors import InvalidInput
+from memory_core.model import normalize_category
 
 
 def _category(value: str | None) -> str:

@@ -24,10 +24,10 @@ from typing import Any, TextIO
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from memoryd import __version__
+from memory_core.clock import Clock
+from memory_core.config import Settings
+from memory_core.version import __version__
 from memoryd.api.app import create_app
-from memoryd.clock import Clock
-from memoryd.config import Settings
 from memoryd.service.runtime import MemorydServer, listen_fds
 
 log = logging.getLogger("memoryd")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from memory_core.crypto.aead import Cipher
 from memoryd import semantic
-from memoryd.crypto.aead import Cipher
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from tests.pg import PgCluster, pg_cluster

@@ -10,17 +10,17 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from memoryd.api.errors import HANDLERS
+from memory_core.clock import Clock, SystemClock
+from memory_core.config import Settings
+from memory_core.crypto.aead import Cipher
+from memory_core.crypto.keys import load_key
+from memory_core.http.errors import exception_handlers
 from memoryd.api.openapi import openapi
 from memoryd.api.routes import ROUTES
 from memoryd.api.routes_admin import ADMIN_ROUTES
 from memoryd.api.routes_hooks import HOOK_ROUTES
 from memoryd.api.routes_sync import SYNC_ROUTES
 from memoryd.api.services import Services
-from memoryd.clock import Clock, SystemClock
-from memoryd.config import Settings
-from memoryd.crypto.aead import Cipher
-from memoryd.crypto.keys import load_key
 from memoryd.learn.runtime import hook_runtime
 from memoryd.remote.runtime import remote_runtime
 from memoryd.semantic.routes import SEMANTIC_ROUTES
@@ -72,4 +72,6 @@ def create_app(
         *SEMANTIC_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers=exception_handlers("daemon")
+    )

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from memoryd import __version__
-from memoryd.wire import rest
+from memory_core.version import __version__
+from memory_core.wire import rest
 
 _ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None]] = [
     ("/health", "get", "Daemon health, version, protocol and memory count", None, rest.HealthOut),

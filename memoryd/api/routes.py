@@ -14,22 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from memoryd import PROTOCOL, __version__
-from memoryd.api.bodies import (
+from memory_core.clock import iso_from_ms, ms_from_iso
+from memory_core.errors import BadRequest, InvalidInput
+from memory_core.http.bodies import (
     IMPORT_LIMIT,
     int_param,
     read_bytes,
     read_model,
     validation_message,
 )
+from memory_core.model import Memory
+from memory_core.version import PROTOCOL, __version__
+from memory_core.wire import rest
 from memoryd.api.services import Services
-from memoryd.clock import iso_from_ms, ms_from_iso
-from memoryd.errors import BadRequest, InvalidInput
 from memoryd.importer import read_original_db
-from memoryd.model import Memory
 from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
-from memoryd.wire import rest
 
 
 def services(request: Request) -> Services:

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from memoryd import PROTOCOL, __version__
-from memoryd.errors import BadRequest, Conflict, Unavailable
-from memoryd.service.handover import is_newer
+from memory_core.errors import BadRequest, Conflict, Unavailable
+from memory_core.handover import is_newer
+from memory_core.version import PROTOCOL, __version__
 
 log = logging.getLogger("memoryd")
 

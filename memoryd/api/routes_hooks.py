@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from memoryd.api.bodies import read_json, validate
+from memory_core.errors import InvalidInput, Unavailable
+from memory_core.http.bodies import read_json, validate
 from memoryd.api.routes import services
-from memoryd.errors import InvalidInput, Unavailable
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
 

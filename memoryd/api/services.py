@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from memoryd.config import Settings
+from memory_core.config import Settings
 from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import MemoryStore
 

@@ -8,18 +8,7 @@ from typing import Any
 
 import httpx
 
-from memoryd.errors import MemorydError
-
-
-class DaemonDown(MemorydError):
-    code = "daemon_down"
-
-
-class ApiError(MemorydError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+from memory_core.errors import DaemonDown, RemoteError
 
 
 class DaemonClient:
@@ -56,9 +45,9 @@ class DaemonClient:
         if response.status_code >= 400:
             try:
                 err = response.json()["error"]
-                raise ApiError(response.status_code, err["code"], err["message"])
+                raise RemoteError(response.status_code, err["code"], err["message"])
             except (ValueError, KeyError, TypeError):
-                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+                raise RemoteError(response.status_code, "http_error", response.text[:200]) from None
         return response.json()
 
     def stream_lines(self, path: str, params: dict[str, str]) -> Iterator[bytes]:
@@ -67,7 +56,7 @@ class DaemonClient:
                 if response.status_code >= 400:
                     response.read()
                     err = response.json().get("error", {})
-                    raise ApiError(
+                    raise RemoteError(
                         response.status_code, err.get("code", "?"), err.get("message", "")
                     )
                 yield from response.iter_lines()  # type: ignore[misc]

@@ -7,14 +7,14 @@ import asyncio
 import logging
 import sys
 
-from memoryd import PROTOCOL, __version__
-from memoryd.config import load_settings
-from memoryd.errors import ConfigError, StoreCorrupt
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError, StoreCorrupt
+from memory_core.version import PROTOCOL, __version__
 from memoryd.service.commands import add_commands as add_service_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from memoryd.crypto.keys import load_key
+    from memory_core.crypto.keys import load_key
     from memoryd.doctor import missing_key_problem
     from memoryd.server import acquire_lock, serve
     from memoryd.store.db import check_database

@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from memory_core.clock import iso_from_ms
+from memory_core.config import Settings
+from memory_core.errors import InvalidInput
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.render import one_line, short_id
-from memoryd.clock import iso_from_ms
-from memoryd.config import Settings
-from memoryd.errors import InvalidInput
 
 HOOK_SCRIPT = "memory_hook.py"
 # Our MCP tools under the manual server name and the plugin-scoped one.

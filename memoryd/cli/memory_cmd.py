@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from memoryd.cli.client import ApiError, DaemonClient, DaemonDown
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
+from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
 from memoryd.cli.sync_cmd import cmd_sync, sync_lines
-from memoryd.config import load_settings
 from memoryd.doctor import doctor_command
-from memoryd.errors import ConfigError, InvalidInput, StoreCorrupt
 from memoryd.importer import read_original_db
 from memoryd.service.backup import backup_command
 
@@ -265,11 +265,11 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
 
     health = client.request("GET", "/health")
     # auto-learn state: on, off and why, or paused at the daily token cap
-    with contextlib.suppress(ApiError):
+    with contextlib.suppress(RemoteError):
         health["learning"] = client.request("GET", "/api/learn/status")
-    with contextlib.suppress(ApiError):
+    with contextlib.suppress(RemoteError):
         health["sync"] = client.request("GET", "/api/sync/status")
-    with contextlib.suppress(ApiError):
+    with contextlib.suppress(RemoteError):
         health["semantic"] = client.request("GET", "/api/semantic")
     _emit(args, health, human)
 
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     except DaemonDown as exc:
         print(f"memory: {exc.message}", file=sys.stderr)
         return 3
-    except (ApiError, InvalidInput) as exc:
+    except (RemoteError, InvalidInput) as exc:
         print(f"memory: {exc.message}", file=sys.stderr)
         return 1
     return 0

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from memory_core.clock import iso_from_ms
 from memoryd.cli.client import DaemonClient
-from memoryd.clock import iso_from_ms
 
 
 def sync_lines(d: dict[str, Any]) -> list[str]:

@@ -19,12 +19,12 @@ from typing import Any
 
 import aiosqlite
 
-from memoryd.clock import Clock
-from memoryd.crypto.detect import contains_secret, redact
-from memoryd.errors import MemorydError, NotFound
+from memory_core.clock import Clock
+from memory_core.crypto.detect import contains_secret, redact
+from memory_core.errors import NotFound, ServiceError
+from memory_core.model import Memory
 from memoryd.learn.judge import Judge, JudgeError, Lesson, build_prompt
 from memoryd.learn.transcript import read_turns
-from memoryd.model import Memory
 from memoryd.sessions.project import project_for
 from memoryd.store.memories import MemoryStore, NewMemory, Patch, RecallQuery
 
@@ -241,7 +241,7 @@ class LearningQueue:
                     source="auto-learn",
                 )
             )
-        except MemorydError as exc:
+        except ServiceError as exc:
             log.info("auto-learn: lesson not stored: %s", exc.message)
             outcome.skipped += 1
             return
@@ -358,7 +358,7 @@ class LearningQueue:
         for row in rows:
             try:
                 memory: Memory | None = await self.store.get(row[1])
-            except MemorydError:
+            except ServiceError:
                 memory = None
             out.append(
                 {

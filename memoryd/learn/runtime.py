@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from memoryd.clock import Clock
+from memory_core.clock import Clock
 from memoryd.learn.config import LearnSettings, backend
 from memoryd.learn.judge import ApiJudge, CliJudge, Judge
 from memoryd.learn.queue import LearningQueue

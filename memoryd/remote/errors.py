@@ -10,36 +10,19 @@ from typing import Any
 
 import httpx
 
-from memoryd.errors import (
+from memory_core.errors import (
     BadRequest,
     Conflict,
+    HubAuthFailed,
+    HubFailed,
+    HubUnreachable,
     InvalidInput,
-    MemorydError,
     NotFound,
     PayloadTooLarge,
-    Unavailable,
+    ServiceError,
 )
 
-
-class HubUnreachable(Unavailable):
-    """The hub refused the connection, or did not answer within the timeout."""
-
-    code = "hub_unreachable"
-
-
-class HubFailed(MemorydError):
-    """The hub answered, but not with something the daemon can pass on (5xx, a bad key,
-    a body that is not the REST shape)."""
-
-    status = 502
-    code = "hub_error"
-
-
-class HubAuthFailed(HubFailed):
-    code = "hub_auth_failed"
-
-
-_BY_STATUS: dict[int, type[MemorydError]] = {
+_BY_STATUS: dict[int, type[ServiceError]] = {
     400: BadRequest,
     404: NotFound,
     409: Conflict,
@@ -63,7 +46,7 @@ def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
     )
 
 
-def from_response(response: httpx.Response, hub_url: str) -> MemorydError:
+def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
     """The daemon error for a hub answer that is not a success."""
     status = response.status_code
     code, message = _error_body(response)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from memoryd.config import Settings
+from memory_core.config import Settings
 from memoryd.remote.store import RemoteStore
 from memoryd.sync.runtime import SyncService
 

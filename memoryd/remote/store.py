@@ -2,7 +2,7 @@
 
 `RemoteStore` offers the operations the handlers in `memoryd.api.routes` call on
 `MemoryStore`, with the same signatures, and performs each one as one request to the hub's
-REST API (`memoryd.wire.rest` on both sides). Nothing is kept locally: no database, no cache,
+REST API (`memory_core.wire.rest` on both sides). Nothing is kept locally: no database, no cache,
 no key file; sensitive content goes to the hub, which encrypts it server-side.
 
 Every request has a short timeout: an unreachable or silent hub is a 503 `hub_unreachable`
@@ -20,12 +20,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from memoryd.clock import iso_from_ms, ms_from_iso
-from memoryd.errors import MemorydError
-from memoryd.model import Memory, check_id
-from memoryd.remote.errors import HubFailed, from_response, unreachable
+from memory_core.clock import iso_from_ms, ms_from_iso
+from memory_core.errors import HubFailed, ServiceError
+from memory_core.model import Memory, check_id
+from memory_core.wire import rest
+from memoryd.remote.errors import from_response, unreachable
 from memoryd.store.memories import Created, ImportResult, NewMemory, Patch, RecallQuery
-from memoryd.wire import rest
 
 # Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
 # shim timeout that blames the daemon.
@@ -261,5 +261,5 @@ class RemoteStore:
         """The hub's memory count, or None and why the hub could not say (for /health)."""
         try:
             return await self.count(wait_s=wait_s), None
-        except MemorydError as exc:
+        except ServiceError as exc:
             return None, exc.message

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from memory_core.errors import Conflict
 from memoryd import semantic
-from memoryd.errors import Conflict
 
 
 def _leg(request: Request) -> object | None:

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from memoryd.config import Settings
-from memoryd.errors import InvalidInput, StoreCorrupt
+from memory_core.config import Settings
+from memory_core.errors import InvalidInput, StoreCorrupt
 from memoryd.store.db import prepare_path
 
 

@@ -9,10 +9,11 @@ import stat
 import sys
 from typing import Any
 
-from memoryd import PROTOCOL, __version__
-from memoryd.config import load_settings
-from memoryd.errors import ConfigError
-from memoryd.service.handover import daemon_is_older, probe_health
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError
+from memory_core.handover import daemon_is_older
+from memory_core.unix_http import probe_health
+from memory_core.version import PROTOCOL, __version__
 from memoryd.service.install import (
     execute,
     have_tool,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from memoryd.service.handover import wait_gone
+from memory_core.handover import wait_gone
 from memoryd.service.units import (
     LAUNCHD_LABEL,
     UNIT_NAME,

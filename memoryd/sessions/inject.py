@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from memoryd.clock import Clock
-from memoryd.errors import MemorydError
-from memoryd.model import Memory
+from memory_core.clock import Clock
+from memory_core.errors import ServiceError
+from memory_core.model import Memory
+from memory_core.recall import fts
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker
-from memoryd.store import fts
 from memoryd.store.memories import MemoryStore, RecallQuery
 
 DEFAULT_BUDGET = 8192
@@ -147,7 +147,7 @@ class HookService:
         for memory_id in dict.fromkeys(ids):
             try:
                 memory = await self.store.get(memory_id)
-            except MemorydError:
+            except ServiceError:
                 continue  # deleted since, or not ours
             if not memory.is_sensitive:
                 out.append(memory)
@@ -278,7 +278,7 @@ class HookService:
         for memory_id in dict.fromkeys(_ids_in(response)):
             try:
                 memories.append(await self.store.get(memory_id))
-            except MemorydError:
+            except ServiceError:
                 continue
         await self.tracker.mark(session_id, kind, memories)
         return len(memories)

@@ -8,7 +8,7 @@ import json
 
 import aiosqlite
 
-from memoryd.clock import Clock
+from memory_core.clock import Clock
 from memoryd.store.db import Database
 
 MAX_AGE_MS = 86_400_000

@@ -21,8 +21,8 @@ from typing import Literal
 
 import aiosqlite
 
-from memoryd.clock import Clock
-from memoryd.model import Memory
+from memory_core.clock import Clock
+from memory_core.model import Memory
 from memoryd.store.db import Database
 
 Kind = Literal["injected", "recalled", "stored"]

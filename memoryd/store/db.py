@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from memoryd.errors import StoreCorrupt
+from memory_core.errors import StoreCorrupt
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 
 T = TypeVar("T")

@@ -16,12 +16,14 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from memoryd.clock import Clock
-from memoryd.crypto.aead import Cipher
-from memoryd.crypto.detect import contains_secret, redact
-from memoryd.errors import Conflict, InvalidInput, NotFound
-from memoryd.ids import uuid7
-from memoryd.model import (
+from memory_core import merge
+from memory_core.clock import Clock
+from memory_core.crypto.aead import Cipher
+from memory_core.crypto.detect import contains_secret, redact
+from memory_core.errors import Conflict, InvalidInput, NotFound
+from memory_core.hlc import HLC, wall_ms
+from memory_core.ids import uuid7
+from memory_core.model import (
     Memory,
     check_content,
     check_id,
@@ -32,10 +34,8 @@ from memoryd.model import (
     normalize_for_dedup,
     parse_tags,
 )
-from memoryd.store import fts, ranking
+from memory_core.recall import fts, ranking
 from memoryd.store.db import Database
-from memoryd.sync import merge
-from memoryd.sync.hlc import HLC, wall_ms
 
 ChangeKind = Literal["put", "del"]
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 import httpx
 from pydantic import ValidationError
 
-from memoryd.wire.sync import (
+from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     PULL_PATH,
     PUSH_PATH,

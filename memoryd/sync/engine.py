@@ -15,20 +15,20 @@ from typing import Any
 
 import aiosqlite
 
-from memoryd.clock import Clock
-from memoryd.errors import InvalidInput
-from memoryd.store.db import Database
-from memoryd.store.memories import Change, MemoryStore
-from memoryd.sync.client import HubRefused, HubUnreachable, SyncClient
-from memoryd.sync.envelope import BadEnvelope, SyncCipher, WrongKey, open_op
-from memoryd.sync.state import new_replica_id, restamp
-from memoryd.wire.sync import (
+from memory_core.clock import Clock
+from memory_core.errors import BadEnvelope, InvalidInput, WrongKey
+from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     MAX_PUSH_OPS,
     Op,
     PulledOp,
     PushRequest,
 )
+from memoryd.store.db import Database
+from memoryd.store.memories import Change, MemoryStore
+from memoryd.sync.client import HubRefused, HubUnreachable, SyncClient
+from memoryd.sync.envelope import SyncCipher, open_op
+from memoryd.sync.state import new_replica_id, restamp
 
 
 class SyncStopped(Exception):

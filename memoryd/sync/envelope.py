@@ -16,24 +16,12 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from memoryd.crypto.keys import derive, key_id
-from memoryd.errors import MemorydError
-from memoryd.wire.sync import FIELDS, Kind, Op, OpHeader, aad
+from memory_core.crypto.keys import derive, key_id
+from memory_core.errors import BadEnvelope, WrongKey
+from memory_core.wire.sync import FIELDS, Kind, Op, OpHeader, aad
 
 SEAL_V1 = 1
 _NONCE = 12
-
-
-class WrongKey(MemorydError):
-    status = 409
-    code = "wrong_key"
-
-
-class BadEnvelope(MemorydError):
-    """The op cannot be opened with the right key: tampered or corrupt."""
-
-    status = 422
-    code = "bad_envelope"
 
 
 class SyncCipher:

@@ -13,11 +13,11 @@ from typing import Any
 
 import aiosqlite
 
-from memoryd.ids import uuid7
-from memoryd.model import SYNCED_FIELDS
+from memory_core.hlc import wall_ms
+from memory_core.ids import uuid7
+from memory_core.model import SYNCED_FIELDS
 from memoryd.store.memories import Change
 from memoryd.sync.envelope import SyncCipher, build_op
-from memoryd.sync.hlc import wall_ms
 
 
 class Outbox:

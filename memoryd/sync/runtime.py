@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from memoryd.clock import Clock
-from memoryd.config import Settings
-from memoryd.crypto.keys import load_key
+from memory_core.clock import Clock
+from memory_core.config import Settings
+from memory_core.crypto.keys import load_key
 from memoryd.store.memories import MemoryStore
 from memoryd.sync.client import SyncClient
 from memoryd.sync.engine import RoundResult, SyncEngine

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from memoryd.ids import uuid7
+from memory_core.errors import WrongKey
+from memory_core.ids import uuid7
+from memory_core.wire.sync import Op
 from memoryd.store.db import Database
-from memoryd.sync.envelope import SyncCipher, WrongKey, build_op, open_op
-from memoryd.wire.sync import Op
+from memoryd.sync.envelope import SyncCipher, build_op, open_op
 
 MARKER_NAME = "replica-id"
 

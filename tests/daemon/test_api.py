@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.routing import Route
 
+from memory_core.config import Settings
 from memoryd.api.app import create_app
-from memoryd.config import Settings
 from tests.support import Daemon, running_daemon
 
 

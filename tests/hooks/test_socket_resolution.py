@@ -1,4 +1,4 @@
-"""The hook finds the socket exactly where the daemon puts it (memoryd.config)."""
+"""The hook finds the socket exactly where the daemon puts it (memory_core.config)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from memoryd.config import load_settings
+from memory_core.config import load_settings
 from tests.hooks.helpers import HOOK, HOOK_MODULE
 
 

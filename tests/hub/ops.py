@@ -6,7 +6,7 @@ import base64
 import os
 from typing import Any
 
-from memoryd.ids import uuid7
+from memory_core.ids import uuid7
 
 
 def replica() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from memoryd.ids import uuid7
+from memory_core.ids import uuid7
 from tests.hub.conftest import HubHarness
 from tests.hub.ops import put, replica
 

@@ -16,11 +16,11 @@ import asyncpg
 import httpx
 import pytest
 
+from memory_core.errors import ConfigError
+from memory_core.ids import uuid7
 from memory_hub.app import create_app
 from memory_hub.config import load_settings
 from memory_hub.migrations import MIGRATIONS, migrate_url
-from memoryd.errors import ConfigError
-from memoryd.ids import uuid7
 from tests.conftest import FakeClock
 from tests.hub.conftest import KEYS, HubHarness, hub_settings
 from tests.hub.ops import replica, sealed_put

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from memoryd.ids import uuid7
+from memory_core.ids import uuid7
 from tests.hub.conftest import HubHarness
 from tests.hub.ops import delete, put, replica, sealed_put
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memoryd.store import fts, ranking
+from memory_core.recall import fts, ranking
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 from tests.conftest import FakeClock
 

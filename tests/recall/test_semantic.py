@@ -13,10 +13,10 @@ import httpx
 import numpy as np
 import pytest
 
-from memoryd.config import load_settings
-from memoryd.errors import ConfigError
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError
+from memory_core.recall import ranking
 from memoryd.semantic.index import Hits, VectorIndex
-from memoryd.store import ranking
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 from tests.support import (
     Daemon,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memoryd.service.handover import UnixHTTPConnection
+from memory_core.unix_http import UnixHTTPConnection
 
 HEADERS = {"content-type": "application/json"}
 

@@ -205,7 +205,7 @@ def test_service_pointing_at_a_vanished_interpreter(
 ) -> None:
     import dataclasses
 
-    from memoryd.config import Settings
+    from memory_core.config import Settings
     from memoryd.doctor import _service_python, check_installation
     from memoryd.service.units import EXAMPLE_SPEC, launchd_plist_bytes, systemd_service_unit
 

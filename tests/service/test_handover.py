@@ -11,23 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from memoryd import PROTOCOL, __version__
-from memoryd.service.handover import (
+from memory_core.handover import (
     HandoverFailed,
     daemon_is_older,
     hand_over_if_older,
     is_newer,
-    probe_health,
     request_handover,
     version_key,
 )
+from memory_core.unix_http import probe_health
+from memory_core.version import PROTOCOL, __version__
 from tests.service.storm import Storm, fts_integrity, stored_ids
 from tests.support import Daemon, daemon_env, short_tmpdir, wait_for_socket
 
 OLD = "0.0.9"
 # Start `memoryd serve` claiming another version, as an older installation would.
 PRETEND = (
-    "import sys, memoryd; memoryd.__version__ = sys.argv[1]; "
+    "import sys, memory_core.version as v; v.__version__ = sys.argv[1]; "
     "from memoryd.cli.daemon_cmd import main; raise SystemExit(main(['serve']))"
 )
 
@@ -123,7 +123,7 @@ def test_handover_to_nothing_says_so() -> None:
 @pytest.mark.slow
 def test_shim_autostart_replaces_an_older_daemon() -> None:
     from mcp_shim.autostart import ensure_daemon
-    from memoryd.service.handover import wait_gone
+    from memory_core.handover import wait_gone
 
     home = short_tmpdir()
     env = daemon_env(home)

@@ -8,7 +8,7 @@ import sqlite3
 import aiosqlite
 import pytest
 
-from memoryd.errors import Conflict
+from memory_core.errors import Conflict
 from memoryd.store.memories import MemoryStore, NewMemory
 
 

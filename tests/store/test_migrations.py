@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memoryd.crypto.aead import Cipher
-from memoryd.errors import StoreCorrupt
+from memory_core.crypto.aead import Cipher
+from memory_core.errors import StoreCorrupt
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore, NewMemory
 from memoryd.store.migrations import MIGRATIONS, target_version

@@ -10,7 +10,8 @@ from typing import Any
 import aiosqlite
 import httpx
 
-from memoryd.crypto.aead import Cipher
+from memory_core.crypto.aead import Cipher
+from memory_core.wire.sync import LWW_FIELDS
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
 from memoryd.sync.client import SyncClient
@@ -18,7 +19,6 @@ from memoryd.sync.engine import SyncEngine
 from memoryd.sync.envelope import SyncCipher
 from memoryd.sync.outbox import Outbox
 from memoryd.sync.state import ensure_replica
-from memoryd.wire.sync import LWW_FIELDS
 from tests.sync.faults import FaultyTransport
 from tests.sync.realhub import API_KEY
 

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 from starlette.applications import Starlette
 
+from memory_core.clock import Clock
 from memory_hub.app import create_app
 from memory_hub.config import HubSettings
 from memory_hub.migrations import USER_TABLES, migrate_url
-from memoryd.clock import Clock
 from tests.pg import PgCluster, create_database
 
 USER = "user-1"

@@ -35,9 +35,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from memoryd.errors import NotFound
+from memory_core.errors import NotFound
+from memory_core.merge import canonical
 from memoryd.store.memories import Change, NewMemory, Patch
-from memoryd.sync.merge import canonical
 from tests.conftest import FakeClock
 from tests.sync.faults import FAULTS
 from tests.sync.harness import Replica, SkewedClock

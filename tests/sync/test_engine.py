@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from memoryd.errors import Conflict
+from memory_core.errors import Conflict
+from memory_core.hlc import wall_ms
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
-from memoryd.sync.hlc import wall_ms
 from tests.conftest import FakeClock
 from tests.sync.harness import Replica, SkewedClock
 from tests.sync.realhub import API_KEY, RunningHub, running_hub

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memoryd.sync.envelope import BadEnvelope, SyncCipher, WrongKey, build_op, open_op
-from memoryd.sync.hlc import HLC, pack, unpack
-from memoryd.sync.merge import canonical, wins
-from memoryd.wire.sync import Op
+from memory_core.errors import BadEnvelope, WrongKey
+from memory_core.hlc import HLC, pack, unpack
+from memory_core.merge import canonical, wins
+from memory_core.wire.sync import Op
+from memoryd.sync.envelope import SyncCipher, build_op, open_op
 
 KEY = bytes(range(32))
 REPLICA = "0123456789abcdef0123456789abcdef"

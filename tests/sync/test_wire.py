@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from memoryd.wire.sync import MAX_PUSH_OPS, Op, PushRequest, aad
+from memory_core.wire.sync import MAX_PUSH_OPS, Op, PushRequest, aad
 
 REPLICA = "0123456789abcdef0123456789abcdef"
 OP_ID = "01890000-0000-7000-8000-0000000000aa"

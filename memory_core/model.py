@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from memoryd.errors import ContentTooLong, InvalidInput, UnknownCategory
+from memory_core.errors import ContentTooLong, InvalidInput, UnknownCategory
 
 CATEGORIES = ("facts", "preferences", "projects", "people", "decisions")
 SOURCES = ("manual", "auto-learn", "import")

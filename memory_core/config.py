@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from memoryd.errors import ConfigError
+from memory_core.errors import ConfigError
 
 DEFAULT_MAX_CONTENT = 1400
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from memoryd.errors import ConfigError
+from memory_core.errors import ConfigError
 
 KEY_BYTES = 32
 _PASSPHRASE_SALT = b"memoryd/passphrase/v1"

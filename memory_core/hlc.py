@@ -7,7 +7,7 @@ Pure: the wall clock is injected and persistence is the caller's job.
 
 from __future__ import annotations
 
-from memoryd.clock import Clock
+from memory_core.clock import Clock
 
 COUNTER_BITS = 16
 _COUNTER_MASK = (1 << COUNTER_BITS) - 1

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from memoryd.errors import InvalidInput
-from memoryd.model import CATEGORIES, SOURCES, SYNCED_FIELDS
+from memory_core.errors import InvalidInput
+from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS
 
 
 def canonical(value: Any) -> str:

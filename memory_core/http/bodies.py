@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from memoryd.errors import BadRequest, InvalidInput, PayloadTooLarge
+from memory_core.errors import BadRequest, InvalidInput, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from memoryd.store import fts
+from memory_core.recall import fts
 
 
 class DenseHits(Protocol):

@@ -9,16 +9,11 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from memoryd.crypto.keys import derive
-from memoryd.errors import MemorydError
+from memory_core.crypto.keys import derive
+from memory_core.errors import DecryptError
 
 FORMAT_V1 = 1
 _NONCE = 12
-
-
-class DecryptError(MemorydError):
-    status = 500
-    code = "decrypt_failed"
 
 
 class Cipher:

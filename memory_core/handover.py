@@ -18,10 +18,11 @@ import http.client
 import json
 import os
 import re
-import socket
 import time
 from pathlib import Path
 from typing import Any
+
+from memory_core.unix_http import UnixHTTPConnection
 
 HANDOVER_PATH = "/api/admin/handover"
 EXIT_TIMEOUT = 25.0  # the daemon's graceful shutdown is capped at 15 s, plus closing the store
@@ -58,24 +59,6 @@ def daemon_is_older(health: dict[str, Any], version: str, protocol: int) -> bool
     return is_newer(version, protocol, theirs, their_protocol)
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """http.client over memoryd's Unix socket (stdlib only: the shim and hooks use it too)."""
-
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("memoryd", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(str(self._path))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class HandoverFailed(Exception):
     """The old daemon refused or did not exit in time; the message says what to do."""
 
@@ -94,21 +77,6 @@ def _post(socket_path: Path, body: dict[str, Any], timeout: float) -> tuple[int,
         return response.status, payload if isinstance(payload, dict) else {}
     finally:
         conn.close()
-
-
-def probe_health(socket_path: Path, timeout: float = 1.0) -> dict[str, Any] | None:
-    """The daemon's /health answer, or None when nothing healthy answers."""
-    conn = UnixHTTPConnection(socket_path, timeout)
-    try:
-        conn.request("GET", "/health")
-        response = conn.getresponse()
-        body = json.loads(response.read())
-    except (OSError, http.client.HTTPException, ValueError):
-        return None
-    finally:
-        conn.close()
-    ok = response.status == 200 and isinstance(body, dict) and body.get("status") == "ok"
-    return body if ok else None
 
 
 def process_gone(pid: int) -> bool:

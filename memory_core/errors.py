@@ -1,0 +1,180 @@
+"""The one exception tree of memoryd, memory-hub and the MCP shim.
+
+Each error knows its HTTP status and a stable code; `memory_core.http.errors` turns them into
+`{"error": {"code", "message", **extra}}` in one place for both servers, and clients turn such
+an answer back into the same class (`RemoteError` when the code is not one of ours).
+
+    ServiceError                    500 internal
+    ├── BadRequest                  400 bad_request
+    ├── Unauthorized                401 unauthorized (hub: a missing or unknown API key)
+    ├── NotFound                    404 not_found
+    ├── Conflict                    409 conflict
+    │   ├── WrongKey                409 wrong_key (sealed with another encryption key)
+    │   ├── EndToEndMode            409 end_to_end (hub: the user's data is sealed by clients)
+    │   ├── SealedByClient          409 sealed_by_client
+    │   ├── OpCollision             409 op_collision
+    │   └── ReplicaCollision        409 replica_collision
+    ├── PayloadTooLarge             413 payload_too_large
+    ├── InvalidInput                422 invalid
+    │   ├── ContentTooLong          422 content_too_long
+    │   ├── UnknownCategory         422 unknown_category
+    │   ├── BadEnvelope             422 bad_envelope (a sealed op that does not open)
+    │   ├── ClockSkew               422 clock_skew (hub: an op stamped in the future)
+    │   ├── InvalidOp               422 invalid_op
+    │   └── SensitiveRefused        422 sensitive_not_stored
+    ├── DecryptError                500 decrypt_failed
+    ├── HubFailed                   502 hub_error (the hub answered, but not usefully)
+    │   └── HubAuthFailed           502 hub_auth_failed
+    ├── SecretBackendError          502 secret_backend (hub: Vault)
+    ├── Unavailable                 503 unavailable
+    │   ├── HubUnreachable          503 hub_unreachable
+    │   └── DaemonDown              503 daemon_down (a client found no memoryd)
+    ├── RemoteError                 any: a peer's error answer, status and code as it sent them
+    ├── ConfigError                 a setting is invalid; start-up stops with its one line
+    └── StoreCorrupt                the database cannot be opened safely
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        # Fields merged into the error body beside code and message: `op_ids` names the ops at
+        # fault, `server_time` comes with clock_skew.
+        self.extra: dict[str, Any] = extra
+
+
+class BadRequest(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class WrongKey(Conflict):
+    code = "wrong_key"
+
+
+class EndToEndMode(Conflict):
+    code = "end_to_end"
+
+
+class SealedByClient(Conflict):
+    code = "sealed_by_client"
+
+
+class OpCollision(Conflict):
+    code = "op_collision"
+
+
+class ReplicaCollision(Conflict):
+    code = "replica_collision"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class InvalidInput(ServiceError):
+    status = 422
+    code = "invalid"
+
+
+class ContentTooLong(InvalidInput):
+    code = "content_too_long"
+
+
+class UnknownCategory(InvalidInput):
+    code = "unknown_category"
+
+
+class BadEnvelope(InvalidInput):
+    """A sealed op that cannot be opened with the right key: tampered or corrupt."""
+
+    code = "bad_envelope"
+
+
+class ClockSkew(InvalidInput):
+    code = "clock_skew"
+
+
+class InvalidOp(InvalidInput):
+    code = "invalid_op"
+
+
+class SensitiveRefused(InvalidInput):
+    code = "sensitive_not_stored"
+
+
+class DecryptError(ServiceError):
+    code = "decrypt_failed"
+
+
+class HubFailed(ServiceError):
+    """The hub answered, but not with something the daemon can pass on (5xx, a bad key, a body
+    that is not the REST shape)."""
+
+    status = 502
+    code = "hub_error"
+
+
+class HubAuthFailed(HubFailed):
+    code = "hub_auth_failed"
+
+
+class SecretBackendError(ServiceError):
+    status = 502
+    code = "secret_backend"
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "unavailable"
+
+
+class HubUnreachable(Unavailable):
+    """The hub refused the connection, did not answer in time, or answered 5xx/429."""
+
+    code = "hub_unreachable"
+
+
+class DaemonDown(Unavailable):
+    code = "daemon_down"
+
+
+class RemoteError(ServiceError):
+    """An error answer from a peer, kept with the status and code it sent."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ConfigError(ServiceError):
+    """A setting is invalid; start-up stops with this one-line message."""
+
+
+class StoreCorrupt(ServiceError):
+    """The database cannot be opened safely; the daemon refuses to touch it."""

@@ -1,0 +1,79 @@
+"""The one place where exceptions become HTTP responses, for the daemon and the hub alike:
+`{"error": {"code", "message", **extra}}`.
+
+`exception_handlers(name)` gives a Starlette app its handlers; `name` is what the 500 message
+points at ("the daemon log", "the hub log"), and `count` (the hub's metrics) sees every code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from memory_core.errors import ServiceError
+
+log = logging.getLogger("memory_core.http")
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+CountError = Callable[[Request, str], None]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, extra: Mapping[str, Any] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **(extra or {})}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def exception_handlers(name: str, count: CountError | None = None) -> dict[Any, Handler]:
+    def answer(
+        request: Request, status: int, code: str, message: str, extra: Mapping[str, Any] | None
+    ) -> Response:
+        if count is not None:
+            count(request, code)
+        return error_response(status, code, message, extra)
+
+    async def on_service_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        return answer(request, exc.status, exc.code, exc.message, exc.extra)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if exc.status_code != 404 else f"no such endpoint: {request.url.path}"
+        return answer(request, exc.status_code, code, str(message), None)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Bodies may hold secrets: log the type and the route, never the request.
+        log.error(
+            "unexpected %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return answer(request, 500, "internal", f"internal error; the {name} log has details", None)
+
+    return {
+        ServiceError: on_service_error,
+        HTTPException: on_http_error,
+        Exception: on_unexpected,
+    }
