@@ -56,7 +56,7 @@ def _fsdecode(value: bytes) -> str:
 
 def _env(name: str) -> str | None:
     value = posix.environ.get(name.encode())  # os.environ, before os decodes it
-    return _fsdecode(value) if value else None  # empty counts as unset, as memoryd/config.py
+    return _fsdecode(value) if value else None  # empty counts as unset, as memory_core/config.py
 
 
 def _expanduser(path: str) -> str:
@@ -81,7 +81,7 @@ def memory_home() -> str:
 
 
 def socket_path() -> str:
-    """The same resolution as memoryd.config.Settings.socket_path."""
+    """The same resolution as memory_core.config.Settings.socket_path."""
     explicit = _env("MEMORY_SOCKET")
     if explicit:
         return _expanduser(explicit)
