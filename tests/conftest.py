@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,20 +12,43 @@ from memoryd import semantic
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from tests.pg import PgCluster, pg_cluster
-from tests.support import Daemon, running_daemon
+from tests.support import CLAUDE_CLI, Daemon, running_daemon
 
 
 class FakeClock:
-    """A wall clock the test moves by hand."""
+    """A wall clock the test moves: by hand (`advance`), or by each of `steps` in turn as it is
+    read (then it stands still), for properties that must hold whatever the clock does."""
 
-    def __init__(self, start_ms: int = 1_790_000_000_000) -> None:
+    def __init__(self, start_ms: int = 1_790_000_000_000, steps: Iterable[int] = ()) -> None:
         self.ms = start_ms
+        self._steps = iter(steps)
 
     def now_ms(self) -> int:
+        self.ms += next(self._steps, 0)
         return self.ms
 
     def advance(self, ms: int) -> None:
         self.ms += ms
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_claude_cli: drives the real Claude Code CLI (tests.support.CLAUDE_CLI)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `requires_claude_cli` skips, saying so, where the CLI is not installed (it
+    needs npm); `make test` sets MEMORYD_REQUIRE_CLAUDE_CLI=1 whenever it installed the CLI,
+    which turns a missing binary into a failure instead."""
+    if item.get_closest_marker("requires_claude_cli") is None or CLAUDE_CLI.exists():
+        return
+    if os.environ.get("MEMORYD_REQUIRE_CLAUDE_CLI") == "1":
+        pytest.fail(f"the Claude Code CLI is required but missing at {CLAUDE_CLI}")
+    pytest.skip(
+        f"Claude Code CLI not installed at {CLAUDE_CLI} (needs npm; `make test` installs it)"
+    )
 
 
 @pytest.fixture
