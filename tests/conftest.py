@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
@@ -11,8 +13,9 @@ from memory_core.crypto.aead import Cipher
 from memoryd import semantic
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
-from tests.pg import PgCluster, pg_cluster
-from tests.support import CLAUDE_CLI, Daemon, running_daemon
+from tests.hubs import hub_env
+from tests.pg import PgCluster, create_database, pg_cluster
+from tests.support import CLAUDE_CLI, Daemon, HubServer, running_daemon
 
 
 class FakeClock:
@@ -91,6 +94,29 @@ def pg() -> Iterator[PgCluster]:
     starts its own cluster. Tests never share a database: each takes a fresh one (`hub_dsn`)."""
     with pg_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+async def hub_dsn(pg: PgCluster) -> str:
+    """A fresh, empty database of its own in the session's cluster, for this test's hub: the
+    hub's lifespan (in process or `memory-hub serve`) or `memory-hub migrate` creates its
+    tables."""
+    return await create_database(pg, f"hub_{os.getpid()}_{secrets.token_hex(4)}")
+
+
+@pytest.fixture
+def hub_server(hub_dsn: str) -> Iterator[HubServer]:
+    """A real `memory-hub serve` process on a loopback port over this test's database, migrated
+    first with `memory-hub migrate` (tests.hubs: its users and keys); stop() then start() again
+    keeps its port and its data."""
+    server = HubServer(hub_env(hub_dsn))
+    migrated = server.migrate()
+    assert migrated.returncode == 0, migrated.stderr
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(server.log.parent, ignore_errors=True)
 
 
 @pytest.fixture

@@ -191,6 +191,7 @@ class HubServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = short_tmpdir("hublog") / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.clients: list[httpx.Client] = []
 
     def migrate(self) -> subprocess.CompletedProcess[str]:
         return run_module("memory_hub", "migrate", env=self.env)
@@ -215,6 +216,10 @@ class HubServer:
         raise TimeoutError(f"memory-hub did not start: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
+        """Stop the process and close the clients handed out so far."""
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.terminate()
@@ -222,7 +227,9 @@ class HubServer:
             self.proc = None
 
     def client(self, api_key: str) -> httpx.Client:
-        """The hub's REST API with `api_key`; the caller closes it."""
-        return httpx.Client(
+        """The hub's REST API with `api_key`, closed by stop()."""
+        client = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
         )
+        self.clients.append(client)
+        return client
