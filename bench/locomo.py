@@ -29,12 +29,9 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -47,6 +44,7 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the tests' helpers (tests/support.py, tests/pg.py) and the hub
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "locomo10.json"
 DEV = ("conv-26", "conv-30")
 KS = (5, 10)
@@ -136,17 +134,11 @@ class Target:
 
 @asynccontextmanager
 async def daemon(extra_env: dict[str, str]) -> AsyncIterator[Target]:
-    home = Path(tempfile.mkdtemp(prefix="lcm", dir="/tmp"))
-    sock = home / "run" / "d.sock"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "CLAUDE_MEMORY"))}
-    env.pop("XDG_RUNTIME_DIR", None)
-    env.update(
-        MEMORY_HOME=str(home),
-        MEMORY_SOCKET=str(sock),
-        MEMORY_MAX_CONTENT_CHARS="4000",
-        MEMORY_SYNC_DISABLE="1",
-        **extra_env,
-    )
+    from tests.support import daemon_env, short_tmpdir, terminate, wait_for_socket
+
+    home = short_tmpdir("lcm")
+    env = daemon_env(home, MEMORY_MAX_CONTENT_CHARS="4000", MEMORY_SYNC_DISABLE="1", **extra_env)
+    sock = Path(env["MEMORY_SOCKET"])
     proc = subprocess.Popen(
         [sys.executable, "-m", "memoryd", "serve"],
         env=env,
@@ -157,27 +149,11 @@ async def daemon(extra_env: dict[str, str]) -> AsyncIterator[Target]:
         transport=httpx.AsyncHTTPTransport(uds=str(sock)), base_url="http://memoryd", timeout=600
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"daemon exited with {proc.returncode}")
-            with socket.socket(socket.AF_UNIX) as probe:
-                try:
-                    probe.connect(str(sock))
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("daemon did not start") from None
-            time.sleep(0.05)
+        wait_for_socket(sock, proc, timeout=60)
         yield Target(client, proc.pid)
     finally:
         await client.aclose()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, 30)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -372,7 +348,6 @@ async def run_layout(
 async def hub_stores() -> AsyncIterator[Opener]:
     """The hub (memory_hub) in process over httpx's ASGI transport, on a throwaway PostgreSQL
     cluster (tests/pg.py). Each store is a fresh user, since hub recall is scoped per user."""
-    sys.path.insert(0, str(REPO))
     from memory_hub.app import create_app
     from memory_hub.config import HubSettings
     from tests.pg import create_database, pg_cluster

@@ -17,14 +17,14 @@ from typing import Any
 
 from memory_core.clock import SystemClock
 from memoryd.store.memories import NewMemory, RecallQuery
-from tests.pg import pg_cluster
+from tests.hubs import running_hub
+from tests.pg import create_database, pg_cluster
 from tests.sync.harness import Replica
-from tests.sync.realhub import new_database, running_hub
 
 
 async def main(n_write: int, n_join: int) -> None:
     with pg_cluster() as cluster:
-        dsn = await new_database(cluster)
+        dsn = await create_database(cluster, "bench_sync")
         async with running_hub(dsn, SystemClock()) as hub:
             await run(hub.app, n_write, n_join)
 

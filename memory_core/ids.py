@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
-
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def uuid7(now_ms: int | None = None) -> str:
@@ -20,7 +17,3 @@ def uuid7(now_ms: int | None = None) -> str:
     value |= 0b10 << 62  # variant
     value |= rand & ((1 << 62) - 1)  # rand_b
     return str(uuid.UUID(int=value))
-
-
-def is_uuid(text: str) -> bool:
-    return bool(_UUID_RE.match(text))

@@ -1,5 +1,6 @@
 """Shared test helpers: real daemon and hub processes (temporary sockets, loopback ports),
-clients for them, and the project's commands run as processes."""
+clients for them, the project's commands run as processes, polling with a deadline, and where
+the Claude Code CLI is."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,23 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+# The pinned Claude Code CLI that `make test` installs with npm (.ci/claude-code); tests that
+# drive it are marked `requires_claude_cli` (tests/conftest.py says what that does).
+CLAUDE_CLI = Path(
+    os.environ.get("MEMORYD_CLAUDE_CLI", REPO / ".ci/claude-code/node_modules/.bin/claude")
+)
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05
+) -> None:
+    """Poll `condition` until it holds; after `timeout` seconds fail the test, saying `what`
+    it waited for. The way tests wait for another process: a deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
 
 
 def short_tmpdir(prefix: str = "md") -> Path:
@@ -50,6 +68,21 @@ def wait_for_socket(
                 pass
         time.sleep(0.02)
     raise TimeoutError(f"daemon did not listen on {path} within {timeout}s")
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """Stop a process the way a service manager does (SIGTERM, then SIGKILL once `timeout` is
+    up), close the pipe of its output, and return its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+    return proc.returncode
 
 
 @dataclass
@@ -103,16 +136,7 @@ class Daemon:
         self.clients.clear()
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def output(self) -> str:
         assert self.proc is not None and self.proc.stdout is not None
@@ -167,6 +191,7 @@ class HubServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = short_tmpdir("hublog") / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.clients: list[httpx.Client] = []
 
     def migrate(self) -> subprocess.CompletedProcess[str]:
         return run_module("memory_hub", "migrate", env=self.env)
@@ -191,6 +216,10 @@ class HubServer:
         raise TimeoutError(f"memory-hub did not start: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
+        """Stop the process and close the clients handed out so far."""
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.terminate()
@@ -198,7 +227,9 @@ class HubServer:
             self.proc = None
 
     def client(self, api_key: str) -> httpx.Client:
-        """The hub's REST API with `api_key`; the caller closes it."""
-        return httpx.Client(
+        """The hub's REST API with `api_key`, closed by stop()."""
+        client = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
         )
+        self.clients.append(client)
+        return client

@@ -196,21 +196,11 @@ class PullResponse(_Model):
 
 # ------------------------------------------------------------------------------------ errors
 
-ErrorCode = Literal[
-    "unauthorized",  # 401: missing or unknown bearer key
-    "clock_skew",  # 422: op_ids stamped over MAX_FUTURE_SKEW_MS ahead of server_time
-    "invalid_op",  # 422: op_ids the hub refuses; the rest of the request was not applied
-    "replica_collision",  # 409: (replica_id, replica_seq) already used by another op
-    "op_collision",  # 409: op_id already used with a different body
-    "payload_too_large",  # 413
-    "end_to_end",  # 409 on REST reads of a user whose bodies are all sealed
-]
-
 
 class SyncErrorBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    code: str
+    code: str  # the codes and their statuses: docs/sync.md ("Errors") and docs/hub.md
     message: str
     server_time: int | None = None  # always set for clock_skew
     op_ids: list[str] = Field(default_factory=list)  # the offending ops, if any
@@ -222,14 +212,3 @@ class SyncError(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     error: SyncErrorBody
-
-
-ERROR_STATUS: dict[str, int] = {
-    "unauthorized": 401,
-    "clock_skew": 422,
-    "invalid_op": 422,
-    "replica_collision": 409,
-    "op_collision": 409,
-    "payload_too_large": 413,
-    "end_to_end": 409,
-}

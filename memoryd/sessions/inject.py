@@ -282,6 +282,3 @@ class HookService:
                 continue
         await self.tracker.mark(session_id, kind, memories)
         return len(memories)
-
-    async def pending_recovery(self, session_id: str) -> bool:
-        return await self.markers.pending(session_id)

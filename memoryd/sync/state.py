@@ -8,7 +8,6 @@ under one id, so the hub never has to merge two histories that claim to be one.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -116,8 +115,3 @@ async def restamp(
         "UPDATE sync_state SET replica_id = ?, next_replica_seq = ? WHERE id = 1",
         (replica_id, seq + 1),
     )
-
-
-def remove_marker(marker: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        marker.unlink()

@@ -25,6 +25,7 @@ from tests.support import (
     running_daemon,
     short_tmpdir,
     wait_for_socket,
+    wait_until,
 )
 
 NOBODY = 65534
@@ -160,15 +161,6 @@ def _collect_output(proc: subprocess.Popen[bytes], lines: list[str]) -> threadin
     return thread
 
 
-def _wait_until(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.01)
-    raise TimeoutError("condition not met in time")
-
-
 def test_sigterm_lets_requests_in_flight_finish_then_cleans_up() -> None:
     home = short_tmpdir()
     daemon = Daemon(home, daemon_env(home)).start()
@@ -195,7 +187,12 @@ def test_sigterm_lets_requests_in_flight_finish_then_cleans_up() -> None:
     assert probe.get("http://memoryd/health").status_code == 200
     probe.close()
     daemon.signal(signal.SIGTERM)
-    _wait_until(lambda: any("Waiting for connections to close" in line for line in lines))
+    wait_until(
+        lambda: any("Waiting for connections to close" in line for line in lines),
+        10,
+        "memoryd to say it waits for connections",
+        interval=0.01,
+    )
     assert daemon.proc.poll() is None  # still waiting for our requests
     replies = []
     for conn, body in zip(conns, bodies, strict=True):

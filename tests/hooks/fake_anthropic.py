@@ -53,6 +53,10 @@ class FakeAnthropic:
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def daemon_env(self) -> dict[str, str]:
+        """What `memoryd serve` needs to judge transcripts with this fake: a key and its URL."""
+        return {"ANTHROPIC_API_KEY": "sk-ant-test-key", "ANTHROPIC_BASE_URL": self.url}
+
     def bodies(self) -> list[str]:
         with self.lock:
             return [json.dumps(b) for b in self.requests]

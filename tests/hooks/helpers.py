@@ -61,49 +61,45 @@ def for_daemon(daemon: Daemon, **extra: str) -> dict[str, str]:
     return hook_env(daemon.socket, daemon.home, **extra)
 
 
-def prompt_event(session: str, prompt: str, cwd: str) -> dict[str, Any]:
+def hook_event(name: str, session: str, cwd: str, **fields: Any) -> dict[str, Any]:
+    """The fields Claude Code sends with every hook event, then the event's own."""
     return {
         "session_id": session,
         "transcript_path": f"/tmp/{session}.jsonl",
         "cwd": cwd,
-        "prompt_id": "843acb08-0000-4000-8000-000000000000",
-        "permission_mode": "default",
-        "hook_event_name": "UserPromptSubmit",
-        "prompt": prompt,
+        "hook_event_name": name,
+        **fields,
     }
+
+
+def prompt_event(session: str, prompt: str, cwd: str) -> dict[str, Any]:
+    return hook_event(
+        "UserPromptSubmit",
+        session,
+        cwd,
+        prompt_id="843acb08-0000-4000-8000-000000000000",
+        permission_mode="default",
+        prompt=prompt,
+    )
 
 
 def session_start_event(session: str, source: str, cwd: str) -> dict[str, Any]:
-    return {
-        "session_id": session,
-        "transcript_path": f"/tmp/{session}.jsonl",
-        "cwd": cwd,
-        "hook_event_name": "SessionStart",
-        "source": source,
-    }
+    return hook_event("SessionStart", session, cwd, source=source)
 
 
 def pre_compact_event(session: str, cwd: str) -> dict[str, Any]:
-    return {
-        "session_id": session,
-        "transcript_path": f"/tmp/{session}.jsonl",
-        "cwd": cwd,
-        "hook_event_name": "PreCompact",
-        "trigger": "auto",
-        "custom_instructions": "",
-    }
+    return hook_event("PreCompact", session, cwd, trigger="auto", custom_instructions="")
 
 
 def tool_event(event_name: str, tool_name: str, session: str = "s-tool") -> dict[str, Any]:
     server = tool_name.split("__")[1] if tool_name.count("__") == 2 else ""
-    return {
-        "session_id": session,
-        "transcript_path": f"/tmp/{session}.jsonl",
-        "cwd": "/tmp",
-        "permission_mode": "default",
-        "hook_event_name": event_name,
-        "tool_name": tool_name,
-        "tool_input": {"context": "decisions"},
-        "tool_use_id": "toolu_01",
-        "mcp_server": {"name": server, "source": "plugin"},
-    }
+    return hook_event(
+        event_name,
+        session,
+        "/tmp",
+        permission_mode="default",
+        tool_name=tool_name,
+        tool_input={"context": "decisions"},
+        tool_use_id="toolu_01",
+        mcp_server={"name": server, "source": "plugin"},
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
 from tests.hooks.helpers import for_daemon, run_hook
-from tests.support import Daemon, run_module, running_daemon
+from tests.support import Daemon, run_module, running_daemon, wait_until
 
 GITHUB_TOKEN = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"
 AWS_KEY = "AKIA" + "QWERTYUIOPASDFGH"
@@ -49,9 +48,7 @@ def fake() -> Iterator[FakeAnthropic]:
 
 @pytest.fixture(scope="module")
 def daemon(fake: FakeAnthropic) -> Iterator[Daemon]:
-    with running_daemon(
-        ANTHROPIC_API_KEY="sk-ant-test-key", ANTHROPIC_BASE_URL=fake.url, MEMORY_AUTO_LEARN="1"
-    ) as running:
+    with running_daemon(**fake.daemon_env(), MEMORY_AUTO_LEARN="1") as running:
         yield running
 
 
@@ -69,15 +66,6 @@ def status(daemon: Daemon) -> dict[str, Any]:
     return result
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def stop(daemon: Daemon, session: str, transcript: Path, cwd: Path, last: str = "done") -> None:
     """Run the Stop hook and wait until the daemon has judged the transcript."""
     calls = status(daemon)["today"]["calls"]
@@ -91,7 +79,11 @@ def stop(daemon: Daemon, session: str, transcript: Path, cwd: Path, last: str = 
     }
     run = run_hook("stop", event, for_daemon(daemon))
     assert run.returncode == 0 and run.stdout == ""
-    wait_until(lambda: status(daemon)["pending"] == 0 and status(daemon)["today"]["calls"] > calls)
+    wait_until(
+        lambda: status(daemon)["pending"] == 0 and status(daemon)["today"]["calls"] > calls,
+        15,
+        f"the daemon to judge {session}",
+    )
 
 
 def learned(daemon: Daemon) -> list[dict[str, Any]]:
@@ -289,11 +281,7 @@ def test_the_daily_token_cap_pauses_learning(project: Path, tmp_path: Path) -> N
         fake_anthropic(
             FakeAnthropic(on_structured=lambda t: {"lessons": []}, usage=(90, 20))
         ) as capped,
-        running_daemon(
-            ANTHROPIC_API_KEY="sk-ant-test-key",
-            ANTHROPIC_BASE_URL=capped.url,
-            MEMORY_LEARN_DAILY_TOKENS="100",
-        ) as daemon,
+        running_daemon(**capped.daemon_env(), MEMORY_LEARN_DAILY_TOKENS="100") as daemon,
     ):
         transcript = tmp_path / "cap.jsonl"
         write_transcript(transcript, [("user", "we always write tests with pytest")])
@@ -306,7 +294,7 @@ def test_the_daily_token_cap_pauses_learning(project: Path, tmp_path: Path) -> N
             {"session_id": "cap-2", "transcript_path": str(transcript), "cwd": str(project)},
             for_daemon(daemon),
         )
-        wait_until(lambda: status(daemon)["pending"] == 1)
+        wait_until(lambda: status(daemon)["pending"] == 1, 15, "cap-2 to wait in the queue")
         assert len(capped.requests) == 1  # paused: the second transcript waits for tomorrow
         stats = daemon.client().get("/api/stats").json()
         assert stats["learning"]["paused"] is True
@@ -315,11 +303,7 @@ def test_the_daily_token_cap_pauses_learning(project: Path, tmp_path: Path) -> N
 def test_auto_learn_off(project: Path, tmp_path: Path) -> None:
     with (
         fake_anthropic() as unused,
-        running_daemon(
-            ANTHROPIC_API_KEY="sk-ant-test-key",
-            ANTHROPIC_BASE_URL=unused.url,
-            MEMORY_AUTO_LEARN="0",
-        ) as daemon,
+        running_daemon(**unused.daemon_env(), MEMORY_AUTO_LEARN="0") as daemon,
     ):
         transcript = tmp_path / "off.jsonl"
         write_transcript(transcript, [("user", "we always write tests with pytest")])

@@ -2,8 +2,7 @@
 plugin loaded, against the local fake Messages API. The hooks fire (recall injects, the memory
 tool is auto-approved and called, Stop hands the transcript to the daemon which judges it).
 
-Without the CLI this module skips, saying so; `make test` sets MEMORYD_REQUIRE_CLAUDE_CLI=1
-when it installed the CLI, which turns a missing binary into a failure.
+Marked `requires_claude_cli`: without the CLI this module skips, saying so (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,25 +11,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
-from tests.support import REPO, Daemon, running_daemon, short_tmpdir
+from tests.support import CLAUDE_CLI, REPO, Daemon, running_daemon, short_tmpdir, wait_until
 
-CLI = Path(os.environ.get("MEMORYD_CLAUDE_CLI", REPO / ".ci/claude-code/node_modules/.bin/claude"))
-
-if not CLI.exists():
-    if os.environ.get("MEMORYD_REQUIRE_CLAUDE_CLI") == "1":
-        raise RuntimeError(f"the Claude Code CLI is required but missing at {CLI}")
-    pytest.skip(
-        f"Claude Code CLI not installed at {CLI} (needs npm; `make test` installs it)",
-        allow_module_level=True,
-    )
+pytestmark = pytest.mark.requires_claude_cli
 
 RECALL_TOOL = "mcp__plugin_memoryd_memory__memory_recall"
 
@@ -78,17 +67,8 @@ def fake() -> Iterator[FakeAnthropic]:
 
 @pytest.fixture
 def daemon(fake: FakeAnthropic) -> Iterator[Daemon]:
-    with running_daemon(ANTHROPIC_API_KEY="sk-ant-test-key", ANTHROPIC_BASE_URL=fake.url) as d:
+    with running_daemon(**fake.daemon_env()) as d:
         yield d
-
-
-def wait_until(check: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.mark.slow
@@ -129,7 +109,7 @@ def test_claude_p_with_the_plugin_recalls_approves_and_learns(
     )
     done = subprocess.run(
         [
-            str(CLI),
+            str(CLAUDE_CLI),
             "-p",
             "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
             "--plugin-dir",
@@ -177,4 +157,4 @@ def test_claude_p_with_the_plugin_recalls_approves_and_learns(
         )
         return any(m["source"] == "auto-learn" for m in hits)
 
-    wait_until(learned)
+    wait_until(learned, 20, "the daemon to learn the Tailwind preference", interval=0.1)

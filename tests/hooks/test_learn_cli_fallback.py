@@ -5,7 +5,6 @@ the local fake Messages API."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,17 +14,9 @@ import pytest
 
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
 from tests.hooks.helpers import for_daemon, run_hook
-from tests.support import REPO, Daemon, daemon_env, short_tmpdir
+from tests.support import CLAUDE_CLI, Daemon, daemon_env, short_tmpdir
 
-CLI = Path(os.environ.get("MEMORYD_CLAUDE_CLI", REPO / ".ci/claude-code/node_modules/.bin/claude"))
-
-if not CLI.exists():
-    if os.environ.get("MEMORYD_REQUIRE_CLAUDE_CLI") == "1":
-        raise RuntimeError(f"the Claude Code CLI is required but missing at {CLI}")
-    pytest.skip(
-        f"Claude Code CLI not installed at {CLI} (needs npm; `make test` installs it)",
-        allow_module_level=True,
-    )
+pytestmark = pytest.mark.requires_claude_cli
 
 
 @pytest.fixture
@@ -66,7 +57,7 @@ def daemon(fake: FakeAnthropic) -> Iterator[Daemon]:
     }
     (user_home / ".claude").mkdir(parents=True)
     (user_home / ".claude" / "settings.json").write_text(json.dumps(settings))
-    env = daemon_env(home, MEMORY_LEARN_CLAUDE_BIN=str(CLI), ANTHROPIC_BASE_URL=fake.url)
+    env = daemon_env(home, MEMORY_LEARN_CLAUDE_BIN=str(CLAUDE_CLI), ANTHROPIC_BASE_URL=fake.url)
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDECODE"):
         env.pop(name, None)
     env.update(HOME=str(user_home), DISABLE_AUTOUPDATER="1")

@@ -13,14 +13,20 @@ def replica() -> str:
     return os.urandom(16).hex()
 
 
-def put(replica_id: str, replica_seq: int, entity: str, hlc: int, **fields: Any) -> dict[str, Any]:
+def _op(replica_id: str, replica_seq: int, entity: str, hlc: int, kind: str) -> dict[str, Any]:
     return {
         "replica_id": replica_id,
         "replica_seq": replica_seq,
         "op_id": uuid7(),
         "entity_id": entity,
         "hlc": hlc,
-        "kind": "put",
+        "kind": kind,
+    }
+
+
+def put(replica_id: str, replica_seq: int, entity: str, hlc: int, **fields: Any) -> dict[str, Any]:
+    return {
+        **_op(replica_id, replica_seq, entity, hlc, "put"),
         "field_mask": sorted(fields),
         "fields": fields,
     }
@@ -38,12 +44,4 @@ def sealed_put(
 
 
 def delete(replica_id: str, replica_seq: int, entity: str, hlc: int) -> dict[str, Any]:
-    return {
-        "replica_id": replica_id,
-        "replica_seq": replica_seq,
-        "op_id": uuid7(),
-        "entity_id": entity,
-        "hlc": hlc,
-        "kind": "del",
-        "field_mask": [],
-    }
+    return {**_op(replica_id, replica_seq, entity, hlc, "del"), "field_mask": []}

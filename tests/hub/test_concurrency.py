@@ -6,8 +6,8 @@ import asyncio
 import random
 
 from memory_core.ids import uuid7
-from tests.hub.conftest import HubHarness
 from tests.hub.ops import put, replica
+from tests.hubs import HubHarness
 
 PUSHERS = 12
 OPS_EACH = 40

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from memory_core.ids import uuid7
-from tests.hub.conftest import HubHarness
 from tests.hub.ops import put, replica
+from tests.hubs import HubHarness
 
 
 async def _alice_data(hub: HubHarness) -> tuple[str, dict[str, object]]:

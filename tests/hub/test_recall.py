@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.hub.conftest import HubHarness
+from tests.hubs import HubHarness
 
 QUERY = {"context": "What did Melanie paint at the pottery workshop?", "limit": 10}
 

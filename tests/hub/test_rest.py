@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.hub.conftest import HubHarness
+from tests.hubs import HubHarness
 
 
 async def test_store_get_list_update_delete_round_trip(hub: HubHarness) -> None:

@@ -13,17 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from memory_core.errors import ConfigError
 from memory_core.ids import uuid7
-from memory_hub.app import create_app
 from memory_hub.config import load_settings
 from memory_hub.migrations import MIGRATIONS, migrate_url
 from tests.conftest import FakeClock
-from tests.hub.conftest import KEYS, HubHarness, hub_settings
 from tests.hub.ops import replica, sealed_put
+from tests.hubs import KEYS, HubHarness, hub_env, running_hub
 from tests.pg import PgCluster
 from tests.support import HubServer, run_module
 
@@ -71,52 +69,43 @@ async def test_two_replicas_migrating_at_once_apply_each_step_once(hub_dsn: str)
 
 
 def test_memory_hub_serve_process_end_to_end(hub_dsn: str) -> None:
-    server = HubServer(
-        {
-            **os.environ,
-            "DATABASE_URL": hub_dsn,
-            "API_KEYS": json.dumps(KEYS),
-            "MEMORY_ENCRYPTION_KEY": "b" * 64,
-        }
-    )
+    server = HubServer(hub_env(hub_dsn))
     migrated = server.migrate()
     assert migrated.returncode == 0 and "applied migrations" in migrated.stdout
     server.start()
     try:
-        with server.client(KEYS["alice"]) as alice:
-            r = alice.post("/api/memories", json={"content": "over real HTTP"})
-            assert r.status_code == 201
-            got = alice.get("/api/memories").json()
+        alice = server.client(KEYS["alice"])
+        r = alice.post("/api/memories", json={"content": "over real HTTP"})
+        assert r.status_code == 201
+        got = alice.get("/api/memories").json()
         assert [m["content"] for m in got["memories"]] == ["over real HTTP"]
     finally:
         server.stop()
 
 
 async def test_health_is_503_when_the_database_is_unreachable(hub_dsn: str) -> None:
-    app = create_app(hub_settings(hub_dsn, pool_min=0), clock=FakeClock())
-    async with app.router.lifespan_context(app):
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://h")
-        async with client:
-            assert (await client.get("/health")).status_code == 200
-            admin = await asyncpg.connect(
-                hub_dsn.replace(hub_dsn.split("/")[3].split("?")[0], "postgres")
+    async with running_hub(hub_dsn, FakeClock(), pool_min=0) as hub:
+        client = hub.client()
+        assert (await client.get("/health")).status_code == 200
+        admin = await asyncpg.connect(
+            hub_dsn.replace(hub_dsn.split("/")[3].split("?")[0], "postgres")
+        )
+        try:
+            name = hub_dsn.split("/")[3].split("?")[0]
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                name,
             )
-            try:
-                name = hub_dsn.split("/")[3].split("?")[0]
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                    name,
-                )
-                r = await client.get("/health")
-                assert r.status_code == 503 and r.json()["status"] == "unavailable"
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-                deadline = time.monotonic() + 10
-                while (await client.get("/health")).status_code != 200:
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.05)
-            finally:
-                await admin.close()
+            r = await client.get("/health")
+            assert r.status_code == 503 and r.json()["status"] == "unavailable"
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            deadline = time.monotonic() + 10
+            while (await client.get("/health")).status_code != 200:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+        finally:
+            await admin.close()
 
 
 CANARIES = ("CANARY-one-7f3a", "CANARY-two-91bc", "CANARY-three-c0de")
@@ -210,22 +199,14 @@ def fake_vault() -> Iterator[str]:
 
 
 async def test_vault_transit_seals_sensitive_memories(hub_dsn: str, fake_vault: str) -> None:
-    settings = hub_settings(
-        hub_dsn, encryption_key=None, vault_addr=fake_vault, vault_token="vault-token"
-    )
-    app = create_app(settings, clock=FakeClock())
-    async with app.router.lifespan_context(app):
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://h",
-            headers={"Authorization": f"Bearer {KEYS['alice']}"},
-        )
-        async with client:
-            r = await client.post("/api/memories", json={"content": "aws key AKIAABCDEFGHIJKLMNOP"})
-            memory_id = r.json()["id"]
-            assert r.json()["is_sensitive"] is True
-            got = (await client.post(f"/api/memories/{memory_id}/secret")).json()
-            assert got["content"] == "aws key AKIAABCDEFGHIJKLMNOP" and got["source"] == "vault"
+    vault = {"encryption_key": None, "vault_addr": fake_vault, "vault_token": "vault-token"}
+    async with running_hub(hub_dsn, FakeClock(), **vault) as hub:
+        client = hub.client("alice")
+        r = await client.post("/api/memories", json={"content": "aws key AKIAABCDEFGHIJKLMNOP"})
+        memory_id = r.json()["id"]
+        assert r.json()["is_sensitive"] is True
+        got = (await client.post(f"/api/memories/{memory_id}/secret")).json()
+        assert got["content"] == "aws key AKIAABCDEFGHIJKLMNOP" and got["source"] == "vault"
     assert "/v1/transit/encrypt/memory-hub" in _FakeVault.calls
     conn = await asyncpg.connect(hub_dsn)
     try:
@@ -236,15 +217,9 @@ async def test_vault_transit_seals_sensitive_memories(hub_dsn: str, fake_vault: 
 
 
 async def test_without_encryption_a_sensitive_memory_is_refused_not_lost(hub_dsn: str) -> None:
-    app = create_app(hub_settings(hub_dsn, encryption_key=None), clock=FakeClock())
-    async with app.router.lifespan_context(app):
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://h",
-            headers={"Authorization": f"Bearer {KEYS['alice']}"},
-        )
-        async with client:
-            r = await client.post("/api/memories", json={"content": "password=SuperSecret99"})
-            assert r.status_code == 422
-            assert r.json()["error"]["code"] == "sensitive_not_stored"
-            assert (await client.get("/api/memories")).json()["total"] == 0
+    async with running_hub(hub_dsn, FakeClock(), encryption_key=None) as hub:
+        client = hub.client("alice")
+        r = await client.post("/api/memories", json={"content": "password=SuperSecret99"})
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "sensitive_not_stored"
+        assert (await client.get("/api/memories")).json()["total"] == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from memory_core.ids import uuid7
-from tests.hub.conftest import HubHarness
 from tests.hub.ops import delete, put, replica, sealed_put
+from tests.hubs import HubHarness
 
 
 async def test_push_pull_and_retry_is_duplicate(hub: HubHarness) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.remote.conftest import HubProcess, http_only_env
-from tests.support import Daemon, free_port, run_module, running_daemon
+from tests.hubs import KEYS
+from tests.remote.conftest import http_only_env
+from tests.support import Daemon, HubServer, free_port, run_module, running_daemon
 
 SECRET = "my db password is hunter2-Xq9-secret-zz"
 
@@ -24,10 +25,10 @@ def _files_containing(root: Path, needle: bytes) -> list[Path]:
 
 
 def test_reads_and_writes_land_on_the_hub_and_nothing_is_kept_locally(
-    hub_process: HubProcess, http_daemon: Daemon
+    hub_server: HubServer, http_daemon: Daemon
 ) -> None:
     client = http_daemon.client()
-    hub = hub_process.client("alice")
+    hub = hub_server.client(KEYS["alice"])
 
     stored = client.post(
         "/api/memories",
@@ -98,7 +99,7 @@ def test_reads_and_writes_land_on_the_hub_and_nothing_is_kept_locally(
     assert again.status_code in (200, 404)
 
     # Another user of the hub sees none of it: the daemon acted as its key's user.
-    assert hub_process.client("bob").get("/api/memories").json()["total"] == 0
+    assert hub_server.client(KEYS["bob"]).get("/api/memories").json()["total"] == 0
 
     # No database, no key file, and the secret in no file under MEMORY_HOME nor in the log.
     assert not http_daemon.db.exists()
@@ -109,7 +110,7 @@ def test_reads_and_writes_land_on_the_hub_and_nothing_is_kept_locally(
     assert "hunter2" not in http_daemon.output()
 
 
-def test_import_and_export_go_through_the_hub(hub_process: HubProcess, http_daemon: Daemon) -> None:
+def test_import_and_export_go_through_the_hub(hub_server: HubServer, http_daemon: Daemon) -> None:
     client = http_daemon.client()
     items = [
         {"content": "Deploys happen on Tuesdays", "category": "decisions"},
@@ -118,7 +119,7 @@ def test_import_and_export_go_through_the_hub(hub_process: HubProcess, http_daem
     imported = client.post("/api/memories/import", json=items)
     assert imported.status_code == 200, imported.text
     assert imported.json()["imported"] == 2
-    assert hub_process.client("alice").get("/api/memories").json()["total"] == 2
+    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 2
 
     lines = client.get("/api/memories/export").text.splitlines()
     records = {r["content"]: r for r in map(json.loads, lines) if r["content"] is not None}
@@ -129,7 +130,7 @@ def test_import_and_export_go_through_the_hub(hub_process: HubProcess, http_daem
 
 
 def test_bad_input_gets_the_hubs_4xx_and_message(
-    hub_process: HubProcess, http_daemon: Daemon
+    hub_server: HubServer, http_daemon: Daemon
 ) -> None:
     client = http_daemon.client()
     too_long = client.post("/api/memories", json={"content": "x" * 5000})
@@ -153,11 +154,11 @@ def test_bad_input_gets_the_hubs_4xx_and_message(
     # The daemon's own shape checks still apply first.
     shape = client.post("/api/memories/recall", json={"context": "x", "limit": 0})
     assert shape.status_code == 422
-    assert hub_process.client("alice").get("/api/memories").json()["total"] == 0
+    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 0
 
 
-def test_a_rejected_key_is_a_clear_502(hub_process: HubProcess) -> None:
-    env = http_only_env(hub_process.url)
+def test_a_rejected_key_is_a_clear_502(hub_server: HubServer) -> None:
+    env = http_only_env(hub_server.url)
     env["MEMORY_API_KEY"] = "not-a-key-the-hub-knows"
     with running_daemon(**env) as daemon:
         answer = daemon.client().post("/api/memories", json={"content": "lost?"})
@@ -167,18 +168,18 @@ def test_a_rejected_key_is_a_clear_502(hub_process: HubProcess) -> None:
 
 
 def test_hub_down_is_a_503_at_once_and_health_still_answers(
-    hub_process: HubProcess, http_daemon: Daemon
+    hub_server: HubServer, http_daemon: Daemon
 ) -> None:
     client = http_daemon.client()
     assert client.post("/api/memories", json={"content": "before"}).status_code == 201
-    hub_process.stop()
+    hub_server.stop()
 
     started = time.monotonic()
     answer = client.post("/api/memories", json={"content": "while the hub is down"})
     assert time.monotonic() - started < 2.0
     assert answer.status_code == 503
     error = answer.json()["error"]
-    assert error["code"] == "hub_unreachable" and hub_process.url in error["message"]
+    assert error["code"] == "hub_unreachable" and hub_server.url in error["message"]
     assert client.get("/api/memories").json()["error"]["code"] == "hub_unreachable"
 
     health = client.get("/health")
@@ -190,7 +191,7 @@ def test_hub_down_is_a_503_at_once_and_health_still_answers(
     # `memory status` says where memories live and that the count is unknown, not "None".
     status = run_module("memoryd.cli.memory_cmd", "status", env=http_daemon.env)
     assert status.returncode == 0, status.stderr
-    assert f"hub       {hub_process.url}" in status.stdout
+    assert f"hub       {hub_server.url}" in status.stdout
     assert "memories  unknown (hub unreachable)" in status.stdout
     assert "None" not in status.stdout
 

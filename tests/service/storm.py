@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_core.unix_http import UnixHTTPConnection
+from tests.support import wait_until
 
 HEADERS = {"content-type": "application/json"}
 
@@ -67,6 +68,10 @@ class Storm:
     def count(self) -> int:
         with self._lock:
             return len(self.acked)
+
+    def wait_for(self, acks: int, timeout: float = 30.0) -> None:
+        """Until `acks` writes in all have been acknowledged."""
+        wait_until(lambda: self.count() >= acks, timeout, f"{acks} acknowledged writes", 0.01)
 
     def stop(self) -> None:
         self._stop.set()

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import short_tmpdir
+from tests.support import short_tmpdir, terminate
 
 
 @dataclass
@@ -72,15 +72,7 @@ def activated(*serve_args: str) -> Iterator[Activated]:
     try:
         yield Activated(proc, sock, notify)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        terminate(proc, 20)
         notify.close()
 
 

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.service.storm import Storm, fts_integrity, stored_ids
 from tests.support import Daemon, daemon_env, short_tmpdir
-
-
-def _wait_acks(storm: Storm, n: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while storm.count() < n:
-        assert time.monotonic() < deadline, f"only {storm.count()} writes acknowledged"
-        time.sleep(0.01)
-
 
 # Hybrid mode towards a hub that never answers: every change stays queued in the outbox.
 HYBRID = {"MEMORY_API_KEY": "mk_test_unreachable", "MEMORY_API_URL": "http://127.0.0.1:9"}
@@ -30,7 +21,7 @@ def test_kill_9_during_storm_loses_no_acknowledged_write() -> None:
     daemon = Daemon(home, daemon_env(home, **HYBRID)).start()
     storm = Storm(daemon.socket, clients=16).start()
     try:
-        _wait_acks(storm, 150)
+        storm.wait_for(150)
         daemon.signal(signal.SIGKILL)
         assert daemon.proc is not None
         daemon.proc.wait(10)
@@ -70,7 +61,7 @@ def test_sigterm_during_storm_is_clean() -> None:
     daemon = Daemon(home, daemon_env(home)).start()
     storm = Storm(daemon.socket, clients=16).start()
     try:
-        _wait_acks(storm, 150)
+        storm.wait_for(150)
         daemon.signal(signal.SIGTERM)
         assert daemon.proc is not None
         code = daemon.proc.wait(30)

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,19 +34,44 @@ PRETEND = (
 )
 
 
-def start_as(version: str, home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+@dataclass
+class Older:
+    """A daemon of version OLD, serving its own MEMORY_HOME."""
+
+    home: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def socket(self) -> Path:
+        return Path(self.env["MEMORY_SOCKET"])
+
+
+@pytest.fixture
+def older() -> Iterator[Older]:
+    """Started and ready; killed afterwards if it has not made way."""
+    home = short_tmpdir()
+    env = daemon_env(home)
     proc = subprocess.Popen(
-        [sys.executable, "-c", PRETEND, version],
+        [sys.executable, "-c", PRETEND, OLD],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    wait_for_socket(Path(env["MEMORY_SOCKET"]), proc)
-    deadline = time.monotonic() + 20
-    while probe_health(Path(env["MEMORY_SOCKET"])) is None:  # connectable before it is ready
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.02)
-    return proc
+    old = Older(home, env, proc)
+    try:
+        wait_for_socket(old.socket, proc)
+        deadline = time.monotonic() + 20
+        while probe_health(old.socket) is None:  # connectable before it is ready
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        yield old
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_version_order() -> None:
@@ -58,39 +85,25 @@ def test_version_order() -> None:
 
 
 @pytest.mark.slow
-def test_older_daemon_hands_over_without_losing_a_write() -> None:
-    home = short_tmpdir()
-    env = daemon_env(home)
-    socket_path = Path(env["MEMORY_SOCKET"])
-    old = start_as(OLD, home, env)
-    storm = Storm(socket_path, clients=8, retry=True).start()
-    new = Daemon(home, env)
+def test_older_daemon_hands_over_without_losing_a_write(older: Older) -> None:
+    storm = Storm(older.socket, clients=8, retry=True).start()
+    new = Daemon(older.home, older.env)
     try:
-        deadline = time.monotonic() + 30
-        while storm.count() < 50:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        health = probe_health(socket_path)
+        storm.wait_for(50)
+        health = probe_health(older.socket)
         assert health is not None and health["version"] == OLD
-        assert hand_over_if_older(socket_path, health, __version__, PROTOCOL)
+        assert hand_over_if_older(older.socket, health, __version__, PROTOCOL)
         # It has exited by now, cleanly, after closing the store and removing its socket.
-        assert old.wait(5) == 0
+        assert older.proc.wait(5) == 0
         before = storm.count()
         new.start()
         assert new.client().get("/health").json()["version"] == __version__
-        deadline = time.monotonic() + 30
-        while storm.count() < before + 50:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        storm.wait_for(before + 50)
     finally:
         storm.stop()
-        if old.poll() is None:
-            old.kill()
-        old.wait()
         new.stop()
-    assert old.stdout is not None
-    log = old.stdout.read().decode()
-    old.stdout.close()
+    assert older.proc.stdout is not None
+    log = older.proc.stdout.read().decode()
     assert f"handover to memoryd {__version__}" in log
     stored = stored_ids(new.db)
     missing = [i for i, c in storm.acked.items() if stored.get(i) != c]
@@ -121,24 +134,14 @@ def test_handover_to_nothing_says_so() -> None:
 
 
 @pytest.mark.slow
-def test_shim_autostart_replaces_an_older_daemon() -> None:
+def test_shim_autostart_replaces_an_older_daemon(older: Older) -> None:
     from mcp_shim.autostart import ensure_daemon
     from memory_core.handover import wait_gone
 
-    home = short_tmpdir()
-    env = daemon_env(home)
-    socket_path = Path(env["MEMORY_SOCKET"])
-    old = start_as(OLD, home, env)
-    try:
-        health = ensure_daemon(socket_path, home, env=env, timeout=20)
-        assert health["version"] == __version__ and health["pid"] != old.pid, (health, old.pid)
-        assert old.wait(5) == 0
-    finally:
-        if old.poll() is None:
-            old.kill()
-            old.wait()
-        if old.stdout is not None:
-            old.stdout.close()
+    old = older.proc
+    health = ensure_daemon(older.socket, older.home, env=older.env, timeout=20)
+    assert health["version"] == __version__ and health["pid"] != old.pid, (health, old.pid)
+    assert old.wait(5) == 0
     new_pid = int(health["pid"])
     os.kill(new_pid, signal.SIGTERM)  # the daemon ensure_daemon spawned for this test
     assert wait_gone(new_pid, 20)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.support import REPO
+from tests.support import REPO, wait_until
 
 
 def shim_env(home: Path, **extra: str) -> dict[str, str]:
@@ -59,15 +58,6 @@ def daemon_pids(home: Path) -> list[int]:
         if b"memoryd" in cmdline and b"serve" in cmdline and wanted in environ:
             pids.append(int(entry.name))
     return sorted(pids)
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def stop_daemons(home: Path) -> None:

@@ -16,16 +16,26 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
-from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons, wait_until
-from tests.support import REPO, short_tmpdir
+from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons
+from tests.support import REPO, short_tmpdir, wait_until
 
 # The shim waits 3 s for a daemon it starts (the default, tested by the hang test below). The
 # shared 2-core test machine can take longer than that to start one under load, so the tests
 # about *which* daemon answers give it more room, and check the bound they were given.
 ROOMY = {"MEMORY_SHIM_START_TIMEOUT": "15"}
 ROOMY_CALL = 15 + 2.0
+
+
+async def failed_count(client: Client) -> tuple[str, float]:
+    """`memory_count`, which must fail: its error text, and the seconds it took."""
+    started = time.monotonic()
+    result = await client.call_tool("memory_count", {})
+    elapsed = time.monotonic() - started
+    assert result.is_error, result.content
+    return result.content[0].text, elapsed  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -96,11 +106,7 @@ async def test_daemon_killed_mid_session_is_restarted_by_the_next_call(home: Pat
 async def test_daemon_that_cannot_start_gives_a_tool_error_saying_what_to_run(home: Path) -> None:
     # A passphrase under 12 characters: memoryd refuses to start, the shim must not hang.
     async with shim(home, MEMORY_ENCRYPTION_KEY="short", **ROOMY) as client:
-        started = time.monotonic()
-        result = await client.call_tool("memory_count", {})
-        elapsed = time.monotonic() - started
-    assert result.is_error
-    text = result.content[0].text  # type: ignore[union-attr]
+        text, elapsed = await failed_count(client)
     assert "memoryd serve" in text and "MEMORY_ENCRYPTION_KEY" in text, text
     assert str(home / "logs" / "memoryd.log") in text
     assert elapsed < ROOMY_CALL
@@ -118,11 +124,7 @@ async def test_a_daemon_that_never_answers_costs_at_most_five_seconds(home: Path
     mute.listen(64)
     try:
         async with shim(home) as client:
-            started = time.monotonic()
-            result = await client.call_tool("memory_count", {})
-            elapsed = time.monotonic() - started
-            assert result.is_error
-            text = result.content[0].text  # type: ignore[union-attr]
+            text, elapsed = await failed_count(client)
             assert "did not answer within 4.5 s" in text and "memoryd serve" in text, text
             assert elapsed < 5.5
             tools = await client.list_tools()  # the shim itself is still fine

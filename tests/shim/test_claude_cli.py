@@ -1,8 +1,7 @@
 """The plugin as the real Claude Code CLI (pinned in .ci/claude-code, installed by `make test`
 when npm is available) sees it. Offline: `plugin validate` and `mcp list` need no API key.
 
-Without the CLI these tests skip, saying so; `make test` sets MEMORYD_REQUIRE_CLAUDE_CLI=1
-whenever it installed the CLI, which turns a missing binary into a failure.
+Marked `requires_claude_cli`: without the CLI these tests skip, saying so (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -18,17 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.shim.helpers import daemon_pids, stop_daemons
-from tests.support import REPO, short_tmpdir
+from tests.support import CLAUDE_CLI, REPO, short_tmpdir
 
-CLI = Path(os.environ.get("MEMORYD_CLAUDE_CLI", REPO / ".ci/claude-code/node_modules/.bin/claude"))
-
-if not CLI.exists():
-    if os.environ.get("MEMORYD_REQUIRE_CLAUDE_CLI") == "1":
-        raise RuntimeError(f"the Claude Code CLI is required but missing at {CLI}")
-    pytest.skip(
-        f"Claude Code CLI not installed at {CLI} (needs npm; `make test` installs it)",
-        allow_module_level=True,
-    )
+pytestmark = pytest.mark.requires_claude_cli
 
 
 def plugin_version() -> str:
@@ -59,34 +50,24 @@ def sandbox() -> Iterator[dict[str, str]]:
         stop_daemons(memory_home)
 
 
-def claude(env: dict[str, str], *args: str, cwd: Path = REPO, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [str(CLI), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+def run_claude(
+    env: dict[str, str], *args: str, cwd: Path = REPO, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLAUDE_CLI), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+def claude(env: dict[str, str], *args: str, cwd: Path = REPO, timeout: float = 300) -> str:
+    done = run_claude(env, *args, cwd=cwd, timeout=timeout)
     return done.stdout + done.stderr
 
 
 def test_plugin_validate_strict_passes(sandbox: dict[str, str]) -> None:
-    done = subprocess.run(
-        [str(CLI), "plugin", "validate", "--strict", "."],
-        env=sandbox,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_claude(sandbox, "plugin", "validate", "--strict", ".", timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation passed" in done.stdout
-    report = json.loads(
-        subprocess.run(
-            [str(CLI), "plugin", "validate", "--json", "."],
-            env=sandbox,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    )
+    report = json.loads(run_claude(sandbox, "plugin", "validate", "--json", ".", timeout=60).stdout)
     assert report["success"] is True
     provides = report["provides"]
     assert [server["name"] for server in provides["mcpServers"]] == ["memory"]

@@ -4,6 +4,7 @@ outbox, engine and client, its own clock, and a fault-injecting transport to the
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from memoryd.sync.engine import SyncEngine
 from memoryd.sync.envelope import SyncCipher
 from memoryd.sync.outbox import Outbox
 from memoryd.sync.state import ensure_replica
+from tests.hubs import KEYS
 from tests.sync.faults import FaultyTransport
-from tests.sync.realhub import API_KEY
 
 KEY = bytes(range(32))
 
@@ -36,29 +37,21 @@ class SkewedClock:
         return int(self.truth.now_ms()) + self.skew_ms
 
 
+@dataclass(eq=False)
 class Replica:
-    def __init__(
-        self,
-        directory: Path,
-        hub_app: Any,
-        clock: Any,
-        key: bytes | None = KEY,
-        end_to_end: bool = False,
-        api_key: str = API_KEY,
-        push_page: int = 500,
-        pull_limit: int = 500,
-    ) -> None:
-        self.dir = directory
-        self.hub_app = hub_app
-        self.clock = clock
-        self.key = key
-        self.end_to_end = end_to_end
-        self.api_key = api_key
-        self.push_page = push_page
-        self.pull_limit = pull_limit
-        self.transport = FaultyTransport(httpx.ASGITransport(app=hub_app))
-        self.emitted: list[Change] = []
-        self.cloned = False
+    dir: Path
+    hub_app: Any
+    clock: Any
+    key: bytes | None = KEY
+    end_to_end: bool = False
+    api_key: str = KEYS["alice"]
+    push_page: int = 500
+    pull_limit: int = 500
+    emitted: list[Change] = field(default_factory=list, init=False)  # every change it made
+    cloned: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.transport = FaultyTransport(httpx.ASGITransport(app=self.hub_app))
 
     @property
     def db_path(self) -> Path:

@@ -39,9 +39,9 @@ from memory_core.errors import NotFound
 from memory_core.merge import canonical
 from memoryd.store.memories import Change, NewMemory, Patch
 from tests.conftest import FakeClock
+from tests.hubs import HubHarness, running_hub
 from tests.sync.faults import FAULTS
 from tests.sync.harness import Replica, SkewedClock
-from tests.sync.realhub import RunningHub, running_hub
 
 settings.register_profile(
     "sync-ci",
@@ -68,7 +68,9 @@ START_MS = FakeClock().ms
 class Convergence(RuleBasedStateMachine):
     entities = Bundle("entities")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, hub: RunningHub, truth: FakeClock) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, hub: HubHarness[FakeClock], truth: FakeClock
+    ) -> None:
         super().__init__()
         self.loop = loop
         # tmpfs when there is one: each example opens three databases, and fsync dominates.

@@ -3,38 +3,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.hubs import KEYS
 from tests.support import Daemon, HubServer, daemon_env, run_module, short_tmpdir
-from tests.sync.realhub import API_KEY, HUB_KEY
 
 KEY = "0f" * 32
-
-
-@pytest.fixture
-def hub(hub_dsn: str) -> Iterator[HubServer]:
-    """A hub on a database the fixture migrated; stop() and start() keep it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY_", "HUB_"))}
-    env.update(DATABASE_URL=hub_dsn, API_KEY=API_KEY, MEMORY_ENCRYPTION_KEY=HUB_KEY)
-    running = HubServer(env).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(running.log.parent, ignore_errors=True)
 
 
 def _daemon(hub: HubServer) -> Daemon:
     home = short_tmpdir()
     env = daemon_env(
         home,
-        MEMORY_API_KEY=API_KEY,
+        MEMORY_API_KEY=KEYS["alice"],
         MEMORY_API_URL=hub.url,
         MEMORY_ENCRYPTION_KEY=KEY,
         MEMORY_SYNC_INTERVAL="3600",
@@ -56,8 +40,10 @@ def _recall(client: httpx.Client, text: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: HubServer) -> None:
-    a, b = _daemon(hub), _daemon(hub)
+def test_two_daemons_converge_through_the_hub_and_survive_an_outage(
+    hub_server: HubServer,
+) -> None:
+    a, b = _daemon(hub_server), _daemon(hub_server)
     try:
         ca, cb = a.client(), b.client()
         stored = ca.post("/api/memories", json={"content": "The staging cluster is in eu-west-1"})
@@ -72,7 +58,7 @@ def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: HubServ
         _sync(ca)
         assert _recall(ca, "staging cluster") == []
 
-        hub.stop()
+        hub_server.stop()
         for i in range(3):
             r = ca.post("/api/memories", json={"content": f"offline note {i} about kafka"})
             assert r.status_code == 201  # the daemon keeps working without the hub
@@ -81,11 +67,10 @@ def test_two_daemons_converge_through_the_hub_and_survive_an_outage(hub: HubServ
         status = ca.get("/api/sync/status").json()
         assert status["queue_depth"] == 3 and status["last_error"].startswith("unreachable")
 
-        hub.start()  # the same database: what it acknowledged before is still there
+        hub_server.start()  # the same database: what it acknowledged before is still there
         assert _sync(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
         assert _sync(ca)["pushed"] == 0
-        with hub.client(API_KEY) as rest:
-            listed = rest.get("/api/memories").json()
+        listed = hub_server.client(KEYS["alice"]).get("/api/memories").json()
         notes = [m["content"] for m in listed["memories"] if "offline note" in m["content"]]
         assert sorted(notes) == [f"offline note {i} about kafka" for i in range(3)]
         assert listed["total"] == 3  # the deleted one is gone from the hub too

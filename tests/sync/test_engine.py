@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from memory_core.errors import Conflict
 from memory_core.hlc import wall_ms
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 from tests.conftest import FakeClock
+from tests.hubs import HubHarness, running_hub
 from tests.sync.harness import Replica, SkewedClock
-from tests.sync.realhub import API_KEY, RunningHub, running_hub
 
 Factory = Callable[..., Coroutine[Any, Any, Replica]]
 
@@ -24,7 +23,7 @@ Factory = Callable[..., Coroutine[Any, Any, Replica]]
 @pytest.fixture
 async def world(
     tmp_path: Path, hub_dsn: str
-) -> AsyncIterator[tuple[RunningHub, FakeClock, Factory]]:
+) -> AsyncIterator[tuple[HubHarness[FakeClock], FakeClock, Factory]]:
     truth = FakeClock()
     opened: list[Replica] = []
     async with running_hub(hub_dsn, truth) as hub:
@@ -217,16 +216,12 @@ async def test_sensitive_memory_stored_over_hub_rest_arrives_without_content(wor
     # consistent, and say plainly that the text lives on the hub.
     hub, _, make = world
     a = await make("a")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=hub.app),
-        base_url="http://hub",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as rest:
-        stored = await rest.post(
-            "/api/memories",
-            json={"content": "the deploy password is Tr0ub4dor&3", "force_sensitive": True,
-                  "tags": ["deploy"], "importance": 0.9},
-        )  # fmt: skip
+    rest = hub.client("alice")
+    stored = await rest.post(
+        "/api/memories",
+        json={"content": "the deploy password is Tr0ub4dor&3", "force_sensitive": True,
+              "tags": ["deploy"], "importance": 0.9},
+    )  # fmt: skip
     assert stored.status_code == 201, stored.text
     mid = stored.json()["id"]
     (op,) = await hub.ops()
@@ -247,12 +242,7 @@ async def test_sensitive_memory_stored_over_hub_rest_arrives_without_content(wor
     # A later edit on the daemon joins the hub's row field by field.
     await a.store.update(mid, Patch(tags=["deploy", "prod"]))
     assert (await a.engine.sync_once()).pushed == 1
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=hub.app),
-        base_url="http://hub",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as rest:
-        on_hub = (await rest.get(f"/api/memories/{mid}")).json()
-        secret = await rest.post(f"/api/memories/{mid}/secret")
+    on_hub = (await rest.get(f"/api/memories/{mid}")).json()
+    secret = await rest.post(f"/api/memories/{mid}/secret")
     assert on_hub["tags"] == ["deploy", "prod"] and on_hub["is_sensitive"] is True
     assert secret.json()["content"] == "the deploy password is Tr0ub4dor&3"

@@ -15,20 +15,11 @@ from memory_core.hlc import HLC, pack, unpack
 from memory_core.merge import canonical, wins
 from memory_core.wire.sync import Op
 from memoryd.sync.envelope import SyncCipher, build_op, open_op
+from tests.conftest import FakeClock
 
 KEY = bytes(range(32))
 REPLICA = "0123456789abcdef0123456789abcdef"
 ENTITY = "01890000-0000-7000-8000-0000000000bb"
-
-
-class StepClock:
-    def __init__(self, steps: list[int]) -> None:
-        self.steps = iter(steps)
-        self.now = 1_700_000_000_000
-
-    def now_ms(self) -> int:
-        self.now += next(self.steps, 0)
-        return self.now
 
 
 # ---------------------------------------------------------------------------------- HLC
@@ -36,14 +27,14 @@ class StepClock:
 
 @given(st.lists(st.integers(-10_000_000, 10_000_000), min_size=1, max_size=200))
 def test_send_strictly_increases_whatever_the_wall_clock_does(steps: list[int]) -> None:
-    hlc = HLC(StepClock(steps))
+    hlc = HLC(FakeClock(steps=steps))
     stamps = [hlc.send() for _ in steps]
     assert all(b > a for a, b in itertools.pairwise(stamps))
 
 
 @given(st.integers(0, 1 << 40), st.integers(0, 1 << 62), st.integers(-(10**9), 10**9))
 def test_recv_exceeds_both_the_remote_and_the_previous(last: int, remote: int, step: int) -> None:
-    hlc = HLC(StepClock([step]), last=last)
+    hlc = HLC(FakeClock(steps=[step]), last=last)
     got = hlc.recv(remote)
     assert got > remote and got > last
 
@@ -57,8 +48,9 @@ def test_packing_preserves_order(w1: int, c1: int, w2: int, c2: int) -> None:
 
 
 def test_counter_overflow_borrows_the_next_millisecond() -> None:
-    hlc = HLC(StepClock([]), last=pack(1_700_000_000_000 + 5, 0xFFFF))
-    assert unpack(hlc.send()) == (1_700_000_000_000 + 6, 0)
+    clock = FakeClock()
+    hlc = HLC(clock, last=pack(clock.ms + 5, 0xFFFF))
+    assert unpack(hlc.send()) == (clock.ms + 6, 0)
 
 
 # --------------------------------------------------------------------------------- join
