@@ -2,6 +2,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
+COPY memory_core ./memory_core
 COPY memoryd ./memoryd
 COPY memory_hub ./memory_hub
 COPY mcp_shim ./mcp_shim
