@@ -8,22 +8,21 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from memory_core.clock import Clock, SystemClock
 from memory_core.config import Settings
 from memory_core.crypto.aead import Cipher
 from memory_core.crypto.keys import load_key
 from memory_core.http.errors import exception_handlers
-from memoryd.api.openapi import openapi
-from memoryd.api.routes import ROUTES
-from memoryd.api.routes_admin import ADMIN_ROUTES
-from memoryd.api.routes_hooks import HOOK_ROUTES
-from memoryd.api.routes_sync import SYNC_ROUTES
+from memory_core.http.openapi import openapi_route
+from memory_core.http.routing import routes
+from memory_core.version import __version__
+from memoryd.api import routes_admin, routes_hooks, routes_sync
+from memoryd.api.routes import ENDPOINTS as MEMORY_ENDPOINTS
 from memoryd.api.services import Services
 from memoryd.learn.runtime import hook_runtime
 from memoryd.remote.runtime import remote_runtime
-from memoryd.semantic.routes import SEMANTIC_ROUTES
+from memoryd.semantic.routes import ENDPOINTS as SEMANTIC_ENDPOINTS
 from memoryd.semantic.runtime import semantic_runtime
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
@@ -64,14 +63,15 @@ def create_app(
         finally:
             await db.close()
 
-    routes = [
-        *ROUTES,
-        *ADMIN_ROUTES,
-        *HOOK_ROUTES,
-        *SYNC_ROUTES,
-        *SEMANTIC_ROUTES,
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
+    endpoints = (
+        *MEMORY_ENDPOINTS,
+        *routes_admin.ENDPOINTS,
+        *routes_hooks.ENDPOINTS,
+        *routes_sync.ENDPOINTS,
+        *SEMANTIC_ENDPOINTS,
+    )
     return Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers=exception_handlers("daemon")
+        routes=[*routes(endpoints), openapi_route(endpoints, "memoryd", __version__)],
+        lifespan=lifespan,
+        exception_handlers=exception_handlers("daemon"),
     )

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from memory_core.errors import InvalidInput, Unavailable
-from memory_core.http.bodies import read_json, validate
+from memory_core.http.routing import BodyHandler, Endpoint, endpoint
 from memoryd.api.routes import services
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
@@ -44,8 +43,20 @@ class HookIn(BaseModel):
     stop_hook_active: bool = False
 
 
-async def read_event(request: Request) -> HookIn:
-    return validate(HookIn, await read_json(request, HOOK_BODY_LIMIT))
+class SavedOut(BaseModel):
+    saved: int
+
+
+class TrackedOut(BaseModel):
+    tracked: int
+
+
+class QueuedOut(BaseModel):
+    queued: bool
+
+
+class LearnedOut(BaseModel):
+    learned: list[dict[str, Any]]
 
 
 def budget(request: Request) -> int:
@@ -74,70 +85,94 @@ def _context(event: str, text: str) -> Response:
     return JSONResponse({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
 
 
-async def on_prompt(request: Request) -> Response:
-    body = await read_event(request)
+async def on_prompt(request: Request, body: HookIn) -> Response:
+    """UserPromptSubmit: the recovery block and recalled memories to inject (or 204)."""
     text = await hook_service(request).on_prompt(
         body.session_id, body.prompt[:MAX_PROMPT_CHARS], body.cwd, budget(request)
     )
     return _context("UserPromptSubmit", text)
 
 
-async def on_session_start(request: Request) -> Response:
-    body = await read_event(request)
+async def on_session_start(request: Request, body: HookIn) -> Response:
+    """SessionStart: the digest, or the recovery after a compaction, to inject (or 204)."""
     text = await hook_service(request).on_session_start(
         body.session_id, body.source, body.cwd, budget(request)
     )
     return _context("SessionStart", text)
 
 
-async def on_pre_compact(request: Request) -> Response:
-    body = await read_event(request)
-    saved = await hook_service(request).on_pre_compact(body.session_id, body.cwd)
-    return JSONResponse({"saved": saved})
+async def on_pre_compact(request: Request, body: HookIn) -> SavedOut:
+    """PreCompact: save the session's memory ids in a marker, for the recovery after it."""
+    return SavedOut(saved=await hook_service(request).on_pre_compact(body.session_id, body.cwd))
 
 
-async def on_tool_used(request: Request) -> Response:
-    body = await read_event(request)
+async def on_tool_used(request: Request, body: HookIn) -> TrackedOut:
+    """PostToolUse: track the memory ids a memory tool showed in this session."""
     tracked = await hook_service(request).on_tool_used(
         body.session_id, body.tool_name, body.tool_response
     )
-    return JSONResponse({"tracked": tracked})
+    return TrackedOut(tracked=tracked)
 
 
-async def on_stop(request: Request) -> Response:
-    body = await read_event(request)
+async def on_stop(request: Request, body: HookIn) -> QueuedOut:
+    """Stop: queue the session's transcript for auto-learn."""
     # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
     queued = not body.stop_hook_active and await learning(request).enqueue(
         body.session_id, body.transcript_path, body.cwd
     )
-    return JSONResponse({"queued": queued}, status_code=202)
+    return QueuedOut(queued=queued)
 
 
 async def learn_status(request: Request) -> Response:
+    """Auto-learn on, off or paused, and today's token spend."""
     return JSONResponse(await learning(request).status())
 
 
-async def learned(request: Request) -> Response:
+async def learned(request: Request) -> LearnedOut:
+    """What auto-learn stored or updated, newest first."""
     raw = request.query_params.get("limit", "20")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise InvalidInput(f"limit must be an integer between 1 and 1000 (got {raw!r})")
-    return JSONResponse({"learned": await learning(request).learned(int(raw))})
+    return LearnedOut(learned=await learning(request).learned(int(raw)))
 
 
 async def undo_learned(request: Request) -> Response:
+    """Undo one auto-learn entry: delete what it stored, restore what it updated."""
     raw = request.path_params["entry"]
     if not raw.isdigit():
         raise InvalidInput(f"{raw!r} is not an entry number")
     return JSONResponse(await learning(request).undo(int(raw)))
 
 
-HOOK_ROUTES = [
-    Route("/api/hooks/prompt", on_prompt, methods=["POST"]),
-    Route("/api/hooks/session-start", on_session_start, methods=["POST"]),
-    Route("/api/hooks/pre-compact", on_pre_compact, methods=["POST"]),
-    Route("/api/hooks/tool-used", on_tool_used, methods=["POST"]),
-    Route("/api/hooks/stop", on_stop, methods=["POST"]),
-    Route("/api/learn/status", learn_status, methods=["GET"]),
-    Route("/api/learn/learned", learned, methods=["GET"]),
-    Route("/api/learn/learned/{entry}/undo", undo_learned, methods=["POST"]),
-]
+def _hook(
+    event: str,
+    handler: BodyHandler[HookIn],
+    answer: type[BaseModel] | None = None,
+    status: int = 200,
+    also: tuple[int, ...] = (),
+    query: tuple[str, ...] = (),
+) -> Endpoint:
+    """POST /api/hooks/<event>, the whole event JSON as the body."""
+    return endpoint(
+        "POST",
+        f"/api/hooks/{event}",
+        handler,
+        body=HookIn,
+        body_limit=HOOK_BODY_LIMIT,
+        answer=answer,
+        status=status,
+        also=also,
+        query=query,
+    )
+
+
+ENDPOINTS = (
+    _hook("prompt", on_prompt, also=(204,), query=("budget",)),
+    _hook("session-start", on_session_start, also=(204,), query=("budget",)),
+    _hook("pre-compact", on_pre_compact, answer=SavedOut),
+    _hook("tool-used", on_tool_used, answer=TrackedOut),
+    _hook("stop", on_stop, answer=QueuedOut, status=202),
+    endpoint("GET", "/api/learn/status", learn_status),
+    endpoint("GET", "/api/learn/learned", learned, answer=LearnedOut, query=("limit",)),
+    endpoint("POST", "/api/learn/learned/{entry}/undo", undo_learned),
+)

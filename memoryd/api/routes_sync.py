@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from memory_core.http.routing import endpoint
 from memoryd.api.services import Services
 from memoryd.sync.runtime import SyncService
 
@@ -17,6 +17,7 @@ def _sync(request: Request) -> SyncService:
 
 
 async def sync_now(request: Request) -> Response:
+    """Run a sync round now, and answer its result with the state after it."""
     service = _sync(request)
     result = await service.run_now()
     if result is None:
@@ -28,10 +29,11 @@ async def sync_now(request: Request) -> Response:
 
 
 async def sync_status(request: Request) -> Response:
+    """Sync on or off (and why), the hub, the queue and the last rounds."""
     return JSONResponse(await _sync(request).status())
 
 
-SYNC_ROUTES = [
-    Route("/api/sync", sync_now, methods=["POST"]),
-    Route("/api/sync/status", sync_status, methods=["GET"]),
-]
+ENDPOINTS = (
+    endpoint("POST", "/api/sync", sync_now),
+    endpoint("GET", "/api/sync/status", sync_status),
+)

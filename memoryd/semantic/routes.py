@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from memory_core.errors import Conflict
+from memory_core.http.routing import endpoint
 from memoryd import semantic
 
 
@@ -43,7 +43,7 @@ async def semantic_reindex(request: Request) -> Response:
     return JSONResponse({"dropped": dropped, **(await leg.status())})
 
 
-SEMANTIC_ROUTES = [
-    Route("/api/semantic", semantic_status, methods=["GET"]),
-    Route("/api/semantic/reindex", semantic_reindex, methods=["POST"]),
-]
+ENDPOINTS = (
+    endpoint("GET", "/api/semantic", semantic_status),
+    endpoint("POST", "/api/semantic/reindex", semantic_reindex),
+)
