@@ -21,15 +21,10 @@ from memory_core.http.routing import endpoint, model_response
 from memory_core.model import Memory
 from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
-from memoryd.api.services import Services
+from memoryd.api.components import components
 from memoryd.importer import read_original_db
 from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
-
-
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
 
 
 def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
@@ -62,7 +57,7 @@ HEALTH_HUB_TIMEOUT = 0.3
 
 async def health(request: Request) -> rest.HealthOut:
     """Daemon health, version, protocol and memory count."""
-    svc = services(request)
+    svc = components(request)
     hub: str | None = None
     if isinstance(svc.store, RemoteStore):
         memories, problem = await svc.store.health(HEALTH_HUB_TIMEOUT)
@@ -83,7 +78,7 @@ async def health(request: Request) -> rest.HealthOut:
 
 async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut | Response:
     """Store a memory (deduplicated: a duplicate answers 200 with the id already stored)."""
-    created = await services(request).store.create(
+    created = await components(request).store.create(
         NewMemory(
             content=body.content,
             category=body.category,
@@ -108,7 +103,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
 
 async def list_memories(request: Request) -> rest.ListOut:
     """List memories, newest first."""
-    memories, total = await services(request).store.page(
+    memories, total = await components(request).store.page(
         category=request.query_params.get("category") or None,
         tag=request.query_params.get("tag") or None,
         project=request.query_params.get("project") or None,
@@ -120,12 +115,12 @@ async def list_memories(request: Request) -> rest.ListOut:
 
 async def get_memory(request: Request) -> rest.MemoryOut:
     """One memory."""
-    return memory_out(await services(request).store.get(request.path_params["id"]))
+    return memory_out(await components(request).store.get(request.path_params["id"]))
 
 
 async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.UpdatedOut:
     """Update some fields."""
-    memory = await services(request).store.update(
+    memory = await components(request).store.update(
         request.path_params["id"],
         Patch(
             content=body.content,
@@ -142,14 +137,14 @@ async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.Update
 
 async def delete_memory(request: Request) -> rest.DeletedOut:
     """Delete (tombstone) a memory."""
-    memory, was_live = await services(request).store.delete(request.path_params["id"])
+    memory, was_live = await components(request).store.delete(request.path_params["id"])
     preview = memory.shown_content()[:50] if was_live else "[already deleted]"
     return rest.DeletedOut(deleted=memory.id, preview=preview)
 
 
 async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
     """Search memories by relevance."""
-    results = await services(request).store.recall(
+    results = await components(request).store.recall(
         RecallQuery(
             context=body.context,
             expanded_query=body.expanded_query,
@@ -169,7 +164,7 @@ async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
 
 async def secret(request: Request) -> rest.SecretOut:
     """Decrypted content of a sensitive memory."""
-    memory, content = await services(request).store.secret(request.path_params["id"])
+    memory, content = await components(request).store.secret(request.path_params["id"])
     return rest.SecretOut(id=memory.id, content=content, is_sensitive=memory.is_sensitive)
 
 
@@ -221,7 +216,7 @@ async def import_memories(request: Request) -> rest.ImportOut:
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    result = await services(request).store.import_many(
+    result = await components(request).store.import_many(
         [_import_item(i, item) for i, item in enumerate(data)]
     )
     return rest.ImportOut(
@@ -235,7 +230,7 @@ async def import_memories(request: Request) -> rest.ImportOut:
 async def export_memories(request: Request) -> Response:
     """Export as JSON lines."""
     include_sensitive = _flag(request, "include_sensitive")
-    store = services(request).store
+    store = components(request).store
 
     async def lines() -> AsyncIterator[bytes]:
         async for entry in store.export(include_sensitive):
@@ -248,8 +243,9 @@ async def export_memories(request: Request) -> Response:
 
 async def stats(request: Request) -> rest.StatsOut:
     """Counts by category, project and source."""
-    out = await services(request).store.stats()
-    learning = services(request).extras.get("learning")
+    found = components(request)
+    out = await found.store.stats()
+    learning = found.learning
     if learning is not None:  # auto-learn: on/off/paused and today's token spend
         out["learning"] = await learning.status()
     return rest.StatsOut.model_validate(out)

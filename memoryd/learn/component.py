@@ -1,4 +1,6 @@
-"""Endpoints for the Claude Code hooks (hooks/memory_hook.py) and for auto-learn.
+"""The hooks' service and auto-learn as a component of the daemon: their part of the lifespan
+(the session tracker, the compaction markers, the learning queue and its worker task) and
+their endpoints, for the Claude Code hooks (hooks/memory_hook.py) and for `memory learned`.
 
 Each hook endpoint takes, unparsed by the hook, the event JSON Claude Code gave it (`budget`
 in the query string). `prompt` and `session-start` answer with exactly what the hook prints
@@ -8,17 +10,30 @@ answer a small JSON report the hook ignores.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from memory_core.clock import Clock
 from memory_core.errors import InvalidInput, Unavailable
 from memory_core.http.routing import BodyHandler, Endpoint, endpoint
-from memoryd.api.routes import services
+from memoryd.api.components import components
+from memoryd.learn.config import LearnSettings, backend
+from memoryd.learn.judge import ApiJudge, CliJudge, Judge
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
+from memoryd.sessions.markers import CompactionMarkers
+from memoryd.sessions.tracker import SessionTracker
+from memoryd.store.memories import MemoryStore
+
+log = logging.getLogger("memoryd.learn")
 
 Short = Annotated[str, StringConstraints(max_length=4096)]
 
@@ -59,21 +74,67 @@ class LearnedOut(BaseModel):
     learned: list[dict[str, Any]]
 
 
+def _judge(home: Path) -> tuple[Judge | None, str, LearnSettings]:
+    try:
+        settings = LearnSettings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "auto-learn setting"
+        return None, f"off: invalid {name}: {err['msg']}", LearnSettings.model_construct()
+    kind, line = backend(settings)
+    judge: Judge | None = None
+    if kind == "api":
+        judge = ApiJudge(settings.model)
+    elif kind == "cli":
+        judge = CliJudge(settings.claude_bin, settings.model, home / "learn")
+    return judge, line, settings
+
+
+@contextlib.asynccontextmanager
+async def hooks_and_learning(
+    store: MemoryStore, clock: Clock, home: Path
+) -> AsyncIterator[tuple[HookService, LearningQueue]]:
+    """The hook service and the learning queue, its worker running while the daemon runs."""
+    tracker = SessionTracker(store.db, clock)
+    markers = CompactionMarkers(store.db, clock)
+    judge, line, settings = _judge(home)
+    queue = LearningQueue(
+        store,
+        clock,
+        judge,
+        line,
+        daily_tokens=settings.daily_tokens,
+        model=settings.model,
+    )
+    queue.maintenance = [markers.cleanup, tracker.cleanup]
+    log.info("auto-learn %s", line)
+    task = asyncio.create_task(queue.run(), name="memoryd-learning")
+    try:
+        yield HookService(store, tracker, markers, clock), queue
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await tracker.close()  # the session marks the prompt hook left to write
+        if isinstance(judge, ApiJudge):
+            await judge.close()
+
+
 def budget(request: Request) -> int:
     raw = request.query_params.get("budget", "")
     return clamp_budget(int(raw)) if raw.isdigit() else DEFAULT_BUDGET
 
 
 def hook_service(request: Request) -> HookService:
-    found = services(request).extras.get("hooks")
-    if not isinstance(found, HookService):
+    found = components(request).hooks
+    if found is None:
         raise Unavailable("the hook service is not running")
     return found
 
 
 def learning(request: Request) -> LearningQueue:
-    found = services(request).extras.get("learning")
-    if not isinstance(found, LearningQueue):
+    found = components(request).learning
+    if found is None:
         raise Unavailable("the learning queue is not running")
     return found
 
