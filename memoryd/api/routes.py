@@ -28,6 +28,7 @@ from memoryd.store.memories import NewMemory, Patch, RecallQuery
 
 
 def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
+    """MemoryOut's fields, `content` as given: the shown one, or the export's plaintext."""
     return {
         "id": memory.id,
         "content": content,
