@@ -4,7 +4,7 @@
 start and whenever a request finds no daemon; hooks may reuse it). Many callers at once still
 produce one daemon: they serialise on an flock in MEMORY_HOME, and each re-probes the socket
 once it holds the lock, so only the first one spawns. memoryd itself also holds an exclusive
-lock on `<db>.lock` and exits 0 when another daemon already answers (memoryd/server.py), which
+lock on `<db>.lock` and exits 0 when another daemon already answers (memoryd/daemon.py), which
 covers callers that do not use this module.
 
 The spawned daemon runs detached (its own session, stdin from /dev/null, output appended to

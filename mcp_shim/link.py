@@ -18,6 +18,7 @@ import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, how_to_start
+from memory_core.daemon_client import async_client, error_body
 
 log = logging.getLogger("mcp_shim.link")
 
@@ -34,10 +35,8 @@ class DaemonLink:
     _http: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self._http = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(self.socket_path)),
-            base_url="http://memoryd",
-            timeout=httpx.Timeout(self.call_budget - 0.5, connect=1.0),
+        self._http = async_client(
+            self.socket_path, httpx.Timeout(self.call_budget - 0.5, connect=1.0)
         )
 
     @property
@@ -107,9 +106,7 @@ class DaemonLink:
 def _answer(response: httpx.Response) -> Any:
     if response.status_code < 400:
         return response.json()
-    try:
-        error = response.json()["error"]
-        message = f"{error['message']} ({error['code']})"
-    except (ValueError, KeyError, TypeError):
-        message = f"memoryd answered HTTP {response.status_code}: {response.text[:200]}"
-    raise ToolError(message)
+    error = error_body(response)
+    if error is None:
+        raise ToolError(f"memoryd answered HTTP {response.status_code}: {response.text[:200]}")
+    raise ToolError(f"{error.message} ({error.code})")

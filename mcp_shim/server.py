@@ -18,7 +18,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from mcp_shim import render
 from mcp_shim.autostart import DaemonUnavailable
@@ -61,19 +61,6 @@ Id = Annotated[
         max_length=64,
     ),
 ]
-
-
-class StatsOut(BaseModel):
-    """GET /api/stats (the daemon may add fields; they pass through)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    total: int
-    sensitive: int
-    deleted: int
-    by_category: dict[str, int]
-    by_project: dict[str, int]
-    by_source: dict[str, int]
 
 
 @dataclass
@@ -276,7 +263,7 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
         return _result(out, render.listed(out))
 
     @server.tool(title="Count memories", annotations=reads)
-    async def memory_count(ctx: ShimContext) -> Annotated[CallToolResult, StatsOut]:
+    async def memory_count(ctx: ShimContext) -> Annotated[CallToolResult, rest.StatsOut]:
         """How many memories are stored, by category, project and source."""
         out = await _state(ctx).require().request("GET", "/api/stats")
         return _result(out, render.counted(out))

@@ -56,8 +56,8 @@ def validate(model: type[M], data: Any) -> M:
         raise InvalidInput(validation_message(exc)) from None
 
 
-async def read_model(request: Request, model: type[M]) -> M:
-    return validate(model, await read_json(request))
+async def read_model(request: Request, model: type[M], limit: int = DEFAULT_LIMIT) -> M:
+    return validate(model, await read_json(request, limit))
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

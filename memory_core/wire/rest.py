@@ -13,11 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Text = Annotated[str, StringConstraints(max_length=100_000)]
 
 
-class _Strict(BaseModel):
+def _absent_if_none(value: Any) -> bool:
+    return value is None
+
+
+class _IgnoresUnknownFields(BaseModel):
+    """A request body. Fields this API does not know are dropped, not refused: clients written
+    for the original project send some (and a newer client may send more), and a 422 would break
+    them for a field we would not read anyway."""
+
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
 
-class MemoryIn(_Strict):
+class MemoryIn(_IgnoresUnknownFields):
     """POST /api/memories"""
 
     content: Text
@@ -39,7 +47,7 @@ class ImportItem(MemoryIn):
     updated_at: str | None = None
 
 
-class MemoryPatch(_Strict):
+class MemoryPatch(_IgnoresUnknownFields):
     """PUT /api/memories/{id}: every field optional; `project: null` clears the project."""
 
     content: Text | None = None
@@ -50,7 +58,7 @@ class MemoryPatch(_Strict):
     project: str | None = None
 
 
-class RecallIn(_Strict):
+class RecallIn(_IgnoresUnknownFields):
     """POST /api/memories/recall"""
 
     context: Text
@@ -68,7 +76,8 @@ class StoredOut(BaseModel):
     category: str
     importance: float
     is_sensitive: bool
-    duplicate_of: str | None = None
+    # Only in the 200 for a duplicate: the id of the memory that was already stored.
+    duplicate_of: str | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class MemoryOut(BaseModel):
@@ -130,7 +139,22 @@ class HealthOut(BaseModel):
     # HTTP-only mode: the hub's count, or None when the hub could not say (then `hub` says why).
     memories: int | None
     mode: str
-    hub: str | None = None
+    # Only in HTTP-only mode: "ok", or why the hub could not be asked.
+    hub: str | None = Field(default=None, exclude_if=_absent_if_none)
+
+
+class StatsOut(BaseModel):
+    """GET /api/stats. A server adds its own fields (the daemon `db_bytes` and `learning`, the
+    hub `head_seq`); they pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    total: int
+    sensitive: int
+    deleted: int
+    by_category: dict[str, int]
+    by_project: dict[str, int]
+    by_source: dict[str, int]
 
 
 class ErrorBody(BaseModel):

@@ -1,5 +1,7 @@
-"""The app factory. The lifespan owns every resource: it opens the store, and closes it after
-the last in-flight request has finished."""
+"""The app factory. The lifespan owns every resource: it opens the store and the subsystems
+around it, yields them as one typed `Components`, and closes them after the last in-flight
+request has finished. Each subsystem declares its endpoints and its part of the lifespan in its
+own `component.py`; this module puts them together."""
 
 from __future__ import annotations
 
@@ -8,26 +10,65 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from memory_core.clock import Clock, SystemClock
 from memory_core.config import Settings
 from memory_core.crypto.aead import Cipher
 from memory_core.crypto.keys import load_key
 from memory_core.http.errors import exception_handlers
-from memoryd.api.openapi import openapi
-from memoryd.api.routes import ROUTES
-from memoryd.api.routes_admin import ADMIN_ROUTES
-from memoryd.api.routes_hooks import HOOK_ROUTES
-from memoryd.api.routes_sync import SYNC_ROUTES
-from memoryd.api.services import Services
-from memoryd.learn.runtime import hook_runtime
-from memoryd.remote.runtime import remote_runtime
-from memoryd.semantic.routes import SEMANTIC_ROUTES
-from memoryd.semantic.runtime import semantic_runtime
+from memory_core.http.openapi import openapi_route
+from memory_core.http.routing import routes
+from memory_core.version import __version__
+from memoryd.api import routes as memory_routes
+from memoryd.api import routes_admin
+from memoryd.api.components import Components
+from memoryd.learn import component as learn
+from memoryd.remote.component import http_only
+from memoryd.semantic import component as semantic
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
-from memoryd.sync.runtime import sync_runtime
+from memoryd.sync import component as sync
+
+ENDPOINTS = (
+    *memory_routes.ENDPOINTS,
+    *routes_admin.ENDPOINTS,
+    *learn.ENDPOINTS,
+    *sync.ENDPOINTS,
+    *semantic.ENDPOINTS,
+)
+
+
+@contextlib.asynccontextmanager
+async def local_components(
+    settings: Settings, clock: Clock, hub_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Components]:
+    """Local and hybrid mode: the database, the store, and every subsystem around it. The
+    store's observers (sync's outbox, the semantic leg) exist before it and are given to it."""
+    key = load_key(
+        settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+        settings.key_file,
+    )
+    db = Database(settings.db_path)
+    await db.open()
+    try:
+        sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
+        async with semantic.semantic_leg(db, settings.semantic, settings.cache_dir) as leg:
+            store = MemoryStore(
+                db,
+                Cipher(key),
+                clock,
+                settings.max_content_chars,
+                on_change=sync_setup.outbox,
+                semantic=leg,
+            )
+            await store.load_clock()
+            async with (
+                sync_setup.running(store) as sync_service,
+                learn.hooks_and_learning(store, clock, settings.home) as (hooks, learning),
+            ):
+                yield Components(settings, store, sync_service, hooks, learning, leg)
+    finally:
+        await db.close()
 
 
 def create_app(
@@ -36,42 +77,17 @@ def create_app(
     hub_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
+        # The state handlers read as `request.state.components` (memoryd.api.components).
         if settings.mode == "http":  # the hub is the store: no database, no key file
-            async with remote_runtime(settings, hub_transport) as (remote, extras):
-                app.state.services = Services(settings=settings, store=remote, extras=extras)
-                yield
+            async with http_only(settings, hub_transport) as found:
+                yield {"components": found}
             return
-        key = load_key(
-            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
-            settings.key_file,
-        )
-        db = Database(settings.db_path)
-        await db.open()
-        try:
-            store = MemoryStore(db, Cipher(key), clock or SystemClock(), settings.max_content_chars)
-            await store.load_clock()
-            app.state.services = Services(settings=settings, store=store)
-            async with (
-                sync_runtime(store, settings, clock or SystemClock()) as sync_extras,
-                hook_runtime(store, clock or SystemClock(), settings.home) as hook_extras,
-                semantic_runtime(store, settings.semantic, settings.cache_dir) as semantic_extras,
-            ):
-                app.state.services.extras.update(sync_extras)
-                app.state.services.extras.update(hook_extras)
-                app.state.services.extras.update(semantic_extras)
-                yield
-        finally:
-            await db.close()
+        async with local_components(settings, clock or SystemClock(), hub_transport) as found:
+            yield {"components": found}
 
-    routes = [
-        *ROUTES,
-        *ADMIN_ROUTES,
-        *HOOK_ROUTES,
-        *SYNC_ROUTES,
-        *SEMANTIC_ROUTES,
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
     return Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers=exception_handlers("daemon")
+        routes=[*routes(ENDPOINTS), openapi_route(ENDPOINTS, "memoryd", __version__)],
+        lifespan=lifespan,
+        exception_handlers=exception_handlers("daemon"),
     )

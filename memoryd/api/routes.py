@@ -1,4 +1,5 @@
-"""Handlers for /health and /api/memories. Thin: parse, call the store, shape the answer."""
+"""Handlers for /health, /api/memories and /api/stats, and their table (memory_core.http.routing).
+Thin: the body arrives parsed, the store does the work, the answer is a wire model."""
 
 from __future__ import annotations
 
@@ -11,46 +12,40 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import Response, StreamingResponse
 
 from memory_core.clock import iso_from_ms, ms_from_iso
 from memory_core.errors import BadRequest, InvalidInput
-from memory_core.http.bodies import (
-    IMPORT_LIMIT,
-    int_param,
-    read_bytes,
-    read_model,
-    validation_message,
-)
+from memory_core.http.bodies import IMPORT_LIMIT, int_param, read_bytes, validation_message
+from memory_core.http.routing import endpoint, model_response
 from memory_core.model import Memory
 from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
-from memoryd.api.services import Services
+from memoryd.api.components import components
 from memoryd.importer import read_original_db
 from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 
 
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
+def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
+    """MemoryOut's fields, `content` as given: the shown one, or the export's plaintext."""
+    return {
+        "id": memory.id,
+        "content": content,
+        "category": memory.category,
+        "tags": memory.tags,
+        "expanded_keywords": memory.expanded_keywords,
+        "importance": memory.importance,
+        "is_sensitive": memory.is_sensitive,
+        "project": memory.project,
+        "source": memory.source,
+        "created_at": iso_from_ms(memory.created_ms),
+        "updated_at": iso_from_ms(memory.updated_ms),
+    }
 
 
-def memory_out(memory: Memory) -> dict[str, Any]:
-    return rest.MemoryOut(
-        id=memory.id,
-        content=memory.shown_content(),
-        category=memory.category,
-        tags=memory.tags,
-        expanded_keywords=memory.expanded_keywords,
-        importance=memory.importance,
-        is_sensitive=memory.is_sensitive,
-        project=memory.project,
-        source=memory.source,
-        created_at=iso_from_ms(memory.created_ms),
-        updated_at=iso_from_ms(memory.updated_ms),
-    ).model_dump()
+def memory_out(memory: Memory) -> rest.MemoryOut:
+    return rest.MemoryOut(**_fields(memory, memory.shown_content()))
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -61,15 +56,16 @@ def _flag(request: Request, name: str) -> bool:
 HEALTH_HUB_TIMEOUT = 0.3
 
 
-async def health(request: Request) -> Response:
-    svc = services(request)
+async def health(request: Request) -> rest.HealthOut:
+    """Daemon health, version, protocol and memory count."""
+    svc = components(request)
     hub: str | None = None
     if isinstance(svc.store, RemoteStore):
         memories, problem = await svc.store.health(HEALTH_HUB_TIMEOUT)
         hub = problem or "ok"
     else:
         memories = await svc.store.count()
-    out = rest.HealthOut(
+    return rest.HealthOut(
         status="ok",
         version=__version__,
         protocol=PROTOCOL,
@@ -79,12 +75,11 @@ async def health(request: Request) -> Response:
         mode=svc.settings.mode,
         hub=hub,
     )
-    return JSONResponse(out.model_dump(exclude_none=hub is None))
 
 
-async def create_memory(request: Request) -> Response:
-    body = await read_model(request, rest.MemoryIn)
-    created = await services(request).store.create(
+async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut | Response:
+    """Store a memory (deduplicated: a duplicate answers 200 with the id already stored)."""
+    created = await components(request).store.create(
         NewMemory(
             content=body.content,
             category=body.category,
@@ -104,30 +99,29 @@ async def create_memory(request: Request) -> Response:
         is_sensitive=memory.is_sensitive,
         duplicate_of=created.duplicate_of,
     )
-    return JSONResponse(
-        out.model_dump(exclude_none=True), status_code=200 if created.duplicate_of else 201
-    )
+    return out if created.duplicate_of is None else model_response(out, 200)
 
 
-async def list_memories(request: Request) -> Response:
-    memories, total = await services(request).store.page(
+async def list_memories(request: Request) -> rest.ListOut:
+    """List memories, newest first."""
+    memories, total = await components(request).store.page(
         category=request.query_params.get("category") or None,
         tag=request.query_params.get("tag") or None,
         project=request.query_params.get("project") or None,
         limit=int_param(request, "limit", 20, 1, 10_000),
         offset=int_param(request, "offset", 0, 0, 10**9),
     )
-    return JSONResponse({"memories": [memory_out(m) for m in memories], "total": total})
+    return rest.ListOut(memories=[memory_out(m) for m in memories], total=total)
 
 
-async def get_memory(request: Request) -> Response:
-    memory = await services(request).store.get(request.path_params["id"])
-    return JSONResponse(memory_out(memory))
+async def get_memory(request: Request) -> rest.MemoryOut:
+    """One memory."""
+    return memory_out(await components(request).store.get(request.path_params["id"]))
 
 
-async def update_memory(request: Request) -> Response:
-    body = await read_model(request, rest.MemoryPatch)
-    memory = await services(request).store.update(
+async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.UpdatedOut:
+    """Update some fields."""
+    memory = await components(request).store.update(
         request.path_params["id"],
         Patch(
             content=body.content,
@@ -139,18 +133,19 @@ async def update_memory(request: Request) -> Response:
             clear_project="project" in body.model_fields_set and body.project is None,
         ),
     )
-    return JSONResponse({"updated": memory.id, "memory": memory_out(memory)})
+    return rest.UpdatedOut(updated=memory.id, memory=memory_out(memory))
 
 
-async def delete_memory(request: Request) -> Response:
-    memory, was_live = await services(request).store.delete(request.path_params["id"])
+async def delete_memory(request: Request) -> rest.DeletedOut:
+    """Delete (tombstone) a memory."""
+    memory, was_live = await components(request).store.delete(request.path_params["id"])
     preview = memory.shown_content()[:50] if was_live else "[already deleted]"
-    return JSONResponse({"deleted": memory.id, "preview": preview})
+    return rest.DeletedOut(deleted=memory.id, preview=preview)
 
 
-async def recall(request: Request) -> Response:
-    body = await read_model(request, rest.RecallIn)
-    results = await services(request).store.recall(
+async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
+    """Search memories by relevance."""
+    results = await components(request).store.recall(
         RecallQuery(
             context=body.context,
             expanded_query=body.expanded_query,
@@ -160,12 +155,18 @@ async def recall(request: Request) -> Response:
             limit=body.limit,
         )
     )
-    return JSONResponse({"memories": [{**memory_out(m), "score": round(s, 6)} for m, s in results]})
+    return rest.RecallOut(
+        memories=[
+            rest.ScoredMemoryOut(**_fields(m, m.shown_content()), score=round(s, 6))
+            for m, s in results
+        ]
+    )
 
 
-async def secret(request: Request) -> Response:
-    memory, content = await services(request).store.secret(request.path_params["id"])
-    return JSONResponse({"id": memory.id, "content": content, "is_sensitive": memory.is_sensitive})
+async def secret(request: Request) -> rest.SecretOut:
+    """Decrypted content of a sensitive memory."""
+    memory, content = await components(request).store.secret(request.path_params["id"])
+    return rest.SecretOut(id=memory.id, content=content, is_sensitive=memory.is_sensitive)
 
 
 def _import_item(index: int, data: Any) -> NewMemory:
@@ -198,7 +199,8 @@ def _import_item(index: int, data: Any) -> NewMemory:
 _SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
 
 
-async def import_memories(request: Request) -> Response:
+async def import_memories(request: Request) -> rest.ImportOut:
+    """Import a JSON array (or an original database)."""
     raw = await read_bytes(request, IMPORT_LIMIT)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type in _SQLITE_TYPES or raw.startswith(b"SQLite format 3\x00"):
@@ -215,62 +217,67 @@ async def import_memories(request: Request) -> Response:
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    result = await services(request).store.import_many(
+    result = await components(request).store.import_many(
         [_import_item(i, item) for i, item in enumerate(data)]
     )
-    return JSONResponse(
-        {
-            "imported": result.imported,
-            "duplicates": result.duplicates,
-            "existing": result.existing,
-            "memories": result.results,
-        }
+    return rest.ImportOut(
+        imported=result.imported,
+        duplicates=result.duplicates,
+        existing=result.existing,
+        memories=result.results,
     )
 
 
 async def export_memories(request: Request) -> Response:
+    """Export as JSON lines."""
     include_sensitive = _flag(request, "include_sensitive")
-    store = services(request).store
+    store = components(request).store
 
     async def lines() -> AsyncIterator[bytes]:
         async for entry in store.export(include_sensitive):
-            memory: Memory = entry["memory"]
-            record = {
-                "id": memory.id,
-                "content": entry["content"],
-                "category": memory.category,
-                "tags": memory.tags,
-                "expanded_keywords": memory.expanded_keywords,
-                "importance": memory.importance,
-                "is_sensitive": memory.is_sensitive,
-                "project": memory.project,
-                "source": memory.source,
-                "created_at": iso_from_ms(memory.created_ms),
-                "updated_at": iso_from_ms(memory.updated_ms),
-            }
+            # The same fields as MemoryOut, with the plaintext of a sensitive memory if asked.
+            record = _fields(entry["memory"], entry["content"])
             yield json.dumps(record, ensure_ascii=False).encode() + b"\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-async def stats(request: Request) -> Response:
-    out = await services(request).store.stats()
-    learning = services(request).extras.get("learning")
+async def stats(request: Request) -> rest.StatsOut:
+    """Counts by category, project and source."""
+    found = components(request)
+    out = await found.store.stats()
+    learning = found.learning
     if learning is not None:  # auto-learn: on/off/paused and today's token spend
         out["learning"] = await learning.status()
-    return JSONResponse(out)
+    return rest.StatsOut.model_validate(out)
 
 
-ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/api/memories", create_memory, methods=["POST"]),
-    Route("/api/memories", list_memories, methods=["GET"]),
-    Route("/api/memories/recall", recall, methods=["POST"]),
-    Route("/api/memories/import", import_memories, methods=["POST"]),
-    Route("/api/memories/export", export_memories, methods=["GET"]),
-    Route("/api/memories/{id}/secret", secret, methods=["POST"]),
-    Route("/api/memories/{id}", get_memory, methods=["GET"]),
-    Route("/api/memories/{id}", update_memory, methods=["PUT"]),
-    Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),
-    Route("/api/stats", stats, methods=["GET"]),
-]
+ENDPOINTS = (
+    endpoint("GET", "/health", health, answer=rest.HealthOut),
+    endpoint(
+        "POST",
+        "/api/memories",
+        create_memory,
+        body=rest.MemoryIn,
+        answer=rest.StoredOut,
+        status=201,
+        also=(200,),
+    ),
+    endpoint(
+        "GET",
+        "/api/memories",
+        list_memories,
+        answer=rest.ListOut,
+        query=("category", "tag", "project", "limit", "offset"),
+    ),
+    endpoint("POST", "/api/memories/recall", recall, body=rest.RecallIn, answer=rest.RecallOut),
+    endpoint("POST", "/api/memories/import", import_memories, answer=rest.ImportOut),
+    endpoint("GET", "/api/memories/export", export_memories, query=("include_sensitive",)),
+    endpoint("POST", "/api/memories/{id}/secret", secret, answer=rest.SecretOut),
+    endpoint("GET", "/api/memories/{id}", get_memory, answer=rest.MemoryOut),
+    endpoint(
+        "PUT", "/api/memories/{id}", update_memory, body=rest.MemoryPatch, answer=rest.UpdatedOut
+    ),
+    endpoint("DELETE", "/api/memories/{id}", delete_memory, answer=rest.DeletedOut),
+    endpoint("GET", "/api/stats", stats, answer=rest.StatsOut),
+)

@@ -10,18 +10,20 @@ from typing import Any
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from memory_core.errors import BadRequest, Conflict, Unavailable
 from memory_core.handover import is_newer
+from memory_core.http.routing import endpoint
 from memory_core.version import PROTOCOL, __version__
 
 log = logging.getLogger("memoryd")
 
 
 async def handover(request: Request) -> Response:
-    """Exit in favour of a newer memoryd: stop accepting, finish in-flight requests, close
-    the store and release the lock. Only a strictly newer requester is obeyed."""
+    """Exit in favour of a newer memoryd.
+
+    Stop accepting, finish in-flight requests, close the store and release the lock. Only a
+    strictly newer requester is obeyed."""
     try:
         body: Any = json.loads(await request.body() or b"{}")
         version = str(body["version"])
@@ -47,4 +49,4 @@ async def handover(request: Request) -> Response:
     )
 
 
-ADMIN_ROUTES = [Route("/api/admin/handover", handover, methods=["POST"])]
+ENDPOINTS = (endpoint("POST", "/api/admin/handover", handover, status=202),)

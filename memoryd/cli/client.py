@@ -1,4 +1,5 @@
-"""A small synchronous client for the daemon's socket, used by the CLI."""
+"""The CLI's blocking client for the daemon's socket: no daemon is a `DaemonDown` that says how
+to start one, an error answer a `RemoteError` (memory_core.daemon_client)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ from typing import Any
 
 import httpx
 
-from memory_core.errors import DaemonDown, RemoteError
+from memory_core.daemon_client import blocking_client, json_answer, remote_error
+from memory_core.errors import DaemonDown
 
 
 class DaemonClient:
     def __init__(self, socket_path: Path, timeout: float = 30.0) -> None:
         self.socket_path = socket_path
-        self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(socket_path)),
-            base_url="http://memoryd",
-            timeout=timeout,
-        )
+        self._http = blocking_client(socket_path, timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -42,23 +40,14 @@ class DaemonClient:
             raise self._down() from None
         except httpx.TimeoutException:
             raise DaemonDown(f"memoryd on {self.socket_path} did not answer in time") from None
-        if response.status_code >= 400:
-            try:
-                err = response.json()["error"]
-                raise RemoteError(response.status_code, err["code"], err["message"])
-            except (ValueError, KeyError, TypeError):
-                raise RemoteError(response.status_code, "http_error", response.text[:200]) from None
-        return response.json()
+        return json_answer(response)
 
     def stream_lines(self, path: str, params: dict[str, str]) -> Iterator[bytes]:
         try:
             with self._http.stream("GET", path, params=params) as response:
                 if response.status_code >= 400:
                     response.read()
-                    err = response.json().get("error", {})
-                    raise RemoteError(
-                        response.status_code, err.get("code", "?"), err.get("message", "")
-                    )
+                    raise remote_error(response)
                 yield from response.iter_lines()  # type: ignore[misc]
         except (httpx.ConnectError, FileNotFoundError, ConnectionRefusedError):
             raise self._down() from None

@@ -159,6 +159,7 @@ class MemoryStore:
         clock: Clock,
         max_content_chars: int,
         on_change: ChangeSink | None = None,
+        semantic: ranking.DenseIndex | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
@@ -166,8 +167,8 @@ class MemoryStore:
         self.max_content_chars = max_content_chars
         self.on_change = on_change
         self.hlc = HLC(clock)
-        # The semantic leg, set by the daemon when memoryd[semantic] is installed and on.
-        self.semantic: ranking.DenseIndex | None = None
+        # The semantic leg, when memoryd[semantic] is installed and on.
+        self.semantic = semantic
 
     async def load_clock(self) -> None:
         async with (

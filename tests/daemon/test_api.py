@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import jsonschema
 import pytest
 from starlette.routing import Route
 
@@ -220,3 +221,51 @@ def test_openapi_describes_every_route_the_app_serves(client: httpx.Client) -> N
     }
     assert served - described == set()
     assert described - served == set()
+
+
+def test_answers_match_the_models_the_openapi_document_names(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+
+    def check(method: str, path: str, response: httpx.Response) -> None:
+        documented = spec["paths"][path][method]["responses"][str(response.status_code)]
+        schema = documented["content"]["application/json"]["schema"]
+        root = {**schema, "components": spec["components"]}
+        jsonschema.Draft202012Validator.check_schema(root)
+        jsonschema.Draft202012Validator(root).validate(response.json())
+
+    created = client.post("/api/memories", json={"content": "Schemas: the answers match"})
+    check("post", "/api/memories", created)
+    again = client.post("/api/memories", json={"content": "Schemas: the answers match"})
+    assert again.status_code == 200 and "duplicate_of" in again.json()
+    check("post", "/api/memories", again)
+    memory_id = created.json()["id"]
+    secret = client.post("/api/memories", json={"content": "password: hunter2-schemas"})
+    item = "/api/memories/{id}"
+    check("get", "/health", client.get("/health"))
+    check("get", "/api/stats", client.get("/api/stats"))
+    check("get", "/api/memories", client.get("/api/memories"))
+    check("get", item, client.get(f"/api/memories/{memory_id}"))
+    check("put", item, client.put(f"/api/memories/{memory_id}", json={"importance": 0.9}))
+    recalled = client.post("/api/memories/recall", json={"context": "schemas answers"})
+    assert recalled.json()["memories"], recalled.text
+    check("post", "/api/memories/recall", recalled)
+    check(
+        "post",
+        "/api/memories/{id}/secret",
+        client.post(f"/api/memories/{secret.json()['id']}/secret"),
+    )
+    imported = client.post("/api/memories/import", json=[{"content": "Schemas: imported"}])
+    check("post", "/api/memories/import", imported)
+    check("delete", item, client.delete(f"/api/memories/{memory_id}"))
+    check("get", item, client.get(f"/api/memories/{memory_id}"))  # the 404's error envelope
+
+
+def test_request_bodies_may_carry_fields_we_do_not_read(client: httpx.Client) -> None:
+    # Original-project clients send fields we do not read: ignored, not a 422.
+    created = client.post(
+        "/api/memories", json={"content": "Unknown fields are ignored", "metadata": {"a": 1}}
+    )
+    assert created.status_code == 201, created.text
+    patched = client.put(f"/api/memories/{created.json()['id']}", json={"importance": 1, "x": 2})
+    recalled = client.post("/api/memories/recall", json={"context": "unknown", "extra": True})
+    assert (patched.status_code, recalled.status_code) == (200, 200)

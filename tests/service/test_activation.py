@@ -113,7 +113,7 @@ def test_idle_exit_when_socket_activated() -> None:
 
 
 def test_listen_fds_ignores_variables_meant_for_another_process() -> None:
-    from memoryd.service.runtime import listen_fds
+    from memoryd.service.activation import listen_fds
 
     assert listen_fds({"LISTEN_PID": str(os.getpid() + 1), "LISTEN_FDS": "1"}) == []
     assert listen_fds({"LISTEN_FDS": "1"}) == []

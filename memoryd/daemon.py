@@ -28,7 +28,7 @@ from memory_core.clock import Clock
 from memory_core.config import Settings
 from memory_core.version import __version__
 from memoryd.api.app import create_app
-from memoryd.service.runtime import MemorydServer, listen_fds
+from memoryd.service.activation import MemorydServer, listen_fds
 
 log = logging.getLogger("memoryd")
 

@@ -1,8 +1,8 @@
-"""HTTP-only mode inside the daemon's lifespan: the hub is the store, nothing is local.
+"""HTTP-only mode as the daemon's lifespan: the hub is the store, nothing is local.
 
 What needs the local database is off, and says so: sync (no local copy to sync), the hook
 service and auto-learn (their endpoints answer 503 `unavailable` and the hooks fail open), the
-semantic leg (the hub ranks recall).
+semantic leg (the hub ranks recall). The mode adds no endpoints of its own.
 """
 
 from __future__ import annotations
@@ -10,22 +10,23 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
 from memory_core.config import Settings
+from memoryd.api.components import Components
 from memoryd.remote.store import RemoteStore
-from memoryd.sync.runtime import SyncService
+from memoryd.sync.component import SyncService
 
 log = logging.getLogger("memoryd.remote")
 
 
 @contextlib.asynccontextmanager
-async def remote_runtime(
+async def http_only(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[tuple[RemoteStore, dict[str, Any]]]:
-    """Yields the remote store and the services extras ({"sync": SyncService("http")})."""
+) -> AsyncIterator[Components]:
+    """The daemon's components in HTTP-only mode: the hub as the store, sync reporting why it
+    is off, nothing else."""
     assert settings.api_key is not None  # mode "http" implies a key
     store = RemoteStore(
         settings.api_url,
@@ -39,6 +40,6 @@ async def remote_runtime(
         settings.api_url,
     )
     try:
-        yield store, {"sync": SyncService("http", settings.api_url)}
+        yield Components(settings, store, sync=SyncService("http", settings.api_url))
     finally:
         await store.aclose()

@@ -1,0 +1,42 @@
+"""What the lifespan opened and the handlers use, as one typed object: passed explicitly (the
+lifespan state, `request.state.components`), never global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from memory_core.config import Settings
+from memoryd.learn.queue import LearningQueue
+from memoryd.remote.store import RemoteStore
+from memoryd.sessions.inject import HookService
+from memoryd.store.memories import MemoryStore
+
+if TYPE_CHECKING:
+    # Types only: the semantic leg imports numpy (an optional extra), and the sync component
+    # imports this module for its handlers.
+    from memoryd.semantic.leg import SemanticLeg
+    from memoryd.sync.component import SyncService
+
+# The handlers' store: the local SQLite store, or the hub itself in HTTP-only mode.
+Backend = MemoryStore | RemoteStore
+
+
+@dataclass(frozen=True)
+class Components:
+    settings: Settings
+    store: Backend
+    # On or off, it always answers /api/sync/status (off says why).
+    sync: SyncService
+    # None in HTTP-only mode (no local database): their endpoints answer 503.
+    hooks: HookService | None = None
+    learning: LearningQueue | None = None
+    # None unless memoryd[semantic] is installed and not turned off.
+    semantic: SemanticLeg | None = None
+
+
+def components(request: Request) -> Components:
+    found: Components = request.state.components
+    return found

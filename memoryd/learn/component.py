@@ -1,0 +1,239 @@
+"""The hooks' service and auto-learn as a component of the daemon: their part of the lifespan
+(the session tracker, the compaction markers, the learning queue and its worker task) and
+their endpoints, for the Claude Code hooks (hooks/memory_hook.py) and for `memory learned`.
+
+Each hook endpoint takes, unparsed by the hook, the event JSON Claude Code gave it (`budget`
+in the query string). `prompt` and `session-start` answer with exactly what the hook prints
+(a JSON object for Claude Code), or 204 when there is nothing to inject; the other endpoints
+answer a small JSON report the hook ignores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from memory_core.clock import Clock
+from memory_core.errors import InvalidInput, Unavailable
+from memory_core.http.routing import BodyHandler, Endpoint, endpoint
+from memoryd.api.components import components
+from memoryd.learn.config import LearnSettings, backend
+from memoryd.learn.judge import ApiJudge, CliJudge, Judge
+from memoryd.learn.queue import LearningQueue
+from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
+from memoryd.sessions.markers import CompactionMarkers
+from memoryd.sessions.tracker import SessionTracker
+from memoryd.store.memories import MemoryStore
+
+log = logging.getLogger("memoryd.learn")
+
+Short = Annotated[str, StringConstraints(max_length=4096)]
+
+
+# The whole event arrives (a long last assistant message or tool result included).
+HOOK_BODY_LIMIT = 16 * 1024 * 1024
+MAX_PROMPT_CHARS = 8000  # recall reads the first few dozen words anyway
+
+
+class HookIn(BaseModel):
+    """The subset of Claude Code's hook input that memoryd reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    cwd: Short | None = None
+    prompt: str = ""
+    source: Short = "startup"
+    transcript_path: Short = ""
+    tool_name: Short = ""
+    tool_response: Any = None
+    stop_hook_active: bool = False
+
+
+class SavedOut(BaseModel):
+    saved: int
+
+
+class TrackedOut(BaseModel):
+    tracked: int
+
+
+class QueuedOut(BaseModel):
+    queued: bool
+
+
+class LearnedOut(BaseModel):
+    learned: list[dict[str, Any]]
+
+
+def _judge(home: Path) -> tuple[Judge | None, str, LearnSettings]:
+    try:
+        settings = LearnSettings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "auto-learn setting"
+        return None, f"off: invalid {name}: {err['msg']}", LearnSettings.model_construct()
+    kind, line = backend(settings)
+    judge: Judge | None = None
+    if kind == "api":
+        judge = ApiJudge(settings.model)
+    elif kind == "cli":
+        judge = CliJudge(settings.claude_bin, settings.model, home / "learn")
+    return judge, line, settings
+
+
+@contextlib.asynccontextmanager
+async def hooks_and_learning(
+    store: MemoryStore, clock: Clock, home: Path
+) -> AsyncIterator[tuple[HookService, LearningQueue]]:
+    """The hook service and the learning queue, its worker running while the daemon runs."""
+    tracker = SessionTracker(store.db, clock)
+    markers = CompactionMarkers(store.db, clock)
+    judge, line, settings = _judge(home)
+    queue = LearningQueue(
+        store,
+        clock,
+        judge,
+        line,
+        daily_tokens=settings.daily_tokens,
+        model=settings.model,
+    )
+    queue.maintenance = [markers.cleanup, tracker.cleanup]
+    log.info("auto-learn %s", line)
+    task = asyncio.create_task(queue.run(), name="memoryd-learning")
+    try:
+        yield HookService(store, tracker, markers, clock), queue
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await tracker.close()  # the session marks the prompt hook left to write
+        if isinstance(judge, ApiJudge):
+            await judge.close()
+
+
+def budget(request: Request) -> int:
+    raw = request.query_params.get("budget", "")
+    return clamp_budget(int(raw)) if raw.isdigit() else DEFAULT_BUDGET
+
+
+def hook_service(request: Request) -> HookService:
+    found = components(request).hooks
+    if found is None:
+        raise Unavailable("the hook service is not running")
+    return found
+
+
+def learning(request: Request) -> LearningQueue:
+    found = components(request).learning
+    if found is None:
+        raise Unavailable("the learning queue is not running")
+    return found
+
+
+def _context(event: str, text: str) -> Response:
+    """What the hook prints: additionalContext for Claude Code, or nothing (204)."""
+    if not text:
+        return Response(status_code=204)
+    return JSONResponse({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+
+
+async def on_prompt(request: Request, body: HookIn) -> Response:
+    """UserPromptSubmit: the recovery block and recalled memories to inject (or 204)."""
+    text = await hook_service(request).on_prompt(
+        body.session_id, body.prompt[:MAX_PROMPT_CHARS], body.cwd, budget(request)
+    )
+    return _context("UserPromptSubmit", text)
+
+
+async def on_session_start(request: Request, body: HookIn) -> Response:
+    """SessionStart: the digest, or the recovery after a compaction, to inject (or 204)."""
+    text = await hook_service(request).on_session_start(
+        body.session_id, body.source, body.cwd, budget(request)
+    )
+    return _context("SessionStart", text)
+
+
+async def on_pre_compact(request: Request, body: HookIn) -> SavedOut:
+    """PreCompact: save the session's memory ids in a marker, for the recovery after it."""
+    return SavedOut(saved=await hook_service(request).on_pre_compact(body.session_id, body.cwd))
+
+
+async def on_tool_used(request: Request, body: HookIn) -> TrackedOut:
+    """PostToolUse: track the memory ids a memory tool showed in this session."""
+    tracked = await hook_service(request).on_tool_used(
+        body.session_id, body.tool_name, body.tool_response
+    )
+    return TrackedOut(tracked=tracked)
+
+
+async def on_stop(request: Request, body: HookIn) -> QueuedOut:
+    """Stop: queue the session's transcript for auto-learn."""
+    # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
+    queued = not body.stop_hook_active and await learning(request).enqueue(
+        body.session_id, body.transcript_path, body.cwd
+    )
+    return QueuedOut(queued=queued)
+
+
+async def learn_status(request: Request) -> Response:
+    """Auto-learn on, off or paused, and today's token spend."""
+    return JSONResponse(await learning(request).status())
+
+
+async def learned(request: Request) -> LearnedOut:
+    """What auto-learn stored or updated, newest first."""
+    raw = request.query_params.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInput(f"limit must be an integer between 1 and 1000 (got {raw!r})")
+    return LearnedOut(learned=await learning(request).learned(int(raw)))
+
+
+async def undo_learned(request: Request) -> Response:
+    """Undo one auto-learn entry: delete what it stored, restore what it updated."""
+    raw = request.path_params["entry"]
+    if not raw.isdigit():
+        raise InvalidInput(f"{raw!r} is not an entry number")
+    return JSONResponse(await learning(request).undo(int(raw)))
+
+
+def _hook(
+    event: str,
+    handler: BodyHandler[HookIn],
+    answer: type[BaseModel] | None = None,
+    status: int = 200,
+    also: tuple[int, ...] = (),
+    query: tuple[str, ...] = (),
+) -> Endpoint:
+    """POST /api/hooks/<event>, the whole event JSON as the body."""
+    return endpoint(
+        "POST",
+        f"/api/hooks/{event}",
+        handler,
+        body=HookIn,
+        body_limit=HOOK_BODY_LIMIT,
+        answer=answer,
+        status=status,
+        also=also,
+        query=query,
+    )
+
+
+ENDPOINTS = (
+    _hook("prompt", on_prompt, also=(204,), query=("budget",)),
+    _hook("session-start", on_session_start, also=(204,), query=("budget",)),
+    _hook("pre-compact", on_pre_compact, answer=SavedOut),
+    _hook("tool-used", on_tool_used, answer=TrackedOut),
+    _hook("stop", on_stop, answer=QueuedOut, status=202),
+    endpoint("GET", "/api/learn/status", learn_status),
+    endpoint("GET", "/api/learn/learned", learned, answer=LearnedOut, query=("limit",)),
+    endpoint("POST", "/api/learn/learned/{entry}/undo", undo_learned),
+)
