@@ -25,7 +25,7 @@ from memory_core.errors import HubFailed, ServiceError
 from memory_core.model import Memory, check_id
 from memory_core.wire import rest
 from memoryd.remote.errors import from_response, unreachable
-from memoryd.store.memories import Created, ImportResult, NewMemory, Patch, RecallQuery
+from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
 
 # Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
 # shim timeout that blames the daemon.
