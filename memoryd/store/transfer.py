@@ -26,18 +26,21 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
     for index, new in enumerate(items):
         try:
             fields = new_fields(new, parts.max_content_chars)
+            memory_id = check_id(new.id) if new.id else None
         except InvalidInput as exc:
             raise type(exc)(f"item {index}: {exc.message}") from None  # keep the code
-        prepared.append((new, fields))
+        prepared.append((new, fields, memory_id))
 
     async def job(conn: aiosqlite.Connection) -> ImportResult:
         result = ImportResult()
-        for new, fields in prepared:
-            if new.id and await id_taken(conn, check_id(new.id)):
+        for new, fields, memory_id in prepared:
+            if memory_id is not None and await id_taken(conn, memory_id):
                 result.existing += 1
-                result.results.append({"id": new.id, "status": "exists"})
+                result.results.append({"id": memory_id, "status": "exists"})
                 continue
-            created = await create_in(parts, conn, fields, new.id, new.created_ms, new.updated_ms)
+            created = await create_in(
+                parts, conn, fields, memory_id, new.created_ms, new.updated_ms
+            )
             if created.duplicate_of:
                 result.duplicates += 1
                 status = "duplicate"
