@@ -28,7 +28,6 @@ from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
 from memoryd.api.services import Services
 from memoryd.importer import read_original_db
-from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 
 
@@ -63,23 +62,18 @@ HEALTH_HUB_TIMEOUT = 0.3
 
 async def health(request: Request) -> Response:
     svc = services(request)
-    hub: str | None = None
-    if isinstance(svc.store, RemoteStore):
-        memories, problem = await svc.store.health(HEALTH_HUB_TIMEOUT)
-        hub = problem or "ok"
-    else:
-        memories = await svc.store.count()
+    state = await svc.store.health(HEALTH_HUB_TIMEOUT)
     out = rest.HealthOut(
         status="ok",
         version=__version__,
         protocol=PROTOCOL,
         pid=os.getpid(),
-        db=str(svc.store.db.path),
-        memories=memories,
+        db=state.location,
+        memories=state.memories,
         mode=svc.settings.mode,
-        hub=hub,
+        hub=state.hub,
     )
-    return JSONResponse(out.model_dump(exclude_none=hub is None))
+    return JSONResponse(out.model_dump(exclude_none=state.hub is None))
 
 
 async def create_memory(request: Request) -> Response:

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memory_core.config import Settings
-from memoryd.remote.store import RemoteStore
-from memoryd.store.memories import MemoryStore
+from memoryd.store.backend import MemoryBackend
 
 # The handlers' store: the local SQLite store, or the hub itself in HTTP-only mode.
-Backend = MemoryStore | RemoteStore
+Backend = MemoryBackend
 
 
 @dataclass

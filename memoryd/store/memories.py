@@ -19,6 +19,7 @@ from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
 from memoryd.store import reads, replication, transfer, writes
+from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
 from memoryd.store.recall import run_recall
 from memoryd.store.records import (
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class MemoryStore:
+class MemoryStore(MemoryBackend):
     def __init__(
         self,
         db: Database,
@@ -123,3 +124,7 @@ class MemoryStore:
 
     def export(self, include_sensitive: bool) -> AsyncIterator[dict[str, Any]]:
         return transfer.export(self.db, self.cipher, include_sensitive)
+
+    async def health(self, wait_s: float) -> BackendHealth:
+        # A local count takes well under any wait.
+        return BackendHealth(location=str(self.db.path), memories=await self.count())
