@@ -8,7 +8,7 @@ hands its change to `on_change` (the sync outbox) inside that transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiosqlite
@@ -112,6 +112,16 @@ class MemoryStore(MemoryBackend):
         offset: int = 0,
     ) -> tuple[list[Memory], int]:
         return await reads.page(self.db, category, tag, project, limit, offset)
+
+    async def most_important(
+        self,
+        project: str | None,
+        limit: int,
+        categories: Sequence[str] = (),
+        with_global: bool = False,
+    ) -> list[Memory]:
+        """What the session hooks inject unasked; see `reads.most_important`."""
+        return await reads.most_important(self.db, project, limit, categories, with_global)
 
     async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
         return await run_recall(self.db, self.clock, self.semantic, query)

@@ -1,6 +1,8 @@
-"""Reads: one memory (or its sealed text), a page of memories."""
+"""Reads: one memory (or its sealed text), a page of memories, the most important ones."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from memory_core.crypto.aead import Cipher
 from memory_core.errors import Conflict
@@ -61,3 +63,31 @@ async def page(
         async with conn.execute(f"SELECT COUNT(*) FROM memories WHERE {clause}", args) as c:
             total_row = await c.fetchone()
     return [memory_from_row(r) for r in rows], int(total_row[0]) if total_row else 0
+
+
+async def most_important(
+    db: Database,
+    project: str | None,
+    limit: int,
+    categories: Sequence[str] = (),
+    with_global: bool = False,
+) -> list[Memory]:
+    """The live, non-sensitive memories of `project` (None: of no project), with the global
+    ones (of no project) too if `with_global`, optionally only those in `categories`:
+    `project`'s own first, then by importance, then by recency."""
+    where = ["deleted_ms IS NULL", "is_sensitive = 0"]
+    args: list[str | None] = []
+    if categories:
+        where.append(f"category IN ({', '.join('?' * len(categories))})")
+        args.extend(categories)
+    where.append("(project IS NULL OR project IS ?)" if with_global else "project IS ?")
+    args.append(project)
+    async with (
+        db.reader() as conn,
+        conn.execute(
+            f"SELECT {COLUMNS} FROM memories WHERE {' AND '.join(where)} "
+            "ORDER BY (project IS ?) DESC, importance DESC, updated_ms DESC LIMIT ?",
+            (*args, project, limit),
+        ) as cursor,
+    ):
+        return [memory_from_row(row) for row in await cursor.fetchall()]
