@@ -10,9 +10,8 @@ from starlette.requests import Request
 
 from memory_core.config import Settings
 from memoryd.learn.queue import LearningQueue
-from memoryd.remote.store import RemoteStore
 from memoryd.sessions.inject import HookService
-from memoryd.store.memories import MemoryStore
+from memoryd.store.backend import MemoryBackend
 
 if TYPE_CHECKING:
     # Types only: the semantic leg imports numpy (an optional extra), and the sync component
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from memoryd.sync.component import SyncService
 
 # The handlers' store: the local SQLite store, or the hub itself in HTTP-only mode.
-Backend = MemoryStore | RemoteStore
+Backend = MemoryBackend
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
 from memoryd.api.components import components
 from memoryd.importer import read_original_db
-from memoryd.remote.store import RemoteStore
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 
 
@@ -59,21 +58,16 @@ HEALTH_HUB_TIMEOUT = 0.3
 async def health(request: Request) -> rest.HealthOut:
     """Daemon health, version, protocol and memory count."""
     svc = components(request)
-    hub: str | None = None
-    if isinstance(svc.store, RemoteStore):
-        memories, problem = await svc.store.health(HEALTH_HUB_TIMEOUT)
-        hub = problem or "ok"
-    else:
-        memories = await svc.store.count()
+    state = await svc.store.health(HEALTH_HUB_TIMEOUT)
     return rest.HealthOut(
         status="ok",
         version=__version__,
         protocol=PROTOCOL,
         pid=os.getpid(),
-        db=str(svc.store.db.path),
-        memories=memories,
+        db=state.location,
+        memories=state.memories,
         mode=svc.settings.mode,
-        hub=hub,
+        hub=state.hub,
     )
 
 

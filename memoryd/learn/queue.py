@@ -4,7 +4,8 @@ The Stop hook marks a transcript as pending (a row in `learn_sessions`, so nothi
 across a restart). A single worker drains pending transcripts one at a time: it reads the
 turns not judged yet, redacts secrets, asks the judge, and stores the lessons with
 source=auto-learn and the tag `auto-learned`. Every call's tokens count towards the day's
-cap; at the cap, learning pauses until the next UTC day.
+cap (`spend`); every lesson stored is noted for undo (`learned`); the worker's loop also runs
+the daemon's hourly cleanups (`cleanup`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,12 @@ import aiosqlite
 
 from memory_core.clock import Clock
 from memory_core.crypto.detect import contains_secret, redact
-from memory_core.errors import NotFound, ServiceError
+from memory_core.errors import ServiceError
 from memory_core.model import Memory
+from memoryd.learn.cleanup import Cleanup, CleanupSchedule
 from memoryd.learn.judge import Judge, JudgeError, Lesson, build_prompt
+from memoryd.learn.learned import LearnedLedger
+from memoryd.learn.spend import TokenLedger
 from memoryd.learn.transcript import read_turns
 from memoryd.sessions.project import project_for
 from memoryd.store.memories import MemoryStore, NewMemory, Patch, RecallQuery
@@ -34,17 +37,12 @@ TAG = "auto-learned"
 MAX_PROMPT_CHARS = 12_000
 EXISTING_LIMIT = 8
 RETRY_AFTER_S = 60.0
-MAINTENANCE_MS = 3_600_000
 _CATEGORY = {
     "correction": "preferences",
     "preference": "preferences",
     "decision": "decisions",
     "fact": "facts",
 }
-
-
-def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 @dataclass
@@ -71,13 +69,14 @@ class LearningQueue:
         self.clock = clock
         self.judge = judge
         self.status_line = status_line
-        self.daily_tokens = daily_tokens
         self.model = model
         self.poll_seconds = poll_seconds
+        self.tokens = TokenLedger(store.db, clock, daily_tokens)
+        self.ledger = LearnedLedger(store, clock)
         self._wake = asyncio.Event()
         self.last_error: str | None = None
-        self.maintenance: list[Any] = []  # async cleanups, run at most every MAINTENANCE_MS
-        self._maintained_ms = -MAINTENANCE_MS
+        self.maintenance: list[Cleanup] = []  # run by the worker, see CleanupSchedule
+        self._cleanups = CleanupSchedule(clock)
 
     # ------------------------------------------------------------------ queue
 
@@ -105,11 +104,7 @@ class LearningQueue:
             self._wake.clear()
             delay = self.poll_seconds
             try:
-                now = self.clock.now_ms()
-                if now - self._maintained_ms >= MAINTENANCE_MS:
-                    self._maintained_ms = now
-                    for task in self.maintenance:
-                        await task()
+                await self._cleanups.run_due(self.maintenance)
                 if not await self.drain():
                     delay = max(delay, RETRY_AFTER_S)
             except Exception as exc:  # the worker must outlive any one bad transcript
@@ -123,7 +118,7 @@ class LearningQueue:
         if self.judge is None:
             return True
         while True:
-            if await self.paused():
+            if await self.tokens.exhausted():
                 return True
             async with (
                 self.db.reader() as conn,
@@ -167,7 +162,7 @@ class LearningQueue:
                 [(m.id, m.category, redact(m.content or "")) for m in existing], kept
             )
             judgement = await self.judge.judge(prompt)
-            await self._spend(judgement.input_tokens, judgement.output_tokens)
+            await self.tokens.add(judgement.input_tokens, judgement.output_tokens)
             offered = {m.id: m for m in existing}
             for lesson in judgement.verdict.lessons:
                 await self._apply(lesson, offered, project, session_id, outcome)
@@ -225,8 +220,13 @@ class LearningQueue:
                         expanded_keywords=lesson.keywords,
                     ),
                 )
-                await self._record(
-                    memory.id, session_id, "updated", lesson, previous_content=previous
+                await self.ledger.record(
+                    memory.id,
+                    session_id,
+                    "updated",
+                    lesson.kind,
+                    lesson.reason,
+                    previous_content=previous,
                 )
                 outcome.updated += 1
                 return
@@ -248,87 +248,24 @@ class LearningQueue:
         if created.duplicate_of:
             outcome.duplicates += 1
             return
-        await self._record(created.memory.id, session_id, "stored", lesson)
+        await self.ledger.record(
+            created.memory.id, session_id, "stored", lesson.kind, lesson.reason
+        )
         outcome.stored += 1
 
-    async def _record(
-        self,
-        memory_id: str,
-        session_id: str,
-        action: str,
-        lesson: Lesson,
-        previous_content: str | None = None,
-    ) -> None:
-        now = self.clock.now_ms()
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO learned (memory_id, session_id, action, kind, reason, "
-                "previous_content, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    memory_id,
-                    session_id,
-                    action,
-                    lesson.kind,
-                    redact(lesson.reason)[:500],
-                    previous_content,
-                    now,
-                ),
-            )
-
-        await self.db.write(job)
-
-    # ------------------------------------------------------------------ spend
-
-    async def _spend(self, input_tokens: int, output_tokens: int) -> None:
-        day = _day(self.clock.now_ms())
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO learn_spend (day, input_tokens, output_tokens, calls) "
-                "VALUES (?, ?, ?, 1) ON CONFLICT (day) DO UPDATE SET "
-                "input_tokens = input_tokens + excluded.input_tokens, "
-                "output_tokens = output_tokens + excluded.output_tokens, calls = calls + 1",
-                (day, input_tokens, output_tokens),
-            )
-
-        await self.db.write(job)
-
-    async def spend(self, day: str | None = None) -> dict[str, Any]:
-        day = day or _day(self.clock.now_ms())
-        async with (
-            self.db.reader() as conn,
-            conn.execute(
-                "SELECT input_tokens, output_tokens, calls FROM learn_spend WHERE day = ?", (day,)
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
-        used_in, used_out, calls = (row[0], row[1], row[2]) if row else (0, 0, 0)
-        return {
-            "day": day,
-            "input_tokens": used_in,
-            "output_tokens": used_out,
-            "tokens": used_in + used_out,
-            "calls": calls,
-        }
-
-    async def paused(self) -> bool:
-        tokens: int = (await self.spend())["tokens"]
-        return tokens >= self.daily_tokens
-
     async def status(self) -> dict[str, Any]:
-        today = await self.spend()
+        today = await self.tokens.spent()
         async with (
             self.db.reader() as conn,
             conn.execute("SELECT COUNT(*) FROM learn_sessions WHERE pending = 1") as cursor,
         ):
             row = await cursor.fetchone()
-        paused = self.judge is not None and today["tokens"] >= self.daily_tokens
+        paused = self.judge is not None and self.tokens.over_cap(today)
         state = self.status_line
         if paused:
             state = (
                 f"paused: today's {today['tokens']} tokens reached MEMORY_LEARN_DAILY_TOKENS="
-                f"{self.daily_tokens}; learning resumes tomorrow (UTC)"
+                f"{self.tokens.daily_tokens}; learning resumes tomorrow (UTC)"
             )
         return {
             "enabled": self.judge is not None,
@@ -336,7 +273,7 @@ class LearningQueue:
             "model": self.model,
             "status": state,
             "paused": paused,
-            "daily_tokens": self.daily_tokens,
+            "daily_tokens": self.tokens.daily_tokens,
             "today": today,
             "pending": int(row[0]) if row else 0,
             "last_error": self.last_error,
@@ -345,63 +282,7 @@ class LearningQueue:
     # ------------------------------------------------------------------ learned
 
     async def learned(self, limit: int = 20) -> list[dict[str, Any]]:
-        async with (
-            self.db.reader() as conn,
-            conn.execute(
-                "SELECT rowid, memory_id, session_id, action, kind, reason, previous_content, "
-                "at_ms, undone_ms FROM learned ORDER BY at_ms DESC, rowid DESC LIMIT ?",
-                (limit,),
-            ) as cursor,
-        ):
-            rows = list(await cursor.fetchall())
-        out = []
-        for row in rows:
-            try:
-                memory: Memory | None = await self.store.get(row[1])
-            except ServiceError:
-                memory = None
-            out.append(
-                {
-                    "entry": row[0],
-                    "memory_id": row[1],
-                    "session_id": row[2],
-                    "action": row[3],
-                    "kind": row[4],
-                    "reason": row[5],
-                    "previous_content": row[6],
-                    "at_ms": row[7],
-                    "undone": row[8] is not None,
-                    "content": memory.shown_content() if memory else None,
-                }
-            )
-        return out
+        return await self.ledger.entries(limit)
 
     async def undo(self, entry: int) -> dict[str, Any]:
-        async with (
-            self.db.reader() as conn,
-            conn.execute(
-                "SELECT memory_id, action, previous_content, undone_ms FROM learned "
-                "WHERE rowid = ?",
-                (entry,),
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no auto-learned entry {entry}")
-        memory_id, action, previous, undone = row
-        if undone is not None:
-            return {"entry": entry, "memory_id": memory_id, "undone": "already"}
-        if action == "updated" and previous:
-            await self.store.update(memory_id, Patch(content=previous))
-            result = "restored the previous content"
-        else:
-            with contextlib.suppress(NotFound):
-                await self.store.delete(memory_id)
-            result = "deleted the memory"
-        now = self.clock.now_ms()
-
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("UPDATE learned SET undone_ms = ? WHERE rowid = ?", (now, entry))
-
-        await self.db.write(job)
-        return {"entry": entry, "memory_id": memory_id, "undone": result}
+        return await self.ledger.undo(entry)

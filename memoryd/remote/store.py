@@ -1,9 +1,9 @@
 """The hub as the daemon's store, for HTTP-only mode (`MEMORY_SYNC_DISABLE=1` with a key).
 
-`RemoteStore` offers the operations the handlers in `memoryd.api.routes` call on
-`MemoryStore`, with the same signatures, and performs each one as one request to the hub's
-REST API (`memory_core.wire.rest` on both sides). Nothing is kept locally: no database, no cache,
-no key file; sensitive content goes to the hub, which encrypts it server-side.
+`RemoteStore` implements `MemoryBackend`, what the handlers in `memoryd.api.routes` call
+"the store", and performs each operation as one request to the hub's REST API
+(`memory_core.wire.rest` on both sides). Nothing is kept locally: no database, no cache, no
+key file; sensitive content goes to the hub, which encrypts it server-side.
 
 Every request has a short timeout: an unreachable or silent hub is a 503 `hub_unreachable`
 within seconds, never a hang.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -25,20 +24,14 @@ from memory_core.errors import HubFailed, ServiceError
 from memory_core.model import Memory, check_id
 from memory_core.wire import rest
 from memoryd.remote.errors import from_response, unreachable
-from memoryd.store.memories import Created, ImportResult, NewMemory, Patch, RecallQuery
+from memoryd.store.backend import BackendHealth, MemoryBackend
+from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
 
 # Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
 # shim timeout that blames the daemon.
 DEFAULT_TIMEOUT = 4.0
 M = TypeVar("M", bound=BaseModel)
 EXPORT_PAGE = 500
-
-
-@dataclass(frozen=True)
-class HubLocation:
-    """What /health shows instead of a database path."""
-
-    path: str
 
 
 def _memory(out: rest.MemoryOut) -> Memory:
@@ -69,7 +62,7 @@ def _path_id(memory_id: str) -> str:
     return quote(check_id(memory_id), safe="")
 
 
-class RemoteStore:
+class RemoteStore(MemoryBackend):
     def __init__(
         self,
         hub_url: str,
@@ -79,7 +72,6 @@ class RemoteStore:
     ) -> None:
         self.hub_url = hub_url
         self.timeout = timeout
-        self.db = HubLocation(hub_url)
         self.client = httpx.AsyncClient(
             base_url=hub_url,
             headers={"Authorization": f"Bearer {api_key}"},
@@ -257,9 +249,10 @@ class RemoteStore:
             if not memories or offset >= total:
                 return
 
-    async def health(self, wait_s: float) -> tuple[int | None, str | None]:
-        """The hub's memory count, or None and why the hub could not say (for /health)."""
+    async def health(self, wait_s: float) -> BackendHealth:
+        """The hub's memory count, or None and why the hub could not say."""
         try:
-            return await self.count(wait_s=wait_s), None
+            memories = await self.count(wait_s=wait_s)
         except ServiceError as exc:
-            return None, exc.message
+            return BackendHealth(location=self.hub_url, memories=None, hub=exc.message)
+        return BackendHealth(location=self.hub_url, memories=memories, hub="ok")

@@ -28,6 +28,7 @@ DIGEST_BUDGET = 2048
 RECALL_LIMIT = 6
 RELATIVE_FLOOR = 0.5  # keep recall hits scoring at least half of the best one
 DIGEST_LIMIT = 8
+DIGEST_CATEGORIES = ("preferences", "decisions")
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -215,20 +216,6 @@ class HookService:
                 self.tracker.note(session_id, "injected", shown)
         return "\n\n".join(parts)
 
-    async def _top(self, project: str | None) -> list[str]:
-        async with (
-            self.store.db.reader() as conn,
-            conn.execute(
-                "SELECT id FROM memories WHERE deleted_ms IS NULL AND is_sensitive = 0 "
-                "AND category IN ('preferences', 'decisions') "
-                "AND (project IS NULL OR project = ?) "
-                "ORDER BY (project IS NOT NULL AND project = ?) DESC, importance DESC, "
-                "updated_ms DESC LIMIT ?",
-                (project, project, DIGEST_LIMIT),
-            ) as cursor,
-        ):
-            return [row[0] for row in await cursor.fetchall()]
-
     async def on_session_start(
         self, session_id: str, source: str, cwd: str | None, budget: int
     ) -> str:
@@ -237,7 +224,9 @@ class HookService:
         if source == "clear":
             await self.tracker.forget_injected(session_id)
         project = project_for(cwd)
-        memories = await self._live(await self._top(project))
+        memories = await self.store.most_important(
+            project, DIGEST_LIMIT, categories=DIGEST_CATEGORIES, with_global=True
+        )
         if not memories:
             return ""
         scope = f"project {project}" if project else "this user"
@@ -252,15 +241,8 @@ class HookService:
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:
         project = project_for(cwd)
         ids = await self.tracker.seen(session_id)
-        async with (
-            self.store.db.reader() as conn,
-            conn.execute(
-                "SELECT id FROM memories WHERE deleted_ms IS NULL AND is_sensitive = 0 "
-                "AND project IS ? ORDER BY importance DESC, updated_ms DESC LIMIT ?",
-                (project, COMPACTION_PROJECT_TOP),
-            ) as cursor,
-        ):
-            ids += [row[0] for row in await cursor.fetchall() if row[0] not in ids]
+        top = await self.store.most_important(project, COMPACTION_PROJECT_TOP)
+        ids += [m.id for m in top if m.id not in ids]
         await self.markers.save(session_id, ids, project)
         await self.markers.cleanup()
         return len(ids)

@@ -1,0 +1,63 @@
+"""What the API handlers call "the store": the local SQLite store (`MemoryStore`), or in
+HTTP-only mode the hub itself (`memoryd.remote.store.RemoteStore`). Both declare that they
+implement `MemoryBackend`, so mypy checks each against it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from memory_core.model import Memory
+from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
+
+
+@dataclass(frozen=True)
+class BackendHealth:
+    """What /health shows of the store."""
+
+    location: str  # the database file, or the hub's URL
+    memories: int | None  # live memories; None when the hub could not say
+    hub: str | None = None  # HTTP-only mode: "ok", or why the hub could not answer
+
+
+class MemoryBackend(Protocol):
+    async def create(self, new: NewMemory) -> Created: ...
+
+    async def update(self, memory_id: str, patch: Patch) -> Memory: ...
+
+    async def delete(self, memory_id: str) -> tuple[Memory, bool]:
+        """Returns the memory as it was, and whether it was live."""
+        ...
+
+    async def import_many(self, items: list[NewMemory]) -> ImportResult: ...
+
+    async def get(self, memory_id: str) -> Memory: ...
+
+    async def secret(self, memory_id: str) -> tuple[Memory, str]:
+        """A live memory and its full text, a sensitive one's unsealed."""
+        ...
+
+    async def page(
+        self,
+        category: str | None = None,
+        tag: str | None = None,
+        project: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[Memory], int]:
+        """Live memories, most recently updated first, and how many match in all."""
+        ...
+
+    async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]: ...
+
+    async def stats(self) -> dict[str, Any]: ...
+
+    def export(self, include_sensitive: bool) -> AsyncIterator[dict[str, Any]]:
+        """Every live memory as {"memory": Memory, "content": its full text, or None for a
+        sensitive one unless `include_sensitive`}."""
+        ...
+
+    async def health(self, wait_s: float) -> BackendHealth:
+        """Within about `wait_s` seconds, whatever the hub does."""
+        ...

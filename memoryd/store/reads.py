@@ -1,0 +1,93 @@
+"""Reads: one memory (or its sealed text), a page of memories, the most important ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memory_core.crypto.aead import Cipher
+from memory_core.errors import Conflict
+from memory_core.model import Memory, normalize_category
+from memoryd.store.db import Database
+from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_row, open_sealed
+
+
+async def get(db: Database, memory_id: str) -> Memory:
+    async with db.reader() as conn:
+        return await find_live(conn, memory_id)
+
+
+async def secret(db: Database, cipher: Cipher, memory_id: str) -> tuple[Memory, str]:
+    """A live memory and its full text, a sensitive one's unsealed."""
+    async with db.reader() as conn:
+        row = await find_row(conn, memory_id)
+    memory = live(memory_from_row(row))
+    if not memory.is_sensitive:
+        return memory, memory.content or ""
+    if row["secret"] is None:
+        # Stored over the hub's REST API: the hub sealed the text with its own key and
+        # synced only the metadata, so no machine but the hub can read it.
+        raise Conflict(
+            f"memory {memory.id} is sensitive and its content is held only by the hub "
+            f"(stored over its REST API); read it there: POST /api/memories/{memory.id}/secret"
+        )
+    return memory, open_sealed(cipher, memory.id, row["secret"])
+
+
+async def page(
+    db: Database,
+    category: str | None,
+    tag: str | None,
+    project: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Memory], int]:
+    """Live memories, most recently updated first, and how many match in all."""
+    where, args = ["deleted_ms IS NULL"], []
+    if category:
+        where.append("category = ?")
+        args.append(normalize_category(category))
+    if project:
+        where.append("project = ?")
+        args.append(project)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(memories.tags) WHERE value = ?)")
+        args.append(tag.strip().lower())
+    clause = " AND ".join(where)
+    async with db.reader() as conn:
+        async with conn.execute(
+            f"SELECT {COLUMNS} FROM memories WHERE {clause} "
+            "ORDER BY updated_ms DESC, rowid DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        async with conn.execute(f"SELECT COUNT(*) FROM memories WHERE {clause}", args) as c:
+            total_row = await c.fetchone()
+    return [memory_from_row(r) for r in rows], int(total_row[0]) if total_row else 0
+
+
+async def most_important(
+    db: Database,
+    project: str | None,
+    limit: int,
+    categories: Sequence[str] = (),
+    with_global: bool = False,
+) -> list[Memory]:
+    """The live, non-sensitive memories of `project` (None: of no project), with the global
+    ones (of no project) too if `with_global`, optionally only those in `categories`:
+    `project`'s own first, then by importance, then by recency."""
+    where = ["deleted_ms IS NULL", "is_sensitive = 0"]
+    args: list[str | None] = []
+    if categories:
+        where.append(f"category IN ({', '.join('?' * len(categories))})")
+        args.extend(categories)
+    where.append("(project IS NULL OR project IS ?)" if with_global else "project IS ?")
+    args.append(project)
+    async with (
+        db.reader() as conn,
+        conn.execute(
+            f"SELECT {COLUMNS} FROM memories WHERE {' AND '.join(where)} "
+            "ORDER BY (project IS ?) DESC, importance DESC, updated_ms DESC LIMIT ?",
+            (*args, project, limit),
+        ) as cursor,
+    ):
+        return [memory_from_row(row) for row in await cursor.fetchall()]

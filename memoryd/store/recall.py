@@ -1,0 +1,174 @@
+"""Recall: `recall_sql` builds a query's statements (pure), `run_recall` runs them and ranks.
+
+The plan (terms, weights, MATCH expression) and the ranking are `memory_core.recall`'s, shared
+with the hub; what is the daemon's own is the SQLite side: FTS5's bm25 inside the index, the
+join to the rows, and the semantic leg's nearest rows when it is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from memory_core.clock import Clock
+from memory_core.model import Memory, normalize_category
+from memory_core.recall import fts, ranking
+from memoryd.store.db import Database
+from memoryd.store.records import RecallQuery
+from memoryd.store.rows import COLUMNS, memory_from_row
+
+# Sensitive rows are few: when they are left out, fetch this many more and drop them after
+# the join.
+_SENSITIVE_MARGIN = 20
+_JOINED_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+_WEIGHTS = ", ".join(str(w) for w in ranking.BM25_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class RecallSql:
+    """One recall's statements, built from the query alone. The runner binds what only the
+    database knows: the MATCH expression (narrowed by `_match`) and the dense leg's rows."""
+
+    pool: int  # how many candidates are ranked
+    search: str  # the lexical leg; parameters: `search_params(match)`
+    search_args: tuple[Any, ...]
+    filters: str  # what every candidate must satisfy, on `memories m`
+    filter_args: tuple[Any, ...]
+
+    def search_params(self, match: str) -> tuple[Any, ...]:
+        return (match, *self.search_args)
+
+    def rows(self, rowids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+        """The statement reading the dense leg's hits (by rowid) that passed the filters."""
+        marks = ", ".join("?" * len(rowids))
+        sql = (
+            f"SELECT {_JOINED_COLUMNS}, 0.0 AS bm FROM memories m "
+            f"WHERE m.rowid IN ({marks}) AND {self.filters}"
+        )
+        return sql, (*rowids, *self.filter_args)
+
+
+def recall_sql(query: RecallQuery) -> RecallSql:
+    filters, filter_args = ["m.deleted_ms IS NULL"], []
+    inner, inner_args = "", []
+    if query.category:
+        category = normalize_category(query.category)
+        filters.append("m.category = ?")
+        filter_args.append(category)
+        inner = "AND rowid IN (SELECT rowid FROM memories WHERE category = ?)"
+        inner_args.append(category)
+    if not query.include_sensitive:
+        filters.append("m.is_sensitive = 0")
+    pool = max(query.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
+    fetch = pool if query.include_sensitive else pool + _SENSITIVE_MARGIN
+    where = " AND ".join(filters)
+    # Rank inside the FTS table first, then join only the top rows: joining every match
+    # before the sort costs most of the time on frequent words (1.5-3x).
+    search = (
+        f"SELECT {_JOINED_COLUMNS}, t.bm FROM ("
+        f"SELECT rowid, bm25(memories_fts, {_WEIGHTS}) AS bm FROM memories_fts "
+        f"WHERE memories_fts MATCH ? {inner} ORDER BY bm LIMIT ?"
+        ") t JOIN memories m ON m.rowid = t.rowid "
+        f"WHERE {where} ORDER BY t.bm LIMIT ?"
+    )
+    return RecallSql(
+        pool=pool,
+        search=search,
+        search_args=(*inner_args, fetch, *filter_args, pool),
+        filters=where,
+        filter_args=tuple(filter_args),
+    )
+
+
+async def run_recall(
+    db: Database, clock: Clock, semantic: ranking.DenseIndex | None, query: RecallQuery
+) -> list[tuple[Memory, float]]:
+    """The query's best memories and their scores, best first: the lexical leg, fused with
+    the semantic leg (`semantic`) when it is on and the order is by relevance."""
+    plan = fts.plan(query.context, query.expanded_query)
+    dense = semantic if query.sort_by == "relevance" else None
+    if not plan.terms and dense is None:
+        return []
+    sql = recall_sql(query)
+    nearest: asyncio.Task[ranking.DenseHits | None] | None = None
+    if dense is not None:
+        # Embedding the query (a thread) overlaps the lexical query (another thread).
+        text = f"{query.context} {query.expanded_query}".strip()
+        nearest = asyncio.create_task(dense.search(text, ranking.DENSE_POOL))
+    rows: list[sqlite3.Row] = []
+    try:
+        if plan.terms:
+            async with db.reader() as conn:
+                match = await _match(conn, plan, sql.pool)
+                rows = list(await conn.execute_fetchall(sql.search, sql.search_params(match)))
+    except BaseException:
+        if nearest is not None:
+            nearest.cancel()
+        raise
+    wanted = [fts.stem(t) for t in plan.terms]
+    best_bm = min((r["bm"] for r in rows), default=0.0)
+    lexical: dict[int, float] = {}
+    for row in rows:
+        text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
+        lexical[row["rowid"]] = ranking.text_relevance(
+            text, row["bm"], best_bm, wanted, plan.weights
+        )
+    # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
+    # Python on this one): wait for it only now.
+    hits = await nearest if nearest is not None else None
+    lexical_ids = {row["rowid"] for row in rows}
+    missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
+    dense_rows: list[sqlite3.Row] = []
+    if missing:
+        async with db.reader() as conn:
+            dense_rows = list(await conn.execute_fetchall(*sql.rows(missing)))
+    return _ranked(rows + dense_rows, lexical, hits, clock.now_ms(), query)
+
+
+def _ranked(
+    rows: list[sqlite3.Row],
+    lexical: dict[int, float],
+    hits: ranking.DenseHits | None,
+    now_ms: int,
+    query: RecallQuery,
+) -> list[tuple[Memory, float]]:
+    best_lexical = max(lexical.values(), default=0.0)
+    scored = []
+    for row in rows:
+        relevance = lexical.get(row["rowid"], 0.0)
+        if hits is not None:
+            # Every candidate's own cosine, not only the nearest's: a lexical match just
+            # outside the dense top-k is not scored as if it were unrelated.
+            relevance = ranking.fuse(relevance, best_lexical, hits.cosine(row["rowid"]), hits.best)
+        candidate = ranking.Candidate(
+            relevance=relevance,
+            importance=row["importance"],
+            age_days=ranking.age_days(now_ms, row["updated_ms"]),
+            project=row["project"],
+        )
+        scored.append((row, ranking.score(candidate, query.project)))
+    ranking.order(scored, query.sort_by)
+    return [(memory_from_row(row), s) for row, s in scored[: query.limit] if s > 0]
+
+
+async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
+    """The plan's MATCH, narrowed to rows holding an uncommon word when its common words would
+    make FTS5 rank many rows (fts.selective). Counting each word's rows is one cheap statement
+    (FTS5 reads only their document lists), about a tenth of what ranking them costs."""
+    if plan.phrase or len(plan.terms) < 2:
+        return plan.match()
+    counts = ", ".join(
+        ["(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"] * len(plan.terms)
+    )
+    sql = f"SELECT (SELECT count(*) FROM memories_fts_docsize), {counts}"
+    (row,) = await conn.execute_fetchall(sql, [fts.quote(t) for t in plan.terms])
+    indexed, *per_term = (int(n) for n in row)
+    rare = fts.selective(plan.terms, per_term, indexed, pool)
+    if rare == plan.terms:
+        return plan.match()
+    return f"({fts.match_any(rare)}) AND ({plan.match()})"

@@ -1,0 +1,81 @@
+"""The values the store takes and returns, shared by the local store, the hub-backed
+`RemoteStore` and sync (which persists each `Change`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiosqlite
+
+from memory_core.model import Memory
+
+ChangeKind = Literal["put", "del"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write did to one memory, as sync needs it. `fields` holds plaintext values
+    (sensitive content included): whoever persists a Change must encrypt what is sensitive."""
+
+    entity_id: str
+    kind: ChangeKind
+    hlc: int
+    fields: dict[str, Any]
+
+
+# Called inside the write's transaction, so that state, clock and outbox never disagree.
+ChangeSink = Callable[[aiosqlite.Connection, Change], Awaitable[None]]
+
+
+@dataclass
+class NewMemory:
+    content: str
+    category: str = "facts"
+    tags: list[str] | str | None = None
+    expanded_keywords: str = ""
+    importance: float = 0.5
+    force_sensitive: bool = False
+    project: str | None = None
+    source: str = "manual"
+    # Import only: keep the identity and history of an exported memory.
+    id: str | None = None
+    created_ms: int | None = None
+    updated_ms: int | None = None
+
+
+@dataclass
+class Patch:
+    content: str | None = None
+    category: str | None = None
+    tags: list[str] | str | None = None
+    expanded_keywords: str | None = None
+    importance: float | None = None
+    project: str | None = None
+    clear_project: bool = False
+
+
+@dataclass
+class RecallQuery:
+    context: str
+    expanded_query: str = ""
+    category: str | None = None
+    project: str | None = None
+    sort_by: Literal["relevance", "importance", "recency"] = "relevance"
+    limit: int = 10
+    include_sensitive: bool = True
+
+
+@dataclass
+class Created:
+    memory: Memory
+    duplicate_of: str | None = None
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    duplicates: int = 0
+    existing: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)

@@ -1,0 +1,99 @@
+"""Replication: joining a change pulled from the hub into the local store.
+
+Per-field last-writer-wins by HLC (`memory_core.merge`, the rule every replica and the hub
+share); a delete is terminal; nothing is emitted, the change is another replica's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+from memory_core import merge
+from memory_core.hlc import wall_ms
+from memory_core.model import Memory
+from memoryd.store.parts import StoreParts
+from memoryd.store.records import Change
+from memoryd.store.rows import (
+    COLUMNS,
+    memory_from_row,
+    read_plaintext,
+    save_clock,
+    tombstone,
+    write_row,
+)
+
+
+async def apply_remote(parts: StoreParts, conn: aiosqlite.Connection, change: Change) -> bool:
+    """Join `change` inside the caller's transaction (sync applies a page and advances its
+    cursor together); the clock moves past the remote stamp. Returns whether the row
+    changed."""
+    parts.hlc.recv(change.hlc)
+    await save_clock(conn, parts.hlc.last)
+    async with conn.execute(
+        f"SELECT {COLUMNS}, deleted_hlc FROM memories WHERE id = ?", (change.entity_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if change.kind == "del":
+        return await _apply_remote_delete(parts, conn, change, row)
+    if row is not None and row["deleted_ms"] is not None:
+        return False  # deletes are terminal
+    fields = merge.check_remote_fields(change.fields)
+    stamp = wall_ms(change.hlc)
+    if row is None:
+        born = fields.get("created_ms", stamp)
+        current = Memory.blank(change.entity_id, created_ms=born)
+        text: str | None = None
+    else:
+        current = memory_from_row(row)
+        text = (
+            await read_plaintext(conn, parts.cipher, current)
+            if "content" in current.field_hlc
+            else None
+        )
+    winners = {
+        name: value
+        for name, value in fields.items()
+        if name != "created_ms"
+        and merge.wins(
+            change.hlc,
+            value,
+            current.field_hlc.get(name),
+            text if name == "content" else getattr(current, name),
+        )
+    }
+    created = min(current.created_ms, fields.get("created_ms", current.created_ms))
+    if row is not None and not winners and created == current.created_ms:
+        return False
+    memory = Memory(**{**current.__dict__, **winners})
+    memory.created_ms = created
+    memory.field_hlc = {**current.field_hlc, **dict.fromkeys(winners, change.hlc)}
+    memory.updated_ms = max(current.updated_ms, stamp if winners else 0, created)
+    text = winners.get("content", text)
+    await write_row(conn, parts.cipher, memory, text, insert=row is None)
+    return True
+
+
+async def _apply_remote_delete(
+    parts: StoreParts, conn: aiosqlite.Connection, change: Change, row: sqlite3.Row | None
+) -> bool:
+    now = parts.clock.now_ms()
+    if row is None:
+        # A delete of a memory this replica never saw: keep its tombstone, so that the
+        # memory's own changes, pulled later, cannot bring it back.
+        stamp = wall_ms(change.hlc)
+        await conn.execute(
+            "INSERT INTO memories (id, category, created_ms, updated_ms, deleted_ms, "
+            "deleted_hlc) VALUES (?, 'facts', ?, ?, ?, ?)",
+            (change.entity_id, stamp, stamp, now, change.hlc),
+        )
+        return True
+    if row["deleted_ms"] is not None:
+        if row["deleted_hlc"] is None or change.hlc > row["deleted_hlc"]:
+            await conn.execute(
+                "UPDATE memories SET deleted_hlc = ? WHERE id = ?", (change.hlc, row["id"])
+            )
+        return False
+    await tombstone(conn, row["id"], now, change.hlc)
+    return True

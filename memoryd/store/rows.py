@@ -1,0 +1,163 @@
+"""The `memories` row: how a memory is stored (sensitive text sealed, only its redacted words
+indexed), read back and found by id, and the statements that writes and replication share."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import aiosqlite
+
+from memory_core.crypto.aead import Cipher
+from memory_core.crypto.detect import contains_secret, redact
+from memory_core.errors import InvalidInput, NotFound
+from memory_core.model import Memory, check_id, normalize_for_dedup
+
+COLUMNS = (
+    "rowid, id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
+    "project, source, created_ms, updated_ms, deleted_ms, field_hlc"
+)
+
+
+def memory_from_row(row: sqlite3.Row) -> Memory:
+    return Memory(
+        id=row["id"],
+        content=row["content"],
+        category=row["category"],
+        tags=json.loads(row["tags"]),
+        expanded_keywords=row["expanded_keywords"],
+        importance=row["importance"],
+        is_sensitive=bool(row["is_sensitive"]),
+        project=row["project"],
+        source=row["source"],
+        created_ms=row["created_ms"],
+        updated_ms=row["updated_ms"],
+        deleted_ms=row["deleted_ms"],
+        field_hlc=json.loads(row["field_hlc"]),
+    )
+
+
+def _aad(memory_id: str) -> bytes:
+    # Binds a sealed text to its memory: a sealed column copied onto another row won't open.
+    return b"memoryd/memory/v1/" + memory_id.encode()
+
+
+def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
+    """The plaintext of a sensitive memory's `secret` column."""
+    return cipher.open(sealed, _aad(memory_id))
+
+
+def _indexable(text: str) -> str | None:
+    """What of a sensitive memory may be searched: its words with every detected secret
+    redacted. Content marked sensitive by the user, with nothing detected, is not indexed."""
+    redacted = redact(text)
+    return redacted if redacted != text else None
+
+
+def clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, bool]:
+    """Secrets never belong in indexed metadata: redact them there, and say so."""
+    found = contains_secret(keywords) or any(contains_secret(t) for t in tags)
+    if not found:
+        return tags, keywords, False
+    return [redact(t) for t in tags], redact(keywords), True
+
+
+async def write_row(
+    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
+) -> None:
+    """Store `memory` with plaintext `text`: sensitive text sealed and only its redacted
+    words indexed. `text` is None for content this machine never had (sealed by the hub)."""
+    if text is not None:
+        memory.content = _indexable(text) if memory.is_sensitive else text
+    values = {
+        "id": memory.id,
+        "content": memory.content,
+        "secret": (
+            cipher.seal(text, _aad(memory.id)) if memory.is_sensitive and text is not None else None
+        ),
+        "content_hash": (
+            cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None
+        ),
+        "category": memory.category,
+        "tags": json.dumps(memory.tags),
+        "expanded_keywords": memory.expanded_keywords,
+        "importance": memory.importance,
+        "is_sensitive": int(memory.is_sensitive),
+        "project": memory.project,
+        "source": memory.source,
+        "created_ms": memory.created_ms,
+        "updated_ms": memory.updated_ms,
+        "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
+    }
+    if insert:
+        names = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
+    else:
+        sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
+        await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)
+
+
+async def read_plaintext(conn: aiosqlite.Connection, cipher: Cipher, memory: Memory) -> str:
+    """A stored memory's full text: its content, or its sealed text opened."""
+    if not memory.is_sensitive:
+        return memory.content or ""
+    async with conn.execute("SELECT secret FROM memories WHERE id = ?", (memory.id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None or row[0] is None:
+        return ""
+    return open_sealed(cipher, memory.id, row[0])
+
+
+async def id_taken(conn: aiosqlite.Connection, memory_id: str) -> bool:
+    """Whether a row (live or tombstone) has this exact id."""
+    return bool(await conn.execute_fetchall("SELECT 1 FROM memories WHERE id = ?", (memory_id,)))
+
+
+async def find_row(conn: aiosqlite.Connection, memory_id: str) -> sqlite3.Row:
+    """The row of a memory, live or deleted, by its id or a unique prefix of it."""
+    key = check_id(memory_id)
+    if len(key) == 36:
+        sql = f"SELECT {COLUMNS} FROM memories WHERE id = ?"
+        args: tuple[str, ...] = (key,)
+    else:
+        # A unique prefix is enough, as with git hashes.
+        sql = f"SELECT {COLUMNS} FROM memories WHERE id >= ? AND id < ? LIMIT 2"
+        args = (key, key + "z")
+    async with conn.execute(sql, args) as cursor:
+        rows = list(await cursor.fetchall())
+    if not rows:
+        raise NotFound(f"no memory with id {memory_id}")
+    if len(rows) > 1:
+        raise InvalidInput(f"id prefix {memory_id} is ambiguous; give more characters")
+    return rows[0]
+
+
+def live(memory: Memory) -> Memory:
+    """`memory`, or NotFound if it was deleted."""
+    if memory.deleted:
+        raise NotFound(f"memory {memory.id} was deleted")
+    return memory
+
+
+async def find_live(conn: aiosqlite.Connection, memory_id: str) -> Memory:
+    return live(memory_from_row(await find_row(conn, memory_id)))
+
+
+async def save_clock(conn: aiosqlite.Connection, last_hlc: int) -> None:
+    """Persist the hybrid logical clock, in the transaction of the write it stamped."""
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(last_hlc),),
+    )
+
+
+async def tombstone(conn: aiosqlite.Connection, memory_id: str, now_ms: int, hlc: int) -> None:
+    """Delete a live memory: its text leaves the row and the index, its id and the delete's
+    stamp stay so that the delete replicates and wins."""
+    await conn.execute(
+        "UPDATE memories SET content = NULL, secret = NULL, content_hash = NULL, "
+        "tags = '[]', expanded_keywords = '', deleted_ms = ?, deleted_hlc = ? WHERE id = ?",
+        (now_ms, hlc, memory_id),
+    )

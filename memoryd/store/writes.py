@@ -1,0 +1,233 @@
+"""Local writes: create (merging into an equal memory), update, delete (a tombstone).
+
+Every write is one transaction on the single writer. It stamps the changed fields with the
+hybrid logical clock, persists the clock, and hands the change to `on_change` (the sync
+outbox) inside the same transaction, so that state, clock and outbox never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiosqlite
+
+from memory_core.crypto.detect import contains_secret
+from memory_core.errors import Conflict, InvalidInput
+from memory_core.ids import uuid7
+from memory_core.model import (
+    Memory,
+    check_content,
+    check_id,
+    check_importance,
+    check_keywords,
+    check_project,
+    normalize_category,
+    normalize_for_dedup,
+    parse_tags,
+)
+from memoryd.store.parts import StoreParts
+from memoryd.store.records import Change, Created, NewMemory, Patch
+from memoryd.store.rows import (
+    COLUMNS,
+    clean_metadata,
+    find_live,
+    find_row,
+    id_taken,
+    memory_from_row,
+    read_plaintext,
+    save_clock,
+    tombstone,
+    write_row,
+)
+
+
+def _screen_secrets(fields: dict[str, Any]) -> bool:
+    """Redact secrets from the tags and keywords among `fields` (in place). Returns whether
+    they or the content held one: that makes the memory sensitive."""
+    in_metadata = False
+    if "tags" in fields or "expanded_keywords" in fields:
+        tags, keywords, in_metadata = clean_metadata(
+            fields.get("tags", []), fields.get("expanded_keywords", "")
+        )
+        if "tags" in fields:
+            fields["tags"] = tags
+        if "expanded_keywords" in fields:
+            fields["expanded_keywords"] = keywords
+    return in_metadata or ("content" in fields and contains_secret(fields["content"]))
+
+
+def new_fields(new: NewMemory, max_content_chars: int) -> dict[str, Any]:
+    """The checked, normalised fields of a new memory (its id and stamps aside)."""
+    fields: dict[str, Any] = {
+        "content": check_content(new.content, max_content_chars),
+        "category": normalize_category(new.category),
+        "tags": parse_tags(new.tags),
+        "expanded_keywords": check_keywords(new.expanded_keywords),
+        "importance": check_importance(new.importance),
+        "is_sensitive": new.force_sensitive,
+        "project": check_project(new.project),
+        "source": new.source,
+    }
+    if _screen_secrets(fields):
+        fields["is_sensitive"] = True
+    return fields
+
+
+def patch_fields(patch: Patch, max_content_chars: int) -> dict[str, Any]:
+    """The checked, normalised fields a patch sets; InvalidInput if it sets none."""
+    changed: dict[str, Any] = {}
+    if patch.content is not None:
+        changed["content"] = check_content(patch.content, max_content_chars)
+    if patch.category is not None:
+        changed["category"] = normalize_category(patch.category)
+    if patch.tags is not None:
+        changed["tags"] = parse_tags(patch.tags)
+    if patch.expanded_keywords is not None:
+        changed["expanded_keywords"] = check_keywords(patch.expanded_keywords)
+    if patch.importance is not None:
+        changed["importance"] = check_importance(patch.importance)
+    if patch.project is not None or patch.clear_project:
+        changed["project"] = None if patch.clear_project else check_project(patch.project)
+    if not changed:
+        raise InvalidInput(
+            "nothing to update: give content, category, tags, importance, "
+            "expanded_keywords or project"
+        )
+    if _screen_secrets(changed):
+        changed["is_sensitive"] = True
+    return changed
+
+
+async def create(parts: StoreParts, new: NewMemory) -> Created:
+    fields = new_fields(new, parts.max_content_chars)
+    memory_id = check_id(new.id) if new.id else None
+
+    async def job(conn: aiosqlite.Connection) -> Created:
+        return await create_in(parts, conn, fields, memory_id, new.created_ms, new.updated_ms)
+
+    return await parts.db.write(job)
+
+
+async def create_in(
+    parts: StoreParts,
+    conn: aiosqlite.Connection,
+    fields: dict[str, Any],
+    memory_id: str | None,
+    created_ms: int | None,
+    updated_ms: int | None,
+) -> Created:
+    """Create a memory from `new_fields` inside the caller's write transaction, or merge it
+    into a live memory with the same text."""
+    fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
+    # One round trip to the writer thread per statement (execute_fetchall): the writer is
+    # the one serial resource, and every hop holds it.
+    found = await conn.execute_fetchall(
+        f"SELECT {COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
+        "ORDER BY created_ms LIMIT 1",
+        (fingerprint,),
+    )
+    if found:
+        existing = memory_from_row(next(iter(found)))
+        merged = {
+            "tags": existing.tags + [t for t in fields["tags"] if t not in existing.tags],
+            "importance": max(existing.importance, fields["importance"]),
+            "expanded_keywords": _merge_words(
+                existing.expanded_keywords, fields["expanded_keywords"]
+            ),
+            "is_sensitive": existing.is_sensitive or fields["is_sensitive"],
+        }
+        changed = {k: v for k, v in merged.items() if getattr(existing, k) != v}
+        if changed:
+            existing = await _put(parts, conn, existing, changed, None)
+        return Created(existing, duplicate_of=existing.id)
+
+    now = parts.clock.now_ms()
+    new_id = memory_id or uuid7(now)
+    # A fresh UUIDv7 cannot collide (74 random bits); only a given id is checked.
+    if memory_id is not None and await id_taken(conn, new_id):
+        raise Conflict(f"a memory with id {new_id} already exists")
+    created = created_ms or now
+    blank = Memory.blank(
+        new_id,
+        category=fields["category"],
+        source=fields["source"],
+        created_ms=created,
+        updated_ms=updated_ms or created,
+    )
+    memory = await _put(parts, conn, blank, fields, fields["content"], insert=True)
+    return Created(memory)
+
+
+async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
+    changed = patch_fields(patch, parts.max_content_chars)
+
+    async def job(conn: aiosqlite.Connection) -> Memory:
+        current = await find_live(conn, memory_id)
+        plaintext = changed.get("content")
+        if plaintext is None:
+            plaintext = await read_plaintext(conn, parts.cipher, current)
+        delta = {
+            k: v
+            for k, v in changed.items()
+            if getattr(current, k) != v or (k == "content" and current.is_sensitive)
+        }
+        if "is_sensitive" in delta and current.is_sensitive:
+            delta.pop("is_sensitive")  # sensitivity only ever escalates
+        if not delta:
+            return current
+        return await _put(parts, conn, current, delta, plaintext)
+
+    return await parts.db.write(job)
+
+
+async def delete(parts: StoreParts, memory_id: str) -> tuple[Memory, bool]:
+    """Tombstone a memory. Returns the memory as it was, and whether it was live."""
+
+    async def job(conn: aiosqlite.Connection) -> tuple[Memory, bool]:
+        current = memory_from_row(await find_row(conn, memory_id))
+        if current.deleted:
+            return current, False
+        hlc = parts.hlc.send()
+        await tombstone(conn, current.id, parts.clock.now_ms(), hlc)
+        await _emit(parts, conn, Change(current.id, "del", hlc, {}))
+        return current, True
+
+    return await parts.db.write(job)
+
+
+async def _put(
+    parts: StoreParts,
+    conn: aiosqlite.Connection,
+    current: Memory,
+    changed: Mapping[str, Any],
+    plaintext: str | None,
+    insert: bool = False,
+) -> Memory:
+    """Write `changed` fields onto `current` (stamped with one new HLC) and emit the
+    change. `plaintext` is the memory's content after the change."""
+    hlc = parts.hlc.send()
+    memory = Memory(**{**current.__dict__, **changed})
+    memory.field_hlc = {**current.field_hlc, **dict.fromkeys(changed, hlc)}
+    if not insert:
+        memory.updated_ms = max(parts.clock.now_ms(), memory.created_ms)
+    text = plaintext if plaintext is not None else await read_plaintext(conn, parts.cipher, current)
+    await write_row(conn, parts.cipher, memory, text, insert)
+    await _emit(parts, conn, Change(memory.id, "put", hlc, dict(changed)))
+    return memory
+
+
+async def _emit(parts: StoreParts, conn: aiosqlite.Connection, change: Change) -> None:
+    await save_clock(conn, parts.hlc.last)
+    if parts.on_change is not None:
+        await parts.on_change(conn, change)
+
+
+def _merge_words(old: str, new: str) -> str:
+    words = old.split()
+    seen = {w.lower() for w in words}
+    for word in new.split():
+        if word.lower() not in seen:
+            seen.add(word.lower())
+            words.append(word)
+    return " ".join(words)
