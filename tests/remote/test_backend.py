@@ -8,14 +8,14 @@ import socket
 from memoryd.remote.store import RemoteStore
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.memories import MemoryStore, NewMemory
-from tests.hub.conftest import KEYS
-from tests.remote.conftest import HubProcess
+from tests.hubs import KEYS
+from tests.support import HubServer
 
 
 async def test_each_backend_says_where_its_memories_live(
-    store: MemoryStore, hub_process: HubProcess
+    store: MemoryStore, hub_server: HubServer
 ) -> None:
-    remote = RemoteStore(hub_process.url, KEYS["alice"])
+    remote = RemoteStore(hub_server.url, KEYS["alice"])
     try:
         backends: list[MemoryBackend] = [store, remote]
         for backend in backends:
@@ -24,7 +24,7 @@ async def test_each_backend_says_where_its_memories_live(
     finally:
         await remote.aclose()
     assert local_health == BackendHealth(location=str(store.db.path), memories=1)
-    assert remote_health == BackendHealth(location=hub_process.url, memories=1, hub="ok")
+    assert remote_health == BackendHealth(location=hub_server.url, memories=1, hub="ok")
 
 
 async def test_an_unreachable_hub_is_reported_by_health_not_raised() -> None:
