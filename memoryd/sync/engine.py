@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 
 from memory_core.clock import Clock
-from memory_core.errors import BadEnvelope, InvalidInput, WrongKey
+from memory_core.errors import BadEnvelope, HubUnreachable, InvalidInput, WrongKey
 from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     MAX_PUSH_OPS,
@@ -26,7 +26,7 @@ from memory_core.wire.sync import (
 )
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
-from memoryd.sync.client import HubRefused, HubUnreachable, SyncClient
+from memoryd.sync.client import HubRefused, SyncClient
 from memoryd.sync.envelope import SyncCipher, open_op
 from memoryd.sync.state import new_replica_id, restamp
 
