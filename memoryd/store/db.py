@@ -91,8 +91,7 @@ class Database:
             await self._check_integrity(self._writer)
             await self.migrate(migrations or MIGRATIONS)
             for _ in range(self._reader_count):
-                reader = await self._connect()
-                await reader.execute("PRAGMA query_only=1")
+                reader = await self._connect("PRAGMA query_only=1")
                 self._all_readers.append(reader)
                 self._readers.put_nowait(reader)
         except sqlite3.DatabaseError as exc:
@@ -107,11 +106,17 @@ class Database:
         finally:
             os.umask(old_umask)
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(self, *extra_pragmas: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in (*_PRAGMAS, *extra_pragmas):
+                await conn.execute(pragma)
+        except BaseException:
+            # close() cannot reach a connection not yet stored, and its thread (not a daemon
+            # thread) would keep the process alive: `memoryd serve` refused, then never exited.
+            await conn.close()
+            raise
         return conn
 
     async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
