@@ -161,11 +161,29 @@ def _starting_pid(home: Path) -> int | None:
     return pid if _alive(pid) else None
 
 
-def _log_tail(home: Path, lines: int = 3) -> str:
-    with contextlib.suppress(OSError):
-        text = log_path(home).read_text(errors="replace").strip().splitlines()
-        return " | ".join(text[-lines:])
-    return ""
+def _log_size(home: Path) -> int:
+    try:
+        return log_path(home).stat().st_size
+    except OSError:
+        return 0
+
+
+REFUSAL_PREFIX = "memoryd: "  # how memoryd starts the one line it prints when it refuses
+
+
+def _what_it_said(home: Path, since: int, lines: int = 3) -> tuple[str, bool]:
+    """What the daemon spawned when the log was `since` bytes long wrote there, and whether
+    that is a refusal: its refusal line if it printed one, else its last lines. Never the
+    lines of earlier daemons, which would bury the reason."""
+    with contextlib.suppress(OSError), log_path(home).open("rb") as log_file:
+        log_file.seek(since)
+        written = log_file.read(64 * 1024).decode(errors="replace").splitlines()
+        said = [line.strip() for line in written if line.strip()]
+        refusals = [line for line in said if line.startswith(REFUSAL_PREFIX)]
+        if refusals:
+            return refusals[-1].removeprefix(REFUSAL_PREFIX).rstrip("."), True
+        return " | ".join(said[-lines:]), False
+    return "", False
 
 
 def how_to_start(socket_path: Path, home: Path) -> str:
@@ -190,11 +208,13 @@ def _handed_over(socket_path: Path, health: dict[str, Any]) -> bool:
 
 def _spawn(
     socket_path: Path, home: Path, python: str, env: Mapping[str, str] | None
-) -> subprocess.Popen[bytes]:
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The spawned daemon, and where its lines begin in the log."""
     log.info("memoryd not answering on %s; starting it", socket_path)
+    since = _log_size(home)
     proc = spawn_daemon(home, python, env)
     _record_spawn(home, proc.pid)
-    return proc
+    return proc, since
 
 
 def ensure_daemon(
@@ -224,8 +244,9 @@ def ensure_daemon(
                 f"did not finish in {timeout:.0f} s. {how_to_start(socket_path, home)}"
             )
         proc: subprocess.Popen[bytes] | None = None
+        since = 0
         if _starting_pid(home) is None:
-            proc = _spawn(socket_path, home, python, env)
+            proc, since = _spawn(socket_path, home, python, env)
         while time.monotonic() < deadline:
             health = probe(socket_path, timeout=min(PROBE_TIMEOUT, timeout))
             if health is not None:
@@ -234,17 +255,23 @@ def ensure_daemon(
                 return health
             if proc is None and _starting_pid(home) is None:
                 # The daemon another caller was starting died (or was reaped) meanwhile.
-                proc = _spawn(socket_path, home, python, env)
+                proc, since = _spawn(socket_path, home, python, env)
                 continue
             code = proc.poll() if proc is not None else None
             if code is not None and code != 0:
-                tail = _log_tail(home)
+                said, _ = _what_it_said(home, since)
                 raise DaemonUnavailable(
                     f"memoryd exited with status {code} right after start"
-                    + (f" ({tail})" if tail else "")
+                    + (f": {said}" if said else "")
                     + f". {how_to_start(socket_path, home)}"
                 )
             time.sleep(0.03)
+    if proc is not None:
+        said, refused = _what_it_said(home, since)
+        if refused:  # and has not exited (yet): say why, not that it did not answer
+            raise DaemonUnavailable(
+                f"memoryd refused to start: {said}. {how_to_start(socket_path, home)}"
+            )
     raise DaemonUnavailable(
         f"memoryd was started but did not answer on {socket_path} within {timeout:.0f} s. "
         f"{how_to_start(socket_path, home)}"

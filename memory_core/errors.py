@@ -23,6 +23,7 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     │   ├── InvalidOp               422 invalid_op
     │   └── SensitiveRefused        422 sensitive_not_stored
     ├── DecryptError                500 decrypt_failed
+    ├── DiskFull                    507 disk_full (no room left for a file: nothing was written)
     ├── HubFailed                   502 hub_error (the hub answered, but not usefully)
     │   └── HubAuthFailed           502 hub_auth_failed
     ├── SecretBackendError          502 secret_backend (hub: Vault)
@@ -129,6 +130,13 @@ class SensitiveRefused(InvalidInput):
 
 class DecryptError(ServiceError):
     code = "decrypt_failed"
+
+
+class DiskFull(ServiceError):
+    """The disk holding a file memoryd writes has no room left (memory_core.disk tells)."""
+
+    status = 507
+    code = "disk_full"
 
 
 class HubFailed(ServiceError):

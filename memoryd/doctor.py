@@ -1,7 +1,8 @@
 """`memory doctor`: check the installation, socket, database and key file; say how to fix each.
 
 Every check is read-only except the FTS integrity check, which SQLite runs as a (changeless)
-write statement, and the optional FTS rebuild. Works with or without a running daemon.
+write statement, the optional FTS rebuild, and the probe that tells a full disk (a 64 KiB file
+beside the database, removed at once). Works with or without a running daemon.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from memory_core.config import Settings
+from memory_core.disk import has_room
 from memory_core.errors import ConfigError
 from memory_core.handover import daemon_is_older
 from memory_core.version import PROTOCOL, __version__
@@ -171,8 +173,20 @@ def _restore_advice(db: Path) -> str:
     )
 
 
+def _disk_full(db: Path) -> Check:
+    return Check(
+        "disk",
+        "fail",
+        f"disk full: no room left on the disk holding {db}; memoryd cannot write (nor start) "
+        "until there is. This says nothing against the database itself",
+        f"free some space on that disk (df -h {db.parent}), then run `memory doctor` again",
+    )
+
+
 def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]:
     db = settings.db_path
+    if db.parent.is_dir() and not has_room(db.parent):
+        return [_disk_full(db)]  # SQLite would only say "disk I/O error": not damage
     if not db.exists():
         return [Check("database", "ok", f"{db} does not exist yet; memoryd creates it on start")]
     if not db.is_file():

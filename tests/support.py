@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +174,15 @@ def serve_refuses(env: dict[str, str], message: str) -> None:
     done = run_module("memoryd", "serve", env=env)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def damage_schema_page(db: Path) -> None:
+    """Overwrite bytes 100-300: the header still says SQLite, the schema page is garbage."""
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[100:300] = bytes((i * 37 + 11) % 251 for i in range(200))
+    db.write_bytes(bytes(data))
 
 
 def free_port() -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from memory_core.errors import ConfigError
+from memory_core.disk import is_disk_full
+from memory_core.errors import ConfigError, DiskFull
 
 KEY_BYTES = 32
 _PASSPHRASE_SALT = b"memoryd/passphrase/v1"
@@ -54,18 +55,25 @@ def load_or_create_key_file(path: Path) -> bytes:
     except FileNotFoundError:
         text = secrets.token_hex(KEY_BYTES)
         tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        # link() fails if another process created the key meanwhile: theirs wins, ours goes.
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            # link() fails if another process created the key meanwhile: theirs wins.
             os.link(tmp, path)
         except FileExistsError:
             text = path.read_text().strip()
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(
+                    f"cannot create the key file {path}: the disk is full. Free some space on "
+                    f"it (df -h {path.parent}), then try again"
+                ) from None
+            raise
         finally:
-            tmp.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)  # ours, written whole or not: never left behind
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from memory_core.errors import ServiceError
+from memory_core.disk import is_disk_full
+from memory_core.errors import DiskFull, ServiceError
 
 log = logging.getLogger("memory_core.http")
 
@@ -62,6 +63,10 @@ def exception_handlers(name: str, count: CountError | None = None) -> dict[Any, 
         return answer(request, exc.status_code, code, str(message), None)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if is_disk_full(exc):  # a write no store wrapper saw (a log, a file): not a bug
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            message = "the disk is full; free some space on it, then try again"
+            return answer(request, DiskFull.status, DiskFull.code, message, None)
         # Bodies may hold secrets: log the type and the route, never the request.
         log.error(
             "unexpected %s on %s %s",

@@ -31,9 +31,11 @@ FORMAT_VERSION = 1
 PUSH_PATH = "/api/sync/push"
 PULL_PATH = "/api/sync/pull"
 
+# The hub's default push limits (HUB_MAX_PUSH_OPS, HUB_MAX_PUSH_BYTES; an operator may lower
+# them): a replica sizes its pages to fit both, and halves a page the hub still answers 413.
 MAX_PUSH_OPS = 500  # ops per push request
+MAX_PUSH_BYTES = 4 * 1024 * 1024  # a whole push request body, encoded
 MAX_OP_BODY_BYTES = 64 * 1024  # encoded `fields` + `sealed` of one op
-MAX_PUSH_BYTES = 8 * 1024 * 1024  # a whole push request body
 DEFAULT_PULL_LIMIT = 500
 MAX_PULL_LIMIT = 1000
 MAX_FUTURE_SKEW_MS = 10 * 60 * 1000  # the hub refuses ops stamped further ahead than this
@@ -158,6 +160,22 @@ class PushRequest(_Model):
         if any(op.replica_id != self.replica_id for op in self.ops):
             raise ValueError("every op must carry the request's replica_id")
         return self
+
+
+# `{"replica_id":"<32 hex>","ops":[]}`: a push body without its ops.
+_PUSH_FRAME_BYTES = len('{"replica_id":"","ops":[]}') + 32
+
+
+def ops_that_fit(op_bytes: list[int], max_bytes: int = MAX_PUSH_BYTES) -> int:
+    """How many of the leading ops, encoded in `op_bytes` bytes each (as `model_dump_json`
+    writes them), make a push body of at most `max_bytes`; at least one, so that an op too
+    large on its own is still sent, and the hub's 413 names it."""
+    total = _PUSH_FRAME_BYTES
+    for count, size in enumerate(op_bytes):
+        total += size + (count > 0)  # the comma between ops
+        if total > max_bytes:
+            return max(count, 1)
+    return len(op_bytes)
 
 
 AckStatus = Literal["inserted", "duplicate", "obsolete"]

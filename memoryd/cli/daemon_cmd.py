@@ -8,7 +8,8 @@ import logging
 import sys
 
 from memory_core.config import load_settings
-from memory_core.errors import ConfigError, StoreCorrupt
+from memory_core.disk import is_disk_full
+from memory_core.errors import ConfigError, DiskFull, StoreCorrupt
 from memory_core.version import PROTOCOL, __version__
 from memoryd.service.commands import add_commands as add_service_commands
 
@@ -43,8 +44,17 @@ def _serve(args: argparse.Namespace) -> int:
                 asyncio.run(check_database(settings.db_path))
             finally:
                 lock.release()
-    except (ConfigError, StoreCorrupt) as exc:
+    except (ConfigError, StoreCorrupt, DiskFull) as exc:
         print(f"memoryd: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the lock file on a full disk
+        if not is_disk_full(exc):
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"memoryd: cannot start: the disk is full{where}. Free some space, then try again",
+            file=sys.stderr,
+        )
         return 2
     return serve(settings, idle_exit=args.idle_exit)
 

@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from memory_core.errors import StoreCorrupt
+from memory_core.disk import is_disk_full
+from memory_core.errors import DiskFull, StoreCorrupt
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 
 T = TypeVar("T")
@@ -63,6 +64,21 @@ def prepare_path(path: Path) -> None:
                 )
 
 
+def _files_of(path: Path) -> set[Path]:
+    """The database file and its WAL files, those that exist."""
+    return {f for f in (Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm")) if f.exists()}
+
+
+def _remove_new_files(path: Path, before: set[Path]) -> None:
+    """After an open that found the disk full: remove what it created and could not fill (the
+    empty database of a first start, SQLite's empty WAL and partial shared-memory file), so
+    that nothing half-written is left. A file that held anything before is never touched."""
+    for new in _files_of(path) - before:
+        with contextlib.suppress(OSError):
+            if new.name.endswith("-shm") or new.stat().st_size == 0:
+                new.unlink()
+
+
 def _protect_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         candidate = Path(f"{path}{suffix}")
@@ -83,7 +99,13 @@ class Database:
         self._flusher: asyncio.Task[None] | None = None
 
     async def open(self, migrations: list[Migration] | None = None) -> None:
-        prepare_path(self.path)
+        try:
+            prepare_path(self.path)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise self._disk_full("memoryd cannot start until there is room") from None
+            raise
+        before = _files_of(self.path)
         old_umask = os.umask(0o077)
         try:
             self._writer = await self._connect()
@@ -91,12 +113,14 @@ class Database:
             await self._check_integrity(self._writer)
             await self.migrate(migrations or MIGRATIONS)
             for _ in range(self._reader_count):
-                reader = await self._connect()
-                await reader.execute("PRAGMA query_only=1")
+                reader = await self._connect("PRAGMA query_only=1")
                 self._all_readers.append(reader)
                 self._readers.put_nowait(reader)
         except sqlite3.DatabaseError as exc:
             await self.close()
+            if is_disk_full(exc, self.path.parent):
+                _remove_new_files(self.path, before)
+                raise self._disk_full("memoryd cannot start until there is room") from None
             raise StoreCorrupt(
                 f"database {self.path} cannot be opened ({exc}); refusing to touch it. Run "
                 "`memory doctor`, or move the file aside and restore a backup."
@@ -107,11 +131,23 @@ class Database:
         finally:
             os.umask(old_umask)
 
-    async def _connect(self) -> aiosqlite.Connection:
+    def _disk_full(self, consequence: str) -> DiskFull:
+        return DiskFull(
+            f"the disk holding {self.path} is full: {consequence}. Free some space on it "
+            f"(df -h {self.path.parent}), then try again"
+        )
+
+    async def _connect(self, *extra_pragmas: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in (*_PRAGMAS, *extra_pragmas):
+                await conn.execute(pragma)
+        except BaseException:
+            # close() cannot reach a connection not yet stored, and its thread (not a daemon
+            # thread) would keep the process alive: `memoryd serve` refused, then never exited.
+            await conn.close()
+            raise
         return conn
 
     async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
@@ -181,10 +217,13 @@ class Database:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does that), and a COMMIT
+                # that failed may have left the transaction open: end it, whatever it was.
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
                 raise
-            await conn.execute("COMMIT")
 
     async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `job` in a write transaction, possibly shared with other queued jobs (see the
@@ -194,7 +233,12 @@ class Database:
         self._queued.append(_Queued(job, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        result: T = await asyncio.shield(done)
+        try:
+            result: T = await asyncio.shield(done)
+        except sqlite3.Error as exc:
+            if is_disk_full(exc, self.path.parent):
+                raise self._disk_full("nothing was stored") from None
+            raise
         return result
 
     async def _flush(self) -> None:

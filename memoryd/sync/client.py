@@ -1,6 +1,7 @@
 """The hub's sync endpoints over httpx. The transport is injected (tests wrap the hub's ASGI
-app in a fault-injecting transport); errors come back as two kinds: HubUnreachable (try
-again later) and HubRefused (the hub answered no, with a code from the wire module)."""
+app in a fault-injecting transport); errors come back as two kinds of the one error tree:
+HubUnreachable (transient: try again later) and HubRefused (the hub answered no, with a code
+from the wire module and the ops at fault)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TypeVar
 import httpx
 from pydantic import ValidationError
 
+from memory_core.errors import HubUnreachable, RemoteError
 from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     PULL_PATH,
@@ -23,19 +25,13 @@ from memory_core.wire.sync import (
 T = TypeVar("T", PushResponse, PullResponse)
 
 
-class HubUnreachable(Exception):
-    """Network failure, timeout, 5xx or 429: transient."""
+class HubRefused(RemoteError):
+    """A 4xx from the hub: retrying the same request will not help. `error` is the whole
+    answer (the ops at fault, the hub's clock)."""
 
-
-class HubRefused(Exception):
     def __init__(self, status: int, error: SyncErrorBody) -> None:
-        super().__init__(f"{status} {error.code}: {error.message}")
-        self.status = status
+        super().__init__(status, error.code, error.message)
         self.error = error
-
-    @property
-    def code(self) -> str:
-        return self.error.code
 
 
 class SyncClient:

@@ -3,9 +3,10 @@ nothing more. Pure orchestration of an injected store, client, cipher and clock,
 `sync_once()` directly and shrink deterministically.
 
 Failure rules: nothing queued is ever dropped. Acked ops leave the outbox in one transaction;
-a lost answer means a retry, which the hub acks as `duplicate`. Ops the hub refuses as invalid
-are set aside (`parked`, visible in status); ops refused for clock skew stay queued. A pulled
-page and the cursor move together, in one transaction.
+a lost answer means a retry, which the hub acks as `duplicate`. A page is sized by bytes to
+the hub's push limit and halved while the hub answers 413. Ops the hub refuses as invalid, or
+too large to push alone, are set aside (`parked`, visible in status); ops refused for clock
+skew stay queued. A pulled page and the cursor move together, in one transaction.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from typing import Any
 import aiosqlite
 
 from memory_core.clock import Clock
-from memory_core.errors import BadEnvelope, InvalidInput, WrongKey
+from memory_core.errors import BadEnvelope, HubUnreachable, InvalidInput, WrongKey
 from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
+    MAX_PUSH_BYTES,
     MAX_PUSH_OPS,
     Op,
     PulledOp,
     PushRequest,
+    ops_that_fit,
 )
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
-from memoryd.sync.client import HubRefused, HubUnreachable, SyncClient
+from memoryd.sync.client import HubRefused, SyncClient
 from memoryd.sync.envelope import SyncCipher, open_op
 from memoryd.sync.state import new_replica_id, restamp
 
@@ -80,6 +83,7 @@ class SyncEngine:
         clock: Clock,
         push_page: int = MAX_PUSH_OPS,
         pull_limit: int = DEFAULT_PULL_LIMIT,
+        push_bytes: int = MAX_PUSH_BYTES,
     ) -> None:
         self.store = store
         self.client = client
@@ -87,6 +91,7 @@ class SyncEngine:
         self.clock = clock
         self.push_page = push_page
         self.pull_limit = pull_limit
+        self.push_bytes = push_bytes
 
     @property
     def db(self) -> Database:
@@ -111,20 +116,23 @@ class SyncEngine:
     # ------------------------------------------------------------------ push
 
     async def push(self, result: RoundResult) -> None:
-        limit = self.push_page
+        page = self.push_page  # ops a request may carry; halved by each 413 for this round
+        limit = page
         collisions = 0
         while True:
-            replica_id, rows = await self._queued(limit)
-            if not rows:
+            replica_id, ops = await self._queued(limit)
+            if not ops:
                 return
-            ops = [Op.model_validate_json(r["envelope"]) for r in rows]
             try:
                 answer = await self.client.push(PushRequest(replica_id=replica_id, ops=ops))
             except HubRefused as exc:
-                limit = await self._refused(exc, ops, result, collisions)
+                if exc.code == "payload_too_large":
+                    page = limit = await self._too_large(exc, ops, result, page)
+                    continue
+                limit = min(page, await self._refused(exc, ops, result, collisions))
                 collisions += exc.code == "replica_collision"
                 continue
-            limit = self.push_page
+            limit = page
             acked = {ack.op_id for ack in answer.acks}
             for ack in answer.acks:
                 if ack.status == "inserted":
@@ -150,7 +158,8 @@ class SyncEngine:
             if len(acked) < len(ops):
                 raise SyncStopped("bad_answer", "the hub acknowledged fewer ops than were sent")
 
-    async def _queued(self, limit: int) -> tuple[str, list[aiosqlite.Row]]:
+    async def _queued(self, limit: int) -> tuple[str, list[Op]]:
+        """The next page: at most `limit` queued ops, as many as fit the hub's push limit."""
         async with self.db.reader() as conn:
             async with conn.execute("SELECT replica_id FROM sync_state WHERE id = 1") as cursor:
                 state = await cursor.fetchone()
@@ -161,7 +170,36 @@ class SyncEngine:
             ) as cursor:
                 rows = list(await cursor.fetchall())
         assert state is not None
-        return str(state[0]), rows
+        # The stored envelope is the op as the request encodes it: its size is the op's share.
+        fit = ops_that_fit([len(row["envelope"].encode()) for row in rows], self.push_bytes)
+        return str(state[0]), [Op.model_validate_json(row["envelope"]) for row in rows[:fit]]
+
+    async def _too_large(
+        self, exc: HubRefused, ops: list[Op], result: RoundResult, page: int
+    ) -> int:
+        """A page over the hub's limit (it may be configured below ours): halve it, down to one
+        op. One op alone over the limit can never be pushed: it is set aside, shown in status,
+        and the rest of the queue flows. Returns the page size to go on with."""
+        if len(ops) > 1:
+            return len(ops) // 2
+        op = ops[0]
+        size = len(op.model_dump_json().encode())
+        await self._park(
+            [op.op_id],
+            f"payload_too_large: the change to memory {op.entity_id} is {size} bytes, over the "
+            f"hub's push limit ({exc.error.message}); it stays on this machine",
+        )
+        result.parked += 1
+        return page
+
+    async def _park(self, op_ids: list[str], error: str) -> None:
+        async def job(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "UPDATE sync_outbox SET parked = 1, last_error = ? WHERE op_id = ?",
+                [(error, i) for i in op_ids],
+            )
+
+        await self.db.write(job)
 
     async def _refused(
         self, exc: HubRefused, ops: list[Op], result: RoundResult, collisions: int
@@ -179,14 +217,7 @@ class SyncEngine:
                 "changes wait until the clock is fixed or real time catches up",
             )
         if code in ("invalid_op", "op_collision") and ids & {op.op_id for op in ops}:
-
-            async def park(conn: aiosqlite.Connection) -> None:
-                await conn.executemany(
-                    "UPDATE sync_outbox SET parked = 1, last_error = ? WHERE op_id = ?",
-                    [(f"{code}: {exc.error.message}", i) for i in ids],
-                )
-
-            await self.db.write(park)
+            await self._park(sorted(ids), f"{code}: {exc.error.message}")
             result.parked += len(ids)
             return self.push_page
         if code == "replica_collision" and collisions < 2:
@@ -197,10 +228,7 @@ class SyncEngine:
 
             await self.db.write(rekey)
             return self.push_page
-        hint = {
-            "unauthorized": "check MEMORY_API_KEY",
-            "payload_too_large": "an op is over the hub's size limit",
-        }.get(code, "see the hub's message")
+        hint = "check MEMORY_API_KEY" if code == "unauthorized" else "see the hub's message"
         raise SyncStopped(code, f"{exc.error.message} ({hint}); changes stay queued")
 
     # ------------------------------------------------------------------ pull

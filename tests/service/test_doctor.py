@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Daemon, daemon_env, serve_refuses, short_tmpdir
+from tests.support import Daemon, daemon_env, damage_schema_page, serve_refuses, short_tmpdir
 
 MEMORY = "from memoryd.cli.memory_cmd import main; raise SystemExit(main())"
 
@@ -100,6 +100,7 @@ def _damaged_pages(db: Path) -> None:
     [
         (_not_sqlite, "is not a SQLite database", "is not a SQLite database; refusing"),
         (_damaged_pages, "is damaged:", "cannot be opened"),
+        (damage_schema_page, "is damaged:", "cannot be opened"),  # serve used to hang on it
     ],
 )
 def test_broken_database_is_reported_and_never_touched(

@@ -20,7 +20,7 @@ from mcp import Client
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
 from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons
-from tests.support import REPO, short_tmpdir, wait_until
+from tests.support import REPO, damage_schema_page, short_tmpdir, wait_until
 
 # The shim waits 3 s for a daemon it starts (the default, tested by the hang test below). The
 # shared 2-core test machine can take longer than that to start one under load, so the tests
@@ -160,6 +160,58 @@ def test_ensure_daemon_reports_a_daemon_that_exits(home: Path) -> None:
     env.pop("XDG_RUNTIME_DIR", None)
     with pytest.raises(DaemonUnavailable, match="exited with status 2"):
         ensure_daemon(home / "run" / "d.sock", home, env=env, timeout=3)
+
+
+def _damaged_home(home: Path) -> dict[str, str]:
+    """A MEMORY_HOME whose key is fine and whose database's schema page is garbage, after a
+    daemon has come and gone (its lines are in the log)."""
+    env = {**os.environ, **shim_env(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
+    ensure_daemon(home / "run" / "d.sock", home, env=env, timeout=15)
+    stop_daemons(home)
+    damage_schema_page(home / "memory" / "memory.db")
+    return env
+
+
+def test_ensure_daemon_shows_the_refusal_of_a_damaged_database(home: Path) -> None:
+    env = _damaged_home(home)
+    started = time.monotonic()
+    with pytest.raises(DaemonUnavailable) as refused:
+        ensure_daemon(home / "run" / "d.sock", home, env=env, timeout=15)
+    text = str(refused.value)
+    assert "cannot be opened" in text and "memory doctor" in text, text
+    assert "did not answer" not in text and "stopped" not in text, text  # not stale log lines
+    assert time.monotonic() - started < 15
+    assert daemon_pids(home) == []  # no stuck daemon left behind
+
+
+def test_a_daemon_that_refuses_but_does_not_exit_is_reported_by_its_refusal(home: Path) -> None:
+    """A daemon that printed its refusal and then hung (as memoryd did on a damaged database):
+    the caller is told the refusal, not that the daemon "did not answer"."""
+    fake = home / "fake-python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "memoryd: database /x/memory.db cannot be opened; refusing to touch it."\n'
+        f'exec {sys.executable} -c "import time; time.sleep(60)" "$@"\n'
+    )
+    fake.chmod(0o700)
+    env = {**os.environ, **shim_env(home)}
+    with pytest.raises(DaemonUnavailable) as refused:
+        ensure_daemon(home / "run" / "d.sock", home, python=str(fake), env=env, timeout=2)
+    text = str(refused.value)
+    assert text.startswith("memoryd refused to start: database /x/memory.db cannot be opened")
+    assert "did not answer" not in text
+
+
+@pytest.mark.slow
+async def test_a_tool_call_on_a_damaged_database_shows_the_refusal(home: Path) -> None:
+    _damaged_home(home)
+    async with shim(home, **ROOMY) as client:
+        result = await client.call_tool("memory_count", {})
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "cannot be opened" in text and "did not answer" not in text, text
+    assert daemon_pids(home) == []
 
 
 # Another client (a second shim) that starts the daemon, reports how that went, then stays alive:
