@@ -17,8 +17,8 @@ from memory_core.wire.sync import MAX_PUSH_BYTES, MAX_PUSH_OPS, PUSH_PATH
 from memory_hub.config import HubSettings, load_settings
 from memoryd.store.memories import NewMemory
 from tests.conftest import FakeClock
+from tests.hubs import HubHarness, running_hub
 from tests.sync.harness import Replica, SkewedClock
-from tests.sync.realhub import RunningHub, running_hub
 
 Factory = Callable[..., Coroutine[Any, Any, Replica]]
 
@@ -45,12 +45,12 @@ def _cjk(rng: random.Random, chars: int) -> str:
 @pytest.fixture
 async def hub_world(
     tmp_path: Path, hub_dsn: str
-) -> AsyncIterator[Callable[..., Coroutine[Any, Any, tuple[RunningHub, Factory]]]]:
+) -> AsyncIterator[Callable[..., Coroutine[Any, Any, tuple[HubHarness[FakeClock], Factory]]]]:
     """Starts the real hub with the given settings; makes replicas of it."""
     truth = FakeClock()
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start(**hub_settings: Any) -> tuple[RunningHub, Factory]:
+        async def start(**hub_settings: Any) -> tuple[HubHarness[FakeClock], Factory]:
             hub = await stack.enter_async_context(running_hub(hub_dsn, truth, **hub_settings))
 
             async def make(name: str, **kwargs: Any) -> Replica:
