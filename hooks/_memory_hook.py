@@ -101,13 +101,31 @@ def debug(message: str) -> None:
     try:
         print(line, file=sys.stderr)
         log_dir = os.path.join(memory_home(), "logs")
-        os.makedirs(log_dir, mode=0o700, exist_ok=True)
-        path = os.path.join(log_dir, "hooks.log")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        _make_private_dirs(os.path.normpath(log_dir))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        fd = os.open(os.path.join(log_dir, "hooks.log"), flags, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask, and for a file left wider before
         with os.fdopen(fd, "a") as handle:
             handle.write(line + "\n")
     except OSError:
         pass
+
+
+def _make_private_dirs(path: str) -> None:
+    """Create `path` and its missing parents, each 0700 whatever the umask (what
+    memory_core/private_files.py does for memoryd; this script is stdlib-only)."""
+    import os
+
+    missing = []
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to chmod
+        os.chmod(directory, 0o700)
 
 
 class HookHTTPError(Exception):

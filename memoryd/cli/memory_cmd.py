@@ -9,10 +9,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
+from memory_core.private_files import private_output
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
@@ -150,15 +151,19 @@ def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
     total = client.request("GET", "/api/stats")["total"]
     params = {"include_sensitive": "1"} if args.include_sensitive else {}
     progress = Progress(total, "Exporting")
-    sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    # A file gets the decrypted secrets with --include-sensitive: it is 0600 and appears whole.
+    output: contextlib.AbstractContextManager[BinaryIO] = (
+        private_output(Path(args.output))
+        if args.output
+        else contextlib.nullcontext(sys.stdout.buffer)
+    )
     try:
-        for line in client.stream_lines("/api/memories/export", params):
-            sink.write(line.encode() if isinstance(line, str) else line)
-            sink.write(b"\n")
-            progress.advance(1)
+        with output as sink:
+            for line in client.stream_lines("/api/memories/export", params):
+                sink.write(line.encode() if isinstance(line, str) else line)
+                sink.write(b"\n")
+                progress.advance(1)
     finally:
-        if args.output:
-            sink.close()
         progress.finish()
     if args.output:
         print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
@@ -398,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "local", None) is not None:
         try:
             status: int = args.local(settings, args)
-        except (InvalidInput, StoreCorrupt) as exc:
+        except (InvalidInput, StoreCorrupt, ConfigError) as exc:
             print(f"memory: {exc.message}", file=sys.stderr)
             return 1
         return status

@@ -16,6 +16,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from memory_core.private_files import private_dir
+
 SYSTEM = """\
 You judge a conversation between a user and a coding assistant for a long-term memory store.
 Extract only DURABLE knowledge worth remembering in future sessions:
@@ -124,7 +126,7 @@ class CliJudge:
         self.timeout = timeout
 
     async def judge(self, prompt: str) -> Judgement:
-        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.workdir, "auto-learn's work directory")
         env = {k: v for k, v in os.environ.items() if k != "CLAUDECODE"}
         env["MEMORY_AUTO_LEARN"] = "0"
         proc = await asyncio.create_subprocess_exec(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.helpers import (
+    HOOK,
     hook_env,
     pre_compact_event,
     prompt_event,
@@ -165,3 +170,24 @@ def test_debug_logs_to_stderr_and_to_a_file_under_memory_home() -> None:
     assert "daemon unreachable" in log and "prompt: no output" in log
     # The prompt itself is never logged.
     assert "caching" not in log
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask022", "umask000"])
+def test_the_debug_log_is_private_whatever_the_umask(umask: int) -> None:
+    home = short_tmpdir() / "fresh-home"  # the hook creates it, to write its log
+    env = hook_env(home / "absent.sock", home, DEBUG_CLAUDE_MEMORY_HOOKS="1")
+    event = json.dumps(prompt_event("s-umask", "what did we decide about caching", "/"))
+    done = subprocess.run(
+        [sys.executable, "-S", str(HOOK), "prompt"],
+        input=event,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+        umask=umask,
+    )
+    assert done.returncode == 0 and done.stdout == ""
+    log = home / "logs" / "hooks.log"
+    assert "daemon unreachable" in log.read_text()
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (home, log.parent, log)]
+    assert modes == [0o700, 0o700, 0o600]
