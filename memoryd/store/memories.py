@@ -18,7 +18,7 @@ import aiosqlite
 
 from memory_core import merge
 from memory_core.clock import Clock
-from memory_core.crypto.aead import Cipher
+from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.crypto.detect import contains_secret, redact
 from memory_core.errors import Conflict, InvalidInput, NotFound
 from memory_core.hlc import HLC, wall_ms
@@ -132,8 +132,7 @@ def _memory(row: sqlite3.Row) -> Memory:
     )
 
 
-def _aad(memory_id: str) -> bytes:
-    return b"memoryd/memory/v1/" + memory_id.encode()
+_aad = memory_aad  # one definition of the binding, shared with `memory doctor`
 
 
 def _indexable(text: str) -> str | None:
