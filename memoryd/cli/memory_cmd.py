@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
@@ -96,6 +97,13 @@ def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
     _emit(args, out, human)
 
 
+def memory_path(memory_id: str) -> str:
+    """The memory's URL path; the id goes percent-encoded, so that whatever was typed reaches
+    the daemon, which answers a bad id with a 422 naming it (httpx refuses a control character
+    in a URL outright)."""
+    return f"/api/memories/{quote(memory_id, safe='')}"
+
+
 def _show_memory(m: dict[str, Any]) -> None:
     print(m["content"])
     print()
@@ -118,7 +126,7 @@ def _show_memory(m: dict[str, Any]) -> None:
 
 
 def cmd_show(client: DaemonClient, args: argparse.Namespace) -> None:
-    _emit(args, client.request("GET", f"/api/memories/{args.id}"), _show_memory)
+    _emit(args, client.request("GET", memory_path(args.id)), _show_memory)
 
 
 def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -138,12 +146,12 @@ def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
             "nothing to update: pass --content, --category, --tags, "
             "--importance, --keywords or --project"
         )
-    out = client.request("PUT", f"/api/memories/{args.id}", json=body)
+    out = client.request("PUT", memory_path(args.id), json=body)
     _emit(args, out, lambda d: print(f"Updated {d['updated']}"))
 
 
 def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
-    out = client.request("DELETE", f"/api/memories/{args.id}")
+    out = client.request("DELETE", memory_path(args.id))
     _emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
 
 
