@@ -11,15 +11,17 @@
 
 Every mode but `approve` is a relay: the event JSON Claude Code wrote on stdin goes unparsed to
 memoryd over its Unix socket, and memoryd's answer, already in Claude Code's output shape, goes
-to stdout. Retrieval, dedup and learning live in the daemon. Any failure (daemon down, slow,
-bad answer) ends in exit 0 with nothing printed: memory must never block or slow a prompt.
+to stdout once checked to be exactly that shape. Retrieval, dedup and learning live in the
+daemon. Any failure (daemon down, slow, bad answer) ends in exit 0 with nothing printed: memory
+must never block or slow a prompt.
 
 Startup is most of a hook's cost, so the relay path imports no more than `_socket` (0.3 ms of
-CPU): not json or re (7 ms each), not socket (its enums), not http.client (the email package),
-not os (1 ms: `python -S` has not loaded it; `posix`, its built-in core, is loaded already),
-not even __future__ (annotations here are valid at run time). `approve` decides locally and
-imports json only then; debug logging imports os. Run through memory_hook.py, which imports
-this module so that its bytecode is cached.
+CPU) and, to check an answer, `_json` (json's C scanner, 0.4 ms): not json or re (7 ms each),
+not socket (its enums), not http.client (the email package), not os (1 ms: `python -S` has not
+loaded it; `posix`, its built-in core, is loaded already), not even __future__ (annotations
+here are valid at run time). `approve` decides locally and imports json only then; debug
+logging imports os. Run through memory_hook.py, which imports this module so that its bytecode
+is cached.
 """
 
 import _socket
@@ -35,9 +37,10 @@ SAFE_TOOLS = frozenset(
     {"memory_recall", "memory_list", "memory_count", "memory_store", "memory_update"}
 )
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})
-# `mcp__<server>__<tool>`: the manual server name, or the plugin-scoped
-# `plugin_<plugin>_<server>` (Claude Code maps characters outside [A-Za-z0-9_-] to `_`).
-SERVER_NAMES = ("memory", "memoryd", "claude-memory", "claude_memory")
+# Claude Code names MCP tools `mcp__<server>__<tool>`. Ours: the plugin's server (plugin
+# `memoryd`, server `memory`) and the manual `claude mcp add memory`. A look-alike tool of any
+# other server (`mcp__plugin_other_memory__memory_store`) is not ours to approve.
+OUR_SERVERS = frozenset({"plugin_memoryd_memory", "memory"})
 
 ENDPOINTS = {
     "prompt": "/api/hooks/prompt",
@@ -46,8 +49,9 @@ ENDPOINTS = {
     "stop": "/api/hooks/stop",
     "tool-used": "/api/hooks/tool-used",
 }
-# Modes whose answer Claude Code reads; the others only notify the daemon.
-ANSWERING = frozenset({"prompt", "session-start"})
+# Modes whose answer Claude Code reads, with the event it must name; the others only notify
+# the daemon.
+ANSWERING = {"prompt": "UserPromptSubmit", "session-start": "SessionStart"}
 
 
 def _fsdecode(value: bytes) -> str:
@@ -101,13 +105,31 @@ def debug(message: str) -> None:
     try:
         print(line, file=sys.stderr)
         log_dir = os.path.join(memory_home(), "logs")
-        os.makedirs(log_dir, mode=0o700, exist_ok=True)
-        path = os.path.join(log_dir, "hooks.log")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        _make_private_dirs(os.path.normpath(log_dir))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        fd = os.open(os.path.join(log_dir, "hooks.log"), flags, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask, and for a file left wider before
         with os.fdopen(fd, "a") as handle:
             handle.write(line + "\n")
     except OSError:
         pass
+
+
+def _make_private_dirs(path: str) -> None:
+    """Create `path` and its missing parents, each 0700 whatever the umask (what
+    memory_core/private_files.py does for memoryd; this script is stdlib-only)."""
+    import os
+
+    missing = []
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to chmod
+        os.chmod(directory, 0o700)
 
 
 class HookHTTPError(Exception):
@@ -190,20 +212,72 @@ def relay(mode: str, event: bytes) -> bytes | None:
     if status >= 300:
         debug(f"{mode}: HTTP {status} {body[:200]!r}")
         return None
-    if mode not in ANSWERING or not body.lstrip().startswith(b"{"):
+    if mode not in ANSWERING:
+        return None
+    if not is_hook_answer(body, ANSWERING[mode]):
+        debug(f"{mode}: the answer is not the hook JSON expected; nothing printed")
         return None
     return body
+
+
+def is_hook_answer(body: bytes, event: str) -> bool:
+    """True when `body` is exactly what memoryd answers for `event`: one JSON object,
+    {"hookSpecificOutput": {"hookEventName": event, "additionalContext": "<text>"}}.
+
+    Claude Code takes a hook's stdout that is not JSON as plain context for the model, and
+    acts on the fields of one that is ("decision": "block" stops the prompt): a body cut short,
+    or whatever else answers on the socket, must never be printed."""
+    try:
+        answer = parse_json(body.decode("utf-8"))
+    except Exception:  # any malformed input, however the scanner reports it
+        return False
+    if not isinstance(answer, dict) or list(answer) != ["hookSpecificOutput"]:
+        return False
+    output = answer["hookSpecificOutput"]
+    return (
+        isinstance(output, dict)
+        and sorted(output) == ["additionalContext", "hookEventName"]
+        and output["hookEventName"] == event
+        and isinstance(output["additionalContext"], str)
+    )
+
+
+def parse_json(text: str) -> object:
+    """json.loads(text), without importing json (it imports re: ~10 ms of start-up). This is
+    the C scanner json.decoder itself uses, given the settings json.loads gives it."""
+    try:
+        from _json import make_scanner
+    except ImportError:  # not CPython: the module then
+        import json
+
+        return json.loads(text)
+
+    class Settings:
+        strict = True  # no raw control characters inside strings
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+
+        @staticmethod
+        def parse_constant(name: str) -> object:
+            raise ValueError(f"{name} is not JSON")  # NaN, Infinity
+
+    blank = " \t\n\r"
+    start = len(text) - len(text.lstrip(blank))
+    scan = make_scanner(Settings())  # type: ignore[arg-type]  # it reads these attributes
+    value, end = scan(text, start)
+    if text[end:].strip(blank):
+        raise ValueError("extra data after the JSON value")
+    return value
 
 
 def split_tool(tool_name: str) -> tuple[str, str] | None:
     """(server, tool) for one of our MCP tools, else None."""
     parts = tool_name.split("__")
-    if len(parts) != 3 or parts[0] != "mcp":
+    if len(parts) != 3 or parts[0] != "mcp" or parts[1] not in OUR_SERVERS:
         return None
-    server = parts[1]
-    if server.startswith("plugin_"):
-        server = next((n for n in SERVER_NAMES if server.endswith("_" + n)), "")
-    return (parts[1], parts[2]) if server in SERVER_NAMES else None
+    return parts[1], parts[2]
 
 
 def approve(raw: bytes) -> bytes | None:

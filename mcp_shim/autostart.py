@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from memory_core.errors import UnsafeDirectory
+from memory_core.private_files import private_dir, private_opener, write_private_file
 from memory_core.unix_http import UnixHTTPConnection
 
 log = logging.getLogger("mcp_shim.autostart")
@@ -66,15 +68,18 @@ def log_path(home: Path) -> Path:
     return home / "logs" / LOG_NAME
 
 
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+def _private_dir(path: Path, purpose: str) -> None:
+    try:
+        private_dir(path, purpose)
+    except UnsafeDirectory as exc:
+        raise DaemonUnavailable(f"memoryd was not started: {exc.message}") from None
 
 
 @contextlib.contextmanager
 def _start_lock(home: Path, deadline: float) -> Iterator[bool]:
     """Hold the autostart flock until the block ends; yields False if it was not had in time."""
-    _private_dir(home)
-    fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    _private_dir(home, "memoryd's files (MEMORY_HOME)")
+    fd = private_opener(home / LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         while True:
             try:
@@ -98,8 +103,8 @@ def _start_lock(home: Path, deadline: float) -> Iterator[bool]:
 def spawn_daemon(home: Path, python: str, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
     """Start `<python> -m memoryd serve` detached, its output appended to the log."""
     logs = home / "logs"
-    _private_dir(logs)
-    out = os.open(logs / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    _private_dir(logs, "memoryd's log")
+    out = private_opener(logs / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         proc = subprocess.Popen(
             [python, "-m", "memoryd", "serve"],
@@ -120,7 +125,7 @@ def spawn_daemon(home: Path, python: str, env: Mapping[str, str] | None) -> subp
 
 def _record_spawn(home: Path, pid: int) -> None:
     with contextlib.suppress(OSError):
-        (home / SPAWN_NAME).write_text(f"{pid} {time.time():.3f}\n")
+        write_private_file(home / SPAWN_NAME, f"{pid} {time.time():.3f}\n".encode())
 
 
 def _clear_spawn(home: Path) -> None:

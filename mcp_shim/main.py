@@ -11,38 +11,50 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from io import TextIOWrapper
 from pathlib import Path
+from typing import cast
 
 from mcp_shim.link import START_BUDGET, DaemonLink
 from mcp_shim.project import project_name
 from mcp_shim.server import ShimState, create_server
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError
+from memory_core.log_format import log_to
+from memory_core.private_files import private_dir, private_opener
 
 LOG_NAME = "mcp_shim.log"
 
 
+class PrivateLogFile(logging.FileHandler):
+    """A log file that is 0600 whatever the umask (logging's own handler creates it 0644)."""
+
+    def _open(self) -> TextIOWrapper:
+        stream = open(  # noqa: SIM115 - the handler owns the stream
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors=self.errors,
+            opener=private_opener,
+        )
+        return cast(TextIOWrapper, stream)  # a text mode: open() gives a TextIOWrapper
+
+
 def setup_logging(home: Path | None) -> None:
     """Configure the root logger before the SDK does (it would log INFO to stderr)."""
-    root = logging.getLogger()
+    level = logging.WARNING
     if os.environ.get("DEBUG_CLAUDE_MEMORY_HOOKS") == "1":
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
-        root.setLevel(logging.DEBUG)
+        level = logging.DEBUG
     elif home is not None:
         try:
-            logs = home / "logs"
-            logs.mkdir(mode=0o700, parents=True, exist_ok=True)
-            handler = logging.FileHandler(logs / LOG_NAME, encoding="utf-8", delay=True)
-        except OSError:
-            handler = logging.NullHandler()
-        root.setLevel(logging.WARNING)
+            logs = private_dir(home / "logs", "the shim's log")
+            handler = PrivateLogFile(logs / LOG_NAME, encoding="utf-8", delay=True)
+        except (OSError, ConfigError):
+            handler = logging.NullHandler()  # never fail a session over its log
     else:
         handler = logging.NullHandler()
-        root.setLevel(logging.WARNING)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    )
-    root.addHandler(handler)
+    log_to(handler, level, "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
 
 
 def make_state() -> ShimState:

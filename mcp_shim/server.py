@@ -18,7 +18,8 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from mcp_shim import render
 from mcp_shim.autostart import DaemonUnavailable
@@ -53,6 +54,21 @@ in place; prefer it over storing a contradicting duplicate.
 
 _CATEGORY_HELP = "One of: " + ", ".join(CATEGORIES) + "."
 
+
+def _memory_id(value: str) -> str:
+    """An id fit for a URL path (the daemon checks the rest). A control character used to
+    fail the call with a bare "Error executing tool" (httpx refuses it in a URL): it is now an
+    argument error naming `id`, like any other."""
+    text = value.strip()
+    if not text or text in (".", "..") or any(c in "/?#%" or not c.isprintable() for c in text):
+        raise PydanticCustomError(
+            "memory_id",
+            "{value} is not a memory id (a UUID, or a unique prefix of it, as recall shows)",
+            {"value": repr(value)},
+        )
+    return text
+
+
 Id = Annotated[
     str,
     Field(
@@ -60,6 +76,7 @@ Id = Annotated[
         min_length=1,
         max_length=64,
     ),
+    AfterValidator(_memory_id),
 ]
 
 
@@ -305,9 +322,7 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
                 "nothing to update: give at least one of content, category, tags, importance, "
                 "expanded_keywords"
             )
-        out = (
-            await _state(ctx).require().request("PUT", f"/api/memories/{_path_id(id)}", json=patch)
-        )
+        out = await _state(ctx).require().request("PUT", f"/api/memories/{id}", json=patch)
         return _result(out, render.updated(out))
 
     @server.tool(
@@ -319,20 +334,12 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
     async def memory_delete(id: Id, ctx: ShimContext) -> Annotated[CallToolResult, rest.DeletedOut]:
         """Delete a memory for good. Only when the user asks to forget it or it is wrong and
         cannot be corrected with memory_update."""
-        out = await _state(ctx).require().request("DELETE", f"/api/memories/{_path_id(id)}")
+        out = await _state(ctx).require().request("DELETE", f"/api/memories/{id}")
         return _result(out, render.deleted(out))
 
     @server.tool(title="Read a secret memory", annotations=reads)
     async def secret_get(id: Id, ctx: ShimContext) -> Annotated[CallToolResult, rest.SecretOut]:
         """The decrypted content of a sensitive memory (shown elsewhere as a placeholder).
         Only when the user needs the value now; do not repeat it needlessly."""
-        out = await _state(ctx).require().request("POST", f"/api/memories/{_path_id(id)}/secret")
+        out = await _state(ctx).require().request("POST", f"/api/memories/{id}/secret")
         return _result(out, render.secret(out))
-
-
-def _path_id(value: str) -> str:
-    """An id safe to put in a URL path: the daemon validates the rest."""
-    text = value.strip()
-    if not text or any(c in text for c in "/?#%") or text in (".", ".."):
-        raise ToolError(f"{value!r} is not a memory id")
-    return text

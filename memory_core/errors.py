@@ -32,6 +32,7 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     │   └── DaemonDown              503 daemon_down (a client found no memoryd)
     ├── RemoteError                 any: a peer's error answer, status and code as it sent them
     ├── ConfigError                 a setting is invalid; start-up stops with its one line
+    │   └── UnsafeDirectory         a directory others could change (memory_core/private_files)
     └── StoreCorrupt                the database cannot be opened safely
 """
 
@@ -182,6 +183,10 @@ class RemoteError(ServiceError):
 
 class ConfigError(ServiceError):
     """A setting is invalid; start-up stops with this one-line message."""
+
+
+class UnsafeDirectory(ConfigError):
+    """A directory for private files that another user owns or others may write to."""
 
 
 class StoreCorrupt(ServiceError):

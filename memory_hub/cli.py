@@ -9,6 +9,7 @@ import os
 import sys
 
 from memory_core.errors import ConfigError
+from memory_core.log_format import log_to
 
 
 def _serve(host: str, port: int) -> int:
@@ -18,7 +19,9 @@ def _serve(host: str, port: int) -> int:
     from memory_hub.config import load_settings
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    # log_config=None: uvicorn's records (its tracebacks of 500s included) go through our
+    # formatter, which leaves exception messages out of the log.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
     return 0
 
 
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     sub.add_parser("migrate", help="apply database migrations and exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_to(logging.StreamHandler(sys.stderr), logging.INFO, "%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
             return _serve(args.host, args.port)

@@ -1,7 +1,8 @@
 """Serving the app on the Unix socket, as the only memoryd for its database.
 
-We bind the socket ourselves (uvicorn's `uds=` leaves it 0666): 0600 in a 0700 directory, and
-every connection's peer uid is checked with SO_PEERCRED. An exclusive lock on `<db>.lock` makes
+We bind the socket ourselves (uvicorn's `uds=` leaves it 0666): 0600, in a directory that is
+0700 when we create it and otherwise must be ours and writable by no one else, and every
+connection's peer uid is checked with SO_PEERCRED. An exclusive lock on `<db>.lock` makes
 a second daemon for the same database impossible, whatever socket it was given.
 """
 
@@ -26,9 +27,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from memory_core.clock import Clock
 from memory_core.config import Settings
+from memory_core.errors import UnsafeDirectory
+from memory_core.private_files import private_dir, private_opener
 from memory_core.version import __version__
 from memoryd.api.app import create_app
 from memoryd.service.activation import MemorydServer, listen_fds
+from memoryd.service.units import EXIT_CONFIG_ERROR
 
 log = logging.getLogger("memoryd")
 
@@ -76,12 +80,11 @@ def socket_answers(path: Path, timeout: float = 0.5) -> bool:
 
 
 def prepare_socket_dir(path: Path) -> None:
-    directory = path.parent
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = directory.stat()
-    if info.st_uid != os.getuid():
-        raise SystemExit(f"memoryd: {directory} belongs to another user; refusing to use it")
-    os.chmod(directory, 0o700)
+    try:
+        private_dir(path.parent, "the socket")
+    except UnsafeDirectory as exc:
+        print(f"memoryd: {exc.message}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
 
 
 def bind_socket(path: Path) -> socket.socket:
@@ -115,9 +118,9 @@ class DaemonLock:
 def acquire_lock(db_path: Path, socket_path: Path | None = None) -> DaemonLock | None:
     """The single-writer lock, or None when another memoryd holds it. The holder writes its
     pid and socket into the lock file, so that a second daemon can say where the first is."""
-    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(db_path.parent, "the database")
     path = db_path.with_name(db_path.name + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = private_opener(path, os.O_RDWR | os.O_CREAT)
     handle = os.fdopen(fd, "r+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

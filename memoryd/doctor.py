@@ -308,14 +308,39 @@ def _sensitive_rows(db: Path) -> int:
         return 0
 
 
+def check_key_opens_data(settings: Settings, key: bytes, source: str) -> Check | None:
+    """A valid key may still not be the one the stored secrets were sealed with (another
+    machine's key file, a mistyped passphrase): then secret_get answers 409 wrong_key."""
+    from memoryd.key_fit import key_fit  # cryptography: only when a key is checked
+
+    fit = key_fit(settings.db_path, key)
+    if not fit.failed:
+        return None
+    if fit.failed == fit.checked:
+        detail = (
+            f"{source} is a valid key, but not the one the encrypted memories were sealed with "
+            f"(none of the {fit.checked} checked opens); secret_get answers wrong_key"
+        )
+    else:
+        detail = (
+            f"{fit.failed} of the {fit.checked} encrypted memories checked do not open with "
+            f"{source} (sealed with another key, or damaged)"
+        )
+    fix = "set MEMORY_ENCRYPTION_KEY or restore the key file they were sealed with, then restart"
+    return Check("key", "fail", detail, fix)
+
+
 def check_key(settings: Settings) -> list[Check]:
     from memory_core.crypto.keys import KEY_BYTES, key_from_setting
 
     if settings.encryption_key is not None:
         try:
-            key_from_setting(settings.encryption_key.get_secret_value())
+            key = key_from_setting(settings.encryption_key.get_secret_value())
         except ConfigError as exc:
             return [Check("key", "fail", exc.message, "fix MEMORY_ENCRYPTION_KEY")]
+        mismatch = check_key_opens_data(settings, key, "MEMORY_ENCRYPTION_KEY")
+        if mismatch is not None:
+            return [mismatch]
         return [Check("key", "ok", "MEMORY_ENCRYPTION_KEY is set (the key file is not used)")]
     path = settings.key_file
     if not path.exists():
@@ -349,6 +374,8 @@ def check_key(settings: Settings) -> list[Check]:
                 "restore it from a backup; without it encrypted memories cannot be read",
             )
         )
+    elif (mismatch := check_key_opens_data(settings, raw, str(path))) is not None:
+        found.append(mismatch)
     elif not found:
         found.append(Check("key", "ok", f"{path}: 0600, valid"))
     return found

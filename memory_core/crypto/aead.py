@@ -10,10 +10,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from memory_core.crypto.keys import derive
-from memory_core.errors import DecryptError
+from memory_core.errors import DecryptError, WrongKey
 
 FORMAT_V1 = 1
 _NONCE = 12
+
+
+def memory_aad(memory_id: str) -> bytes:
+    """The associated data that binds a memory's sealed content to its id."""
+    return b"memoryd/memory/v1/" + memory_id.encode()
 
 
 class Cipher:
@@ -34,9 +39,12 @@ class Cipher:
         try:
             return self._aead.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], aad).decode()
         except InvalidTag:
-            raise DecryptError(
-                "cannot decrypt: the encryption key differs from the one this memory was "
-                "stored with (check MEMORY_ENCRYPTION_KEY)"
+            # A valid key that is not the sealing one is what makes a well-formed ciphertext
+            # fail (a 409: a conflict with the stored data, not a server fault).
+            raise WrongKey(
+                "this memory does not open with the current encryption key: it was sealed "
+                "with another one. Set MEMORY_ENCRYPTION_KEY (or restore the key file) to the "
+                "key it was stored with; `memory doctor` checks the key against the data"
             ) from None
 
     def fingerprint(self, normalized: str) -> str:

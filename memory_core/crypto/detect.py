@@ -41,7 +41,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "assignment",
         re.compile(
-            r"(?i)\b(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key"
+            r"(?i)\b(?:password|passwd|passphrase|pwd|secret|token|api[\s_-]?key|access[_-]?key"
             r"|private[_-]?key|client[_-]?secret|auth[_-]?token)s?[\"']?\s*[:=]\s*[\"']?"
             r"(?!\[REDACTED)[^\s\"',;]{6,}"
         ),
@@ -75,10 +75,54 @@ def _high_entropy(text: str) -> list[Finding]:
     return found
 
 
+# A secret said in words: "the password is hunter2", "the wifi password for the office is
+# Tr0ub4dor&3", "the PIN was changed to '4821'". The words only say where a secret may be; the
+# value decides (`_credential_like`), so that "the password is stored in 1Password" stays plain.
+_NOUNS = (  # what a secret is called
+    r"(?P<password>pass(?:word|wd|phrase|code)|pwd)|(?P<pin>pin(?:\s+code)?)"
+    r"|(?:api|access|secret|private|encryption|master)[\s_-]?key"
+    r"|(?:(?:auth|access|api|bearer|refresh)[\s_-]?)?token|client[\s_-]?secret"
+)
+_IN_WORDS = re.compile(
+    rf"(?i)\b(?:{_NOUNS})s?"
+    r"(?:\s+(?:for|to|of|on|at|in)(?:\s+[\w.@/-]+){1,3}?)?"  # "for the staging db"
+    r"(?:\s*[:=]\s*|(?:\s+(?:is|was|has\s+been))?\s+(?:set|changed|reset)\s+to\s+"
+    r"|\s+(?:is|was|are)(?:\s+(?:now|still))?\s+)"
+    r"(?P<quote>[\"'`]?)(?P<value>[^\s\"'`]+)"
+)
+_TRAILING = ".,;:!?)]}"
+_SYMBOLS = set("!#$%&*+=?@^|~<>")
+# "8-character", "32-byte", "1password-managed": a number qualifying a word, not a secret.
+_MEASURE = re.compile(r"(?i)\d+(?:\.\d+)?-?[a-z][a-z-]*")
+
+
+def _credential_like(value: str, quoted: bool, noun: str) -> bool:
+    if quoted:
+        return len(value) >= 4
+    if "://" in value or value.startswith(("/", "~/", "./", "$", "%", "<", "{")):
+        return False  # a URL, a path, a variable or a placeholder: where it is, not what
+    if value.isdigit():  # a PIN or a password; for a token or a key, a count ("tokens is 8192")
+        return len(value) >= {"pin": 4, "password": 6}.get(noun, len(value) + 1)
+    if noun == "pin" or len(value) < 6 or _MEASURE.fullmatch(value):
+        return False
+    return any(c.isdigit() or c in _SYMBOLS for c in value)
+
+
+def _in_words(text: str) -> list[Finding]:
+    found = []
+    for match in _IN_WORDS.finditer(text):
+        value = match.group("value").rstrip(_TRAILING)
+        noun = "pin" if match.group("pin") else "password" if match.group("password") else "key"
+        if _credential_like(value, bool(match.group("quote")), noun):
+            start = match.start("value")
+            found.append(Finding("secret_in_words", start, start + len(value)))
+    return found
+
+
 def find_secrets(text: str) -> list[Finding]:
     """Every secret-looking span, in text order; overlapping spans are merged."""
     spans = [Finding(kind, m.start(), m.end()) for kind, rx in _PATTERNS for m in rx.finditer(text)]
-    spans += _high_entropy(text)
+    spans += _high_entropy(text) + _in_words(text)
     spans.sort(key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
     for span in spans:

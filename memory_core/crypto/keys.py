@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from memory_core.disk import is_disk_full
 from memory_core.errors import ConfigError, DiskFull
+from memory_core.private_files import private_dir, write_private_file
 
 KEY_BYTES = 32
 _PASSPHRASE_SALT = b"memoryd/passphrase/v1"
@@ -47,24 +47,15 @@ def key_from_setting(value: str) -> bytes:
 
 
 def load_or_create_key_file(path: Path) -> bytes:
-    """Read the key file, creating it (0600 in a 0700 directory) on first use."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+    """Read the key file, creating it (0600, in a private directory) on first use."""
+    private_dir(path.parent, "the key file")
     try:
         text = path.read_text().strip()
     except FileNotFoundError:
         text = secrets.token_hex(KEY_BYTES)
-        tmp = path.with_suffix(".tmp")
+        # If another process created the key meanwhile, theirs wins and ours goes.
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            # link() fails if another process created the key meanwhile: theirs wins.
-            os.link(tmp, path)
-        except FileExistsError:
-            text = path.read_text().strip()
+            created = write_private_file(path, (text + "\n").encode(), replace=False)
         except OSError as exc:
             if is_disk_full(exc):
                 raise DiskFull(
@@ -72,8 +63,8 @@ def load_or_create_key_file(path: Path) -> bytes:
                     f"it (df -h {path.parent}), then try again"
                 ) from None
             raise
-        finally:
-            tmp.unlink(missing_ok=True)  # ours, written whole or not: never left behind
+        if not created:
+            text = path.read_text().strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -10,6 +10,7 @@ import sys
 from memory_core.config import load_settings
 from memory_core.disk import is_disk_full
 from memory_core.errors import ConfigError, DiskFull, StoreCorrupt
+from memory_core.log_format import log_to
 from memory_core.version import PROTOCOL, __version__
 from memoryd.service.commands import add_commands as add_service_commands
 
@@ -20,10 +21,10 @@ def _serve(args: argparse.Namespace) -> int:
     from memoryd.doctor import missing_key_problem
     from memoryd.store.db import check_database
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    log_to(  # tracebacks without exception messages: those may quote memory content
+        logging.StreamHandler(sys.stderr),
+        logging.DEBUG if args.verbose else logging.INFO,
+        "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         settings = load_settings()

@@ -9,10 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import quote
 
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
+from memory_core.private_files import private_output
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
@@ -95,6 +97,13 @@ def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
     _emit(args, out, human)
 
 
+def memory_path(memory_id: str) -> str:
+    """The memory's URL path; the id goes percent-encoded, so that whatever was typed reaches
+    the daemon, which answers a bad id with a 422 naming it (httpx refuses a control character
+    in a URL outright)."""
+    return f"/api/memories/{quote(memory_id, safe='')}"
+
+
 def _show_memory(m: dict[str, Any]) -> None:
     print(m["content"])
     print()
@@ -117,7 +126,7 @@ def _show_memory(m: dict[str, Any]) -> None:
 
 
 def cmd_show(client: DaemonClient, args: argparse.Namespace) -> None:
-    _emit(args, client.request("GET", f"/api/memories/{args.id}"), _show_memory)
+    _emit(args, client.request("GET", memory_path(args.id)), _show_memory)
 
 
 def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -137,12 +146,12 @@ def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
             "nothing to update: pass --content, --category, --tags, "
             "--importance, --keywords or --project"
         )
-    out = client.request("PUT", f"/api/memories/{args.id}", json=body)
+    out = client.request("PUT", memory_path(args.id), json=body)
     _emit(args, out, lambda d: print(f"Updated {d['updated']}"))
 
 
 def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
-    out = client.request("DELETE", f"/api/memories/{args.id}")
+    out = client.request("DELETE", memory_path(args.id))
     _emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
 
 
@@ -150,15 +159,19 @@ def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
     total = client.request("GET", "/api/stats")["total"]
     params = {"include_sensitive": "1"} if args.include_sensitive else {}
     progress = Progress(total, "Exporting")
-    sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    # A file gets the decrypted secrets with --include-sensitive: it is 0600 and appears whole.
+    output: contextlib.AbstractContextManager[BinaryIO] = (
+        private_output(Path(args.output))
+        if args.output
+        else contextlib.nullcontext(sys.stdout.buffer)
+    )
     try:
-        for line in client.stream_lines("/api/memories/export", params):
-            sink.write(line.encode() if isinstance(line, str) else line)
-            sink.write(b"\n")
-            progress.advance(1)
+        with output as sink:
+            for line in client.stream_lines("/api/memories/export", params):
+                sink.write(line.encode() if isinstance(line, str) else line)
+                sink.write(b"\n")
+                progress.advance(1)
     finally:
-        if args.output:
-            sink.close()
         progress.finish()
     if args.output:
         print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
@@ -398,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "local", None) is not None:
         try:
             status: int = args.local(settings, args)
-        except (InvalidInput, StoreCorrupt) as exc:
+        except (InvalidInput, StoreCorrupt, ConfigError) as exc:
             print(f"memory: {exc.message}", file=sys.stderr)
             return 1
         return status

@@ -16,6 +16,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from memory_core.http.bodies import validation_message
+from memory_core.private_files import private_dir
+
 SYSTEM = """\
 You judge a conversation between a user and a coding assistant for a long-term memory store.
 Extract only DURABLE knowledge worth remembering in future sessions:
@@ -60,6 +63,12 @@ class JudgeError(Exception):
     """The judge could not answer (network, API error, unparsable output)."""
 
 
+def unfit_answer(exc: ValidationError) -> str:
+    """What was wrong with an answer, by field: pydantic's own text quotes the values, lessons
+    drawn from the conversation, and this message goes to the log and the learn status."""
+    return f"the answer did not fit the lesson format: {validation_message(exc)}"
+
+
 class Judge(Protocol):
     name: str
 
@@ -99,7 +108,9 @@ class ApiJudge:
                 messages=[{"role": "user", "content": prompt}],
                 output_format=Verdict,
             )
-        except (anthropic.APIError, ValidationError, ValueError) as exc:
+        except ValidationError as exc:
+            raise JudgeError(unfit_answer(exc)) from None
+        except (anthropic.APIError, ValueError) as exc:
             raise JudgeError(f"{type(exc).__name__}: {exc}") from None
         usage = message.usage
         parsed = message.parsed_output
@@ -124,7 +135,7 @@ class CliJudge:
         self.timeout = timeout
 
     async def judge(self, prompt: str) -> Judgement:
-        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.workdir, "auto-learn's work directory")
         env = {k: v for k, v in os.environ.items() if k != "CLAUDECODE"}
         env["MEMORY_AUTO_LEARN"] = "0"
         proc = await asyncio.create_subprocess_exec(

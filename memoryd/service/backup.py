@@ -20,6 +20,7 @@ from typing import Any
 
 from memory_core.config import Settings
 from memory_core.errors import InvalidInput, StoreCorrupt
+from memory_core.private_files import make_private_dirs
 from memoryd.store.db import prepare_path
 
 
@@ -41,7 +42,7 @@ def backup_database(db_path: Path, dest: Path, *, overwrite: bool = False) -> Ba
         raise InvalidInput(f"{dest} already exists; choose another path or pass --force")
     if dest.resolve() == db_path.resolve():
         raise InvalidInput("the backup path is the database itself")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(dest.parent)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     old_umask = os.umask(0o077)

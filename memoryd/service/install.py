@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from memory_core.handover import wait_gone
+from memory_core.private_files import FILE_MODE, make_private_dirs, write_private_file
 from memoryd.service.units import (
     LAUNCHD_LABEL,
     UNIT_NAME,
@@ -124,6 +125,10 @@ def print_plan(plan: Plan, out: TextIO) -> None:
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
+    if mode == FILE_MODE:  # secrets (the env file in MEMORY_HOME, a plist holding them)
+        make_private_dirs(path.parent)
+        write_private_file(path, data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

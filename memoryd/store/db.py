@@ -30,6 +30,7 @@ import aiosqlite
 
 from memory_core.disk import is_disk_full
 from memory_core.errors import DiskFull, StoreCorrupt
+from memory_core.private_files import private_dir
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 
 T = TypeVar("T")
@@ -46,9 +47,9 @@ _PRAGMAS = (
 
 
 def prepare_path(path: Path) -> None:
-    """The database directory is 0700 and the file, when it exists, is 0600 and SQLite."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+    """The database directory is private (memory_core/private_files.py) and the file, when it
+    exists, is 0600 and SQLite."""
+    private_dir(path.parent, "the database")
     if not path.exists():
         return
     if not path.is_file():

@@ -8,7 +8,7 @@ import sqlite3
 
 import aiosqlite
 
-from memory_core.crypto.aead import Cipher
+from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.crypto.detect import contains_secret, redact
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import Memory, check_id, normalize_for_dedup
@@ -37,14 +37,9 @@ def memory_from_row(row: sqlite3.Row) -> Memory:
     )
 
 
-def _aad(memory_id: str) -> bytes:
-    # Binds a sealed text to its memory: a sealed column copied onto another row won't open.
-    return b"memoryd/memory/v1/" + memory_id.encode()
-
-
 def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     """The plaintext of a sensitive memory's `secret` column."""
-    return cipher.open(sealed, _aad(memory_id))
+    return cipher.open(sealed, memory_aad(memory_id))
 
 
 def _indexable(text: str) -> str | None:
@@ -73,7 +68,9 @@ async def write_row(
         "id": memory.id,
         "content": memory.content,
         "secret": (
-            cipher.seal(text, _aad(memory.id)) if memory.is_sensitive and text is not None else None
+            cipher.seal(text, memory_aad(memory.id))
+            if memory.is_sensitive and text is not None
+            else None
         ),
         "content_hash": (
             cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None

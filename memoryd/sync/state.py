@@ -8,7 +8,6 @@ under one id, so the hub never has to merge two histories that claim to be one.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import aiosqlite
 
 from memory_core.errors import WrongKey
 from memory_core.ids import uuid7
+from memory_core.private_files import private_dir, write_private_file
 from memory_core.wire.sync import Op
 from memoryd.store.db import Database
 from memoryd.sync.envelope import SyncCipher, build_op, open_op
@@ -39,14 +39,8 @@ def _read_marker(path: Path) -> str | None:
 
 
 def _write_marker(path: Path, replica_id: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(replica_id + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    private_dir(path.parent, "the replica marker")
+    write_private_file(path, (replica_id + "\n").encode())
 
 
 async def ensure_replica(

@@ -244,3 +244,14 @@ def test_export_import_round_trip_is_lossless(daemon: Daemon, tmp_path: Path) ->
     with running_daemon() as third:
         text = ok(third, "import", str(partial))
         assert "Imported 2" in text and "skipped 1 sensitive" in text
+
+
+def test_an_id_with_control_characters_is_a_clear_error(daemon: Daemon) -> None:
+    for args in (
+        ["show", "01a20d4b\n8483"],
+        ["forget", "\x1b[31m01a2"],
+        ["update", "a\rb", "-i", "0.3"],
+    ):
+        done = memory(daemon, *args)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr == f"memory: {args[1]!r} is not a memory id\n"

@@ -35,6 +35,7 @@ def cases() -> list[tuple[str, str, list[str], bool]]:
     assigned = "hunter" + rand(10)
     entropy = rand(48)
     phrase = f"vault combination {rand(6, string.ascii_lowercase)}"
+    in_words = "hunter" + rand(6, string.digits)
     pem = "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *pem_body, "-----END RSA PRIVATE KEY-----"])
     return [
         ("pem", f"Deploy key for the build box:\n{pem}", [*pem_body], False),
@@ -49,6 +50,7 @@ def cases() -> list[tuple[str, str, list[str], bool]]:
         ),
         ("assignment", f"The wiki login is password={assigned}", [assigned], False),
         ("entropy", f"Webhook signing value {entropy}", [entropy], False),
+        ("words", f"The billing admin password is {in_words}", [in_words], False),
         ("forced", f"Front door {phrase}", [phrase], True),
     ]
 
@@ -95,6 +97,7 @@ def test_sensitive_content_never_reaches_disk_or_reads(daemon: Daemon) -> None:
         "wiki login",
         "webhook signing",
         "front door",
+        "billing admin password",
     ):
         found = client.post("/api/memories/recall", json={"context": query})
         assert_absent(found.content, f"recall {query!r}")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import socketserver
+import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.helpers import (
+    HOOK,
     hook_env,
     pre_compact_event,
     prompt_event,
@@ -71,6 +77,9 @@ def test_delete_and_secret_get_still_ask(env: dict[str, str], form: str, tool: s
         "Edit",
         "mcp__github__memory_store",  # someone else's server with a look-alike tool
         "mcp__plugin_other_tools__memory_recall",
+        "mcp__plugin_other_memory__memory_store",  # another plugin's server named `memory`
+        "mcp__plugin_evil_memoryd__memory_recall",
+        "mcp__plugin_memoryd_memory_x__memory_list",
         "mcp__memory__unknown_tool",
         "mcp__memory",
         "memory_store",
@@ -165,3 +174,83 @@ def test_debug_logs_to_stderr_and_to_a_file_under_memory_home() -> None:
     assert "daemon unreachable" in log and "prompt: no output" in log
     # The prompt itself is never logged.
     assert "caching" not in log
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask022", "umask000"])
+def test_the_debug_log_is_private_whatever_the_umask(umask: int) -> None:
+    home = short_tmpdir() / "fresh-home"  # the hook creates it, to write its log
+    env = hook_env(home / "absent.sock", home, DEBUG_CLAUDE_MEMORY_HOOKS="1")
+    event = json.dumps(prompt_event("s-umask", "what did we decide about caching", "/"))
+    done = subprocess.run(
+        [sys.executable, "-S", str(HOOK), "prompt"],
+        input=event,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+        umask=umask,
+    )
+    assert done.returncode == 0 and done.stdout == ""
+    log = home / "logs" / "hooks.log"
+    assert "daemon unreachable" in log.read_text()
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (home, log.parent, log)]
+    assert modes == [0o700, 0o700, 0o600]
+
+
+class OneAnswer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Something on the daemon's socket that answers every request with the same body."""
+
+    daemon_threads = True
+
+    def __init__(self, path: Path, body: bytes) -> None:
+        self.body = body
+        super().__init__(str(path), OneAnswerHandler)
+
+
+class OneAnswerHandler(socketserver.StreamRequestHandler):
+    server: OneAnswer
+
+    def handle(self) -> None:
+        length = 0
+        while (line := self.rfile.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        self.rfile.read(length)
+        body = self.server.body
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        self.wfile.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+
+VALID = {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "x"}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(VALID).encode()[:-9],  # cut short
+        b"{ not JSON, though it starts like it",
+        b'{"decision": "block", "reason": "valid JSON that would stop the prompt"}',
+        json.dumps({"hookSpecificOutput": {**VALID["hookSpecificOutput"], "x": 1}}).encode(),
+        json.dumps({**VALID, "continue": False}).encode(),
+        json.dumps(VALID).replace("UserPromptSubmit", "SessionStart").encode(),
+        json.dumps(VALID).encode() + b" trailing",
+        b'{"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": NaN}}',
+        b"[" * 50_000,
+    ],
+)
+def test_only_valid_hook_json_is_ever_printed(body: bytes) -> None:
+    home = short_tmpdir()
+    server = OneAnswer(home / "odd.sock", body)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = hook_env(home / "odd.sock", home)
+        event = prompt_event("s-odd", "what did we decide about caching", "/")
+        run = run_hook("prompt", event, env)
+        assert run.returncode == 0 and run.stdout == "" and run.stderr == ""
+        server.body = json.dumps(VALID).encode()
+        assert run_hook("prompt", event, env).output() == VALID  # the same path, well answered
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,29 @@ def test_auto_learn_off(project: Path, tmp_path: Path) -> None:
         state = status(daemon)
         assert state["enabled"] is False and "MEMORY_AUTO_LEARN=0" in state["status"]
         assert unused.requests == []
+
+
+def test_an_answer_that_does_not_fit_is_reported_without_its_content(
+    project: Path, tmp_path: Path
+) -> None:
+    """A judge's malformed answer quotes what it drew from the conversation: the error that
+    reaches the log and the status names the fields at fault, never their values."""
+    canary = "Canary7731 the spare key sits behind the boiler"
+    odd = {"lessons": [{"content": canary, "kind": "Canary7731", "importance": "high"}]}
+    with (
+        fake_anthropic(FakeAnthropic(on_structured=lambda t: odd)) as bad,
+        running_daemon(
+            ANTHROPIC_API_KEY="sk-ant-test-key", ANTHROPIC_BASE_URL=bad.url, MEMORY_AUTO_LEARN="1"
+        ) as daemon,
+    ):
+        transcript = tmp_path / "odd.jsonl"
+        write_transcript(transcript, [("user", "where is the spare key again?")])
+        event = {"session_id": "odd-1", "transcript_path": str(transcript), "cwd": str(project)}
+        assert run_hook("stop", event, for_daemon(daemon)).returncode == 0
+        wait_until(lambda: status(daemon)["last_error"] is not None)
+        error = status(daemon)["last_error"]
+        assert "lessons.0.kind" in error and "Canary7731" not in error
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc is not None and daemon.proc.wait(20) == 0
+        log = daemon.output()
+    assert "auto-learn: judge failed" in log and "Canary7731" not in log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -225,3 +226,32 @@ def test_service_pointing_at_a_vanished_interpreter(
     (units / "memoryd.service").write_text(systemd_service_unit(here))
     [_, service] = check_installation(Settings(), home=tmp_path)
     assert service.status == "ok"
+
+
+def test_a_valid_key_that_did_not_seal_the_data(populated: Path) -> None:
+    home, env = copy_home(populated)
+    key = home / "keys" / "memory.key"
+    key.write_text(secrets.token_hex(32) + "\n")  # valid, 0600, and not the sealing key
+    done = doctor(env)
+    assert done.returncode == 1
+    assert f"{key} is a valid key, but not the one the encrypted memories were sealed with" in (
+        done.stdout
+    )
+    assert "secret_get answers wrong_key" in done.stdout
+    other = {**env, "MEMORY_ENCRYPTION_KEY": "a passphrase that sealed nothing"}
+    done = doctor(other)
+    assert done.returncode == 1
+    assert "MEMORY_ENCRYPTION_KEY is a valid key, but not the one" in done.stdout
+
+    daemon = Daemon(home, env).start()
+    try:
+        client = daemon.client()
+        listed = client.get("/api/memories").json()["memories"]
+        sealed = next(m["id"] for m in listed if m["is_sensitive"])
+        answer = client.post(f"/api/memories/{sealed}/secret")
+        assert answer.status_code == 409
+        error = answer.json()["error"]
+        assert error["code"] == "wrong_key" and "memory doctor" in error["message"]
+        assert client.post("/api/memories/recall", json={"context": "staging"}).status_code == 200
+    finally:
+        assert daemon.stop() == 0

@@ -273,3 +273,57 @@ def test_a_killed_daemon_not_yet_reaped_by_its_parent_is_restarted_at_once(
         starter.wait()
         if starter.stdout is not None:
             starter.stdout.close()
+
+
+# A shim's start-up as main() does it (log set up, a warning and a traceback logged), then the
+# daemon started.
+_LOGGING_STARTER = """
+import logging, sys
+from pathlib import Path
+from mcp_shim.autostart import ensure_daemon
+from mcp_shim.main import setup_logging
+home = Path(sys.argv[2])
+setup_logging(home)
+logging.getLogger("mcp_shim").warning("a warning for the log")
+try:
+    float("Canary5309 what the user stored")
+except ValueError:
+    logging.getLogger("mcp_shim").exception("a failure for the log")
+ensure_daemon(Path(sys.argv[1]), home, timeout=15)
+"""
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask022", "umask000"])
+def test_the_shim_and_daemon_logs_are_private_and_hold_no_content(umask: int) -> None:
+    home = short_tmpdir() / "fresh-home"  # created by the shim
+    env = {**os.environ, **shim_env(home), "PYTHONPATH": str(REPO)}
+    env.pop("XDG_RUNTIME_DIR", None)
+    env.pop("DEBUG_CLAUDE_MEMORY_HOOKS", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOGGING_STARTER, str(home / "run" / "d.sock"), str(home)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            umask=umask,
+        )
+        assert done.returncode == 0, done.stderr
+        logs = home / "logs"
+        shim_log = (logs / "mcp_shim.log").read_text()
+        assert "a warning for the log" in shim_log and "a failure for the log" in shim_log
+        assert "ValueError: (message withheld" in shim_log and "Canary5309" not in shim_log
+        assert "listening on" in (logs / "memoryd.log").read_text()
+        modes = {
+            path.name: path.stat().st_mode & 0o777
+            for path in (home, logs, logs / "mcp_shim.log", logs / "memoryd.log")
+        }
+        assert modes == {
+            "fresh-home": 0o700,
+            "logs": 0o700,
+            "mcp_shim.log": 0o600,
+            "memoryd.log": 0o600,
+        }
+        assert all(p.stat().st_mode & 0o077 == 0 for p in home.iterdir() if p.is_file())
+    finally:
+        stop_daemons(home)

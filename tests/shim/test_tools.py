@@ -209,6 +209,14 @@ async def test_bad_arguments_are_tool_errors_with_clear_messages(daemon: Daemon)
         text = await error_of("secret_get", {"id": "../stats"})
         assert "not a memory id" in text
 
+        # Control characters in an id: an argument error naming `id`, not "Error executing".
+        other_args = {"secret_get": {}, "memory_delete": {}, "memory_update": {"importance": 0.3}}
+        for tool, more in other_args.items():
+            for bad in ("01a20d4b\n8483", "01a2\x00", "\x1b[31m01a20d4b", "01a20d4b\r\nX: 1"):
+                text = await error_of(tool, {"id": bad, **more})
+                assert text.startswith(f"invalid arguments for {tool}: 'id': "), text
+                assert f"{bad!r} is not a memory id" in text
+
         # The failures stored nothing and did not break the session.
         count = await client.call_tool("memory_count", {})
         assert count.structured_content is not None and count.structured_content["total"] == 0
