@@ -1,0 +1,98 @@
+"""The search page: a query ranked as recall ranks it (with each result's score), or, with no
+query, the newest memories; filtered by category, project, tag, source, sensitivity and date."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from memory_core.wire import rest
+from memory_viewer.api import MemoryApi
+from memory_viewer.pages.common import api
+from memory_viewer.render import page
+from memory_viewer.search_form import PAGE_SIZE, SearchForm
+
+SCAN_PAGE = 1000
+SCAN_CAP = 10_000  # the newest memories a list filtered by the viewer looks through
+
+
+@dataclass
+class Hit:
+    memory: rest.MemoryOut
+    score: float | None = None
+
+
+@dataclass
+class Results:
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    more: bool = False  # a next page exists
+    scanned_all: bool = True  # False: only the newest SCAN_CAP memories were filtered
+
+
+async def run_search(memories: MemoryApi, form: SearchForm) -> Results:
+    if form.ranked:
+        found = await memories.recall(form.recall_query())
+        hits = [Hit(m, m.score) for m in found.memories if form.keeps(m)]
+        return Results(hits=hits, total=len(hits))
+    start = form.page * PAGE_SIZE
+    if not form.filters_after:
+        listed = await memories.page({**form.list_params(), "limit": PAGE_SIZE, "offset": start})
+        return Results(
+            hits=[Hit(m) for m in listed.memories],
+            total=listed.total,
+            more=start + len(listed.memories) < listed.total,
+        )
+    # Filters the list endpoint lacks: look through the newest memories, a page at a time,
+    # until this page of matches is full.
+    kept: list[rest.MemoryOut] = []
+    offset, total = 0, None
+    while offset < SCAN_CAP and len(kept) <= start + PAGE_SIZE:
+        listed = await memories.page({**form.list_params(), "limit": SCAN_PAGE, "offset": offset})
+        total = listed.total
+        kept += [m for m in listed.memories if form.keeps(m)]
+        offset += len(listed.memories)
+        if not listed.memories or offset >= total:
+            break
+    exhausted = total is None or offset >= total
+    return Results(
+        hits=[Hit(m) for m in kept[start : start + PAGE_SIZE]],
+        total=len(kept),
+        more=len(kept) > start + PAGE_SIZE,
+        scanned_all=exhausted,
+    )
+
+
+async def search(request: Request) -> Response:
+    """The search page."""
+    form = SearchForm.parse(request.query_params)
+    memories = api(request)
+    results, stats = await asyncio.gather(
+        run_search(memories, form), memories.optional("/api/stats")
+    )
+    projects = sorted((stats or {}).get("by_project", {}))
+    return page(
+        request,
+        "search.html",
+        form=form,
+        results=results,
+        projects=projects,
+        deleted=request.query_params.get("deleted", "")[:64],
+    )
+
+
+async def search_results(request: Request) -> Response:
+    """Only the results of a search: what the page's script swaps in as the user types."""
+    form = SearchForm.parse(request.query_params)
+    results = await run_search(api(request), form)
+    return page(request, "_results.html", form=form, results=results)
+
+
+ROUTES = [
+    Route("/", search, methods=["GET"], name="search"),
+    Route("/search/results", search_results, methods=["GET"], name="search_results"),
+]
