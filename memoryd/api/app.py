@@ -28,6 +28,7 @@ from memoryd.semantic.runtime import semantic_runtime
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from memoryd.sync.runtime import sync_runtime
+from memoryd.viewer_component import VIEWER_ROUTES
 
 
 def create_app(
@@ -70,6 +71,7 @@ def create_app(
         *HOOK_ROUTES,
         *SYNC_ROUTES,
         *SEMANTIC_ROUTES,
+        *VIEWER_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(
