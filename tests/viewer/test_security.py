@@ -3,6 +3,7 @@ link, the session cookie, Host, Origin and CSRF checks, the headers, and where i
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from typing import Any
@@ -173,3 +174,35 @@ def test_every_state_changing_route_checks_the_csrf_token() -> None:
         if route.path != "/login" and not getattr(route.endpoint, "csrf_protected", False)
     ]
     assert unguarded == []
+
+
+async def test_reveals_and_sensitive_exports_are_logged_without_the_content(
+    daemon: Daemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    memory_id = remember(daemon, "The alarm code is 9911", force_sensitive=True)
+    origin = "http://127.0.0.1:8765"
+    async with daemon.async_client() as memory_api:
+        viewer = daemon_viewer(memory_api, port=8765)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=viewer.app), base_url=origin
+        ) as browser:
+            page = await browser.get(viewer.login_path(), follow_redirects=True)
+            found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+            assert found is not None
+            form = {"csrf": found.group(1)}
+            with caplog.at_level(logging.INFO, logger="memory_viewer.audit"):
+                shown = await browser.get(f"/memories/{memory_id}")
+                assert "9911" not in shown.text
+                assert caplog.records == []  # looking is not revealing
+                revealed = await browser.post(
+                    f"/memories/{memory_id}/reveal", data=form, headers={"origin": origin}
+                )
+                exported = await browser.post(
+                    "/export", data={**form, "include_sensitive": "1"}, headers={"origin": origin}
+                )
+    assert revealed.status_code == 200 and "The alarm code is 9911" in revealed.text
+    assert "The alarm code is 9911" in exported.text
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("revealed" in m and memory_id in m for m in messages), messages
+    assert any("exported memories with sensitive content" in m for m in messages), messages
+    assert "9911" not in caplog.text
