@@ -14,6 +14,7 @@ Rules (docs/viewer.md, "Security model"):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -95,11 +96,16 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                # The page's time in the server (API calls and rendering), for bench/.
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                headers["server-timing"] = f"app;dur={elapsed_ms:.2f}"
             await send(message)
 
         request = Request(scope)

@@ -35,6 +35,8 @@ def when(value: str | int | None) -> str:
     """An API timestamp (ISO-8601, or ms since the epoch) as "2026-11-24 12:00 UTC"."""
     if value is None or value == "":
         return "-"
+    if isinstance(value, str) and value.endswith("+00:00") and len(value) >= 16:
+        return f"{value[:10]} {value[11:16]} UTC"  # the API's own UTC form: no parsing needed
     ms = value if isinstance(value, int) else ms_from_iso(value)
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 

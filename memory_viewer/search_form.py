@@ -14,8 +14,8 @@ from memory_core.clock import ms_from_iso
 from memory_core.wire import rest
 from memory_viewer.render import CATEGORIES, SOURCES
 
-PAGE_SIZE = 50
-RANKED_LIMIT = 100  # recall's largest answer
+PAGE_SIZE = 25
+RANKED_LIMIT = 100  # recall's largest answer: how deep ranked results go
 SORTS = ("relevance", "importance", "recency")
 
 
@@ -98,8 +98,15 @@ class SearchForm:
             category=self.category or None,
             project=self.project or None,
             sort_by=self.sort,  # type: ignore[arg-type]  # checked against SORTS in parse
-            limit=RANKED_LIMIT,
+            limit=self.ranked_limit(),
         )
+
+    def ranked_limit(self) -> int:
+        """As many as this page needs, and one more to know whether a next page exists; all
+        recall gives when the viewer filters after ranking."""
+        if self.filters_after:
+            return RANKED_LIMIT
+        return min(RANKED_LIMIT, PAGE_SIZE * (self.page + 1) + 1)
 
     def list_params(self) -> dict[str, str]:
         found = {"category": self.category, "tag": self.tag, "project": self.project}

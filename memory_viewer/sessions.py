@@ -28,6 +28,9 @@ class Session:
     # The hub: who logged in, and the API key every request of this session carries.
     user: str | None = None
     api_headers: dict[str, str] = field(default_factory=dict)
+    # The search filter's project names, and when (time.monotonic()) they were asked for.
+    projects: list[str] | None = None
+    projects_at: float = 0.0
 
     def csrf_matches(self, presented: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), presented.encode())

@@ -4,6 +4,7 @@ query, the newest memories; filtered by category, project, tag, source, sensitiv
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -12,11 +13,14 @@ from starlette.routing import Route
 
 from memory_core.wire import rest
 from memory_viewer.api import MemoryApi
+from memory_viewer.guard import session_of
 from memory_viewer.pages.common import api
 from memory_viewer.render import page
 from memory_viewer.search_form import PAGE_SIZE, SearchForm
+from memory_viewer.sessions import Session
 
 SCAN_PAGE = 1000
+PROJECTS_TTL_S = 60.0
 SCAN_CAP = 10_000  # the newest memories a list filtered by the viewer looks through
 
 
@@ -35,11 +39,15 @@ class Results:
 
 
 async def run_search(memories: MemoryApi, form: SearchForm) -> Results:
+    start = form.page * PAGE_SIZE
     if form.ranked:
         found = await memories.recall(form.recall_query())
-        hits = [Hit(m, m.score) for m in found.memories if form.keeps(m)]
-        return Results(hits=hits, total=len(hits))
-    start = form.page * PAGE_SIZE
+        ranked = [Hit(m, m.score) for m in found.memories if form.keeps(m)]
+        return Results(
+            hits=ranked[start : start + PAGE_SIZE],
+            total=len(ranked),
+            more=len(ranked) > start + PAGE_SIZE,
+        )
     if not form.filters_after:
         listed = await memories.page({**form.list_params(), "limit": PAGE_SIZE, "offset": start})
         return Results(
@@ -67,14 +75,24 @@ async def run_search(memories: MemoryApi, form: SearchForm) -> Results:
     )
 
 
+async def project_names(memories: MemoryApi, session: Session) -> list[str]:
+    """The projects offered by the filter, from the stats (slow on a large store: kept for a
+    minute in the session)."""
+    now = time.monotonic()
+    if session.projects is None or now - session.projects_at > PROJECTS_TTL_S:
+        stats = await memories.optional("/api/stats")
+        session.projects = sorted((stats or {}).get("by_project", {}))
+        session.projects_at = now
+    return session.projects
+
+
 async def search(request: Request) -> Response:
     """The search page."""
     form = SearchForm.parse(request.query_params)
     memories = api(request)
-    results, stats = await asyncio.gather(
-        run_search(memories, form), memories.optional("/api/stats")
+    results, projects = await asyncio.gather(
+        run_search(memories, form), project_names(memories, session_of(request))
     )
-    projects = sorted((stats or {}).get("by_project", {}))
     return page(
         request,
         "search.html",

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from memory_viewer import daemon_viewer
 from memory_viewer.guard import SAFE_METHODS
+from memoryd.viewer_component import bind_loopback
 from tests.support import Daemon, free_port, run_module, running_daemon
 from tests.viewer.site import Site
 
@@ -206,3 +207,18 @@ async def test_reveals_and_sensitive_exports_are_logged_without_the_content(
     assert any("revealed" in m and memory_id in m for m in messages), messages
     assert any("exported memories with sensitive content" in m for m in messages), messages
     assert "9911" not in caplog.text
+
+
+def test_the_listener_is_tcp_on_loopback_so_answers_are_not_delayed() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 every
+    # answer (headers, then body) waited ~40 ms for the client's delayed ACK.
+    sock = bind_loopback(0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockname()[0] == "127.0.0.1"
+        with socket.create_connection(sock.getsockname(), timeout=5):
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
