@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from selenium import webdriver
@@ -71,6 +72,14 @@ class Site:
         found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
         assert found is not None
         return found.group(1)
+
+
+def remember(daemon: Daemon, content: str, **fields: Any) -> str:
+    """Store a memory through the daemon's API; its id."""
+    answer = daemon.client().post("/api/memories", json={"content": content, **fields})
+    assert answer.status_code == 201, answer.text
+    memory_id: str = answer.json()["id"]
+    return memory_id
 
 
 def start_site(daemon: Daemon) -> Site:

@@ -18,16 +18,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from tests.hooks.fake_anthropic import FakeAnthropic
 from tests.hooks.test_auto_learn import lesson, stop, write_transcript
 from tests.support import Daemon
-from tests.viewer.site import Site, screenshot
+from tests.viewer.site import Site, remember, screenshot
 
 XSS = '<script>window.pwned=1</script> and "><img src=x onerror="window.pwned=2">'
-
-
-def remember(daemon: Daemon, content: str, **fields: Any) -> str:
-    answer = daemon.client().post("/api/memories", json={"content": content, **fields})
-    assert answer.status_code == 201, answer.text
-    memory_id: str = answer.json()["id"]
-    return memory_id
 
 
 def api_memory(daemon: Daemon, memory_id: str) -> dict[str, Any]:

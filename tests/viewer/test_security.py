@@ -16,14 +16,7 @@ from memory_viewer import daemon_viewer
 from memory_viewer.guard import SAFE_METHODS
 from memoryd.viewer_component import bind_loopback
 from tests.support import Daemon, free_port, run_module, running_daemon
-from tests.viewer.site import Site
-
-
-def remember(daemon: Daemon, content: str, **fields: Any) -> str:
-    answer = daemon.client().post("/api/memories", json={"content": content, **fields})
-    assert answer.status_code == 201, answer.text
-    memory_id: str = answer.json()["id"]
-    return memory_id
+from tests.viewer.site import Site, remember
 
 
 def stored(daemon: Daemon, memory_id: str) -> dict[str, Any]:
