@@ -6,6 +6,7 @@ COPY memory_core ./memory_core
 COPY memoryd ./memoryd
 COPY memory_hub ./memory_hub
 COPY mcp_shim ./mcp_shim
+COPY memory_viewer ./memory_viewer
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

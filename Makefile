@@ -45,6 +45,15 @@ pg-tools:
 	{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
 
+# tests/viewer drive the memory viewer in a headless Chromium through chromedriver: Debian's
+# chromium and chromium-driver (selenium is pointed at them and never downloads a browser).
+.PHONY: browser-tools
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	  chromium chromium-driver; }
+
 # tests/shim/test_claude_cli.py drive the pinned Claude Code CLI (.ci/claude-code, offline):
 # installed with npm when npm is available, and then required (a missing binary fails the tests
 # instead of skipping them).
@@ -58,7 +67,7 @@ claude-cli:
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(CLAUDE_CLI); \
 	else echo "npm not found: the Claude Code CLI tests will be skipped"; fi
 
-pytest: $(VENV)/.dev-installed service-tools pg-tools claude-cli
+pytest: $(VENV)/.dev-installed service-tools pg-tools browser-tools claude-cli
 	MEMORYD_REQUIRE_CLAUDE_CLI=$$(command -v npm >/dev/null && echo 1) $(BIN)/pytest
 
 test: lint typecheck pytest
@@ -67,6 +76,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/recall_latency.py
 	$(BIN)/python bench/store_throughput.py
 	$(BIN)/python bench/shim_latency.py
+	$(BIN)/python bench/viewer_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
 from memory_hub.routes import ROUTES
 from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
+from memory_viewer import hub_viewer
 
 
 def create_app(
@@ -64,9 +65,13 @@ def create_app(
             await vault.aclose()
             await pool.close()
 
-    return Starlette(
+    app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
         exception_handlers=exception_handlers("hub", metrics.count_error),
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
     )
+    # The memory viewer (docs/viewer.md): pages behind a login with the user's API key, calling
+    # this app's own REST API in process, so every read and write is scoped as the API scopes it.
+    app.mount("/ui", hub_viewer(httpx.ASGITransport(app=app)))
+    return app

@@ -1,5 +1,6 @@
 """Who may import whom (docs/architecture.md): the three programs share memory_core and never
-import each other; memory_core imports none of them; the hooks are stdlib-only.
+import each other; memory_core imports none of them; the viewer imports memory_core only and
+is served by memoryd and memory_hub; the hooks are stdlib-only.
 
 Every `import` and `from … import` is read from the source (including those inside functions),
 so a lazy import cannot slip past the rule.
@@ -14,14 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("memory_core", "memoryd", "memory_hub", "mcp_shim")
+PARTS = ("memory_core", "memoryd", "memory_hub", "mcp_shim", "memory_viewer")
 
 # What each part may import of the project; anything else of PARTS is a violation.
 ALLOWED = {
     "memory_core": {"memory_core"},
-    "memoryd": {"memory_core", "memoryd"},
-    "memory_hub": {"memory_core", "memory_hub"},
+    "memoryd": {"memory_core", "memoryd", "memory_viewer"},
+    "memory_hub": {"memory_core", "memory_hub", "memory_viewer"},
     "mcp_shim": {"memory_core", "mcp_shim"},
+    # The viewer reaches memories through the HTTP API only, never a store: no memoryd, no hub.
+    "memory_viewer": {"memory_core", "memory_viewer"},
 }
 
 

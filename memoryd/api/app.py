@@ -28,6 +28,7 @@ from memoryd.semantic import component as semantic
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from memoryd.sync import component as sync
+from memoryd.viewer_component import VIEWER_ENDPOINTS
 
 ENDPOINTS = (
     *memory_routes.ENDPOINTS,
@@ -35,6 +36,7 @@ ENDPOINTS = (
     *learn.ENDPOINTS,
     *sync.ENDPOINTS,
     *semantic.ENDPOINTS,
+    *VIEWER_ENDPOINTS,
 )
 
 

@@ -15,10 +15,12 @@ from urllib.parse import quote
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
 from memory_core.private_files import private_output
+from memory_core.wire.transfer import content_withheld, read_items
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
 from memoryd.cli.sync_cmd import cmd_sync, sync_lines
+from memoryd.cli.ui_cmd import add_command as add_ui_command
 from memoryd.doctor import doctor_command
 from memoryd.importer import read_original_db
 from memoryd.service.backup import backup_command
@@ -177,17 +179,6 @@ def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
         print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
 
 
-def _read_items(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text()
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise InvalidInput(f"{path}: expected a JSON array")
-        return data
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), IMPORT_BATCH):
         yield items[start : start + IMPORT_BATCH]
@@ -198,20 +189,12 @@ def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
         if args.from_claude_memory_mcp:
             items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
         elif args.file:
-            items = _read_items(Path(args.file))
+            path = Path(args.file)
+            items = read_items(path.read_text(), str(path))
         else:
             raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read the import file: {exc}") from None
-
-    # An export made without --include-sensitive has no content for sensitive memories:
-    # there is nothing to import for them, which is said rather than failing the whole file.
-    def content_withheld(item: Any) -> bool:
-        return (
-            isinstance(item, dict)
-            and item.get("content") is None
-            and bool(item.get("is_sensitive"))
-        )
 
     withheld = [i for i in items if content_withheld(i)]
     items = [i for i in items if not content_withheld(i)]
@@ -388,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="embed every memory again (memoryd[semantic])")
     p.set_defaults(func=cmd_reindex)
     add_hook_commands(sub)  # hooks install/uninstall, learned
+    add_ui_command(sub)  # ui: the memory viewer in the browser
 
     # Local commands: they work on the files directly, with or without a daemon.
     p = sub.add_parser("doctor", help="check installation, socket, database and key file")
