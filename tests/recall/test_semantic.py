@@ -203,11 +203,11 @@ def test_hits_give_any_rows_cosine_and_survive_later_index_changes() -> None:
     hits = index.search(np.array([1, 0], dtype=np.float32), 1)
     assert hits.top == [(1, 1.0)] and hits.best == 1.0
     assert hits.cosine(2) == pytest.approx(0.6)  # outside the top 1, still known
-    assert hits.cosine(3) == 0.0 and hits.cosine(99) == 0.0
+    assert hits.cosine(3) == 0.0 and hits.cosine(99) is None  # orthogonal; no vector
     # Rows removed or added after the search move slots in the live index, not in these hits.
     index.remove({1})
     index.put([4], np.array([[1, 0]], dtype=np.float32))
-    assert hits.cosine(2) == pytest.approx(0.6) and hits.cosine(4) == 0.0
+    assert hits.cosine(2) == pytest.approx(0.6) and hits.cosine(4) is None
     assert index.search(np.array([1, 0], dtype=np.float32), 1).top == [(4, 1.0)]
 
 
@@ -253,6 +253,30 @@ async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     assert hits is not None and rowids[near] not in {r for r, _ in hits.top}
     fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert fused[0] == near and far in fused
+
+
+async def test_a_memory_not_embedded_yet_is_ranked_on_its_words_without_penalty(
+    store: MemoryStore,
+) -> None:
+    """While the leg is still indexing (just stored, imported, pulled from the hub), a memory
+    without a vector must not lose to embedded ones for want of a cosine: recall is then
+    never worse than lexical alone."""
+    waiting = "payments deploy notes: run make release from the tagged commit"
+    embedded = "deploy checklist for the payments team"
+    leg = _TableIndex({"payments deploy notes": [1.0, 0.0], embedded: [1.0, 0.0]})
+    for text in (waiting, embedded):
+        await store.create(NewMemory(content=text))
+    async with store.db.reader() as conn:
+        cursor = await conn.execute("SELECT rowid FROM memories WHERE content = ?", (embedded,))
+        row = await cursor.fetchone()
+    assert row is not None
+    leg.index.put([row[0]], leg.vectors[embedded][None, :])  # `waiting` has no vector yet
+    query = RecallQuery(context="payments deploy notes")
+    lexical_only = [m.content for m, _ in await store.recall(query)]
+    assert lexical_only == [waiting, embedded]
+
+    store.semantic = leg
+    assert [m.content for m, _ in await store.recall(query)] == lexical_only
 
 
 def test_memory_semantic_is_a_validated_setting(monkeypatch: pytest.MonkeyPatch) -> None:
