@@ -46,6 +46,10 @@ class DenseIndex(Protocol):
         compare (an empty index or a blank query)."""
         ...
 
+    def written(self) -> None:
+        """A memory was just stored or edited: embed it now rather than at the next poll."""
+        ...
+
 
 # FTS5 column weights: content, expanded_keywords, tags.
 BM25_WEIGHTS = (10.0, 4.0, 2.0)

@@ -64,11 +64,16 @@ def release_freed_memory() -> None:
 
 class SemanticLeg:
     def __init__(
-        self, db: Database, embedder: Embedder, idle_release_s: float = IDLE_RELEASE_S
+        self,
+        db: Database,
+        embedder: Embedder,
+        idle_release_s: float = IDLE_RELEASE_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.idle_release_s = idle_release_s
+        self.poll_s = poll_s
         self.index = VectorIndex(embedder.dimensions)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
@@ -82,6 +87,11 @@ class SemanticLeg:
         # The product over every vector (~1 ms at 10k, memory-bound) runs in the thread too,
         # so that both overlap recall's lexical work on the event loop.
         return await asyncio.to_thread(self._nearest, self.index.snapshot(), text, k)
+
+    def written(self) -> None:
+        """A memory was stored or edited (MemoryStore.create, update): the worker embeds it
+        now instead of at its next look at the database (up to poll_s later)."""
+        self._wake.set()
 
     def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
         return snapshot.search(self.embedder.embed_query(text), k)
@@ -198,6 +208,9 @@ class SemanticLeg:
             if kept:
                 wanted = {r: i for i, (r, _) in enumerate(rows)}
                 self.index.put(kept, vectors[[wanted[r] for r in kept]])
+                # While a large store is embedded (an import, a first start), recall already
+                # uses the vectors so far: keep their projection fitted as they grow.
+                await self.refit()
             done += len(kept)
             self.embedded += len(kept)
             if len(kept) < len(rows):
@@ -227,4 +240,4 @@ class SemanticLeg:
                     self.embedder.release_batches()
                     await asyncio.to_thread(release_freed_memory)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)

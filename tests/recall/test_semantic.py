@@ -227,6 +227,9 @@ class _TableIndex:
     async def search(self, text: str, k: int) -> Hits | None:
         return self.index.search(self.vectors[text], k)
 
+    def written(self) -> None:
+        """Vectors are put by the test itself."""
+
 
 async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     store: MemoryStore,
