@@ -14,6 +14,7 @@ conv-26 and conv-30 are the dev split (tune on them only); the other eight are t
     python bench/locomo.py --split dev --layout per
     python bench/locomo.py --fill-to 10000       # global store padded to 10k memories
     python bench/locomo.py --semantic            # daemon with the semantic leg on
+    python bench/locomo.py --immediate --layout per  # lexical, and semantic before/after it settles
     python bench/locomo.py --target hub          # the hub's recall (PostgreSQL full-text search)
 
 The data (CC BY-NC 4.0) is read from ../shared/data/locomo10.json or --data; never copy it here.
@@ -210,22 +211,26 @@ async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semant
                 store.turns_of[result["id"]].add(key)
     store.index_s = time.perf_counter() - start
     if wait_semantic:
-        start = time.perf_counter()
-        while True:
-            status = (await d.client.get("/api/semantic")).json()
-            if not status["enabled"]:
-                raise RuntimeError("--semantic given, but the daemon's semantic leg is off")
-            # The projection is refitted just after the last batch is stored; the int8 query
-            # model is swapped in once built (seconds, the first time).
-            settled = status.get("projection_current", True) and (
-                status.get("query_model") != "building"
-            )
-            if status["pending"] == 0 and settled:
-                break
-            await asyncio.sleep(0.2)
-        store.embed_s = time.perf_counter() - start
+        store.embed_s = await settle(d)
     store.memories = len(store.turns_of) + sum(1 for k, _, _ in items if k is None)
     return store
+
+
+async def settle(d: Target) -> float:
+    """Wait until the semantic leg has embedded everything; the seconds it took."""
+    start = time.perf_counter()
+    while True:
+        status = (await d.client.get("/api/semantic")).json()
+        if not status["enabled"]:
+            raise RuntimeError(f"--semantic given, but the daemon's semantic leg is off: {status}")
+        # The projection is refitted just after the last batch is stored; the int8 query
+        # model is swapped in once built (seconds, the first time).
+        settled = status.get("projection_current", True) and (
+            status.get("query_model") != "building"
+        )
+        if status["pending"] == 0 and settled:
+            return time.perf_counter() - start
+        await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -295,6 +300,25 @@ def filler(conversations: list[Conversation], count: int, seed: int = 8) -> list
 
 
 Opener = Callable[[], AbstractAsyncContextManager[Target]]
+Items = list[tuple[Key | None, str, str]]
+
+
+def stores(
+    layout: str, conversations: list[Conversation], scored: list[Conversation], fill_to: int
+) -> list[tuple[Items, list[Conversation]]]:
+    """What each store holds and whose questions it is asked: one store per scored
+    conversation (`per`), or one store of all ten, padded to `fill_to` (`global`)."""
+    if layout == "per":
+        return [
+            ([((c.sample_id, t.dia_id), t.content, t.created_at) for t in c.turns], [c])
+            for c in scored
+        ]
+    items: Items = [
+        ((c.sample_id, t.dia_id), t.content, t.created_at) for c in conversations for t in c.turns
+    ]
+    extra = max(0, fill_to - len(items))
+    items += [(None, text, "2023-01-01T00:00:00Z") for text in filler(conversations, extra)]
+    return [(items, scored)]
 
 
 async def run_layout(
@@ -306,41 +330,80 @@ async def run_layout(
     semantic: bool,
 ) -> dict[str, Any]:
     scores = Scores()
-    stores: list[Store] = []
+    indexed: list[Store] = []
     rss: list[float] = []
-    if layout == "per":
-        for conv in scored:
-            async with open_store() as d:
-                items: list[tuple[Key | None, str, str]] = [
-                    ((conv.sample_id, t.dia_id), t.content, t.created_at) for t in conv.turns
-                ]
-                store = await index(d, items, semantic)
-                before = cpu_s(d.pid)
-                await ask(d, store, conv, scores)
-                scores.daemon_cpu_s += cpu_s(d.pid) - before
-                stores.append(store)
-                rss.append(rss_mib(d.pid) if d.pid else 0.0)
-    else:
+    for items, asked in stores(layout, conversations, scored, fill_to):
         async with open_store() as d:
-            items = [
-                ((c.sample_id, t.dia_id), t.content, t.created_at)
-                for c in conversations
-                for t in c.turns
-            ]
-            extra = max(0, fill_to - len(items))
-            items += [(None, text, "2023-01-01T00:00:00Z") for text in filler(conversations, extra)]
             store = await index(d, items, semantic)
             before = cpu_s(d.pid)
-            for conv in scored:
+            for conv in asked:
                 await ask(d, store, conv, scores)
             scores.daemon_cpu_s += cpu_s(d.pid) - before
-            stores.append(store)
+            indexed.append(store)
             rss.append(rss_mib(d.pid) if d.pid else 0.0)
     result = summarise(scores)
-    result["memories"] = [s.memories for s in stores]
-    result["index_s"] = round(sum(s.index_s for s in stores), 2)
-    result["embed_s"] = round(sum(s.embed_s for s in stores), 2)
+    result["memories"] = [s.memories for s in indexed]
+    result["index_s"] = round(sum(s.index_s for s in indexed), 2)
+    result["embed_s"] = round(sum(s.embed_s for s in indexed), 2)
     result["daemon_rss_mib"] = round(max(rss), 1)
+    return result
+
+
+PASSES = ("lexical", "immediate", "midway", "settled")
+
+
+async def pending(d: Target) -> int:
+    return int((await d.client.get("/api/semantic")).json()["pending"])
+
+
+async def run_immediate(
+    layout: str,
+    conversations: list[Conversation],
+    scored: list[Conversation],
+    fill_to: int,
+    semantic_env: dict[str, str],
+) -> dict[str, Any]:
+    """Recall while the semantic leg is still indexing. For each store: a lexical daemon
+    (MEMORY_SEMANTIC=0) is filled and asked; then a semantic daemon is filled and asked at
+    once, before its background embedding has caught up (`immediate`: what a user sees right
+    after `memory import` or a first pull from the hub; how much gets embedded meanwhile
+    depends on the machine), again once at most half of the store is still to embed
+    (`midway`: half the candidates with a vector, half without), and once everything is
+    embedded (`settled`). All from the same run, on the same machine load."""
+    passes = {name: Scores() for name in PASSES}
+    progress: list[dict[str, Any]] = []
+    for items, asked in stores(layout, conversations, scored, fill_to):
+        async with daemon({"MEMORY_SEMANTIC": "0"}) as d:
+            store = await index(d, items, wait_semantic=False)
+            for conv in asked:
+                await ask(d, store, conv, passes["lexical"])
+        async with daemon(semantic_env) as d:
+            store = await index(d, items, wait_semantic=False)
+            first = await pending(d)
+            start = time.perf_counter()
+            for conv in asked:
+                await ask(d, store, conv, passes["immediate"])
+            asked_s = time.perf_counter() - start
+            last = await pending(d)
+            while (half := await pending(d)) > len(items) // 2:
+                await asyncio.sleep(0.05)
+            for conv in asked:
+                await ask(d, store, conv, passes["midway"])
+            embed_s = await settle(d)
+            for conv in asked:
+                await ask(d, store, conv, passes["settled"])
+        progress.append(
+            {
+                "memories": len(items),
+                "pending_at_first_question": first,
+                "pending_after_last_question": last,
+                "pending_at_midway": half,
+                "questions_s": round(asked_s, 2),
+                "settled_after_s": round(asked_s + embed_s, 2),
+            }
+        )
+    result = {name: summarise(scores) for name, scores in passes.items()}
+    result["progress"] = progress
     return result
 
 
@@ -383,13 +446,15 @@ def table(name: str, result: dict[str, Any]) -> str:
         r10 = "-" if g["r@10"] is None else f"{g['r@10']:.1f}"
         lines.append(f"{group:<9} {g['n']:>5} {r5:>6} {r10:>6}")
     lat = result["latency_ms"]
-    lines.append(
-        f"recall latency ms: p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']}; "
-        f"daemon CPU per recall {result['daemon_cpu_ms_per_recall']} ms; "
-        f"memories {result['memories']}; index {result['index_s']} s"
-        + (f"; embed {result['embed_s']} s" if result["embed_s"] else "")
-        + f"; daemon RSS {result['daemon_rss_mib']} MiB"
-    )
+    line = f"recall latency ms: p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']}"
+    if "memories" in result:  # run_layout's results (run_immediate's passes have none)
+        line += (
+            f"; daemon CPU per recall {result['daemon_cpu_ms_per_recall']} ms; "
+            f"memories {result['memories']}; index {result['index_s']} s"
+            + (f"; embed {result['embed_s']} s" if result["embed_s"] else "")
+            + f"; daemon RSS {result['daemon_rss_mib']} MiB"
+        )
+    lines.append(line)
     return "\n".join(lines)
 
 
@@ -401,10 +466,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fill-to", type=int, default=0, help="pad the global store to N")
     parser.add_argument("--semantic", action="store_true", help="turn the semantic leg on")
     parser.add_argument(
+        "--immediate",
+        action="store_true",
+        help="per store: lexical, then semantic asked right after loading and once settled",
+    )
+    parser.add_argument(
+        "--embed-model",
+        type=Path,
+        help="MEMORY_EMBED_MODEL for the daemon: a sentence-transformers ONNX directory",
+    )
+    parser.add_argument(
         "--target", choices=("daemon", "hub"), default="daemon", help="whose recall to measure"
     )
     parser.add_argument("--out", type=Path, default=Path("locomo_results.json"))
     args = parser.parse_args(argv)
+    if args.immediate and args.target != "daemon":
+        parser.error("--immediate measures the daemon's semantic leg: --target daemon")
     if not args.data.exists():
         parser.error(f"{args.data} not found; pass --data PATH to locomo10.json")
 
@@ -415,14 +492,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.split == "all" or (c.sample_id in DEV) == (args.split == "dev")
     ]
     env = {"MEMORY_SEMANTIC": "1" if args.semantic else "0"}
+    if args.embed_model:
+        env["MEMORY_EMBED_MODEL"] = str(args.embed_model.resolve())
     layouts = ("per", "global") if args.layout == "both" else (args.layout,)
     report: dict[str, Any] = {
         "target": args.target,
         "split": args.split,
         "conversations": [c.sample_id for c in scored],
         "questions": sum(len(c.questions) for c in scored),
-        "semantic": args.semantic,
+        "semantic": args.semantic or args.immediate,
+        "immediate": args.immediate,
         "fill_to": args.fill_to,
+        "embed_model": str(args.embed_model) if args.embed_model else None,
         "cpus": os.cpu_count(),
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "results": {},
@@ -435,11 +516,23 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 open_store = functools.partial(daemon, env)
             for layout in layouts:
+                title = f"LoCoMo turns via {args.target}, {args.split} split, {layout} store"
+                if args.immediate:
+                    passes = await run_immediate(
+                        layout, conversations, scored, args.fill_to, {**env, "MEMORY_SEMANTIC": "1"}
+                    )
+                    report["results"][layout] = passes
+                    for name in PASSES:
+                        print(table(f"{title}, {name}", passes[name]), flush=True)
+                        print()
+                    for row in passes["progress"]:
+                        print(f"progress: {row}")
+                    print()
+                    continue
                 result = await run_layout(
                     layout, conversations, scored, open_store, args.fill_to, args.semantic
                 )
                 report["results"][layout] = result
-                title = f"LoCoMo turns via {args.target}, {args.split} split, {layout} store"
                 print(table(title, result), flush=True)
                 print()
 

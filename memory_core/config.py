@@ -42,8 +42,10 @@ class Settings(BaseSettings):
     max_content_chars: Annotated[
         int, Field(validation_alias="MEMORY_MAX_CONTENT_CHARS", ge=100, le=100_000)
     ] = DEFAULT_MAX_CONTENT
-    # The semantic leg, when memoryd[semantic] is installed: 0/false/no/off turns it off.
+    # The semantic leg (on by default): 0/false/no/off turns it off.
     semantic: Annotated[bool, Field(validation_alias="MEMORY_SEMANTIC")] = True
+    # A sentence-transformers ONNX model directory to embed with in place of the packaged one.
+    embed_model: Annotated[Path | None, Field(validation_alias="MEMORY_EMBED_MODEL")] = None
 
     @field_validator("api_url")
     @classmethod
@@ -52,7 +54,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("home", "db", "socket")
+    @field_validator("embed_model", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("home", "db", "socket", "embed_model")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()

@@ -79,7 +79,9 @@ def _clean_env() -> dict[str, str]:
 
 
 @contextmanager
-def daemon(python: str, semantic: str | None, log: Path | None) -> Iterator[Daemon]:
+def daemon(
+    python: str, semantic: str | None, log: Path | None, embed_model: Path | None = None
+) -> Iterator[Daemon]:
     home = Path(tempfile.mkdtemp(prefix="codingbench-", dir="/tmp"))
     sock = home / "run" / "d.sock"
     env = _clean_env()
@@ -91,6 +93,8 @@ def daemon(python: str, semantic: str | None, log: Path | None) -> Iterator[Daem
     )
     if semantic is not None:
         env["MEMORY_SEMANTIC"] = "1" if semantic == "on" else "0"
+    if embed_model is not None:
+        env["MEMORY_EMBED_MODEL"] = str(embed_model.resolve())
     with log.open("wb") if log else open(os.devnull, "wb") as out:
         # The child keeps its own copy of the descriptor.
         proc = subprocess.Popen(
@@ -462,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hook", type=Path, default=HOOK, help="the hook script to run")
     parser.add_argument("--daemon-log", type=Path, help="keep the daemon's output in this file")
     parser.add_argument("--limit", type=int, default=0, help="only the first N prompts")
+    parser.add_argument(
+        "--embed-model", type=Path, help="MEMORY_EMBED_MODEL: a sentence-transformers ONNX dir"
+    )
     args = parser.parse_args(argv)
 
     memories, prompts, problems = load()
@@ -475,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "split": args.split,
         "semantic_requested": args.semantic or "install default",
+        "embed_model": str(args.embed_model) if args.embed_model else None,
         "prompts": len(chosen),
         "memories": len(memories),
         "machine": {
@@ -484,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_before": load_before,
         },
     }
-    with daemon(args.python, args.semantic, args.daemon_log) as d:
+    with daemon(args.python, args.semantic, args.daemon_log, args.embed_model) as d:
         report["daemon"] = {
             k: v for k, v in d.client.get("/health").json().items() if k in ("version", "mode")
         }

@@ -32,9 +32,9 @@ class DenseHits(Protocol):
     @property
     def best(self) -> float: ...
 
-    def cosine(self, rowid: int) -> float:
+    def cosine(self, rowid: int) -> float | None:
         """Any memory's similarity with the query (a cosine, after the index's projection),
-        0 if it has no vector."""
+        None if it has no vector (not embedded yet, or sensitive)."""
         ...
 
 
@@ -44,6 +44,10 @@ class DenseIndex(Protocol):
     async def search(self, text: str, k: int) -> DenseHits | None:
         """The query's cosines with up to k nearest first; None when there is nothing to
         compare (an empty index or a blank query)."""
+        ...
+
+    def written(self) -> None:
+        """A memory was just stored or edited: embed it now rather than at the next poll."""
         ...
 
 
@@ -93,14 +97,24 @@ def lexical(bm25: float, best_bm25: float, covered: float, near: float = 0.0) ->
 # conversations only: with the projection, R@10 is 73-75 for weights 0.3-0.5 and floors
 # 0-0.1 (it dips past 0.5); these are the centre of the best neighbourhood of that grid, not
 # its peak; dense pools of 20 and 50 score the same (bench/locomo.py --split dev,
-# docs/benchmarks.md).
+# docs/benchmarks.md). A candidate without a vector is ranked on its lexical evidence alone.
 SEMANTIC_WEIGHT = 0.4
 COSINE_FLOOR = 0.0
 DENSE_POOL = 20
 
 
-def fuse(lexical_score: float, best_lexical: float, cosine: float, best_cosine: float) -> float:
+def fuse(
+    lexical_score: float, best_lexical: float, cosine: float | None, best_cosine: float
+) -> float:
+    """The fused relevance of one candidate; `cosine` None when it has no vector."""
     lex = lexical_score / best_lexical if best_lexical > 0 else 0.0
+    if cosine is None:
+        # Not embedded yet (just stored, imported, pulled from the hub) or never (sensitive):
+        # its words are all the evidence there is, so they count in full. Counting its
+        # similarity as 0 instead let every embedded candidate outrank it, and made recall
+        # worse than lexical alone while a store was being indexed (LoCoMo test R@10 60.3
+        # right after loading, against 66.0 lexical; docs/benchmarks.md).
+        return lex
     span = best_cosine - COSINE_FLOOR
     dense = max(0.0, cosine - COSINE_FLOOR) / span if span > 0 else 0.0
     return (1 - SEMANTIC_WEIGHT) * lex + SEMANTIC_WEIGHT * dense

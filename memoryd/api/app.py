@@ -54,14 +54,16 @@ async def local_components(
     await db.open()
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
-        async with semantic.semantic_leg(db, settings.semantic, settings.cache_dir) as leg:
+        async with semantic.semantic_leg(
+            db, settings.semantic, settings.cache_dir, settings.embed_model
+        ) as leg:
             store = MemoryStore(
                 db,
                 Cipher(key),
                 clock,
                 settings.max_content_chars,
                 on_change=sync_setup.outbox,
-                semantic=leg,
+                semantic=semantic.running(leg),
             )
             await store.load_clock()
             async with (

@@ -14,8 +14,9 @@ from memoryd.sessions.inject import HookService
 from memoryd.store.backend import MemoryBackend
 
 if TYPE_CHECKING:
-    # Types only: the semantic leg imports numpy (an optional extra), and the sync component
-    # imports this module for its handlers.
+    # Types only: the semantic leg imports numpy and onnxruntime (only when it runs), and the
+    # sync component imports this module for its handlers.
+    from memoryd.semantic.component import SemanticOff
     from memoryd.semantic.leg import SemanticLeg
     from memoryd.sync.component import SyncService
 
@@ -32,8 +33,8 @@ class Components:
     # None in HTTP-only mode (no local database): their endpoints answer 503.
     hooks: HookService | None = None
     learning: LearningQueue | None = None
-    # None unless memoryd[semantic] is installed and not turned off.
-    semantic: SemanticLeg | None = None
+    # The running leg, or why it is off; None in HTTP-only mode (no local store).
+    semantic: SemanticLeg | SemanticOff | None = None
 
 
 def components(request: Request) -> Components:

@@ -273,8 +273,10 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
 def semantic_line(state: dict[str, Any]) -> str:
     """`GET /api/semantic` in one line: on with its progress, or off and why."""
     if not state["enabled"]:
-        why = "MEMORY_SEMANTIC=0" if state.get("installed") else "memoryd[semantic] not installed"
-        return f"off ({why})"
+        why = state.get("reason") or (  # a daemon from before `reason`
+            "MEMORY_SEMANTIC=0" if state.get("installed") else "memoryd[semantic] not installed"
+        )
+        return f"off ({why}); recall is lexical"
     queries = {"int8": "int8 queries", "building": "int8 query model being built"}
     query_model = queries.get(state.get("query_model", ""), "queries on the packaged model")
     return f"on, {state['indexed']} indexed, {state['pending']} pending, {query_model}"

@@ -80,11 +80,11 @@ class Hits:
     def best(self) -> float:
         return self.top[0][1] if self.top else 0.0
 
-    def cosine(self, rowid: int) -> float:
-        """0 for a memory without a vector (sensitive, or not embedded yet)."""
+    def cosine(self, rowid: int) -> float | None:
+        """None for a memory without a vector (sensitive, or not embedded yet)."""
         slot = self.slot.get(rowid)
         # put() may add rows to the live mapping after the search: those have no score here.
-        return float(self.scores[slot]) if slot is not None and slot < len(self.scores) else 0.0
+        return float(self.scores[slot]) if slot is not None and slot < len(self.scores) else None
 
 
 @dataclass(frozen=True)

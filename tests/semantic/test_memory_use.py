@@ -11,7 +11,7 @@ import numpy as np
 
 from memoryd.semantic.embedder import Embedder
 from memoryd.semantic.leg import SemanticLeg, release_freed_memory
-from memoryd.store.memories import MemoryStore, NewMemory
+from memoryd.store.memories import MemoryStore, NewMemory, Patch
 
 TEXTS = ["The staging database runs PostgreSQL 16", "Standups happen every morning at nine"]
 
@@ -70,3 +70,26 @@ async def wait_for(condition: object, timeout: float = 30.0) -> None:
     while not condition():
         assert loop.time() < deadline, "condition not reached"
         await asyncio.sleep(0.02)
+
+
+async def test_a_stored_or_edited_memory_is_embedded_at_once_not_at_the_next_poll(
+    store: MemoryStore,
+) -> None:
+    # The worker looks at the database only every hour here: what it embeds in time was
+    # announced by the store itself (MemoryStore.create and update call leg.written()).
+    leg = SemanticLeg(store.db, Embedder(threads=2), poll_s=3600)
+    await store.import_many([NewMemory(content=TEXTS[0])])  # before the worker starts
+    task = asyncio.create_task(leg.run())
+    store.semantic = leg
+    try:
+        await wait_for(lambda: len(leg.index) == 1)  # its first look; now it waits
+        created = await store.create(NewMemory(content=TEXTS[1]))
+        await wait_for(lambda: len(leg.index) == 2)
+        before = leg.embedded
+        await store.update(created.memory.id, Patch(content="Standups moved to ten"))
+        await wait_for(lambda: leg.embedded == before + 1)
+    finally:
+        store.semantic = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
