@@ -120,8 +120,8 @@ def check_id(value: str) -> str:
 
 @dataclass
 class Memory:
-    """One memory as stored. For a sensitive memory, `content` holds at most its redacted
-    text (the plaintext is encrypted in the row); for a deleted one, nothing."""
+    """One memory as stored. For a sensitive memory `content` is None (the plaintext is only
+    in the row's sealed column); for a deleted one, nothing."""
 
     id: str
     content: str | None

@@ -186,11 +186,21 @@ CREATE TRIGGER memory_vectors_gone AFTER DELETE ON memories BEGIN
 END;
 """
 
+# A sensitive memory's content is sealed whole (issue 17, defect 5): earlier versions kept its
+# words with only the detected secrets redacted in `content` and so in the full-text index.
+# Clearing it fires the FTS update trigger; 'optimize' then rewrites the index's segments so no
+# page of it still holds those words.
+_V5_SEAL_SENSITIVE_WHOLE = """
+UPDATE memories SET content = NULL WHERE is_sensitive = 1 AND content IS NOT NULL;
+INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
     Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
     Migration(4, "semantic leg: memory_vectors, dropped when their text changes", _V4_VECTORS),
+    Migration(5, "sensitive memories: no word of their content indexed", _V5_SEAL_SENSITIVE_WHOLE),
 ]
 
 

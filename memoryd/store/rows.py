@@ -1,5 +1,5 @@
-"""The `memories` row: how a memory is stored (sensitive text sealed, only its redacted words
-indexed), read back and found by id, and the statements that writes and replication share."""
+"""The `memories` row: how a memory is stored (a sensitive text sealed whole, never indexed),
+read back and found by id, and the statements that writes and replication share."""
 
 from __future__ import annotations
 
@@ -42,13 +42,6 @@ def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     return cipher.open(sealed, memory_aad(memory_id))
 
 
-def _indexable(text: str) -> str | None:
-    """What of a sensitive memory may be searched: its words with every detected secret
-    redacted. Content marked sensitive by the user, with nothing detected, is not indexed."""
-    redacted = redact(text)
-    return redacted if redacted != text else None
-
-
 def clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, bool]:
     """Secrets never belong in indexed metadata: redact them there, and say so."""
     found = contains_secret(keywords) or any(contains_secret(t) for t in tags)
@@ -60,10 +53,13 @@ def clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, bool
 async def write_row(
     conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
 ) -> None:
-    """Store `memory` with plaintext `text`: sensitive text sealed and only its redacted
-    words indexed. `text` is None for content this machine never had (sealed by the hub)."""
+    """Store `memory` with plaintext `text`. A sensitive memory's text is sealed whole: no word
+    of it reaches the content column, the full-text index or the vectors (redacting only the
+    detected secret left the rest findable, confirming a guess), so it is found only by the
+    tags, category and keywords the user gave it. `text` is None for content this machine
+    never had (sealed by the hub)."""
     if text is not None:
-        memory.content = _indexable(text) if memory.is_sensitive else text
+        memory.content = None if memory.is_sensitive else text
     values = {
         "id": memory.id,
         "content": memory.content,

@@ -103,8 +103,10 @@ def test_sensitive_content_never_reaches_disk_or_reads(daemon: Daemon) -> None:
         assert_absent(found.content, f"recall {query!r}")
         for memory in found.json()["memories"]:
             assert memory["content"].startswith("[SENSITIVE")
-    # Words around a detected secret are still searchable; the forced one is not indexed.
-    hits = client.post("/api/memories/recall", json={"context": "github token"}).json()
+    # No word of a sensitive text is searchable (issue 17, defect 5), only what the user gave it.
+    hits = client.post("/api/memories/recall", json={"context": "release bot"}).json()
+    assert hits["memories"] == []
+    hits = client.post("/api/memories/recall", json={"context": "kind-github"}).json()
     assert [stored[m["id"]][0] for m in hits["memories"]] == ["github"]
     export = client.get("/api/memories/export")
     assert_absent(export.content, "export")
@@ -139,3 +141,29 @@ def test_secret_in_tags_or_keywords_is_redacted_and_marks_sensitive(daemon: Daem
     got = client.get(f"/api/memories/{out['id']}").json()
     assert token not in got["expanded_keywords"]
     assert token.encode() not in file_bytes(daemon.db)
+
+
+def test_a_force_sensitive_memory_is_sealed_whole(daemon: Daemon) -> None:
+    """Issue 17, defect 5: only the detected token was redacted; the passphrase beside it was in
+    the content column, the full-text index and the WAL, and recalling it confirmed a guess."""
+    client = daemon.client()
+    passphrase = "Hunter2Canary" + rand(8)
+    token = "ghp_" + rand(36)
+    out = client.post(
+        "/api/memories",
+        json={
+            "content": f"admin passphrase is {passphrase} and token {token}",
+            "force_sensitive": True,
+            "tags": ["admin-console"],
+        },
+    ).json()
+    assert out["is_sensitive"] is True
+    for guess in (passphrase, "passphrase", "passphrase token"):
+        found = client.post("/api/memories/recall", json={"context": guess}).json()
+        assert found["memories"] == [], guess
+    by_tag = client.post("/api/memories/recall", json={"context": "admin-console"}).json()
+    assert [m["id"] for m in by_tag["memories"]] == [out["id"]]
+    blob = file_bytes(daemon.db)
+    assert passphrase.encode() not in blob and b"passphrase is" not in blob
+    secret = client.post(f"/api/memories/{out['id']}/secret").json()
+    assert secret["content"] == f"admin passphrase is {passphrase} and token {token}"
