@@ -9,7 +9,7 @@ import sqlite3
 import aiosqlite
 
 from memory_core.crypto.aead import Cipher, memory_aad
-from memory_core.crypto.detect import contains_secret, redact
+from memory_core.crypto.detect import redact
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import Memory, check_id, normalize_for_dedup
 
@@ -47,14 +47,6 @@ def _indexable(text: str) -> str | None:
     redacted. Content marked sensitive by the user, with nothing detected, is not indexed."""
     redacted = redact(text)
     return redacted if redacted != text else None
-
-
-def clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, bool]:
-    """Secrets never belong in indexed metadata: redact them there, and say so."""
-    found = contains_secret(keywords) or any(contains_secret(t) for t in tags)
-    if not found:
-        return tags, keywords, False
-    return [redact(t) for t in tags], redact(keywords), True
 
 
 async def write_row(
