@@ -316,12 +316,6 @@ async def append_many(
     return acks
 
 
-async def append(
-    conn: asyncpg.Connection, user: str, state: UserRow, op: sync.Op, at_ms: int
-) -> sync.Ack:
-    return (await append_many(conn, user, state, [op], at_ms))[0]
-
-
 def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: str) -> None:
     ahead = [op.op_id for op in ops if wall_ms(op.hlc) > now_ms + max_skew_ms]
     if ahead:
