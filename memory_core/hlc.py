@@ -8,9 +8,13 @@ Pure: the wall clock is injected and persistence is the caller's job.
 from __future__ import annotations
 
 from memory_core.clock import Clock
+from memory_core.errors import InvalidInput
 
 COUNTER_BITS = 16
 _COUNTER_MASK = (1 << COUNTER_BITS) - 1
+# The largest stamp a replica accepts from elsewhere. It leaves 2^32 stamps (65 s of wall
+# time) below int64's limit: a clock moved past it cannot overflow the column it is kept in.
+MAX_HLC = (1 << 63) - (1 << 32)
 
 
 def pack(wall_ms: int, counter: int) -> int:
@@ -23,6 +27,13 @@ def unpack(value: int) -> tuple[int, int]:
 
 def wall_ms(value: int) -> int:
     return value >> COUNTER_BITS
+
+
+def check_remote(value: int) -> int:
+    """A stamp from another replica, refused (InvalidInput) unless within [0, MAX_HLC]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_HLC:
+        raise InvalidInput(f"hlc must be an integer from 0 to {MAX_HLC}")
+    return value
 
 
 class HLC:
@@ -45,5 +56,5 @@ class HLC:
         return self.last
 
     def recv(self, remote: int) -> int:
-        self.last = self._advance(max(self.last, remote))
+        self.last = self._advance(max(self.last, check_remote(remote)))
         return self.last

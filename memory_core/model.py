@@ -39,10 +39,44 @@ MAX_TAG_CHARS = 64
 MAX_KEYWORDS_CHARS = 2000
 MAX_PROJECT_CHARS = 200
 SENSITIVE_PLACEHOLDER = "[SENSITIVE - use secret_get(id={id})]"
+# The last instant ISO-8601 and Python's datetime can write (9999-12-31T23:59:59.999Z): every
+# time a memory carries lies in [0, MAX_TIME_MS], so every answer can render it.
+MAX_TIME_MS = 253_402_300_799_999
+
+# What no store can keep or no answer can carry: NUL (PostgreSQL's text refuses it) and lone
+# surrogates (half of a UTF-16 pair, e.g. an emoji cut in two), which are not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_text(name: str, value: str) -> str:
+    """Any Unicode text but NUL and lone surrogates: the rule for every text field."""
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate (half a pair)"
+        raise InvalidInput(
+            f"{name} holds {what} at position {found.start()}: send Unicode text without NUL"
+        )
+    return value
+
+
+def check_filter(name: str, value: str | None) -> str | None:
+    """A list or recall filter: text by the same rule, blank meaning no filter."""
+    if value is None:
+        return None
+    return check_text(name, value).strip() or None
+
+
+def check_time_ms(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIME_MS:
+        raise InvalidInput(
+            f"{name} must be a time between 1970-01-01 and 9999-12-31 "
+            f"(milliseconds from 0 to {MAX_TIME_MS})"
+        )
+    return value
 
 
 def normalize_category(value: str) -> str:
-    key = value.strip().lower()
+    key = check_text("category", value).strip().lower()
     key = _CATEGORY_ALIASES.get(key, key)
     if key not in CATEGORIES:
         raise UnknownCategory(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
@@ -58,7 +92,7 @@ def parse_tags(value: str | Iterable[str] | None) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise InvalidInput("tags must be strings")
-        tag = " ".join(item.split()).lower()
+        tag = " ".join(check_text("tags", item).split()).lower()
         if not tag or tag in tags:
             continue
         if len(tag) > MAX_TAG_CHARS:
@@ -70,7 +104,7 @@ def parse_tags(value: str | Iterable[str] | None) -> list[str]:
 
 
 def check_content(content: str, max_chars: int) -> str:
-    text = content.strip()
+    text = check_text("content", content).strip()
     if not text:
         raise InvalidInput("content is empty")
     if len(text) > max_chars:
@@ -89,7 +123,7 @@ def check_importance(value: float) -> float:
 
 
 def check_keywords(value: str) -> str:
-    text = " ".join(value.split())
+    text = " ".join(check_text("expanded_keywords", value).split())
     if len(text) > MAX_KEYWORDS_CHARS:
         raise InvalidInput(f"expanded_keywords is longer than {MAX_KEYWORDS_CHARS} characters")
     return text
@@ -98,10 +132,16 @@ def check_keywords(value: str) -> str:
 def check_project(value: str | None) -> str | None:
     if value is None:
         return None
-    text = value.strip()
+    text = check_text("project", value).strip()
     if len(text) > MAX_PROJECT_CHARS:
         raise InvalidInput(f"project is longer than {MAX_PROJECT_CHARS} characters")
     return text or None
+
+
+def check_source(value: str) -> str:
+    if value not in SOURCES:
+        raise InvalidInput(f"unknown source {value!r}; use one of: {', '.join(SOURCES)}")
+    return value
 
 
 def normalize_for_dedup(content: str) -> str:

@@ -5,24 +5,16 @@ see it. Every statement names the user; row-level security backs that up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
-from memory_core.clock import Clock
-from memory_core.crypto.detect import contains_secret, redact
-from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
+from memory_core import writes
+from memory_core.clock import Clock, iso_from_ms
+from memory_core.crypto.detect import contains_secret
+from memory_core.errors import EndToEndMode, NotFound, SealedByClient
 from memory_core.ids import uuid7
-from memory_core.model import (
-    SENSITIVE_PLACEHOLDER,
-    check_content,
-    check_id,
-    check_importance,
-    check_keywords,
-    check_project,
-    normalize_category,
-    parse_tags,
-)
+from memory_core.model import SENSITIVE_PLACEHOLDER, check_id, normalize_category
 from memory_core.wire import rest, sync
 from memory_hub import oplog
 from memory_hub.db import user_tx
@@ -37,6 +29,18 @@ E2E_MESSAGE = (
     "this user syncs in end-to-end mode: the hub holds only ciphertext it cannot read, so it "
     "cannot serve memory content over REST. Use memoryd on a machine that has the key."
 )
+
+
+@dataclass
+class Write:
+    """A REST write ready for the log: the op's fields and, for a sensitive memory, its
+    content as sealed by the hub (kept in the row only: plaintext never enters the log, and
+    the hub cannot seal with the user's key)."""
+
+    entity: str
+    fields: dict[str, Any]
+    secret: bytes | None = None
+    kind: Literal["put", "del"] = "put"
 
 
 @dataclass
@@ -68,123 +72,80 @@ class Hub:
             raise NotFound(f"no memory with id {memory_id!r}")
         return row
 
-    async def _write(
-        self, conn: asyncpg.Connection, user: str, entity: str, kind: str, fields: dict[str, Any]
-    ) -> int:
-        """Append the hub's own op for a REST write; returns its seq."""
+    async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
+        """Append the hub's own ops for REST writes (one per put, together) and keep the
+        contents it sealed in their rows."""
         state = await oplog.lock_user(conn, user)
         if state.end_to_end:
             raise EndToEndMode(E2E_MESSAGE)
-        state.replica_seq += 1
         now = self.clock.now_ms()
-        op = sync.Op(
-            replica_id=self.replica_id,
-            replica_seq=state.replica_seq,
-            op_id=uuid7(now),
-            entity_id=entity,
-            hlc=oplog.next_hlc(state, now),
-            kind="del" if kind == "del" else "put",
-            field_mask=sorted(fields),
-            fields=fields,
-        )
-        ack = await oplog.append(conn, user, state, op, now)
+        ops = []
+        for item in batch:
+            state.replica_seq += 1
+            ops.append(
+                sync.Op(
+                    replica_id=self.replica_id,
+                    replica_seq=state.replica_seq,
+                    op_id=uuid7(now),
+                    entity_id=item.entity,
+                    hlc=oplog.next_hlc(state, now),
+                    kind=item.kind,
+                    field_mask=sorted(item.fields),
+                    fields=item.fields,
+                )
+            )
+        await oplog.append_many(conn, user, state, ops, now)
         await oplog.save_user(conn, user, state)
-        return ack.seq or 0
+        sealed = [(user, item.entity, item.secret) for item in batch if item.secret is not None]
+        if sealed:
+            await conn.executemany(
+                "UPDATE memories SET secret = $3 WHERE user_id = $1 AND id = $2", sealed
+            )
 
-    async def _prepare(
-        self, user: str, memory_id: str, content: str, force: bool
-    ) -> tuple[bool, bytes | None]:
-        """Detects secrets; a sensitive content is sealed before the transaction starts."""
-        sensitive = force or contains_secret(content)
-        if not sensitive:
-            return False, None
-        return True, await self.sealer.seal(content, binding(user, memory_id))
-
-    @staticmethod
-    def _metadata(tags: list[str], keywords: str) -> tuple[list[str], str]:
-        # Secrets never belong in indexed metadata.
-        return [redact(t) for t in tags], redact(keywords)
+    async def sealed(self, user: str, memory_id: str, fields: dict[str, Any]) -> Write:
+        """A new memory's put; a sensitive content is sealed here, before any transaction
+        (Vault is a network call)."""
+        if not fields["is_sensitive"]:
+            return Write(memory_id, fields)
+        plain = {name: value for name, value in fields.items() if name != "content"}
+        secret = await self.sealer.seal(fields["content"], binding(user, memory_id))
+        return Write(memory_id, plain, secret)
 
     # ------------------------------------------------------------------------------- writes
 
-    async def create(
-        self,
-        user: str,
-        body: rest.MemoryIn,
-        source: str | None = None,
-        memory_id: str | None = None,
-        created_ms: int | None = None,
-    ) -> dict[str, Any]:
-        content = check_content(body.content, self.max_content_chars)
-        category = normalize_category(body.category)
-        tags, keywords = self._metadata(
-            parse_tags(body.tags), check_keywords(body.expanded_keywords)
-        )
-        new_id = memory_id or uuid7(self.clock.now_ms())
-        sensitive, secret = await self._prepare(user, new_id, content, body.force_sensitive)
-        fields: dict[str, Any] = {
-            "category": category,
-            "tags": tags,
-            "expanded_keywords": keywords,
-            "importance": check_importance(body.importance),
-            "is_sensitive": sensitive,
-            "project": check_project(body.project),
-            "source": source or body.source,
-            "created_ms": created_ms or self.clock.now_ms(),
-        }
-        if not sensitive:
-            fields["content"] = content
+    async def create(self, user: str, body: rest.MemoryIn) -> dict[str, Any]:
+        fields = writes.new_memory(body, self.max_content_chars)
+        now = self.clock.now_ms()
+        write = await self.sealed(user, uuid7(now), {**fields, "created_ms": now})
         async with user_tx(self.pool, user) as conn:
-            await self._write(conn, user, new_id, "put", fields)
-            if secret is not None:
-                await conn.execute(
-                    "UPDATE memories SET secret = $3 WHERE user_id = $1 AND id = $2",
-                    user,
-                    new_id,
-                    secret,
-                )
+            await self.write(conn, user, [write])
         return {
-            "id": new_id,
-            "category": category,
+            "id": write.entity,
+            "category": fields["category"],
             "importance": fields["importance"],
-            "is_sensitive": sensitive,
+            "is_sensitive": fields["is_sensitive"],
         }
 
     async def update(self, user: str, memory_id: str, patch: rest.MemoryPatch) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        secret: bytes | None = None
-        if patch.content is not None:
-            content = check_content(patch.content, self.max_content_chars)
-            sensitive, secret = await self._prepare(user, check_id(memory_id), content, False)
-            if sensitive:
-                fields["is_sensitive"] = True
-            else:
-                fields["content"] = content
-        if patch.category is not None:
-            fields["category"] = normalize_category(patch.category)
-        if patch.tags is not None:
-            fields["tags"] = self._metadata(parse_tags(patch.tags), "")[0]
-        if patch.expanded_keywords is not None:
-            fields["expanded_keywords"] = redact(check_keywords(patch.expanded_keywords))
-        if patch.importance is not None:
-            fields["importance"] = check_importance(patch.importance)
-        if "project" in patch.model_fields_set:
-            fields["project"] = check_project(patch.project)
+        cleared = "project" in patch.model_fields_set and patch.project is None
+        changed = writes.patch(patch, self.max_content_chars, clear_project=cleared)
         async with user_tx(self.pool, user) as conn:
             row = await self._row(conn, user, memory_id)
-            if not fields:
-                raise InvalidInput("nothing to update: send at least one field")
-            if row["is_sensitive"] and "content" in fields:
-                # Once sensitive, always sealed: new content of a sensitive memory is sealed too.
-                secret = await self.sealer.seal(fields.pop("content"), binding(user, row["id"]))
-            await self._write(conn, user, row["id"], "put", fields)
-            if secret is not None:
-                await conn.execute(
-                    "UPDATE memories SET secret = $3 WHERE user_id = $1 AND id = $2",
-                    user,
-                    row["id"],
-                    secret,
-                )
+            write = Write(row["id"], changed)
+            if row["is_sensitive"]:
+                changed.pop("is_sensitive", None)  # sensitivity only ever escalates
+            # A sensitive memory's content is sealed: new content of one that is or becomes
+            # sensitive, and the content a secret in its tags or keywords now makes sensitive.
+            plaintext = changed.pop("content", None)
+            if plaintext is None and changed.get("is_sensitive"):
+                plaintext = row["content"]
+            if plaintext is not None and (row["is_sensitive"] or changed.get("is_sensitive")):
+                write.secret = await self.sealer.seal(plaintext, binding(user, row["id"]))
+                # The log learns that the memory changed, never what its content became.
+                changed.setdefault("is_sensitive", True)
+            elif plaintext is not None:
+                changed["content"] = plaintext
+            await self.write(conn, user, [write])
             return self.out(await self._row(conn, user, row["id"]))
 
     async def delete(self, user: str, memory_id: str) -> dict[str, Any]:
@@ -199,14 +160,12 @@ class Hub:
             if row["deleted_ms"] is not None:
                 return {"deleted": row["id"], "preview": "[already deleted]"}
             preview = self.shown(row)[:50]
-            await self._write(conn, user, row["id"], "del", {})
+            await self.write(conn, user, [Write(row["id"], {}, kind="del")])
             return {"deleted": row["id"], "preview": preview}
 
     # -------------------------------------------------------------------------------- reads
 
     def out(self, row: asyncpg.Record) -> dict[str, Any]:
-        from memory_core.clock import iso_from_ms
-
         return rest.MemoryOut(
             id=row["id"],
             content=self.shown(row),
@@ -226,31 +185,24 @@ class Hub:
             await self._e2e_guard(conn, user)
             return self.out(await self._row(conn, user, memory_id))
 
-    async def page(
-        self,
-        user: str,
-        category: str | None,
-        tag: str | None,
-        project: str | None,
-        limit: int,
-        offset: int,
-    ) -> dict[str, Any]:
+    async def page(self, user: str, query: rest.ListQuery) -> dict[str, Any]:
+        """A page of live memories, newest change first (the daemon's order)."""
         where, args = ["user_id = $1", "deleted_ms IS NULL"], [user]
-        if category:
-            args.append(normalize_category(category))
+        if query.category:
+            args.append(normalize_category(query.category))
             where.append(f"category = ${len(args)}")
-        if tag:
-            args.append(" ".join(tag.split()).lower())
+        if query.tag:
+            args.append(" ".join(query.tag.split()).lower())
             where.append(f"${len(args)} = ANY(tags)")
-        if project:
-            args.append(project.strip())
+        if query.project:
+            args.append(query.project)
             where.append(f"project = ${len(args)}")
         clause = " AND ".join(where)
         async with user_tx(self.pool, user) as conn:
             await self._e2e_guard(conn, user)
             rows = await conn.fetch(
-                f"SELECT {COLUMNS} FROM memories WHERE {clause} "
-                f"ORDER BY importance DESC, updated_ms DESC, id LIMIT {limit} OFFSET {offset}",
+                f"SELECT {COLUMNS} FROM memories WHERE {clause} ORDER BY updated_ms DESC, "
+                f"id DESC LIMIT {query.limit} OFFSET {query.offset}",
                 *args,
             )
             total = await conn.fetchval(f"SELECT count(*) FROM memories WHERE {clause}", *args)
@@ -286,8 +238,6 @@ class Hub:
     async def feed(self, user: str, since_ms: int | None) -> list[dict[str, Any]]:
         """The original project's incremental feed (`updated_at > since`, deletions included).
         Kept for its clients; memoryd uses the op log, which cannot skip late commits."""
-        from memory_core.clock import iso_from_ms
-
         async with user_tx(self.pool, user) as conn:
             await self._e2e_guard(conn, user)
             if since_ms is None:
@@ -351,13 +301,7 @@ class Hub:
         for memory_id, content in found:
             blob = await self.sealer.seal(content, binding(user, memory_id))
             async with user_tx(self.pool, user) as conn:
-                await self._write(conn, user, memory_id, "put", {"is_sensitive": True})
-                await conn.execute(
-                    "UPDATE memories SET secret = $3 WHERE user_id = $1 AND id = $2",
-                    user,
-                    memory_id,
-                    blob,
-                )
+                await self.write(conn, user, [Write(memory_id, {"is_sensitive": True}, blob)])
                 await conn.execute(
                     "UPDATE ops SET fields = fields - 'content', "
                     "field_mask = array_remove(field_mask, 'content') "
@@ -372,10 +316,3 @@ class Hub:
                     memory_id,
                 )
         return len(found)
-
-    async def exists(self, user: str, memory_id: str) -> bool:
-        async with user_tx(self.pool, user) as conn:
-            found = await conn.fetchval(
-                "SELECT 1 FROM memories WHERE user_id = $1 AND id = $2", user, memory_id
-            )
-        return found is not None

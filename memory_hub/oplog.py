@@ -15,8 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from memory_core.errors import ClockSkew, InvalidOp, OpCollision, ReplicaCollision
-from memory_core.hlc import pack, wall_ms
+from memory_core import merge
+from memory_core.errors import ClockSkew, InvalidInput, InvalidOp, OpCollision, ReplicaCollision
+from memory_core.hlc import check_remote, pack, wall_ms
+from memory_core.model import SYNCED_FIELDS, Memory
 from memory_core.wire import sync
 
 _OP_COLUMNS = (
@@ -76,24 +78,15 @@ def next_hlc(state: UserRow, now_ms: int) -> int:
 # ----------------------------------------------------------------------- materialised view
 
 
-def _check_value(name: str, value: Any) -> bool:
-    if name in ("category", "source", "expanded_keywords"):
-        return isinstance(value, str)
-    if name in ("content", "project"):
-        return value is None or isinstance(value, str)
-    if name == "importance":
-        return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
-    if name == "is_sensitive":
-        return isinstance(value, bool)
-    if name == "tags":
-        return isinstance(value, list) and all(isinstance(t, str) for t in value)
-    if name == "created_ms":
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return False
-
-
-def invalid_fields(op: sync.Op) -> list[str]:
-    return [name for name, value in op.fields.items() if not _check_value(name, value)]
+def refused(op: sync.Op) -> str | None:
+    """Why the hub refuses an op's plaintext values, by the daemon's own rule for applying
+    them (memory_core.merge.check_remote_fields), or None."""
+    try:
+        check_remote(op.hlc)
+        merge.check_remote_fields(op.fields)
+    except InvalidInput as exc:
+        return exc.message
+    return None
 
 
 _MEMORY_COLUMNS = (
@@ -110,55 +103,37 @@ _UPSERT = (
 )
 
 
-def _fresh(at_ms: int) -> dict[str, Any]:
-    return {
-        "content": None,
-        "secret": None,
-        "category": "facts",
-        "tags": [],
-        "expanded_keywords": "",
-        "importance": 0.5,
-        "is_sensitive": False,
-        "project": None,
-        "source": "manual",
-        "created_ms": at_ms,
-        "updated_ms": at_ms,
-        "deleted_ms": None,
-        "clocks": {},
-        "new": True,
-    }
+def _fresh() -> dict[str, Any]:
+    blank = Memory.blank("")
+    values = {name: getattr(blank, name) for name in SYNCED_FIELDS}
+    return {**values, "secret": None, "deleted_ms": None, "clocks": {}, "new": True}
 
 
 def fold(values: dict[str, Any], op: sync.Op) -> None:
-    """Join one put into a row's values: per field, the larger (hlc, replica) wins;
-    created_ms keeps the smallest value. Pure, so a batch folds in memory."""
+    """Join one put into a row's values with memory_core.merge.join, the daemon's join. Pure,
+    so a batch folds in memory. A sealed value (a sensitive memory's content, sealed by a
+    replica) is unreadable here and joins as null: such a memory's content is never shown or
+    indexed by the hub, whichever sealed value wins."""
     clocks: dict[str, list[Any]] = dict(values["clocks"])
-    changed = False
-    for name in op.field_mask:
-        if name == "created_ms":
-            if "created_ms" in op.fields:
-                created = op.fields["created_ms"]
-                values["created_ms"] = (
-                    created if values.get("new") else min(values["created_ms"], created)
-                )
-                values["new"] = False
-            continue
-        current = clocks.get(name)
-        if current is not None and (current[0], current[1]) >= (op.hlc, op.replica_id):
-            continue
-        clocks[name] = [op.hlc, op.replica_id]
-        changed = True
-        if name == "content":
-            # A sealed content (a sensitive memory from a replica) is unreadable here.
-            values["content"] = op.fields.get("content")
-            values["secret"] = None
-        else:
-            values[name] = op.fields.get(name)
+    seen = None
+    if not values["new"]:
+        seen = merge.Seen(
+            values=values,
+            clocks={name: int(clock[0]) for name, clock in clocks.items()},
+            created_ms=values["created_ms"],
+            updated_ms=values["updated_ms"],
+        )
+    joined = merge.join(seen, op.hlc, {name: op.fields.get(name) for name in op.field_mask})
+    for name, value in joined.winners.items():
+        values[name] = value
+        clocks[name] = [op.hlc, op.replica_id]  # the replica: provenance, not a tie-break
+    if "content" in joined.winners:
+        values["secret"] = None  # the hub's own seal of an older content
     if values["is_sensitive"]:
         values["content"] = None  # never index a sensitive memory's text
-    if changed:
-        values["updated_ms"] = max(values["updated_ms"], wall_ms(op.hlc))
+    values["created_ms"], values["updated_ms"] = joined.created_ms, joined.updated_ms
     values["clocks"] = clocks
+    values["new"] = False
 
 
 def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
@@ -192,7 +167,7 @@ async def _rows(
     return {r["id"]: {**dict(r), "new": False} for r in rows}
 
 
-async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op], at_ms: int) -> None:
+async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op]) -> None:
     """Join puts into the user's `memories` rows. End-to-end puts carry nothing readable."""
     puts = [op for op in ops if op.kind == "put" and not op.end_to_end]
     if not puts:
@@ -200,11 +175,10 @@ async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op], a
     rows = await _rows(conn, user, sorted({op.entity_id for op in puts}))
     touched: dict[str, dict[str, Any]] = {}
     for op in puts:
-        values = rows.get(op.entity_id) or touched.get(op.entity_id) or _fresh(at_ms)
+        values = rows.get(op.entity_id) or touched.get(op.entity_id) or _fresh()
         if values["deleted_ms"] is not None:
             continue
         fold(values, op)
-        values["new"] = False
         touched[op.entity_id] = values
     await conn.executemany(_UPSERT, [_upsert_args(user, e, v) for e, v in touched.items()])
 
@@ -335,20 +309,11 @@ async def append_many(
     if rows:
         await conn.executemany(_INSERT_OP, rows)
     await materialise(
-        conn,
-        user,
-        [op for op in inserted if op.entity_id not in {d.entity_id for d, _ in deletes}],
-        at_ms,
+        conn, user, [op for op in inserted if op.entity_id not in {d.entity_id for d, _ in deletes}]
     )
     for op, seq in deletes:
         await bury(conn, user, op, seq, at_ms)
     return acks
-
-
-async def append(
-    conn: asyncpg.Connection, user: str, state: UserRow, op: sync.Op, at_ms: int
-) -> sync.Ack:
-    return (await append_many(conn, user, state, [op], at_ms))[0]
 
 
 def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: str) -> None:
@@ -360,9 +325,10 @@ def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: st
             server_time=now_ms,
             op_ids=ahead,
         )
-    bad = [op.op_id for op in ops if invalid_fields(op)]
-    if bad:
-        raise InvalidOp("op fields have the wrong type or range", op_ids=bad)
+    reasons = {op.op_id: reason for op in ops if (reason := refused(op)) is not None}
+    if reasons:
+        first, why = next(iter(reasons.items()))
+        raise InvalidOp(f"invalid op {first}: {why}", op_ids=list(reasons))
     if any(op.replica_id == hub_replica for op in ops):
         raise ReplicaCollision(
             "this replica id is the hub's own; mint a new one", op_ids=[ops[0].op_id]

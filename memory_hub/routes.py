@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import asyncpg
@@ -12,14 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from memory_core.clock import ms_from_iso
-from memory_core.errors import BadRequest, InvalidInput, InvalidOp, PayloadTooLarge
+from memory_core.clock import iso_from_ms, ms_from_iso
+from memory_core.errors import InvalidInput, InvalidOp, PayloadTooLarge
 from memory_core.http.bodies import (
     IMPORT_LIMIT,
     int_param,
+    parse_json,
     read_bytes,
     read_json,
     read_model,
+    read_query,
     validate,
 )
 from memory_core.http.bodies import validation_message as _message
@@ -29,6 +30,7 @@ from memory_hub import oplog
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
+from memory_hub.imports import import_items
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
 from memory_hub.recall import recall as run_recall
@@ -91,16 +93,7 @@ async def create_memory(request: Request) -> Response:
 
 async def list_memories(request: Request) -> Response:
     who = user(request)
-    q = request.query_params
-    result = await hub(request).page(
-        who,
-        category=q.get("category") or None,
-        tag=q.get("tag") or None,
-        project=q.get("project") or None,
-        limit=int_param(request, "limit", 100, 1, 10_000),
-        offset=int_param(request, "offset", 0, 0, 10**9),
-    )
-    return JSONResponse(result)
+    return JSONResponse(await hub(request).page(who, read_query(request, rest.ListQuery)))
 
 
 async def get_memory(request: Request) -> Response:
@@ -142,8 +135,6 @@ async def feed(request: Request) -> Response:
         except ValueError:
             raise InvalidInput(f"since must be an ISO-8601 timestamp (got {since!r})") from None
     memories = await hub(request).feed(who, since_ms)
-    from memory_core.clock import iso_from_ms
-
     return JSONResponse(
         {"memories": memories, "server_time": iso_from_ms(hub(request).clock.now_ms())}
     )
@@ -157,10 +148,7 @@ async def migrate_secrets(request: Request) -> Response:
 async def import_memories(request: Request) -> Response:
     who = user(request)
     raw = await read_bytes(request, IMPORT_LIMIT)
-    try:
-        data: Any = json.loads(raw) if raw.strip() else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    data: Any = parse_json(raw) if raw.strip() else None
     if isinstance(data, dict) and isinstance(data.get("memories"), list):
         data = data["memories"]
     if not isinstance(data, list):
@@ -173,29 +161,7 @@ async def import_memories(request: Request) -> Response:
             items.append(rest.ImportItem.model_validate(entry))
         except ValidationError as exc:
             raise InvalidInput(f"item {index}: {_message(exc)}") from None
-    results, imported, existing = [], 0, 0
-    the_hub = hub(request)
-    for index, item in enumerate(items):
-        memory_id = None
-        if item.id is not None and len(item.id) == 36:
-            memory_id = item.id.lower()  # a memoryd export keeps its ids
-        if memory_id is not None and await the_hub.exists(who, memory_id):
-            existing += 1
-            results.append({"id": memory_id, "status": "existing"})
-            continue
-        try:
-            created_ms = ms_from_iso(item.created_at) if item.created_at else None
-        except ValueError:
-            raise InvalidInput(f"item {index}: created_at must be ISO-8601") from None
-        item.force_sensitive = item.force_sensitive or item.is_sensitive
-        created = await the_hub.create(
-            who, item, source="import", memory_id=memory_id, created_ms=created_ms
-        )
-        imported += 1
-        results.append({**created, "status": "imported"})
-    return JSONResponse(
-        {"imported": imported, "duplicates": 0, "existing": existing, "memories": results}
-    )
+    return JSONResponse(await import_items(hub(request), who, items))
 
 
 async def stats(request: Request) -> Response:

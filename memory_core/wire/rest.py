@@ -6,9 +6,15 @@ a comma-separated string or a list; responses always carry a list.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from memory_core.errors import InvalidInput
+from memory_core.model import check_text
+
+LIST_LIMIT = 20  # GET /api/memories: the page a list without `limit` gets
+MAX_LIST_LIMIT = 10_000
 
 Text = Annotated[str, StringConstraints(max_length=100_000)]
 
@@ -23,6 +29,20 @@ class _IgnoresUnknownFields(BaseModel):
     them for a field we would not read anyway."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> Self:
+        """Every text field, tag and filter by the one rule (memory_core.model.check_text):
+        no NUL, no lone surrogate."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str):
+                    try:
+                        check_text(name, text)
+                    except InvalidInput as exc:
+                        raise ValueError(exc.message) from None
+        return self
 
 
 class MemoryIn(_IgnoresUnknownFields):
@@ -67,6 +87,24 @@ class RecallIn(_IgnoresUnknownFields):
     project: str | None = None
     sort_by: Literal["relevance", "importance", "recency"] = "relevance"
     limit: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+class ListQuery(_IgnoresUnknownFields):
+    """GET /api/memories?category=&tag=&project=&limit=&offset=: filters (blank: none) and a
+    page of the newest changes first, on the daemon and on the hub alike."""
+
+    category: str | None = None
+    tag: str | None = None
+    project: str | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_no_filter(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
 
 class StoredOut(BaseModel):

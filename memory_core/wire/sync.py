@@ -22,6 +22,8 @@ Errors are `{"error": {"code", "message", ...}}` (SyncError). docs/sync.md is th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Annotated, Any, Literal
 
@@ -129,6 +131,11 @@ class Op(OpHeader):
             raise ValueError("fields in field_mask are neither plaintext nor sealed")
         if self.sealed is not None and self.key_id is None:
             raise ValueError("a sealed body needs key_id")
+        if self.sealed is not None:
+            try:
+                base64.b64decode(self.sealed, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("sealed is not base64") from None
         if body_bytes(self) > MAX_OP_BODY_BYTES:
             raise ValueError(f"op body is over {MAX_OP_BODY_BYTES} bytes")
         return self

@@ -15,8 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from memory_core.clock import iso_from_ms, ms_from_iso
-from memory_core.errors import BadRequest, InvalidInput
-from memory_core.http.bodies import IMPORT_LIMIT, int_param, read_bytes, validation_message
+from memory_core.errors import InvalidInput
+from memory_core.http.bodies import (
+    IMPORT_LIMIT,
+    parse_json,
+    read_bytes,
+    read_query,
+    validation_message,
+)
 from memory_core.http.routing import endpoint, model_response
 from memory_core.model import Memory
 from memory_core.version import PROTOCOL, __version__
@@ -98,12 +104,13 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
 
 async def list_memories(request: Request) -> rest.ListOut:
     """List memories, newest first."""
+    query = read_query(request, rest.ListQuery)
     memories, total = await components(request).store.page(
-        category=request.query_params.get("category") or None,
-        tag=request.query_params.get("tag") or None,
-        project=request.query_params.get("project") or None,
-        limit=int_param(request, "limit", 20, 1, 10_000),
-        offset=int_param(request, "offset", 0, 0, 10**9),
+        category=query.category,
+        tag=query.tag,
+        project=query.project,
+        limit=query.limit,
+        offset=query.offset,
     )
     return rest.ListOut(memories=[memory_out(m) for m in memories], total=total)
 
@@ -203,10 +210,7 @@ async def import_memories(request: Request) -> rest.ImportOut:
             path.write_bytes(raw)
             data: Any = list(read_original_db(path))
     else:
-        try:
-            data = json.loads(raw) if raw.strip() else None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        data = parse_json(raw) if raw.strip() else None
     if isinstance(data, dict) and isinstance(data.get("memories"), list):
         data = data["memories"]
     if not isinstance(data, list):

@@ -1,7 +1,9 @@
 """Replication: joining a change pulled from the hub into the local store.
 
-Per-field last-writer-wins by HLC (`memory_core.merge`, the rule every replica and the hub
-share); a delete is terminal; nothing is emitted, the change is another replica's.
+Per-field last-writer-wins by HLC (`memory_core.merge.join`, the join every replica and the
+hub share); a delete is terminal; nothing is emitted, the change is another replica's. A
+change out of bounds (`merge.check_remote_fields`, `hlc.check_remote`) raises InvalidInput
+before anything is written: sync sets it aside.
 """
 
 from __future__ import annotations
@@ -40,37 +42,20 @@ async def apply_remote(parts: StoreParts, conn: aiosqlite.Connection, change: Ch
     if row is not None and row["deleted_ms"] is not None:
         return False  # deletes are terminal
     fields = merge.check_remote_fields(change.fields)
-    stamp = wall_ms(change.hlc)
-    if row is None:
-        born = fields.get("created_ms", stamp)
-        current = Memory.blank(change.entity_id, created_ms=born)
-        text: str | None = None
-    else:
+    current, text, seen = Memory.blank(change.entity_id), None, None
+    if row is not None:
         current = memory_from_row(row)
-        text = (
-            await read_plaintext(conn, parts.cipher, current)
-            if "content" in current.field_hlc
-            else None
-        )
-    winners = {
-        name: value
-        for name, value in fields.items()
-        if name != "created_ms"
-        and merge.wins(
-            change.hlc,
-            value,
-            current.field_hlc.get(name),
-            text if name == "content" else getattr(current, name),
-        )
-    }
-    created = min(current.created_ms, fields.get("created_ms", current.created_ms))
-    if row is not None and not winners and created == current.created_ms:
+        if "content" in current.field_hlc:
+            text = await read_plaintext(conn, parts.cipher, current)
+        values = {**current.__dict__, "content": text}  # content compared in clear
+        seen = merge.Seen(values, current.field_hlc, current.created_ms, current.updated_ms)
+    joined = merge.join(seen, change.hlc, fields)
+    if not joined.changed:
         return False
-    memory = Memory(**{**current.__dict__, **winners})
-    memory.created_ms = created
-    memory.field_hlc = {**current.field_hlc, **dict.fromkeys(winners, change.hlc)}
-    memory.updated_ms = max(current.updated_ms, stamp if winners else 0, created)
-    text = winners.get("content", text)
+    memory = Memory(**{**current.__dict__, **joined.winners})
+    memory.created_ms, memory.updated_ms = joined.created_ms, joined.updated_ms
+    memory.field_hlc = {**current.field_hlc, **dict.fromkeys(joined.winners, change.hlc)}
+    text = joined.winners.get("content", text)
     await write_row(conn, parts.cipher, memory, text, insert=row is None)
     return True
 

@@ -9,7 +9,6 @@ import sqlite3
 import aiosqlite
 
 from memory_core.crypto.aead import Cipher, memory_aad
-from memory_core.crypto.detect import contains_secret, redact
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import Memory, check_id, normalize_for_dedup
 
@@ -40,14 +39,6 @@ def memory_from_row(row: sqlite3.Row) -> Memory:
 def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     """The plaintext of a sensitive memory's `secret` column."""
     return cipher.open(sealed, memory_aad(memory_id))
-
-
-def clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, bool]:
-    """Secrets never belong in indexed metadata: redact them there, and say so."""
-    found = contains_secret(keywords) or any(contains_secret(t) for t in tags)
-    if not found:
-        return tags, keywords, False
-    return [redact(t) for t in tags], redact(keywords), True
 
 
 async def write_row(

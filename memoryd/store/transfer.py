@@ -7,14 +7,14 @@ from typing import Any
 
 import aiosqlite
 
+from memory_core import writes as rule
 from memory_core.crypto.aead import Cipher
-from memory_core.errors import InvalidInput
-from memory_core.model import check_id
+from memory_core.model import check_id, check_time_ms
 from memoryd.store.db import Database
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import ImportResult, NewMemory
 from memoryd.store.rows import COLUMNS, id_taken, memory_from_row, open_sealed
-from memoryd.store.writes import create_in, new_fields
+from memoryd.store.writes import create_in
 
 EXPORT_PAGE = 500
 
@@ -24,11 +24,12 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
     merges into the existing memory (as a store would)."""
     prepared = []
     for index, new in enumerate(items):
-        try:
-            fields = new_fields(new, parts.max_content_chars)
+        with rule.import_item(index):
+            for name, ms in (("created_at", new.created_ms), ("updated_at", new.updated_ms)):
+                if ms is not None:
+                    check_time_ms(name, ms)
+            fields = rule.new_memory(new, parts.max_content_chars)
             memory_id = check_id(new.id) if new.id else None
-        except InvalidInput as exc:
-            raise type(exc)(f"item {index}: {exc.message}") from None  # keep the code
         prepared.append((new, fields, memory_id))
 
     async def job(conn: aiosqlite.Connection) -> ImportResult:

@@ -12,25 +12,14 @@ from typing import Any
 
 import aiosqlite
 
-from memory_core.crypto.detect import contains_secret
-from memory_core.errors import Conflict, InvalidInput
+from memory_core import writes as rule
+from memory_core.errors import Conflict
 from memory_core.ids import uuid7
-from memory_core.model import (
-    Memory,
-    check_content,
-    check_id,
-    check_importance,
-    check_keywords,
-    check_project,
-    normalize_category,
-    normalize_for_dedup,
-    parse_tags,
-)
+from memory_core.model import Memory, check_id, normalize_for_dedup
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Change, Created, NewMemory, Patch
 from memoryd.store.rows import (
     COLUMNS,
-    clean_metadata,
     find_live,
     find_row,
     id_taken,
@@ -42,65 +31,8 @@ from memoryd.store.rows import (
 )
 
 
-def _screen_secrets(fields: dict[str, Any]) -> bool:
-    """Redact secrets from the tags and keywords among `fields` (in place). Returns whether
-    they or the content held one: that makes the memory sensitive."""
-    in_metadata = False
-    if "tags" in fields or "expanded_keywords" in fields:
-        tags, keywords, in_metadata = clean_metadata(
-            fields.get("tags", []), fields.get("expanded_keywords", "")
-        )
-        if "tags" in fields:
-            fields["tags"] = tags
-        if "expanded_keywords" in fields:
-            fields["expanded_keywords"] = keywords
-    return in_metadata or ("content" in fields and contains_secret(fields["content"]))
-
-
-def new_fields(new: NewMemory, max_content_chars: int) -> dict[str, Any]:
-    """The checked, normalised fields of a new memory (its id and stamps aside)."""
-    fields: dict[str, Any] = {
-        "content": check_content(new.content, max_content_chars),
-        "category": normalize_category(new.category),
-        "tags": parse_tags(new.tags),
-        "expanded_keywords": check_keywords(new.expanded_keywords),
-        "importance": check_importance(new.importance),
-        "is_sensitive": new.force_sensitive,
-        "project": check_project(new.project),
-        "source": new.source,
-    }
-    if _screen_secrets(fields):
-        fields["is_sensitive"] = True
-    return fields
-
-
-def patch_fields(patch: Patch, max_content_chars: int) -> dict[str, Any]:
-    """The checked, normalised fields a patch sets; InvalidInput if it sets none."""
-    changed: dict[str, Any] = {}
-    if patch.content is not None:
-        changed["content"] = check_content(patch.content, max_content_chars)
-    if patch.category is not None:
-        changed["category"] = normalize_category(patch.category)
-    if patch.tags is not None:
-        changed["tags"] = parse_tags(patch.tags)
-    if patch.expanded_keywords is not None:
-        changed["expanded_keywords"] = check_keywords(patch.expanded_keywords)
-    if patch.importance is not None:
-        changed["importance"] = check_importance(patch.importance)
-    if patch.project is not None or patch.clear_project:
-        changed["project"] = None if patch.clear_project else check_project(patch.project)
-    if not changed:
-        raise InvalidInput(
-            "nothing to update: give content, category, tags, importance, "
-            "expanded_keywords or project"
-        )
-    if _screen_secrets(changed):
-        changed["is_sensitive"] = True
-    return changed
-
-
 async def create(parts: StoreParts, new: NewMemory) -> Created:
-    fields = new_fields(new, parts.max_content_chars)
+    fields = rule.new_memory(new, parts.max_content_chars)
     memory_id = check_id(new.id) if new.id else None
 
     async def job(conn: aiosqlite.Connection) -> Created:
@@ -117,8 +49,8 @@ async def create_in(
     created_ms: int | None,
     updated_ms: int | None,
 ) -> Created:
-    """Create a memory from `new_fields` inside the caller's write transaction, or merge it
-    into a live memory with the same text."""
+    """Create a memory from `rule.new_memory`'s fields inside the caller's write transaction,
+    or merge it into a live memory with the same text."""
     fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
     # One round trip to the writer thread per statement (execute_fetchall): the writer is
     # the one serial resource, and every hop holds it.
@@ -160,7 +92,7 @@ async def create_in(
 
 
 async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
-    changed = patch_fields(patch, parts.max_content_chars)
+    changed = rule.patch(patch, parts.max_content_chars, clear_project=patch.clear_project)
 
     async def job(conn: aiosqlite.Connection) -> Memory:
         current = await find_live(conn, memory_id)

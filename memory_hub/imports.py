@@ -1,0 +1,79 @@
+"""POST /api/memories/import on the hub: all or nothing, as on the daemon.
+
+Every item is checked by the daemon's rule (memory_core.writes) and every sensitive content
+sealed before anything is written; then the whole import is one transaction, so an invalid
+item, a refused seal or a failed statement leaves the user's memories as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory_core import writes
+from memory_core.clock import ms_from_iso
+from memory_core.errors import InvalidInput
+from memory_core.ids import uuid7
+from memory_core.model import check_id, check_time_ms
+from memory_core.wire import rest
+from memory_hub.db import user_tx
+from memory_hub.memories import Hub, Write
+
+ID_CHARS = 36  # a memoryd export's ids are UUIDs and are kept; other ids are not ours
+
+
+def imported_time(name: str, iso: str | None) -> int | None:
+    """An import item's `created_at` / `updated_at` in milliseconds, within MAX_TIME_MS."""
+    if not iso:
+        return None
+    try:
+        ms = ms_from_iso(iso)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{name} must be an ISO-8601 time, e.g. 2024-05-01T12:00:00Z") from None
+    return check_time_ms(name, ms)
+
+
+async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> dict[str, Any]:
+    now = hub.clock.now_ms()
+    prepared: list[Write] = []
+    for index, item in enumerate(items):
+        with writes.import_item(index):
+            fields = writes.new_memory(
+                item, hub.max_content_chars, sensitive=item.is_sensitive, source="import"
+            )
+            created = imported_time("created_at", item.created_at) or now
+            memory_id = uuid7(now)
+            if item.id is not None and len(item.id) == ID_CHARS:
+                memory_id = check_id(item.id)
+            prepared.append(await hub.sealed(user, memory_id, {**fields, "created_ms": created}))
+    results: list[dict[str, Any]] = []
+    fresh: list[Write] = []
+    async with user_tx(hub.pool, user) as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM memories WHERE user_id = $1 AND id = ANY($2::text[])",
+            user,
+            [write.entity for write in prepared],
+        )
+        known = {row["id"] for row in rows}
+        for write in prepared:
+            if write.entity in known:
+                results.append({"id": write.entity, "status": "exists"})
+                continue
+            known.add(write.entity)  # the same id twice in one import: the first one counts
+            fresh.append(write)
+            results.append(
+                {
+                    "id": write.entity,
+                    "category": write.fields["category"],
+                    "importance": write.fields["importance"],
+                    "is_sensitive": write.fields["is_sensitive"],
+                    "status": "imported",
+                }
+            )
+        if fresh:
+            await hub.write(conn, user, fresh)
+    return {
+        "imported": len(fresh),
+        "duplicates": 0,
+        "existing": len(results) - len(fresh),
+        "memories": results,
+    }
