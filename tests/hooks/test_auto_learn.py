@@ -335,7 +335,9 @@ def test_an_answer_that_does_not_fit_is_reported_without_its_content(
         write_transcript(transcript, [("user", "where is the spare key again?")])
         event = {"session_id": "odd-1", "transcript_path": str(transcript), "cwd": str(project)}
         assert run_hook("stop", event, for_daemon(daemon)).returncode == 0
-        wait_until(lambda: status(daemon)["last_error"] is not None, 15, "the judge error to be recorded")
+        wait_until(
+            lambda: status(daemon)["last_error"] is not None, 15, "the judge error to be recorded"
+        )
         error = status(daemon)["last_error"]
         assert "lessons.0.kind" in error and "Canary7731" not in error
         daemon.signal(signal.SIGTERM)
