@@ -32,7 +32,7 @@ DEFAULT_BUDGET = 8192
 
 # Tools that only read or add: approved without a prompt. Anything else of ours still asks.
 SAFE_TOOLS = frozenset(
-    {"memory_recall", "memory_list", "memory_count", "memory_store", "memory_update"}
+    {"memory_recall", "memory_get", "memory_list", "memory_count", "memory_store", "memory_update"}
 )
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})
 # `mcp__<server>__<tool>`: the manual server name, or the plugin-scoped
