@@ -8,6 +8,8 @@
     memory_hook.py tool-used      PostToolUse on memory tools: tell the daemon what was
                                   recalled or stored in this session
     memory_hook.py approve        PermissionRequest / PreToolUse on memory tools
+    memory_hook.py auto-memory    PreToolUse on Write/Edit: a write to Claude Code's own auto
+                                  memory (projects/*/memory/*.md) is stored in memoryd as well
 
 Every mode but `approve` is a relay: the event JSON Claude Code wrote on stdin goes unparsed to
 memoryd over its Unix socket, and memoryd's answer, already in Claude Code's output shape, goes
@@ -45,6 +47,7 @@ ENDPOINTS = {
     "pre-compact": "/api/hooks/pre-compact",
     "stop": "/api/hooks/stop",
     "tool-used": "/api/hooks/tool-used",
+    "auto-memory": "/api/hooks/auto-memory",
 }
 # Modes whose answer Claude Code reads; the others only notify the daemon.
 ANSWERING = frozenset({"prompt", "session-start"})
@@ -243,6 +246,8 @@ def main(argv: list[str]) -> int:
         event = sys.stdin.buffer.read()
         if mode == "approve":
             out = approve(event)
+        elif mode == "auto-memory" and b"/memory/" not in event:
+            out = None  # not an auto-memory file: no need to wake the daemon
         elif mode in ENDPOINTS:
             out = relay(mode, event)
         else:
