@@ -10,6 +10,7 @@
     memory_hook.py approve        PermissionRequest / PreToolUse on memory tools
     memory_hook.py auto-memory    PreToolUse on Write/Edit: a write to Claude Code's own auto
                                   memory (projects/*/memory/*.md) is stored in memoryd as well
+                                  (MEMORY_CLAUDE_AUTO_MEMORY=instead: instead, the write denied)
 
 Every mode but `approve` is a relay: the event JSON Claude Code wrote on stdin goes unparsed to
 memoryd over its Unix socket, and memoryd's answer, already in Claude Code's output shape, goes
@@ -30,6 +31,8 @@ import sys
 import time
 
 TIMEOUT = 0.5
+# A write to an auto-memory file is no prompt: worth waiting for (hooks.json allows 5 s).
+AUTO_MEMORY_TIMEOUT = 3.0
 DEFAULT_BUDGET = 8192
 
 # Tools that only read or add: approved without a prompt. Anything else of ours still asks.
@@ -183,19 +186,25 @@ def budget() -> int:
 def relay(mode: str, event: bytes) -> bytes | None:
     """The daemon's answer for Claude Code (a JSON object), or None."""
     path = ENDPOINTS[mode]
-    if mode in ANSWERING:
+    answering = mode in ANSWERING
+    if answering:
         path += f"?budget={budget()}"
+    elif mode == "auto-memory" and _env("MEMORY_CLAUDE_AUTO_MEMORY") == "instead":
+        path += "?instead=1"  # the daemon denies the write, saying the note is in memoryd
+        answering = True
     try:
-        status, body = exchange(path, event)
+        status, body = exchange(
+            path, event, AUTO_MEMORY_TIMEOUT if mode == "auto-memory" else TIMEOUT
+        )
     except (OSError, HookHTTPError, ValueError) as exc:  # TimeoutError is an OSError
         debug(f"{mode}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")
         return None
     if status >= 300:
         debug(f"{mode}: HTTP {status} {body[:200]!r}")
         return None
-    if mode not in ANSWERING or not body.lstrip().startswith(b"{"):
+    if not answering or not body.lstrip().startswith(b"{"):
         return None
-    return body
+    return body if mode != "auto-memory" or b'"hookSpecificOutput"' in body else None
 
 
 def split_tool(tool_name: str) -> tuple[str, str] | None:

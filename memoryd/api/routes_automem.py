@@ -5,7 +5,9 @@ When Claude Code is about to write one of its own auto-memory files
 `memory import --claude-auto-memory` splits it and stored in memoryd too (source "import";
 the store merges exact duplicates, so rewriting a file stores only what is new). Any other
 tool call or file is answered `{"stored": 0, ...}` and touches nothing. The answer carries no
-decision: the write goes ahead as Claude Code intended.
+decision: the write goes ahead as Claude Code intended; unless `?instead=1` (the hook sends it
+when MEMORY_CLAUDE_AUTO_MEMORY=instead), where a write to an auto-memory file is stored in
+memoryd and then denied, with a reason telling the model where the note went.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from memory_core.http.routing import endpoint
 from memoryd import automem
@@ -73,8 +76,28 @@ def new_text(event: ToolEventIn, path: Path) -> str:
     return _edited(path, [e for e in edits or [] if isinstance(e, dict)])
 
 
-async def on_auto_memory_write(request: Request, event: ToolEventIn) -> MirroredOut:
-    """Mirror a write to a Claude Code auto-memory file into memoryd."""
+def _denied(out: MirroredOut) -> Response:
+    reason = (
+        f"memoryd stored this note instead ({out.stored} new, {out.already_stored} already "
+        "stored); in this setup Claude Code's auto-memory files are not written. Use "
+        "memory_store to remember and memory_recall to look things up."
+    )
+    decision = {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": "deny",
+        "permissionDecisionReason": reason,
+    }
+    return JSONResponse({"hookSpecificOutput": decision})
+
+
+async def on_auto_memory_write(request: Request, event: ToolEventIn) -> MirroredOut | Response:
+    """Mirror a write to a Claude Code auto-memory file into memoryd (or store it instead)."""
+    out = await _mirror(request, event)
+    instead = request.query_params.get("instead") == "1"
+    return _denied(out) if instead and out.file is not None else out
+
+
+async def _mirror(request: Request, event: ToolEventIn) -> MirroredOut:
     path = auto_memory_file(str(event.tool_input.get("file_path", "")))
     if event.tool_name not in WRITING_TOOLS or path is None:
         return MirroredOut(file=None, stored=0, already_stored=0)
@@ -109,5 +132,6 @@ ENDPOINTS = (
         body=ToolEventIn,
         body_limit=EVENT_LIMIT,
         answer=MirroredOut,
+        query=("instead",),
     ),
 )

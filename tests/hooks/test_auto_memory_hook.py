@@ -82,3 +82,22 @@ def test_the_plugin_registers_the_mirror_on_write_and_edit() -> None:
         if any(h.get("args", [])[-1:] == ["auto-memory"] for h in e["hooks"])
     ]
     assert [e["matcher"] for e in entries] == ["^(Write|Edit|MultiEdit)$"]
+
+
+def test_instead_mode_stores_the_note_and_denies_the_write(daemon: Daemon) -> None:
+    root = short_tmpdir()
+    project = root / "ledger"
+    (project / ".git").mkdir(parents=True)
+    memory = root / ".claude" / "projects" / encode_project_path(project) / "memory"
+    env = for_daemon(daemon, MEMORY_CLAUDE_AUTO_MEMORY="instead")
+    note = _write(memory / "MEMORY.md", "Write", project, content="- Ledger bills in cents.\n")
+    run = run_hook("auto-memory", note, env)
+    decision = json.loads(run.stdout)["hookSpecificOutput"]
+    assert decision["hookEventName"] == "PreToolUse"
+    assert decision["permissionDecision"] == "deny"
+    assert "memoryd stored this note instead (1 new" in decision["permissionDecisionReason"]
+    listed = daemon.client().get("/api/memories").json()["memories"]
+    assert [(m["content"], m["project"]) for m in listed] == [("Ledger bills in cents.", "ledger")]
+    # Other files are left alone, and the hook prints nothing for them.
+    other = _write(project / "notes.md", "Write", project, content="- x\n")
+    assert run_hook("auto-memory", other, env).stdout == ""
