@@ -101,25 +101,28 @@ def find_dirs(base: Path, project: Path | None) -> list[AutoMemoryDir]:
 
 def read_files(memory_dir: Path) -> Iterator[tuple[Path, str | None, str]]:
     """(file, its text or None, why it was skipped) for MEMORY.md first, then each other
-    Markdown file of the directory. Skipped, with the reason: a file that is not UTF-8, is
-    larger than MAX_FILE_BYTES, or is a symlink leading out of the directory."""
+    Markdown file of the directory (see `read_one`)."""
     files = sorted(memory_dir.glob("*.md"), key=lambda p: (p.name != "MEMORY.md", p.name))
-    top = memory_dir.resolve()
     for path in files:
-        target = path.resolve()
-        if not target.is_relative_to(top):
-            yield path, None, f"skipped {path}: a symlink out of {memory_dir}"
-            continue
-        if not target.is_file():
-            continue
+        if path.resolve().is_file() or path.is_symlink():
+            yield (path, *read_one(path))
+
+
+def read_one(path: Path) -> tuple[str | None, str]:
+    """The text of an auto-memory file, or None and why it was skipped: it is not UTF-8, is
+    larger than MAX_FILE_BYTES, or is a symlink leading out of its directory."""
+    target = path.resolve()
+    if not target.is_relative_to(path.parent.resolve()):
+        return None, f"skipped {path}: a symlink out of {path.parent}"
+    try:
         size = target.stat().st_size
         if size > MAX_FILE_BYTES:
-            yield path, None, f"skipped {path}: {size:,} bytes, over {MAX_FILE_BYTES:,}"
-            continue
-        try:
-            yield path, target.read_bytes().decode("utf-8"), ""
-        except UnicodeDecodeError as exc:
-            yield path, None, f"skipped {path}: not UTF-8 ({exc.reason} at byte {exc.start})"
+            return None, f"skipped {path}: {size:,} bytes, over {MAX_FILE_BYTES:,}"
+        return target.read_bytes().decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"skipped {path}: not UTF-8 ({exc.reason} at byte {exc.start})"
+    except OSError as exc:
+        return None, f"skipped {path}: {exc.strerror or exc}"
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:

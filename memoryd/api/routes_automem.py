@@ -55,10 +55,9 @@ def auto_memory_file(file_path: str) -> Path | None:
 
 def _edited(path: Path, edits: list[dict[str, Any]]) -> str:
     """The file's text after Claude Code applies `edits` (old_string → new_string)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""
+    # A file not there yet is empty; one automem.read_one refuses (too big, not UTF-8, a
+    # symlink out of the directory) is edited as if empty too, so only the new text counts.
+    text = (automem.read_one(path)[0] or "") if path.exists() else ""
     for edit in edits:
         old, new = str(edit.get("old_string", "")), str(edit.get("new_string", ""))
         if old:
