@@ -68,13 +68,26 @@ def import_auto_memory(client: DaemonClient, args: argparse.Namespace) -> dict[s
     return report
 
 
-def print_import_report(report: dict[str, Any]) -> None:
+def print_report(report: dict[str, Any]) -> None:
     for why in report["skipped"]:
         print(why, file=sys.stderr)
     print(
         f"Added {report['added']} memories from {report['files']} auto-memory files; "
         f"{report['already_stored']} were already stored"
     )
+
+
+def add_flags(p: argparse.ArgumentParser, what: str, project: str) -> None:
+    p.add_argument("--claude-auto-memory", action="store_true", help=what)
+    p.add_argument("--project", metavar=project, help="only this project (default: all / cwd)")
+
+
+def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
+    markdown = export_auto_memory(client, args)
+    if args.output:
+        Path(args.output).write_text(markdown)
+    else:
+        sys.stdout.write(markdown)
 
 
 def _project_of(value: str | None) -> str | None:

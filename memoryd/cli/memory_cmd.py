@@ -149,12 +149,7 @@ def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
 
 def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
     if args.claude_auto_memory:
-        markdown = automem_cmd.export_auto_memory(client, args)
-        if args.output:
-            Path(args.output).write_text(markdown)
-        else:
-            sys.stdout.write(markdown)
-        return
+        return automem_cmd.cmd_export(client, args)
     total = client.request("GET", "/api/stats")["total"]
     params = {"include_sensitive": "1"} if args.include_sensitive else {}
     progress = Progress(total, "Exporting")
@@ -190,9 +185,7 @@ def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
     if args.claude_auto_memory:
-        report = automem_cmd.import_auto_memory(client, args)
-        _emit(args, report, automem_cmd.print_import_report)
-        return
+        return _emit(args, automem_cmd.import_auto_memory(client, args), automem_cmd.print_report)
     try:
         if args.from_claude_memory_mcp:
             items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
@@ -370,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="include decrypted sensitive content (keep the file safe)",
     )
-    _auto_memory_flags(p, "write a project's memories as a Claude Code MEMORY.md", "NAME|PATH")
+    automem_cmd.add_flags(p, "write a project's memories as a Claude Code MEMORY.md", "NAME|PATH")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="import JSON lines, a JSON array, or an original db")
@@ -380,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a memory.db of the original claude-memory-mcp project",
     )
-    _auto_memory_flags(p, "read Claude Code's auto memory (~/.claude/projects/*/memory)", "PATH")
+    automem_cmd.add_flags(p, "read Claude Code's auto memory (~/.claude/projects/*/memory)", "PATH")
     p.set_defaults(func=cmd_import)
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)
@@ -399,11 +392,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     p.set_defaults(local=backup_command)
     return parser
-
-
-def _auto_memory_flags(p: argparse.ArgumentParser, what: str, project: str) -> None:
-    p.add_argument("--claude-auto-memory", action="store_true", help=what)
-    p.add_argument("--project", metavar=project, help="only this project (default: all / cwd)")
 
 
 def main(argv: list[str] | None = None) -> int:
