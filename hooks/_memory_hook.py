@@ -8,6 +8,9 @@
     memory_hook.py tool-used      PostToolUse on memory tools: tell the daemon what was
                                   recalled or stored in this session
     memory_hook.py approve        PermissionRequest / PreToolUse on memory tools
+    memory_hook.py auto-memory    PreToolUse on Write/Edit: a write to Claude Code's own auto
+                                  memory (projects/*/memory/*.md) is stored in memoryd as well
+                                  (MEMORY_CLAUDE_AUTO_MEMORY=instead: instead, the write denied)
 
 Every mode but `approve` is a relay: the event JSON Claude Code wrote on stdin goes unparsed to
 memoryd over its Unix socket, and memoryd's answer, already in Claude Code's output shape, goes
@@ -30,11 +33,13 @@ import sys
 import time
 
 TIMEOUT = 0.5
+# A write to an auto-memory file is no prompt: worth waiting for (hooks.json allows 5 s).
+AUTO_MEMORY_TIMEOUT = 3.0
 DEFAULT_BUDGET = 8192
 
 # Tools that only read or add: approved without a prompt. Anything else of ours still asks.
 SAFE_TOOLS = frozenset(
-    {"memory_recall", "memory_list", "memory_count", "memory_store", "memory_update"}
+    {"memory_recall", "memory_get", "memory_list", "memory_count", "memory_store", "memory_update"}
 )
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})
 # Claude Code names MCP tools `mcp__<server>__<tool>`. Ours: the plugin's server (plugin
@@ -48,6 +53,7 @@ ENDPOINTS = {
     "pre-compact": "/api/hooks/pre-compact",
     "stop": "/api/hooks/stop",
     "tool-used": "/api/hooks/tool-used",
+    "auto-memory": "/api/hooks/auto-memory",
 }
 # Modes whose answer Claude Code reads, with the event it must name; the others only notify
 # the daemon.
@@ -202,19 +208,26 @@ def budget() -> int:
 def relay(mode: str, event: bytes) -> bytes | None:
     """The daemon's answer for Claude Code (a JSON object), or None."""
     path = ENDPOINTS[mode]
-    if mode in ANSWERING:
+    answering = mode in ANSWERING
+    if answering:
         path += f"?budget={budget()}"
+    elif mode == "auto-memory" and _env("MEMORY_CLAUDE_AUTO_MEMORY") == "instead":
+        path += "?instead=1"  # the daemon denies the write, saying the note is in memoryd
+        answering = True
     try:
-        status, body = exchange(path, event)
+        status, body = exchange(
+            path, event, AUTO_MEMORY_TIMEOUT if mode == "auto-memory" else TIMEOUT
+        )
     except (OSError, HookHTTPError, ValueError) as exc:  # TimeoutError is an OSError
         debug(f"{mode}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")
         return None
     if status >= 300:
         debug(f"{mode}: HTTP {status} {body[:200]!r}")
         return None
-    if mode not in ANSWERING:
+    if not answering:
         return None
-    if not is_hook_answer(body, ANSWERING[mode]):
+    expected = is_denial(body) if mode == "auto-memory" else is_hook_answer(body, ANSWERING[mode])
+    if not expected:
         debug(f"{mode}: the answer is not the hook JSON expected; nothing printed")
         return None
     return body
@@ -239,6 +252,26 @@ def is_hook_answer(body: bytes, event: str) -> bool:
         and sorted(output) == ["additionalContext", "hookEventName"]
         and output["hookEventName"] == event
         and isinstance(output["additionalContext"], str)
+    )
+
+
+def is_denial(body: bytes) -> bool:
+    """True when `body` is exactly the PreToolUse denial memoryd answers in "instead" mode:
+    {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+    "permissionDecisionReason": "<text>"}}."""
+    try:
+        answer = parse_json(body.decode("utf-8"))
+    except Exception:  # any malformed input, however the scanner reports it
+        return False
+    if not isinstance(answer, dict) or list(answer) != ["hookSpecificOutput"]:
+        return False
+    output = answer["hookSpecificOutput"]
+    return (
+        isinstance(output, dict)
+        and sorted(output) == ["hookEventName", "permissionDecision", "permissionDecisionReason"]
+        and output["hookEventName"] == "PreToolUse"
+        and output["permissionDecision"] == "deny"
+        and isinstance(output["permissionDecisionReason"], str)
     )
 
 
@@ -317,6 +350,8 @@ def main(argv: list[str]) -> int:
         event = sys.stdin.buffer.read()
         if mode == "approve":
             out = approve(event)
+        elif mode == "auto-memory" and b"/memory/" not in event:
+            out = None  # not an auto-memory file: no need to wake the daemon
         elif mode in ENDPOINTS:
             out = relay(mode, event)
         else:

@@ -43,6 +43,38 @@ def recalled(out: dict[str, Any], context: str, sort_by: str) -> str:
     return "\n".join(lines)
 
 
+def recalled_compact(out: dict[str, Any], context: str) -> str:
+    """One line per hit: what the model needs to choose which ids to read with memory_get."""
+    memories = out["memories"]
+    if not memories:
+        return f"No memories found for: {context}"
+    lines = [f"{len(memories)} memories (id [category] project age score: preview):"]
+    for m in memories:
+        where = f" {m['project']}" if m.get("project") else ""
+        lines.append(
+            f"{m['id']} [{m['category']}]{where} {m['age']} {m['score']:.2f}: {m['preview']}"
+        )
+    lines.append("Full texts: memory_get with the ids you need.")
+    return "\n".join(lines)
+
+
+def got(out: dict[str, Any]) -> str:
+    lines = [_full(m) for m in out["memories"]]
+    if out["not_found"]:
+        lines.append("Not found: " + ", ".join(out["not_found"]))
+    return "\n".join(lines) if lines else "No memories found."
+
+
+def _full(memory: dict[str, Any]) -> str:
+    head = f"- {memory['id']} [{memory['category']}] importance {memory['importance']:.1f}"
+    if memory.get("project"):
+        head += f", project {memory['project']}"
+    details = ["stored " + str(memory["created_at"])[:10]]
+    if memory.get("tags"):
+        details.insert(0, "tags: " + ", ".join(memory["tags"]))
+    return "\n".join([head, str(memory["content"]), "  " + " | ".join(details)])
+
+
 def listed(out: dict[str, Any]) -> str:
     memories = out["memories"]
     if not memories:

@@ -1,4 +1,4 @@
-"""The MCP server: seven memory tools, each one request to memoryd.
+"""The MCP server: eight memory tools, each one request to memoryd.
 
 `create_server` is the app factory; its lifespan owns the one HTTP client to the daemon (and
 starts the daemon in the background if it is not running, so the first tool call does not
@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -21,9 +21,10 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnno
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-from mcp_shim import render
+from mcp_shim import compact, render
 from mcp_shim.autostart import DaemonUnavailable
 from mcp_shim.link import DaemonLink
+from memory_core.clock import Clock, SystemClock
 from memory_core.model import CATEGORIES
 from memory_core.version import __version__
 from memory_core.wire import rest
@@ -34,7 +35,9 @@ INSTRUCTIONS = """\
 Long-term memory that persists across sessions, projects and machines.
 RECALL with memory_recall before answering anything that may depend on the user's earlier \
 preferences, decisions, people, project facts or past conversations ("what did we decide", \
-"as before", "my usual setup"), and before choosing a framework, tool or style for them.
+"as before", "my usual setup"), and before choosing a framework, tool or style for them. \
+It answers one-line previews; read the ones you need in full with memory_get (several ids \
+at once).
 STORE with memory_store when the user says "remember", states a preference, makes a decision, \
 corrects you, or shares a durable fact about a project or person. Do not store transient task \
 details, code you can re-read, or anything only true for this conversation.
@@ -87,6 +90,7 @@ class ShimState:
     link: DaemonLink | None
     project: str | None
     config_error: str | None = None
+    clock: Clock = field(default_factory=SystemClock)  # for the ages recall shows
 
     def require(self) -> DaemonLink:
         if self.link is None:
@@ -246,9 +250,14 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
             Field(description="Order of results."),
         ] = "relevance",
         limit: Annotated[int, Field(ge=1, le=100, description="Most results to return.")] = 10,
-    ) -> Annotated[CallToolResult, rest.RecallOut]:
+        detail: Annotated[
+            Literal["compact", "full"],
+            Field(description="compact: id and a one-line preview each; full: whole texts."),
+        ] = "compact",
+    ) -> Annotated[CallToolResult, compact.RecallAnswer]:
         """Search long-term memory for preferences, decisions, facts and people relevant to
-        the task; the current project's memories rank first."""
+        the task; the current project's memories rank first. Answers one-line previews: read
+        the full texts of those you need with memory_get."""
         state = _state(ctx)
         out = await state.require().request(
             "POST",
@@ -262,7 +271,23 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
                 "limit": limit,
             },
         )
-        return _result(out, render.recalled(out, context, sort_by))
+        if detail == "full":
+            return _result(out, render.recalled(out, context, sort_by))
+        short = compact.compact(out, state.clock.now_ms())
+        return _result(short, render.recalled_compact(short, context))
+
+    @server.tool(title="Read memories in full", annotations=reads)
+    async def memory_get(
+        ids: Annotated[
+            list[Id],
+            Field(min_length=1, max_length=100, description="Ids from memory_recall's results."),
+        ],
+        ctx: ShimContext,
+    ) -> Annotated[CallToolResult, rest.GetManyOut]:
+        """The full texts of the memories with these ids (as memory_recall lists them). Ids
+        that name no memory are reported as not found."""
+        out = await _state(ctx).require().request("POST", "/api/memories/get", json={"ids": ids})
+        return _result(out, render.got(out))
 
     @server.tool(title="List memories", annotations=reads)
     async def memory_list(

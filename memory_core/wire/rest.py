@@ -107,6 +107,16 @@ class ListQuery(_IgnoresUnknownFields):
         return data
 
 
+class GetManyIn(_IgnoresUnknownFields):
+    """POST /api/memories/get: several memories' full texts at once (recall's previews name
+    them)."""
+
+    ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+        Field(min_length=1, max_length=100),
+    ]
+
+
 class StoredOut(BaseModel):
     """201 (or 200 when it was a duplicate) from POST /api/memories."""
 
@@ -138,6 +148,14 @@ class ScoredMemoryOut(MemoryOut):
 
 class RecallOut(BaseModel):
     memories: list[ScoredMemoryOut]
+
+
+class GetManyOut(BaseModel):
+    """The memories found, in the order asked, and the ids that name no live memory of this
+    user (unknown, deleted, malformed or an ambiguous prefix)."""
+
+    memories: list[MemoryOut]
+    not_found: list[str]
 
 
 class ListOut(BaseModel):

@@ -120,6 +120,12 @@ async def get_memory(request: Request) -> rest.MemoryOut:
     return memory_out(await components(request).store.get(request.path_params["id"]))
 
 
+async def get_memories(request: Request, body: rest.GetManyIn) -> rest.GetManyOut:
+    """Several memories' full texts; ids naming none are listed, not an error."""
+    memories, missing = await components(request).store.get_many(body.ids)
+    return rest.GetManyOut(memories=[memory_out(m) for m in memories], not_found=missing)
+
+
 async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.UpdatedOut:
     """Update some fields."""
     memory = await components(request).store.update(
@@ -269,6 +275,9 @@ ENDPOINTS = (
         query=("category", "tag", "project", "limit", "offset"),
     ),
     endpoint("POST", "/api/memories/recall", recall, body=rest.RecallIn, answer=rest.RecallOut),
+    endpoint(
+        "POST", "/api/memories/get", get_memories, body=rest.GetManyIn, answer=rest.GetManyOut
+    ),
     endpoint("POST", "/api/memories/import", import_memories, answer=rest.ImportOut),
     endpoint("GET", "/api/memories/export", export_memories, query=("include_sensitive",)),
     endpoint("POST", "/api/memories/{id}/secret", secret, answer=rest.SecretOut),

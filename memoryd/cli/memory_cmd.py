@@ -16,6 +16,7 @@ from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
 from memory_core.private_files import private_output
 from memory_core.wire.transfer import content_withheld, read_items
+from memoryd.cli import automem_cmd
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
 from memoryd.cli.render import Progress, memory_rows, table
@@ -158,6 +159,8 @@ def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
 
 
 def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
+    if args.claude_auto_memory:
+        return automem_cmd.cmd_export(client, args)
     total = client.request("GET", "/api/stats")["total"]
     params = {"include_sensitive": "1"} if args.include_sensitive else {}
     progress = Progress(total, "Exporting")
@@ -185,6 +188,8 @@ def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
+    if args.claude_auto_memory:
+        return _emit(args, automem_cmd.import_auto_memory(client, args), automem_cmd.print_report)
     try:
         if args.from_claude_memory_mcp:
             items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
@@ -356,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="include decrypted sensitive content (keep the file safe)",
     )
+    automem_cmd.add_flags(p, "write a project's memories as a Claude Code MEMORY.md", "NAME|PATH")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="import JSON lines, a JSON array, or an original db")
@@ -365,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a memory.db of the original claude-memory-mcp project",
     )
+    automem_cmd.add_flags(p, "read Claude Code's auto memory (~/.claude/projects/*/memory)", "PATH")
     p.set_defaults(func=cmd_import)
 
     sub.add_parser("stats", help="counts and sizes").set_defaults(func=cmd_stats)

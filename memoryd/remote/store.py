@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from memory_core.clock import iso_from_ms, ms_from_iso
-from memory_core.errors import HubFailed, ServiceError
+from memory_core.errors import HubFailed, InvalidInput, NotFound, ServiceError
 from memory_core.model import Memory, check_id
 from memory_core.wire import rest
 from memoryd.remote.errors import from_response, unreachable
@@ -186,6 +186,20 @@ class RemoteStore(MemoryBackend):
     async def get(self, memory_id: str) -> Memory:
         data = await self._call("GET", f"/api/memories/{_path_id(memory_id)}")
         return _memory(self._parse(rest.MemoryOut, data))
+
+    async def get_many(self, memory_ids: list[str]) -> tuple[list[Memory], list[str]]:
+        """One request per id: the hub's REST API has no batch read. An id the hub does not
+        know (or that is another user's: the hub answers 404 for it) is reported missing."""
+        found: dict[str, Memory] = {}
+        missing: list[str] = []
+        for memory_id in memory_ids:
+            try:
+                memory = await self.get(memory_id)
+            except (NotFound, InvalidInput):
+                missing.append(memory_id)
+                continue
+            found.setdefault(memory.id, memory)
+        return list(found.values()), missing
 
     async def secret(self, memory_id: str) -> tuple[Memory, str]:
         data = await self._call("POST", f"/api/memories/{_path_id(memory_id)}/secret")

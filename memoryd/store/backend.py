@@ -34,6 +34,11 @@ class MemoryBackend(Protocol):
 
     async def get(self, memory_id: str) -> Memory: ...
 
+    async def get_many(self, memory_ids: list[str]) -> tuple[list[Memory], list[str]]:
+        """The live memories named (in the order asked, each once) and the ids that name
+        none."""
+        ...
+
     async def secret(self, memory_id: str) -> tuple[Memory, str]:
         """A live memory and its full text, a sensitive one's unsealed."""
         ...

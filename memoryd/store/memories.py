@@ -107,6 +107,9 @@ class MemoryStore(MemoryBackend):
     async def get(self, memory_id: str) -> Memory:
         return await reads.get(self.db, memory_id)
 
+    async def get_many(self, memory_ids: list[str]) -> tuple[list[Memory], list[str]]:
+        return await reads.get_many(self.db, memory_ids)
+
     async def secret(self, memory_id: str) -> tuple[Memory, str]:
         return await reads.secret(self.db, self.cipher, memory_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from memory_core.crypto.aead import Cipher
-from memory_core.errors import Conflict
+from memory_core.errors import Conflict, InvalidInput, NotFound
 from memory_core.model import Memory, normalize_category
 from memoryd.store.db import Database
 from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_row, open_sealed
@@ -14,6 +14,23 @@ from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_r
 async def get(db: Database, memory_id: str) -> Memory:
     async with db.reader() as conn:
         return await find_live(conn, memory_id)
+
+
+async def get_many(db: Database, memory_ids: list[str]) -> tuple[list[Memory], list[str]]:
+    """The live memories named, in the order asked and each once, and the ids naming none: an
+    unknown, deleted or malformed id or an ambiguous prefix is reported, not raised, so the
+    others still come back."""
+    found: dict[str, Memory] = {}
+    missing: list[str] = []
+    async with db.reader() as conn:
+        for memory_id in memory_ids:
+            try:
+                memory = await find_live(conn, memory_id)
+            except (NotFound, InvalidInput):
+                missing.append(memory_id)
+                continue
+            found.setdefault(memory.id, memory)
+    return list(found.values()), missing
 
 
 async def secret(db: Database, cipher: Cipher, memory_id: str) -> tuple[Memory, str]:

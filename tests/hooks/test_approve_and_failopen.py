@@ -27,7 +27,14 @@ from tests.support import short_tmpdir
 
 # The plugin-scoped names (plugin `memoryd`, server `memory`) and the manual server name.
 FORMS = ["mcp__plugin_memoryd_memory__{}", "mcp__memory__{}"]
-SAFE = ["memory_recall", "memory_list", "memory_count", "memory_store", "memory_update"]
+SAFE = [
+    "memory_recall",
+    "memory_get",
+    "memory_list",
+    "memory_count",
+    "memory_store",
+    "memory_update",
+]
 GUARDED = ["memory_delete", "secret_get"]
 
 

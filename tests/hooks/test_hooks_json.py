@@ -23,7 +23,8 @@ FORMS = ["mcp__plugin_memoryd_memory__{}", "mcp__memory__{}"]
 
 
 def matcher(event: str) -> re.Pattern[str]:
-    [group] = HOOKS[event]
+    """The matcher of our memory tools (the auto-memory mirror's, on Write/Edit, aside)."""
+    [group] = [g for g in HOOKS[event] if g["hooks"][0]["args"][-1] != "auto-memory"]
     return re.compile(group["matcher"])
 
 
@@ -37,7 +38,15 @@ def test_every_handler_runs_the_hook_through_run_hook_sh() -> None:
                 script, mode = handler["args"]
                 assert script == "${CLAUDE_PLUGIN_ROOT}/hooks/run-hook.sh"
                 modes.add(mode)
-    assert modes == {"session-start", "prompt", "pre-compact", "stop", "tool-used", "approve"}
+    assert modes == {
+        "session-start",
+        "prompt",
+        "pre-compact",
+        "stop",
+        "tool-used",
+        "approve",
+        "auto-memory",
+    }
 
 
 def run_sh(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -227,3 +227,19 @@ def test_a_silent_hub_times_out_into_a_503_and_health_stays_fast(silent_hub: str
         assert time.monotonic() - started < 0.5
         assert health.status_code == 200 and health.json()["memories"] is None
         assert "did not answer" in health.json()["hub"]
+
+
+def test_get_many_asks_the_hub_and_reports_other_users_ids_as_not_found(
+    hub_server: HubServer, http_daemon: Daemon
+) -> None:
+    client = http_daemon.client()
+    mine = client.post("/api/memories", json={"content": "Alice deploys on Fridays"}).json()["id"]
+    bobs = (
+        hub_server.client(KEYS["bob"])
+        .post("/api/memories", json={"content": "Bob's private note"})
+        .json()["id"]
+    )
+    answer = client.post("/api/memories/get", json={"ids": [mine, bobs]})
+    assert answer.status_code == 200, answer.text
+    assert [m["content"] for m in answer.json()["memories"]] == ["Alice deploys on Fridays"]
+    assert answer.json()["not_found"] == [bobs]

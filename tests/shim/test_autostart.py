@@ -94,7 +94,7 @@ async def test_daemon_killed_mid_session_is_restarted_by_the_next_call(home: Pat
         elapsed = time.monotonic() - started
         assert not again.is_error, again.content
         assert again.structured_content is not None
-        assert [m["content"] for m in again.structured_content["memories"]] == [
+        assert [m["preview"] for m in again.structured_content["memories"]] == [
             "The build server is called hal"
         ]
         assert elapsed < ROOMY_CALL
@@ -128,7 +128,7 @@ async def test_a_daemon_that_never_answers_costs_at_most_five_seconds(home: Path
             assert "did not answer within 4.5 s" in text and "memoryd serve" in text, text
             assert elapsed < 5.5
             tools = await client.list_tools()  # the shim itself is still fine
-            assert len(tools.tools) == 7
+            assert len(tools.tools) == 8
     finally:
         mute.close()
 

@@ -5,38 +5,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.shim.helpers import shim, shim_env
-from tests.support import Daemon, running_daemon, short_tmpdir
+from tests.support import Daemon
 
 TOOLS = {
     "memory_store",
     "memory_recall",
+    "memory_get",
     "memory_list",
     "memory_count",
     "memory_update",
     "memory_delete",
     "secret_get",
 }
-
-
-@pytest.fixture
-def daemon() -> Iterator[Daemon]:
-    with running_daemon() as running:
-        yield running
-
-
-@pytest.fixture
-def project_dir() -> Path:
-    """A git work tree named like a project, with the session starting in a subdirectory."""
-    root = short_tmpdir() / "apollo-web"
-    (root / ".git").mkdir(parents=True)
-    (root / "src" / "ui").mkdir(parents=True)
-    return root
 
 
 async def test_tools_schemas_annotations_and_instructions(daemon: Daemon) -> None:
@@ -47,7 +30,7 @@ async def test_tools_schemas_annotations_and_instructions(daemon: Daemon) -> Non
     assert 200 < len(instructions.encode()) < 2048
     assert "memory_recall" in instructions and "expanded_keywords" in instructions
 
-    for name in ("memory_recall", "memory_list", "memory_count", "secret_get"):
+    for name in ("memory_recall", "memory_get", "memory_list", "memory_count", "secret_get"):
         annotations = tools[name].annotations
         assert annotations is not None and annotations.read_only_hint is True, name
     delete = tools["memory_delete"].annotations
@@ -107,7 +90,11 @@ async def test_store_recall_update_delete_secret_round_trip(
 
         recalled = await client.call_tool(
             "memory_recall",
-            {"context": "which UI framework", "expanded_query": "frontend javascript css web"},
+            {
+                "context": "which UI framework",
+                "expanded_query": "frontend javascript css web",
+                "detail": "full",
+            },
         )
         assert not recalled.is_error, recalled.content
         assert recalled.structured_content is not None
@@ -146,7 +133,11 @@ async def test_store_recall_update_delete_secret_round_trip(
         secret_id = secret.structured_content["id"]
         masked = await client.call_tool(
             "memory_recall",
-            {"context": "staging database password", "expanded_query": "credentials login"},
+            {
+                "context": "staging database password",
+                "expanded_query": "credentials login",
+                "detail": "full",
+            },
         )
         assert masked.structured_content is not None
         shown = [m for m in masked.structured_content["memories"] if m["id"] == secret_id]
@@ -267,7 +258,7 @@ def test_stdout_carries_only_the_protocol(daemon: Daemon) -> None:
     replies = [json.loads(line) for line in lines]
     assert [r["id"] for r in replies] == [1, 2, 3]
     assert replies[0]["result"]["serverInfo"]["name"] == "memoryd"
-    assert len(replies[1]["result"]["tools"]) == 7
+    assert len(replies[1]["result"]["tools"]) == 8
     assert replies[2]["result"]["structuredContent"]["total"] == 0
     assert rest.strip() == b""
     assert "DEBUG" in stderr  # the debug logs went to stderr, not stdout
