@@ -19,7 +19,7 @@ for stamp in "$data"/venv-*/.memoryd-plugin-version; do
 done
 case "$1" in
 session-start | prompt)
-    python3 "$root/scripts/plugin_python.py" --start </dev/null >/dev/null 2>&1 &
+    python3 -S "$root/scripts/plugin_python.py" --start </dev/null >/dev/null 2>&1 &
     ;;
 approve)
     exec python3 -S "$hook" "$1"

@@ -32,14 +32,17 @@ PIP_FLAGS = ("--no-compile", "--disable-pip-version-check", "--no-input", "--pro
 PTH = "memoryd-plugin.pth"
 
 
-def warm_up_code(modules: Path) -> str:
+def warm_up_code(modules: Path) -> str | None:
     """Import the modules listed in `modules` (warm_up.txt), writing their bytecode even under
-    PYTHONDONTWRITEBYTECODE (which would otherwise make every start compile them again)."""
+    PYTHONDONTWRITEBYTECODE (which would otherwise make every start compile them again); None
+    if it lists none."""
     names = [
         line.strip()
         for line in modules.read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+    if not names:
+        return None
     return "import sys; sys.dont_write_bytecode = False; import " + ", ".join(names)
 
 
@@ -152,7 +155,8 @@ def build(layout: Layout, steps: Sequence[Step], run: Run) -> None:
         raise BuildFailed(f"no site-packages under {target} after the install") from None
     (site / PTH).write_text(f"{layout.root}\n")
     python = str(target / "bin" / "python")
-    _run(Step("import memoryd in the new environment", (python, "-c", warm_up)), run)
+    if warm_up:
+        _run(Step("import memoryd in the new environment", (python, "-c", warm_up)), run)
     (target / STAMP).write_text(stamp + "\n")
     if layout.venv.exists():
         shutil.rmtree(layout.venv)  # this version's, built for other requirements
