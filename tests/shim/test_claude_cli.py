@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
+from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic, tool_results
 from tests.shim.helpers import daemon_pids, stop_daemons
 from tests.support import REPO, short_tmpdir
 
@@ -107,29 +107,10 @@ STORED = "The orders service deploys with Nomad"
 
 def call_store_once(body: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
     """The fake model: in its first turn, store a memory with the plugin's tool."""
-    answered = {
-        block.get("tool_use_id")
-        for message in body["messages"]
-        if isinstance(message["content"], list)
-        for block in message["content"]
-        if block.get("type") == "tool_result"
-    }
-    if "toolu_store" in answered:
+    if "toolu_store" in tool_results(body):
         return None
     arguments = {"content": STORED, "expanded_keywords": "orchestration scheduler hashicorp"}
     return STORE_TOOL, arguments, "toolu_store"
-
-
-def tool_result(bodies: list[dict[str, Any]], use_id: str) -> dict[str, Any]:
-    [result] = [
-        block
-        for body in bodies[-1:]
-        for message in body["messages"]
-        if isinstance(message["content"], list)
-        for block in message["content"]
-        if block.get("type") == "tool_result" and block.get("tool_use_id") == use_id
-    ]
-    return result
 
 
 @pytest.mark.slow
@@ -182,7 +163,7 @@ def test_the_first_session_after_install_lists_and_uses_the_memory_tools(
     agent = [b for b in fake.requests if not (b.get("output_config") or {}).get("format")]
     # The tools were listed at once: the model's first request already offered them.
     assert STORE_TOOL in {tool["name"] for tool in agent[0].get("tools", [])}
-    stored = tool_result(agent, "toolu_store")
+    stored = tool_results(agent[-1])["toolu_store"]
     assert not stored.get("is_error"), stored
     # Claude Code hands the model the structured result, as JSON text.
     memory_id = json.loads(stored["content"])["id"]

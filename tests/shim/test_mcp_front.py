@@ -21,6 +21,7 @@ from plugin_env.build import Step, build
 from plugin_env.layout import Layout
 from plugin_env.status import FAILED, BuildStatus, write_status
 from tests.shim.plugin_helpers import McpPipe, front, plugin_env
+from tests.shim.test_tools import TOOLS
 from tests.support import REPO, Daemon, running_daemon, short_tmpdir
 from tests.test_architecture import imported_modules
 
@@ -58,15 +59,7 @@ def test_the_generated_answers_and_requirements_are_current(tmp_path: Path) -> N
 
 def test_the_answers_are_the_shims_tools() -> None:
     tools = {tool["name"]: tool for tool in ANSWERS["lists"]["tools/list"]["tools"]}
-    assert set(tools) == {
-        "memory_store",
-        "memory_recall",
-        "memory_list",
-        "memory_count",
-        "memory_update",
-        "memory_delete",
-        "secret_get",
-    }
+    assert set(tools) == TOOLS
     assert tools["memory_store"]["inputSchema"]["required"] == ["content", "expanded_keywords"]
     assert ANSWERS["initialize"]["serverInfo"]["name"] == "memoryd"
     assert "memory_recall" in ANSWERS["initialize"]["instructions"]
