@@ -45,6 +45,14 @@ Message = dict[str, Any]
 SpawnShim = Callable[[], "subprocess.Popen[bytes]"]
 
 
+def _message(line: bytes) -> Message:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
 def error_result(text: str) -> Message:
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
@@ -85,7 +93,8 @@ class Front:
         self.env_ready = False
         self.starting = False
         self.failure: str | None = None  # why calls cannot be served now
-        self.handshake = threading.Event()
+        self.handshake = threading.Event()  # the shim answered the front's `initialize`, or died
+        self.handshake_problem: str | None = None
 
     # -- messages from the client -------------------------------------------------------
 
@@ -146,13 +155,13 @@ class Front:
             if self.shim is not None:
                 self._to_shim(line)
                 return
-            failure = self.failure
+            failure, build_failed = self.failure, not self.env_ready
             if failure is None:
                 self.held.append(line)
         if failure is None:
             self._progress(message)
             return
-        if self.layout.ready():  # built since, by the retry command in a terminal
+        if build_failed and self.layout.ready():  # built since, by the retry command
             with self.lock:
                 self.failure = None
                 self.held.append(line)
@@ -231,12 +240,16 @@ class Front:
             self._write_shim(shim, request)
             if not self.handshake.wait(HANDSHAKE_LIMIT):
                 raise OSError(f"no answer to initialize within {HANDSHAKE_LIMIT:.0f} s")
+            if self.handshake_problem:
+                raise OSError(self.handshake_problem)
             self._write_shim(shim, {"jsonrpc": "2.0", "method": "notifications/initialized"})
             with self.lock:
                 for raw in self.held:
                     self._to_shim(raw, shim)
                 self.held = []
                 self.shim = shim
+            if shim.poll() is not None:  # gone already: the pump saw no established shim
+                self.on_shim_exit(shim.returncode)
         except OSError as exc:
             shim.kill()
             self.fail(
@@ -245,20 +258,31 @@ class Front:
             )
 
     def _pump(self, shim: subprocess.Popen[bytes]) -> None:
-        """The shim's stdout to ours, less its answer to the front's own `initialize`."""
+        """The shim's stdout to ours, less its answer to the front's own `initialize`. When
+        the shim ends: before that answer, _start_shim fails the calls; after, the front ends."""
         assert shim.stdout is not None
         for line in shim.stdout:
             if not self.handshake.is_set() and HANDSHAKE_ID.encode() in line:
-                try:
-                    if json.loads(line).get("id") == HANDSHAKE_ID:
-                        self.handshake.set()
-                        continue
-                except ValueError:
-                    pass
+                answer = _message(line)
+                if answer.get("id") == HANDSHAKE_ID:
+                    if "result" not in answer:
+                        self.handshake_problem = (
+                            f"it answered initialize with {answer.get('error')}"
+                        )
+                    self.handshake.set()
+                    continue
             with self.lock:
                 self.out.write(line)
                 self.out.flush()
-        self.on_shim_exit(shim.wait())
+        status = shim.wait()
+        if not self.handshake.is_set():
+            self.handshake_problem = f"it exited with status {status} before answering initialize"
+            self.handshake.set()
+            return
+        with self.lock:
+            established = self.shim is shim
+        if established:
+            self.on_shim_exit(status)
 
     def _write_shim(self, shim: subprocess.Popen[bytes], message: Message) -> None:
         with self.lock:

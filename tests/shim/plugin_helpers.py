@@ -54,6 +54,23 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 """
 
 
+# The fake plugin's MCP server (`python -m mcp_shim` in its environment): answers initialize,
+# and anything else with a text naming the method.
+FAKE_SHIM = """
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    if message["method"] == "initialize":
+        version = message["params"]["protocolVersion"]
+        result = {"protocolVersion": version, "capabilities": {}, "serverInfo": {"name": "fake"}}
+    else:
+        result = {"content": [{"type": "text", "text": "fake shim: " + message["method"]}]}
+    print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+"""
+
+
 def fake_package(where: Path) -> Path:
     where.mkdir(parents=True)
     (where / "pyproject.toml").write_text(
@@ -65,8 +82,8 @@ def fake_package(where: Path) -> Path:
 
 
 def fake_plugin(root: Path, requirements: str, version: str = "9.9.9") -> Path:
-    """A plugin directory with the real bootstrap (symlinked) and its own requirements; the
-    build's warm-up imports `fakeplug` instead of memoryd."""
+    """A plugin directory with the real bootstrap (symlinked), its own requirements and a
+    stand-in for the shim; the build's warm-up imports `fakeplug` instead of memoryd."""
     (root / ".claude-plugin").mkdir(parents=True)
     manifest = {"name": "fake", "version": version}
     (root / ".claude-plugin" / "plugin.json").write_text(json.dumps(manifest))
@@ -79,6 +96,8 @@ def fake_plugin(root: Path, requirements: str, version: str = "9.9.9") -> Path:
     (root / "plugin_env" / "shim_tools.json").symlink_to(REPO / "plugin_env" / "shim_tools.json")
     (root / "plugin_env" / "requirements.txt").write_text(requirements + "\n")
     (root / "plugin_env" / "warm_up.txt").write_text("# the fake plugin's module\nfakeplug\n")
+    (root / "mcp_shim").mkdir()
+    (root / "mcp_shim" / "__main__.py").write_text(FAKE_SHIM)
     return root
 
 

@@ -195,7 +195,6 @@ def test_a_failed_build_says_what_failed_and_the_next_session_retries() -> None:
     # Later calls in the session get the same answer at once.
     server.request(8, "tools/call", {"name": "memory_count", "arguments": {}})
     assert server.answer(8, timeout=5)["result"]["content"][0]["text"] == text
-    assert server.close() == 0
 
     # The next session retries by itself (and fails again: still nothing provides it).
     again = front(fake.root, fake.env)
@@ -203,7 +202,8 @@ def test_a_failed_build_says_what_failed_and_the_next_session_retries() -> None:
     wait_for(lambda: fake.log.count("--- failed") == 2, 120, "the second attempt")
     again.close()
 
-    # The retry command, as given, builds once the cause is fixed.
+    # The retry command, as given, builds once the cause is fixed; the session that failed
+    # then serves its next call from the new environment.
     package = fake_package(fake.root.parent / "pkg2")
     fake.layout.requirements.write_text(f"fakeplug @ {package.as_uri()}\n")
     fake.gate.touch()
@@ -212,6 +212,9 @@ def test_a_failed_build_says_what_failed_and_the_next_session_retries() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "environment ready" in done.stderr and fake.ready()
+    server.request(9, "tools/call", {"name": "memory_count", "arguments": {}})
+    assert server.answer(9, timeout=30)["result"]["content"][0]["text"] == "fake shim: tools/call"
+    assert server.close() == 0
 
 
 def test_installers_and_their_steps() -> None:
@@ -244,9 +247,6 @@ def test_a_server_started_while_ready_is_the_shim_itself() -> None:
     """Later sessions: no front in between (the shim replaces the launcher)."""
     fake = FakeBuild()
     fake.gate.touch()
-    shim = fake.root / "mcp_shim"  # on the environment's path through the plugin directory
-    shim.mkdir()
-    (shim / "__main__.py").write_text("import sys\nsys.stdin.read()\n")
     install = [sys.executable, str(fake.root / "scripts" / "plugin_python.py"), "--install"]
     assert subprocess.run(install, env=fake.env, capture_output=True, timeout=120).returncode == 0
     # Started in a directory with an mcp_shim package of its own (this checkout), which the
@@ -259,3 +259,21 @@ def test_a_server_started_while_ready_is_the_shim_itself() -> None:
     python = str(fake.layout.python).encode()
     assert cmdline.read_bytes().split(b"\0")[:4] == [python, b"-P", b"-m", b"mcp_shim"]
     assert launched.close() == 0
+
+
+def test_a_shim_that_dies_at_start_is_told_to_the_held_calls() -> None:
+    """The build succeeds, but the server in the new environment exits before answering
+    (a broken install, a crash on import): held calls get an answer, not silence."""
+    fake = FakeBuild()
+    fake.gate.touch()
+    broken = "import sys\nsys.exit('mcp_shim: broken on purpose')\n"
+    (fake.root / "mcp_shim" / "__main__.py").write_text(broken)
+    server = front(fake.root, fake.env)
+    server.initialize()
+    server.request(1, "tools/call", {"name": "memory_count", "arguments": {}})
+    text = server.answer(1, timeout=120)["result"]["content"][0]["text"]
+    assert text.startswith("memoryd is unavailable: its MCP server did not start")
+    assert "exited with status 1 before answering initialize" in text
+    server.request(2, "tools/call", {"name": "memory_count", "arguments": {}})
+    assert server.answer(2, timeout=10)["result"]["content"][0]["text"] == text
+    assert server.close() == 0
