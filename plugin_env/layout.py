@@ -2,8 +2,8 @@
 
 One virtual environment per plugin version, `<data>/venv-<version>`, under ${CLAUDE_PLUGIN_DATA}
 (Claude Code keeps that directory across plugin updates, and deletes it on uninstall). A stamp
-file inside says which version and which requirements it was built for; it is written last, so
-an environment without the right stamp is not ready, whatever else is in it.
+file inside says which version, requirements and plugin directory it was built for; it is
+written last, so an environment without the right stamp is not ready, whatever else is in it.
 """
 
 from __future__ import annotations
@@ -84,10 +84,11 @@ class Layout:
         return self.root / "plugin_env" / WARM_UP
 
     def stamp_text(self) -> str:
-        """What the stamp of a ready environment says: the version and the requirements'
-        digest, so that changed requirements (a checkout run with --plugin-dir) rebuild it."""
+        """What the stamp of a ready environment says: the version, the requirements' digest
+        and the plugin directory (the environment runs the code there, through a .pth), so
+        that changed requirements or another checkout (--plugin-dir) rebuild it."""
         digest = hashlib.sha256(self.requirements.read_bytes()).hexdigest()[:16]
-        return f"{self.version} {digest}"
+        return f"{self.version} {digest} {self.root}"
 
     def ready(self) -> bool:
         try:

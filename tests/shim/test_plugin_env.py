@@ -7,6 +7,7 @@ test_claude_cli.py."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -249,6 +250,11 @@ def test_a_server_started_while_ready_is_the_shim_itself() -> None:
     fake.gate.touch()
     install = [sys.executable, str(fake.root / "scripts" / "plugin_python.py"), "--install"]
     assert subprocess.run(install, env=fake.env, capture_output=True, timeout=120).returncode == 0
+    # The environment runs the plugin directory's code: another checkout of the same version
+    # (claude --plugin-dir elsewhere, same plugin data) does not count it as its own.
+    other = shutil.copytree(fake.root, fake.root.parent / "other", symlinks=True)
+    moved = {**fake.plugin, "CLAUDE_PLUGIN_ROOT": str(other)}
+    assert fake.ready() and not Layout.from_environ(moved, other).ready()
     # Started in a directory with an mcp_shim package of its own (this checkout), which the
     # plugin's must not be shadowed by.
     launched = McpPipe(
