@@ -1,27 +1,25 @@
 #!/usr/bin/env python3
-"""Run this project's Python code in the plugin's own virtual environment, creating it first.
+"""Run this project's Python code in the plugin's own environment, building it first if needed.
 
 Claude Code installs no Python dependencies for plugins, so the plugin keeps a venv under
-${CLAUDE_PLUGIN_DATA} with this checkout pip-installed into it. The venv is per plugin version
-(`venv-<version>` from .claude-plugin/plugin.json): a new version gets a fresh venv, and the
-other versions' venvs are removed once it is ready. The first session after install waits for
-the install (about 15 s with a warm pip cache); later sessions start it directly. The install
-runs in a process of its own session, so that it completes even if Claude Code stops waiting
-for that first server and kills it.
+${CLAUDE_PLUGIN_DATA} (plugin_env/: one per plugin version, built by a process of its own
+that outlives the session, one build at a time). The plugin's MCP server does not come
+through here: it is scripts/mcp_front.py, which serves the tools at once while a build runs.
 
-Usage (exec form in .mcp.json or hooks/hooks.json; the interpreter only needs Python 3.8+):
+Usage (the interpreter only needs Python 3.9+; the environment gets 3.11+ from PATH):
 
-    python3 ${CLAUDE_PLUGIN_ROOT}/scripts/plugin_python.py -m mcp_shim
-        create/update the venv if needed, then exec `<venv>/bin/python -m mcp_shim`
-    python3 ${CLAUDE_PLUGIN_ROOT}/scripts/plugin_python.py --if-ready -m hooks.something
-        for hooks: exec only if the venv is ready; otherwise exit 0 at once, printing nothing
-        (a hook must never wait for an install)
-    python3 ${CLAUDE_PLUGIN_ROOT}/scripts/plugin_python.py --print
-        create/update the venv if needed and print its interpreter's path (nothing else)
+    python3 plugin_python.py -m mcp_shim …  build if needed (waiting for it), then exec
+                                            `<venv>/bin/python -m mcp_shim …`
+    python3 plugin_python.py --if-ready …   exec only if the venv is ready, else exit 0 at once,
+                                            printing nothing (a hook must never wait)
+    python3 plugin_python.py --print        build if needed, print the venv's python
+    python3 plugin_python.py --start        start a detached build if none is running and the
+                                            venv is not ready; exit 0 at once, silently (hooks)
+    python3 plugin_python.py --install      build in the foreground and say how it went (the
+                                            command the tools give when a build failed)
 
-Everything after the options goes to the venv's python unchanged. Nothing but the exec'd
-program ever writes to stdout (it may be an MCP stdio stream); install output goes to
-<data>/install.log, one-line errors to stderr.
+Nothing but the exec'd program ever writes to stdout (it may be an MCP stdio stream); build
+output goes to <data>/install.log, one-line errors to stderr.
 
 Environment:
     CLAUDE_PLUGIN_ROOT     the plugin directory (default: this script's parent's parent)
@@ -32,162 +30,73 @@ Environment:
 
 from __future__ import annotations
 
-import fcntl
-import json
+import contextlib
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-MIN_PYTHON = (3, 11)
-CANDIDATES = ("python3.13", "python3.12", "python3.11", "python3")
-STAMP = ".memoryd-plugin-version"
-INSTALL = "--install-detached"  # internal: the child that install_detached() starts
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from plugin_env.layout import Layout, LayoutError  # noqa: E402 - after the path is set
+from plugin_env.runner import build_main, start_detached, wait_for_build  # noqa: E402
 
 
-def fail(message: str, quiet: bool) -> int:
-    if not quiet:
-        sys.stderr.write(f"memoryd plugin: {message}\n")
-    return 0 if quiet else 1
+def say(line: str) -> None:
+    sys.stderr.write(f"{line}\n")
 
 
-def plugin_root() -> Path:
-    root = os.environ.get("CLAUDE_PLUGIN_ROOT")
-    return Path(root) if root else Path(__file__).resolve().parent.parent
+def ensure(layout: Layout) -> str | None:
+    """The venv's python once a build (detached, so that it survives this process) is done;
+    None, having said why, if the environment is still not ready."""
+    if not layout.ready():
+        start_detached(layout, "plugin_python.py")
+        wait_for_build(layout)
+    if layout.ready():
+        return str(layout.python)
+    from plugin_env.front import failure_text
 
-
-def data_dir() -> Path:
-    data = os.environ.get("CLAUDE_PLUGIN_DATA")
-    if data:
-        return Path(data)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "memoryd-plugin"
-
-
-def plugin_version(root: Path) -> str:
-    manifest = json.loads((root / ".claude-plugin" / "plugin.json").read_text())
-    return str(manifest.get("version") or "0")
-
-
-def base_python() -> str:
-    """An interpreter new enough for the project: this one, else the newest on PATH."""
-    if sys.version_info[:2] >= MIN_PYTHON:
-        return sys.executable
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if not found:
-            continue
-        probe = subprocess.run(
-            [found, "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.stdout.strip() == "True":
-            return found
-    raise RuntimeError(
-        "memoryd needs Python 3.11 or newer; install it (python3.11+ on PATH) and restart"
-    )
-
-
-def ready(venv: Path, version: str) -> bool:
-    try:
-        return (venv / STAMP).read_text().strip() == version and (venv / "bin" / "python").exists()
-    except OSError:
-        return False
-
-
-def install(root: Path, data: Path, venv: Path, version: str) -> None:
-    """Build the venv for `version` (under the install lock), then drop other versions'."""
-    data.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(data / "install.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be installing: wait for it
-        if ready(venv, version):
-            return
-        with open(data / "install.log", "a") as log:
-            log.write(f"--- installing memoryd plugin {version} from {root}\n")
-            log.flush()
-            if venv.exists():
-                shutil.rmtree(venv)
-            steps = [
-                [base_python(), "-m", "venv", str(venv)],
-                [
-                    str(venv / "bin" / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    str(root),
-                ],
-            ]
-            for step in steps:
-                done = subprocess.run(
-                    step, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(data)
-                )
-                if done.returncode != 0:
-                    raise RuntimeError(
-                        f"`{' '.join(step[:4])} …` failed (status {done.returncode}); "
-                        f"see {data / 'install.log'}"
-                    )
-            (venv / STAMP).write_text(version + "\n")
-            log.write(f"--- installed memoryd plugin {version}\n")
-        for old in data.glob("venv-*"):
-            if old != venv:
-                shutil.rmtree(old, ignore_errors=True)
-
-
-def install_detached() -> None:
-    """Run install() as a process of its own session. A first install on a slow network can
-    outlast Claude Code's wait for an MCP server (MCP_TIMEOUT, 30 s), or the session itself;
-    if Claude Code then kills this process, the detached install carries on to the end, so the
-    next session starts at once instead of installing again."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), INSTALL],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        raise RuntimeError(lines[-1] if lines else f"install failed (status {done.returncode})")
+    say(f"memoryd plugin: {failure_text(layout)}")
+    return None
 
 
 def main(argv: list[str]) -> int:
-    quiet = bool(argv) and argv[0] == "--if-ready"
-    show = bool(argv) and argv[0] == "--print"
-    args = argv[1:] if quiet or show else argv
-    if argv == [INSTALL]:  # install_detached's child
-        root, data = plugin_root(), data_dir()
-        try:
-            version = plugin_version(root)
-            install(root, data, data / f"venv-{version}", version)
-        except (OSError, ValueError, RuntimeError) as exc:
-            sys.stderr.write(f"{exc}\n")
-            return 1
-        return 0
-
+    mode = argv[0] if argv and argv[0].startswith("--") else ""
+    args = argv[1:] if mode else argv
     override = os.environ.get("MEMORYD_PLUGIN_PYTHON")
-    if override:
+    python: str | None = None
+    if override and mode not in ("--start", "--install", "--build"):
         python = override
     else:
-        root, data = plugin_root(), data_dir()
         try:
-            version = plugin_version(root)
-        except (OSError, ValueError) as exc:
-            return fail(f"cannot read {root}/.claude-plugin/plugin.json: {exc}", quiet)
-        venv = data / f"venv-{version}"
-        if not ready(venv, version):
-            if quiet:
+            layout = Layout.from_environ(os.environ, ROOT)
+        except LayoutError as exc:
+            if mode in ("--if-ready", "--start"):
                 return 0
+            say(f"memoryd plugin: {exc}")
+            return 1
+        if mode == "--build":  # the detached build: --build --lock-fd N --by WHO
+            options = {args[i]: args[i + 1] for i in range(0, len(args) - 1, 2)}
+            return build_main(layout, options["--by"], int(options["--lock-fd"]), lambda _: None)
+        if mode == "--install":
+            return build_main(layout, "the retry command", None, say)
+        if mode == "--start":
+            with contextlib.suppress(OSError):
+                start_detached(layout, "a hook")
+            return 0
+        if mode == "--if-ready":
+            if not layout.ready():
+                return 0
+            python = str(layout.python)
+        else:
             try:
-                install_detached()
-            except (OSError, RuntimeError) as exc:
-                return fail(str(exc), quiet)
-        python = str(venv / "bin" / "python")
-    if show:
+                python = ensure(layout)
+            except OSError as exc:
+                say(f"memoryd plugin: {exc}")
+                return 1
+    if python is None:
+        return 1
+    if mode == "--print":
         sys.stdout.write(python + "\n")
         return 0
     os.execv(python, [python, *args])  # noqa: S606 - the venv python replaces this process

@@ -44,6 +44,17 @@ def request_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def tool_results(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The tool_result blocks a request carries, by tool_use_id."""
+    return {
+        str(block.get("tool_use_id")): block
+        for message in body.get("messages", [])
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    }
+
+
 @dataclass
 class FakeAnthropic:
     on_structured: Structured = field(default=lambda text: {"lessons": []})

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,20 @@ def run_sh(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_run_hook_sh_uses_the_plugin_venv(tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MEMORY", "CLAUDE"))}
     env = {**base, "CLAUDE_PLUGIN_ROOT": str(REPO), "CLAUDE_PLUGIN_DATA": str(tmp_path)}
-    # The first session: no venv yet (the MCP server is installing it): nothing, at once.
-    done = run_sh(env)
-    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
-    # Once scripts/plugin_python.py has made venv-<version>, the hook runs on its python.
-    (tmp_path / "venv-0.1.0" / "bin").mkdir(parents=True)
-    (tmp_path / "venv-0.1.0" / "bin" / "python").symlink_to(sys.executable)
+    # The first session: no venv yet (plugin_env is building it). Approving needs no
+    # dependency, so python3 from PATH decides.
     out = json.loads(run_sh(env).stdout)
     assert out["hookSpecificOutput"]["permissionDecision"] == "allow"
+    # Once plugin_env has built venv-<version> (a stamp says so), the hook runs on its python;
+    # a venv without the stamp (a build under way) is not used.
+    python = tmp_path / "venv-0.1.0" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "venv python: $*"\n')
+    python.chmod(0o755)
+    assert json.loads(run_sh(env).stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    (tmp_path / "venv-0.1.0" / ".memoryd-plugin-version").write_text("0.1.0 0123\n")
+    hook = REPO / "hooks" / "memory_hook.py"
+    assert run_sh(env).stdout == f"venv python: -S {hook} approve\n"
 
 
 @pytest.mark.parametrize("form", FORMS)
