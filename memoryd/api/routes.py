@@ -105,13 +105,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
 async def list_memories(request: Request) -> rest.ListOut:
     """List memories, newest first."""
     query = read_query(request, rest.ListQuery)
-    memories, total = await components(request).store.page(
-        category=query.category,
-        tag=query.tag,
-        project=query.project,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    memories, total = await components(request).store.page(query)
     return rest.ListOut(memories=[memory_out(m) for m in memories], total=total)
 
 

@@ -206,18 +206,8 @@ class RemoteStore(MemoryBackend):
         out = self._parse(rest.SecretOut, data)
         return _stub(out.id, content=None, is_sensitive=out.is_sensitive), out.content
 
-    async def page(
-        self,
-        category: str | None = None,
-        tag: str | None = None,
-        project: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> tuple[list[Memory], int]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        for name, value in (("category", category), ("tag", tag), ("project", project)):
-            if value:
-                params[name] = value
+    async def page(self, query: rest.ListQuery) -> tuple[list[Memory], int]:
+        params = query.model_dump(exclude_none=True)
         out = self._parse(rest.ListOut, await self._call("GET", "/api/memories", params=params))
         return [_memory(m) for m in out.memories], out.total
 
@@ -253,7 +243,7 @@ class RemoteStore(MemoryBackend):
         fetched one memory at a time through the hub's /secret."""
         offset = 0
         while True:
-            memories, total = await self.page(limit=EXPORT_PAGE, offset=offset)
+            memories, total = await self.page(rest.ListQuery(limit=EXPORT_PAGE, offset=offset))
             for memory in memories:
                 content = memory.content
                 if memory.is_sensitive:
