@@ -145,6 +145,17 @@ def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
     emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
 
 
+def _add_field_flags(
+    p: argparse.ArgumentParser, category: str | None = None, importance: float | None = None
+) -> None:
+    """The memory's fields other than its text, as `remember` and `update` take them."""
+    p.add_argument("-c", "--category", default=category)
+    p.add_argument("-t", "--tags", help="comma-separated")
+    p.add_argument("-i", "--importance", type=float, default=importance)
+    p.add_argument("-k", "--keywords", help="extra search words")
+    p.add_argument("-p", "--project")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory", description="Talk to your memoryd.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -152,11 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remember", help="store a memory")
     p.add_argument("text", nargs="+")
-    p.add_argument("-c", "--category", default="facts")
-    p.add_argument("-t", "--tags", help="comma-separated")
-    p.add_argument("-i", "--importance", type=float, default=0.5)
-    p.add_argument("-k", "--keywords", help="extra search words")
-    p.add_argument("-p", "--project")
+    _add_field_flags(p, category="facts", importance=0.5)
     p.add_argument("--sensitive", action="store_true", help="encrypt, never show in recall")
     p.set_defaults(func=cmd_remember)
 
@@ -183,11 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("update", help="change fields of a memory")
     p.add_argument("id")
     p.add_argument("--content")
-    p.add_argument("-c", "--category")
-    p.add_argument("-t", "--tags")
-    p.add_argument("-i", "--importance", type=float)
-    p.add_argument("-k", "--keywords")
-    p.add_argument("-p", "--project")
+    _add_field_flags(p)  # no defaults: only the fields given change
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser("forget", help="delete a memory")
