@@ -5,12 +5,13 @@ has already had answered."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.hooks.fake_anthropic import FakeAnthropic
-from tests.support import Daemon
+from tests.support import CLAUDE_CLI, REPO, Daemon
 
 
 def answered_tools(body: dict[str, Any]) -> set[Any]:
@@ -45,3 +46,19 @@ def claude_env(home: Path, daemon: Daemon, fake: FakeAnthropic, **extra: str) ->
         **extra,
     )
     return env
+
+
+def run_claude(
+    prompt: str, *flags: str, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """`claude -p PROMPT` with this repository's plugin loaded; fails the test unless it exits 0."""
+    done = subprocess.run(
+        [str(CLAUDE_CLI), "-p", prompt, "--plugin-dir", str(REPO), *flags],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done

@@ -7,15 +7,14 @@ Marked `requires_claude_cli`: without the CLI this module skips, saying so (test
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import pytest
 
 from memoryd.automem import encode_project_path
-from tests.hooks.claude_cli import answered_tools, claude_env
+from tests.hooks.claude_cli import answered_tools, claude_env, run_claude
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
-from tests.support import CLAUDE_CLI, REPO, running_daemon, short_tmpdir
+from tests.support import running_daemon, short_tmpdir
 
 pytestmark = pytest.mark.requires_claude_cli
 
@@ -40,24 +39,13 @@ def test_claude_writing_its_auto_memory_is_mirrored_into_memoryd() -> None:
         fake_anthropic(FakeAnthropic(on_tools=write_note)) as fake,
         running_daemon() as daemon,
     ):
-        env = claude_env(home, daemon, fake)
-        done = subprocess.run(
-            [
-                str(CLAUDE_CLI),
-                "-p",
-                "Remember how the dashboard refreshes.",
-                "--plugin-dir",
-                str(REPO),
-                "--permission-mode",
-                "acceptEdits",
-            ],
-            env=env,
+        run_claude(
+            "Remember how the dashboard refreshes.",
+            "--permission-mode",
+            "acceptEdits",
+            env=claude_env(home, daemon, fake),
             cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=120,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
         stored = daemon.client().get("/api/memories").json()["memories"]
     assert memory_md.read_text() == NOTE  # Claude Code's own write went ahead
     assert [(m["content"], m["project"]) for m in stored] == [

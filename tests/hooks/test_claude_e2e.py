@@ -8,15 +8,14 @@ Marked `requires_claude_cli`: without the CLI this module skips, saying so (test
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.hooks.claude_cli import answered_tools, claude_env
+from tests.hooks.claude_cli import answered_tools, claude_env, run_claude
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
-from tests.support import CLAUDE_CLI, REPO, Daemon, running_daemon, short_tmpdir, wait_until
+from tests.support import Daemon, running_daemon, short_tmpdir, wait_until
 
 pytestmark = pytest.mark.requires_claude_cli
 
@@ -84,23 +83,13 @@ def test_claude_p_with_the_plugin_recalls_approves_and_learns(
     project = home / "proj"
     project.mkdir()
     env = claude_env(home, daemon, fake, DEBUG_CLAUDE_MEMORY_HOOKS="1")
-    done = subprocess.run(
-        [
-            str(CLAUDE_CLI),
-            "-p",
-            "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
-            "--plugin-dir",
-            str(REPO),
-            "--output-format",
-            "json",
-        ],
+    done = run_claude(
+        "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
+        "--output-format",
+        "json",
         env=env,
         cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert result["is_error"] is False and result["result"] == "FAKE-ANSWER done"
 
