@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -137,18 +138,10 @@ class RemoteStore(MemoryBackend):
         return Created(memory, out.duplicate_of)
 
     async def update(self, memory_id: str, patch: Patch) -> Memory:
-        body: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("content", patch.content),
-                ("category", patch.category),
-                ("tags", patch.tags),
-                ("expanded_keywords", patch.expanded_keywords),
-                ("importance", patch.importance),
-                ("project", patch.project),
-            )
-            if value is not None
-        }
+        # The patch's fields are the PUT body's, name for name; clear_project is `project: null`.
+        fields = asdict(patch)
+        del fields["clear_project"]
+        body = {name: value for name, value in fields.items() if value is not None}
         if patch.clear_project:
             body["project"] = None
         data = await self._call("PUT", f"/api/memories/{_path_id(memory_id)}", json=body)
