@@ -45,6 +45,17 @@ class ServiceError(Exception):
     status = 500
     code = "internal"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        """A subclass names its code, and its status where it is not its parent's, in its
+        header: `class WrongKey(Conflict, code="wrong_key")`."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
@@ -53,123 +64,84 @@ class ServiceError(Exception):
         self.extra: dict[str, Any] = extra
 
 
-class BadRequest(ServiceError):
-    status = 400
-    code = "bad_request"
+class BadRequest(ServiceError, status=400, code="bad_request"): ...
 
 
-class Unauthorized(ServiceError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(ServiceError, status=401, code="unauthorized"): ...
 
 
-class NotFound(ServiceError):
-    status = 404
-    code = "not_found"
+class NotFound(ServiceError, status=404, code="not_found"): ...
 
 
-class Conflict(ServiceError):
-    status = 409
-    code = "conflict"
+class Conflict(ServiceError, status=409, code="conflict"): ...
 
 
-class WrongKey(Conflict):
-    code = "wrong_key"
+class WrongKey(Conflict, code="wrong_key"): ...
 
 
-class EndToEndMode(Conflict):
-    code = "end_to_end"
+class EndToEndMode(Conflict, code="end_to_end"): ...
 
 
-class SealedByClient(Conflict):
-    code = "sealed_by_client"
+class SealedByClient(Conflict, code="sealed_by_client"): ...
 
 
-class OpCollision(Conflict):
-    code = "op_collision"
+class OpCollision(Conflict, code="op_collision"): ...
 
 
-class ReplicaCollision(Conflict):
-    code = "replica_collision"
+class ReplicaCollision(Conflict, code="replica_collision"): ...
 
 
-class PayloadTooLarge(ServiceError):
-    status = 413
-    code = "payload_too_large"
+class PayloadTooLarge(ServiceError, status=413, code="payload_too_large"): ...
 
 
-class InvalidInput(ServiceError):
-    status = 422
-    code = "invalid"
+class InvalidInput(ServiceError, status=422, code="invalid"): ...
 
 
-class ContentTooLong(InvalidInput):
-    code = "content_too_long"
+class ContentTooLong(InvalidInput, code="content_too_long"): ...
 
 
-class UnknownCategory(InvalidInput):
-    code = "unknown_category"
+class UnknownCategory(InvalidInput, code="unknown_category"): ...
 
 
-class BadEnvelope(InvalidInput):
+class BadEnvelope(InvalidInput, code="bad_envelope"):
     """A sealed op that cannot be opened with the right key: tampered or corrupt."""
 
-    code = "bad_envelope"
+
+class ClockSkew(InvalidInput, code="clock_skew"): ...
 
 
-class ClockSkew(InvalidInput):
-    code = "clock_skew"
+class InvalidOp(InvalidInput, code="invalid_op"): ...
 
 
-class InvalidOp(InvalidInput):
-    code = "invalid_op"
+class SensitiveRefused(InvalidInput, code="sensitive_not_stored"): ...
 
 
-class SensitiveRefused(InvalidInput):
-    code = "sensitive_not_stored"
+class DecryptError(ServiceError, code="decrypt_failed"): ...
 
 
-class DecryptError(ServiceError):
-    code = "decrypt_failed"
-
-
-class DiskFull(ServiceError):
+class DiskFull(ServiceError, status=507, code="disk_full"):
     """The disk holding a file memoryd writes has no room left (memory_core.disk tells)."""
 
-    status = 507
-    code = "disk_full"
 
-
-class HubFailed(ServiceError):
+class HubFailed(ServiceError, status=502, code="hub_error"):
     """The hub answered, but not with something the daemon can pass on (5xx, a bad key, a body
     that is not the REST shape)."""
 
-    status = 502
-    code = "hub_error"
+
+class HubAuthFailed(HubFailed, code="hub_auth_failed"): ...
 
 
-class HubAuthFailed(HubFailed):
-    code = "hub_auth_failed"
+class SecretBackendError(ServiceError, status=502, code="secret_backend"): ...
 
 
-class SecretBackendError(ServiceError):
-    status = 502
-    code = "secret_backend"
+class Unavailable(ServiceError, status=503, code="unavailable"): ...
 
 
-class Unavailable(ServiceError):
-    status = 503
-    code = "unavailable"
-
-
-class HubUnreachable(Unavailable):
+class HubUnreachable(Unavailable, code="hub_unreachable"):
     """The hub refused the connection, did not answer in time, or answered 5xx/429."""
 
-    code = "hub_unreachable"
 
-
-class DaemonDown(Unavailable):
-    code = "daemon_down"
+class DaemonDown(Unavailable, code="daemon_down"): ...
 
 
 class RemoteError(ServiceError):

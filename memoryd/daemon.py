@@ -31,7 +31,7 @@ from memory_core.errors import UnsafeDirectory
 from memory_core.private_files import private_dir, private_opener
 from memory_core.version import __version__
 from memoryd.api.app import create_app
-from memoryd.service.activation import MemorydServer, listen_fds
+from memoryd.service.activation import MemorydServer, listen_fds, server_config
 from memoryd.service.units import EXIT_CONFIG_ERROR
 
 log = logging.getLogger("memoryd")
@@ -148,15 +148,10 @@ def lock_holder(db_path: Path) -> tuple[str, Path | None]:
 
 
 def uvicorn_config(app: Any) -> uvicorn.Config:
-    return uvicorn.Config(
+    return server_config(
         app,
         http=PeerCheckedProtocol,
-        loop="asyncio",
         lifespan="on",
-        access_log=False,
-        log_config=None,
-        # No proxy sits in front of a Unix socket; the middleware only costs CPU per request.
-        proxy_headers=False,
         timeout_graceful_shutdown=15,
         timeout_keep_alive=30,
     )

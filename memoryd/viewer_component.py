@@ -30,6 +30,7 @@ from memory_core.http.bodies import read_json, validate
 from memory_core.http.routing import endpoint
 from memory_viewer import Viewer, daemon_viewer
 from memoryd.api.components import components
+from memoryd.service.activation import server_config
 
 log = logging.getLogger("memoryd")
 
@@ -106,15 +107,7 @@ class ViewerComponent:
                 timeout=30,
             )
             self._viewer = daemon_viewer(client, self.port, self._clock)
-            config = uvicorn.Config(
-                self._viewer.app,
-                loop="asyncio",
-                lifespan="off",
-                access_log=False,
-                log_config=None,
-                proxy_headers=False,
-                timeout_graceful_shutdown=2,
-            )
+            config = server_config(self._viewer.app, lifespan="off", timeout_graceful_shutdown=2)
             server = _ViewerServer(config)
             self._task = asyncio.create_task(self._serve(server, sock, client))
             ready = asyncio.create_task(server.ready.wait())

@@ -79,18 +79,8 @@ async def health(request: Request) -> rest.HealthOut:
 
 async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut | Response:
     """Store a memory (deduplicated: a duplicate answers 200 with the id already stored)."""
-    created = await components(request).store.create(
-        NewMemory(
-            content=body.content,
-            category=body.category,
-            tags=body.tags,
-            expanded_keywords=body.expanded_keywords,
-            importance=body.importance,
-            force_sensitive=body.force_sensitive,
-            project=body.project,
-            source=body.source,
-        )
-    )
+    # The wire models' fields are the store records' own, name for name.
+    created = await components(request).store.create(NewMemory(**body.model_dump()))
     memory = created.memory
     out = rest.StoredOut(
         id=memory.id,
@@ -105,13 +95,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
 async def list_memories(request: Request) -> rest.ListOut:
     """List memories, newest first."""
     query = read_query(request, rest.ListQuery)
-    memories, total = await components(request).store.page(
-        category=query.category,
-        tag=query.tag,
-        project=query.project,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    memories, total = await components(request).store.page(query)
     return rest.ListOut(memories=[memory_out(m) for m in memories], total=total)
 
 
@@ -131,12 +115,7 @@ async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.Update
     memory = await components(request).store.update(
         request.path_params["id"],
         Patch(
-            content=body.content,
-            category=body.category,
-            tags=body.tags,
-            expanded_keywords=body.expanded_keywords,
-            importance=body.importance,
-            project=body.project,
+            **body.model_dump(),
             clear_project="project" in body.model_fields_set and body.project is None,
         ),
     )
@@ -152,16 +131,7 @@ async def delete_memory(request: Request) -> rest.DeletedOut:
 
 async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
     """Search memories by relevance."""
-    results = await components(request).store.recall(
-        RecallQuery(
-            context=body.context,
-            expanded_query=body.expanded_query,
-            category=body.category,
-            project=body.project,
-            sort_by=body.sort_by,
-            limit=body.limit,
-        )
-    )
+    results = await components(request).store.recall(RecallQuery(**body.model_dump()))
     return rest.RecallOut(
         memories=[
             rest.ScoredMemoryOut(**_fields(m, m.shown_content()), score=round(s, 6))

@@ -18,7 +18,7 @@ from memoryd.service.commands import add_commands as add_service_commands
 def _serve(args: argparse.Namespace) -> int:
     from memory_core.crypto.keys import load_key
     from memoryd.daemon import acquire_lock, serve
-    from memoryd.doctor import missing_key_problem
+    from memoryd.doctor_data import missing_key_problem
     from memoryd.store.db import check_database
 
     log_to(  # tracebacks without exception messages: those may quote memory content

@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
-from memory_core.private_files import private_output
-from memory_core.wire.transfer import content_withheld, read_items
 from memoryd.cli import automem_cmd
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
-from memoryd.cli.render import Progress, memory_rows, table
-from memoryd.cli.sync_cmd import cmd_sync, sync_lines
+from memoryd.cli.render import emit, memory_rows, table
+from memoryd.cli.status_cmd import cmd_reindex, cmd_stats, cmd_status
+from memoryd.cli.sync_cmd import cmd_sync
+from memoryd.cli.transfer_cmd import cmd_export, cmd_import
 from memoryd.cli.ui_cmd import add_command as add_ui_command
 from memoryd.doctor import doctor_command
-from memoryd.importer import read_original_db
 from memoryd.service.backup import backup_command
 
-IMPORT_BATCH = 500
 Handler = Callable[[DaemonClient, argparse.Namespace], Any]
-
-
-def _emit(args: argparse.Namespace, data: Any, human: Callable[[Any], None]) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        human(data)
 
 
 def cmd_remember(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -57,7 +44,7 @@ def cmd_remember(client: DaemonClient, args: argparse.Namespace) -> None:
             flag = " (sensitive: encrypted)" if d["is_sensitive"] else ""
             print(f"Stored {d['id']} in {d['category']}{flag}")
 
-    _emit(args, out, human)
+    emit(args, out, human)
 
 
 def cmd_recall(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -80,7 +67,7 @@ def cmd_recall(client: DaemonClient, args: argparse.Namespace) -> None:
             ["ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"],
         )
 
-    _emit(args, out, human)
+    emit(args, out, human)
 
 
 def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -97,7 +84,7 @@ def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
         table(memory_rows(d["memories"]), ["ID", "CATEGORY", "IMP", "PROJECT", "CONTENT"])
         print(f"{len(d['memories'])} of {d['total']} shown")
 
-    _emit(args, out, human)
+    emit(args, out, human)
 
 
 def memory_path(memory_id: str) -> str:
@@ -129,7 +116,7 @@ def _show_memory(m: dict[str, Any]) -> None:
 
 
 def cmd_show(client: DaemonClient, args: argparse.Namespace) -> None:
-    _emit(args, client.request("GET", memory_path(args.id)), _show_memory)
+    emit(args, client.request("GET", memory_path(args.id)), _show_memory)
 
 
 def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
@@ -150,159 +137,23 @@ def cmd_update(client: DaemonClient, args: argparse.Namespace) -> None:
             "--importance, --keywords or --project"
         )
     out = client.request("PUT", memory_path(args.id), json=body)
-    _emit(args, out, lambda d: print(f"Updated {d['updated']}"))
+    emit(args, out, lambda d: print(f"Updated {d['updated']}"))
 
 
 def cmd_forget(client: DaemonClient, args: argparse.Namespace) -> None:
     out = client.request("DELETE", memory_path(args.id))
-    _emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
+    emit(args, out, lambda d: print(f"Forgot {d['deleted']}: {d['preview']}"))
 
 
-def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
-    if args.claude_auto_memory:
-        return automem_cmd.cmd_export(client, args)
-    total = client.request("GET", "/api/stats")["total"]
-    params = {"include_sensitive": "1"} if args.include_sensitive else {}
-    progress = Progress(total, "Exporting")
-    # A file gets the decrypted secrets with --include-sensitive: it is 0600 and appears whole.
-    output: contextlib.AbstractContextManager[BinaryIO] = (
-        private_output(Path(args.output))
-        if args.output
-        else contextlib.nullcontext(sys.stdout.buffer)
-    )
-    try:
-        with output as sink:
-            for line in client.stream_lines("/api/memories/export", params):
-                sink.write(line.encode() if isinstance(line, str) else line)
-                sink.write(b"\n")
-                progress.advance(1)
-    finally:
-        progress.finish()
-    if args.output:
-        print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
-
-
-def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), IMPORT_BATCH):
-        yield items[start : start + IMPORT_BATCH]
-
-
-def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
-    if args.claude_auto_memory:
-        return _emit(args, automem_cmd.import_auto_memory(client, args), automem_cmd.print_report)
-    try:
-        if args.from_claude_memory_mcp:
-            items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
-        elif args.file:
-            path = Path(args.file)
-            items = read_items(path.read_text(), str(path))
-        else:
-            raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read the import file: {exc}") from None
-
-    withheld = [i for i in items if content_withheld(i)]
-    items = [i for i in items if not content_withheld(i)]
-    totals = {"imported": 0, "duplicates": 0, "existing": 0, "skipped_sensitive": len(withheld)}
-    progress = Progress(len(items), "Importing")
-    try:
-        for batch in _batches(items):
-            out = client.request("POST", "/api/memories/import", json=batch)
-            for key in ("imported", "duplicates", "existing"):
-                totals[key] += out[key]
-            progress.advance(len(batch))
-    finally:
-        progress.finish()
-    _emit(
-        args,
-        totals,
-        lambda t: print(
-            f"Imported {t['imported']}, merged {t['duplicates']} duplicates, "
-            f"skipped {t['existing']} already present"
-            + (
-                f", skipped {t['skipped_sensitive']} sensitive memories exported without "
-                "their content (export with --include-sensitive to keep them)"
-                if t["skipped_sensitive"]
-                else ""
-            )
-        ),
-    )
-
-
-def cmd_stats(client: DaemonClient, args: argparse.Namespace) -> None:
-    def human(d: dict[str, Any]) -> None:
-        print(
-            f"{d['total']} memories ({d['sensitive']} sensitive), {d['deleted']} deleted, "
-            f"database {d['db_bytes'] / 1e6:.1f} MB"
-        )
-        for key in ("by_category", "by_project", "by_source"):
-            if d.get(key):
-                print(f"\n{key.removeprefix('by_')}:")
-                for name, n in d[key].items():
-                    print(f"  {name:<24} {n}")
-
-    _emit(args, client.request("GET", "/api/stats"), human)
-
-
-def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
-    def human(d: dict[str, Any]) -> None:
-        print(f"memoryd {d['version']} (protocol {d['protocol']}), pid {d['pid']}")
-        print(f"  mode      {d['mode']}")
-        print(f"  socket    {client.socket_path}")
-        if d["mode"] == "http":
-            # HTTP-only: no local store; `db` is the hub and the count comes from it.
-            print(f"  hub       {d['db']} ({d.get('hub') or 'ok'})")
-            count = d["memories"] if d["memories"] is not None else "unknown (hub unreachable)"
-            print(f"  memories  {count}")
-        else:
-            print(f"  database  {d['db']}")
-            print(f"  memories  {d['memories']}")
-        if d.get("learning"):
-            print(f"  auto-learn {d['learning']['status']}")
-        if d.get("semantic"):
-            print(f"  semantic  {semantic_line(d['semantic'])}")
-        if d.get("sync"):
-            print("\n".join(sync_lines(d["sync"])))
-
-    health = client.request("GET", "/health")
-    # auto-learn state: on, off and why, or paused at the daily token cap
-    with contextlib.suppress(RemoteError):
-        health["learning"] = client.request("GET", "/api/learn/status")
-    with contextlib.suppress(RemoteError):
-        health["sync"] = client.request("GET", "/api/sync/status")
-    with contextlib.suppress(RemoteError):
-        health["semantic"] = client.request("GET", "/api/semantic")
-    _emit(args, health, human)
-
-
-def semantic_line(state: dict[str, Any]) -> str:
-    """`GET /api/semantic` in one line: on with its progress, or off and why."""
-    if not state["enabled"]:
-        why = state.get("reason") or (  # a daemon from before `reason`
-            "MEMORY_SEMANTIC=0" if state.get("installed") else "memoryd[semantic] not installed"
-        )
-        return f"off ({why}); recall is lexical"
-    queries = {"int8": "int8 queries", "building": "int8 query model being built"}
-    query_model = queries.get(state.get("query_model", ""), "queries on the packaged model")
-    return f"on, {state['indexed']} indexed, {state['pending']} pending, {query_model}"
-
-
-def cmd_reindex(client: DaemonClient, args: argparse.Namespace) -> None:
-    """Embed the whole store again (semantic leg), with a progress bar until it is done."""
-    started = client.request("POST", "/api/semantic/reindex")
-    total = int(started["pending"])
-    progress = Progress(total, "Embedding")
-    status = started
-    while status["pending"]:
-        time.sleep(0.25)
-        status = client.request("GET", "/api/semantic")
-        progress.advance(max(0, total - int(status["pending"])) - progress.done)
-    progress.finish()
-
-    def human(d: dict[str, Any]) -> None:
-        print(f"Embedded {d['indexed']} memories with {d['model']}")
-
-    _emit(args, status, human)
+def _add_field_flags(
+    p: argparse.ArgumentParser, category: str | None = None, importance: float | None = None
+) -> None:
+    """The memory's fields other than its text, as `remember` and `update` take them."""
+    p.add_argument("-c", "--category", default=category)
+    p.add_argument("-t", "--tags", help="comma-separated")
+    p.add_argument("-i", "--importance", type=float, default=importance)
+    p.add_argument("-k", "--keywords", help="extra search words")
+    p.add_argument("-p", "--project")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -312,11 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remember", help="store a memory")
     p.add_argument("text", nargs="+")
-    p.add_argument("-c", "--category", default="facts")
-    p.add_argument("-t", "--tags", help="comma-separated")
-    p.add_argument("-i", "--importance", type=float, default=0.5)
-    p.add_argument("-k", "--keywords", help="extra search words")
-    p.add_argument("-p", "--project")
+    _add_field_flags(p, category="facts", importance=0.5)
     p.add_argument("--sensitive", action="store_true", help="encrypt, never show in recall")
     p.set_defaults(func=cmd_remember)
 
@@ -343,11 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("update", help="change fields of a memory")
     p.add_argument("id")
     p.add_argument("--content")
-    p.add_argument("-c", "--category")
-    p.add_argument("-t", "--tags")
-    p.add_argument("-i", "--importance", type=float)
-    p.add_argument("-k", "--keywords")
-    p.add_argument("-p", "--project")
+    _add_field_flags(p)  # no defaults: only the fields given change
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser("forget", help="delete a memory")

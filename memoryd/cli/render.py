@@ -1,9 +1,12 @@
-"""Terminal output: aligned tables, one-line memories, and a stderr progress bar."""
+"""Terminal output: aligned tables, one-line memories, a stderr progress bar, JSON or human."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 
@@ -66,3 +69,11 @@ class Progress:
     def finish(self) -> None:
         if self.active:
             self.out.write("\n")
+
+
+def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], None]) -> None:
+    """Print a command's answer: as JSON with `--json`, else as `human` renders it."""
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        human(data)

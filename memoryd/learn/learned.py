@@ -6,13 +6,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import aiosqlite
-
 from memory_core.clock import Clock
 from memory_core.crypto.detect import redact
 from memory_core.errors import NotFound, ServiceError
 from memory_core.model import Memory
 from memoryd.store.memories import MemoryStore, Patch
+from memoryd.store.statement import write_statement
 
 MAX_REASON_CHARS = 500
 
@@ -36,22 +35,20 @@ class LearnedLedger:
         an update keeps the content it replaced, for undo."""
         now = self.clock.now_ms()
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO learned (memory_id, session_id, action, kind, reason, "
-                "previous_content, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    memory_id,
-                    session_id,
-                    action,
-                    kind,
-                    redact(reason)[:MAX_REASON_CHARS],
-                    previous_content,
-                    now,
-                ),
-            )
-
-        await self.db.write(job)
+        await write_statement(
+            self.db,
+            "INSERT INTO learned (memory_id, session_id, action, kind, reason, "
+            "previous_content, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                memory_id,
+                session_id,
+                action,
+                kind,
+                redact(reason)[:MAX_REASON_CHARS],
+                previous_content,
+                now,
+            ),
+        )
 
     async def entries(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first, each with its memory's content as shown now (None if
@@ -111,8 +108,7 @@ class LearnedLedger:
             result = "deleted the memory"
         now = self.clock.now_ms()
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("UPDATE learned SET undone_ms = ? WHERE rowid = ?", (now, entry))
-
-        await self.db.write(job)
+        await write_statement(
+            self.db, "UPDATE learned SET undone_ms = ? WHERE rowid = ?", (now, entry)
+        )
         return {"entry": entry, "memory_id": memory_id, "undone": result}

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from memory_core.clock import Clock
 from memory_core.crypto.detect import contains_secret, redact
 from memory_core.errors import ServiceError
@@ -30,6 +28,7 @@ from memoryd.learn.spend import TokenLedger
 from memoryd.learn.transcript import read_turns
 from memoryd.sessions.project import project_for
 from memoryd.store.memories import MemoryStore, NewMemory, Patch, RecallQuery
+from memoryd.store.statement import write_statement
 
 log = logging.getLogger("memoryd.learn")
 
@@ -85,16 +84,14 @@ class LearningQueue:
             return False
         now = self.clock.now_ms()
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO learn_sessions (session_id, transcript_path, cwd, pending, "
-                "requested_ms) VALUES (?, ?, ?, 1, ?) ON CONFLICT (session_id) DO UPDATE SET "
-                "transcript_path = excluded.transcript_path, cwd = excluded.cwd, pending = 1, "
-                "requested_ms = excluded.requested_ms",
-                (session_id, transcript_path, cwd, now),
-            )
-
-        await self.db.write(job)
+        await write_statement(
+            self.db,
+            "INSERT INTO learn_sessions (session_id, transcript_path, cwd, pending, "
+            "requested_ms) VALUES (?, ?, ?, 1, ?) ON CONFLICT (session_id) DO UPDATE SET "
+            "transcript_path = excluded.transcript_path, cwd = excluded.cwd, pending = 1, "
+            "requested_ms = excluded.requested_ms",
+            (session_id, transcript_path, cwd, now),
+        )
         self._wake.set()
         return True
 
@@ -169,15 +166,13 @@ class LearningQueue:
             self.last_error = None
         now = self.clock.now_ms()
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            # A Stop that arrived while we judged keeps the row pending.
-            await conn.execute(
-                "UPDATE learn_sessions SET judged_lines = ?, judged_ms = ?, "
-                "pending = CASE WHEN requested_ms > ? THEN 1 ELSE 0 END WHERE session_id = ?",
-                (end, now, requested_ms, session_id),
-            )
-
-        await self.db.write(job)
+        # A Stop that arrived while we judged keeps the row pending.
+        await write_statement(
+            self.db,
+            "UPDATE learn_sessions SET judged_lines = ?, judged_ms = ?, "
+            "pending = CASE WHEN requested_ms > ? THEN 1 ELSE 0 END WHERE session_id = ?",
+            (end, now, requested_ms, session_id),
+        )
         return outcome
 
     async def _related(self, text: str, project: str | None) -> list[Memory]:

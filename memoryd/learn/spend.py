@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 from memory_core.clock import Clock
 from memoryd.store.db import Database
+from memoryd.store.statement import write_statement
 
 
 def utc_day(ms: int) -> str:
@@ -26,16 +25,14 @@ class TokenLedger:
         """Count one judge call's tokens towards today's."""
         day = utc_day(self.clock.now_ms())
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO learn_spend (day, input_tokens, output_tokens, calls) "
-                "VALUES (?, ?, ?, 1) ON CONFLICT (day) DO UPDATE SET "
-                "input_tokens = input_tokens + excluded.input_tokens, "
-                "output_tokens = output_tokens + excluded.output_tokens, calls = calls + 1",
-                (day, input_tokens, output_tokens),
-            )
-
-        await self.db.write(job)
+        await write_statement(
+            self.db,
+            "INSERT INTO learn_spend (day, input_tokens, output_tokens, calls) "
+            "VALUES (?, ?, ?, 1) ON CONFLICT (day) DO UPDATE SET "
+            "input_tokens = input_tokens + excluded.input_tokens, "
+            "output_tokens = output_tokens + excluded.output_tokens, calls = calls + 1",
+            (day, input_tokens, output_tokens),
+        )
 
     async def spent(self, day: str | None = None) -> dict[str, Any]:
         """One UTC day's spend (today's by default)."""

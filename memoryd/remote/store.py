@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -137,18 +138,10 @@ class RemoteStore(MemoryBackend):
         return Created(memory, out.duplicate_of)
 
     async def update(self, memory_id: str, patch: Patch) -> Memory:
-        body: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("content", patch.content),
-                ("category", patch.category),
-                ("tags", patch.tags),
-                ("expanded_keywords", patch.expanded_keywords),
-                ("importance", patch.importance),
-                ("project", patch.project),
-            )
-            if value is not None
-        }
+        # The patch's fields are the PUT body's, name for name; clear_project is `project: null`.
+        fields = asdict(patch)
+        del fields["clear_project"]
+        body = {name: value for name, value in fields.items() if value is not None}
         if patch.clear_project:
             body["project"] = None
         data = await self._call("PUT", f"/api/memories/{_path_id(memory_id)}", json=body)
@@ -206,18 +199,8 @@ class RemoteStore(MemoryBackend):
         out = self._parse(rest.SecretOut, data)
         return _stub(out.id, content=None, is_sensitive=out.is_sensitive), out.content
 
-    async def page(
-        self,
-        category: str | None = None,
-        tag: str | None = None,
-        project: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> tuple[list[Memory], int]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        for name, value in (("category", category), ("tag", tag), ("project", project)):
-            if value:
-                params[name] = value
+    async def page(self, query: rest.ListQuery) -> tuple[list[Memory], int]:
+        params = query.model_dump(exclude_none=True)
         out = self._parse(rest.ListOut, await self._call("GET", "/api/memories", params=params))
         return [_memory(m) for m in out.memories], out.total
 
@@ -253,7 +236,7 @@ class RemoteStore(MemoryBackend):
         fetched one memory at a time through the hub's /secret."""
         offset = 0
         while True:
-            memories, total = await self.page(limit=EXPORT_PAGE, offset=offset)
+            memories, total = await self.page(rest.ListQuery(limit=EXPORT_PAGE, offset=offset))
             for memory in memories:
                 content = memory.content
                 if memory.is_sensitive:

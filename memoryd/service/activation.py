@@ -16,6 +16,7 @@ import socket
 import stat
 import time
 from collections.abc import Generator, Mapping
+from typing import Any
 
 import uvicorn
 
@@ -70,6 +71,15 @@ def listen_fds(env: Mapping[str, str] | None = None, pid: int | None = None) -> 
         for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
             os.environ.pop(name, None)
     return sockets
+
+
+def server_config(app: Any, **settings: Any) -> uvicorn.Config:
+    """uvicorn's settings for a server inside memoryd: asyncio, no access log, logging left to
+    memoryd's own set-up, and no proxy-header middleware (no proxy sits in front of a Unix
+    socket or the loopback viewer; the middleware would only cost CPU per request)."""
+    return uvicorn.Config(
+        app, loop="asyncio", access_log=False, log_config=None, proxy_headers=False, **settings
+    )
 
 
 class MemorydServer(uvicorn.Server):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from memory_core.model import Memory
+from memory_core.wire.rest import ListQuery
 from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
 
 
@@ -43,14 +44,7 @@ class MemoryBackend(Protocol):
         """A live memory and its full text, a sensitive one's unsealed."""
         ...
 
-    async def page(
-        self,
-        category: str | None = None,
-        tag: str | None = None,
-        project: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> tuple[list[Memory], int]:
+    async def page(self, query: ListQuery) -> tuple[list[Memory], int]:
         """Live memories, most recently updated first, and how many match in all."""
         ...
 

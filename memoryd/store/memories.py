@@ -18,6 +18,7 @@ from memory_core.crypto.aead import Cipher
 from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
+from memory_core.wire.rest import ListQuery
 from memoryd.store import reads, replication, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
@@ -113,15 +114,8 @@ class MemoryStore(MemoryBackend):
     async def secret(self, memory_id: str) -> tuple[Memory, str]:
         return await reads.secret(self.db, self.cipher, memory_id)
 
-    async def page(
-        self,
-        category: str | None = None,
-        tag: str | None = None,
-        project: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> tuple[list[Memory], int]:
-        return await reads.page(self.db, category, tag, project, limit, offset)
+    async def page(self, query: ListQuery) -> tuple[list[Memory], int]:
+        return await reads.page(self.db, query)
 
     async def most_important(
         self,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from memory_core.crypto.aead import Cipher
 from memory_core.errors import Conflict, InvalidInput, NotFound
 from memory_core.model import Memory, normalize_category
+from memory_core.wire.rest import ListQuery
 from memoryd.store.db import Database
 from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_row, open_sealed
 
@@ -50,15 +51,9 @@ async def secret(db: Database, cipher: Cipher, memory_id: str) -> tuple[Memory, 
     return memory, open_sealed(cipher, memory.id, row["secret"])
 
 
-async def page(
-    db: Database,
-    category: str | None,
-    tag: str | None,
-    project: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Memory], int]:
+async def page(db: Database, query: ListQuery) -> tuple[list[Memory], int]:
     """Live memories, most recently updated first, and how many match in all."""
+    category, tag, project = query.category, query.tag, query.project
     where, args = ["deleted_ms IS NULL"], []
     if category:
         where.append("category = ?")
@@ -74,7 +69,7 @@ async def page(
         async with conn.execute(
             f"SELECT {COLUMNS} FROM memories WHERE {clause} "
             "ORDER BY updated_ms DESC, rowid DESC LIMIT ? OFFSET ?",
-            (*args, limit, offset),
+            (*args, query.limit, query.offset),
         ) as cursor:
             rows = await cursor.fetchall()
         async with conn.execute(f"SELECT COUNT(*) FROM memories WHERE {clause}", args) as c:

@@ -29,6 +29,7 @@ from memory_core.wire.sync import (
 )
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
+from memoryd.store.statement import write_statement
 from memoryd.sync.client import HubRefused, SyncClient
 from memoryd.sync.envelope import SyncCipher, open_op
 from memoryd.sync.state import new_replica_id, restamp
@@ -331,10 +332,9 @@ class SyncEngine:
         return int(row[0]) if row else 0
 
     async def _set_state(self, last_error: str | None) -> None:
-        async def job(conn: aiosqlite.Connection) -> None:
-            await conn.execute("UPDATE sync_state SET last_error = ? WHERE id = 1", (last_error,))
-
-        await self.db.write(job)
+        await write_statement(
+            self.db, "UPDATE sync_state SET last_error = ? WHERE id = 1", (last_error,)
+        )
 
     async def status(self) -> Status:
         async with self.db.reader() as conn:

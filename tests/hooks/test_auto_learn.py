@@ -6,18 +6,22 @@ from __future__ import annotations
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.hooks import learning_fixtures
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
 from tests.hooks.helpers import for_daemon, run_hook
 from tests.support import Daemon, run_module, running_daemon, wait_until
 
 GITHUB_TOKEN = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"
 AWS_KEY = "AKIA" + "QWERTYUIOPASDFGH"
+
+# The module-scoped fake model and auto-learning daemon (tests/hooks/learning_fixtures.py).
+fake = learning_fixtures.fake
+daemon = learning_fixtures.daemon
 
 
 def lesson(content: str, **fields: Any) -> dict[str, Any]:
@@ -39,18 +43,6 @@ def write_transcript(path: Path, turns: list[tuple[str, str]], append: bool = Fa
             content: Any = text if role == "user" else [{"type": "text", "text": text}]
             entry = {"type": role, "message": {"role": role, "content": content}}
             handle.write(json.dumps(entry) + "\n")
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeAnthropic]:
-    with fake_anthropic() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def daemon(fake: FakeAnthropic) -> Iterator[Daemon]:
-    with running_daemon(**fake.daemon_env(), MEMORY_AUTO_LEARN="1") as running:
-        yield running
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ Marked `requires_claude_cli`: without the CLI this module skips, saying so (test
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from memoryd.automem import encode_project_path
+from tests.hooks.claude_cli import answered_tools, claude_env, run_claude
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
-from tests.support import CLAUDE_CLI, REPO, running_daemon, short_tmpdir
+from tests.support import running_daemon, short_tmpdir
 
 pytestmark = pytest.mark.requires_claude_cli
 
@@ -32,13 +30,7 @@ def test_claude_writing_its_auto_memory_is_mirrored_into_memoryd() -> None:
     memory_md = memory_md / "MEMORY.md"
 
     def write_note(body: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
-        answered = {
-            block.get("tool_use_id")
-            for message in body["messages"]
-            if isinstance(message["content"], list)
-            for block in message["content"]
-            if block.get("type") == "tool_result"
-        }
+        answered = answered_tools(body)
         if "toolu_write" in answered:
             return None
         return "Write", {"file_path": str(memory_md), "content": NOTE}, "toolu_write"
@@ -47,39 +39,13 @@ def test_claude_writing_its_auto_memory_is_mirrored_into_memoryd() -> None:
         fake_anthropic(FakeAnthropic(on_tools=write_note)) as fake,
         running_daemon() as daemon,
     ):
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("MEMORY_", "CLAUDE", "ANTHROPIC", "MEMORYD_PLUGIN", "DEBUG_"))
-        }
-        env.pop("XDG_RUNTIME_DIR", None)
-        env.update(
-            HOME=str(home),
-            MEMORY_HOME=str(daemon.home),
-            MEMORY_SOCKET=str(daemon.socket),
-            MEMORYD_PLUGIN_PYTHON=sys.executable,
-            ANTHROPIC_API_KEY="sk-fake",
-            ANTHROPIC_BASE_URL=fake.url,
-            ENABLE_TOOL_SEARCH="false",
-            DISABLE_AUTOUPDATER="1",
-        )
-        done = subprocess.run(
-            [
-                str(CLAUDE_CLI),
-                "-p",
-                "Remember how the dashboard refreshes.",
-                "--plugin-dir",
-                str(REPO),
-                "--permission-mode",
-                "acceptEdits",
-            ],
-            env=env,
+        run_claude(
+            "Remember how the dashboard refreshes.",
+            "--permission-mode",
+            "acceptEdits",
+            env=claude_env(home, daemon, fake),
             cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=120,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
         stored = daemon.client().get("/api/memories").json()["memories"]
     assert memory_md.read_text() == NOTE  # Claude Code's own write went ahead
     assert [(m["content"], m["project"]) for m in stored] == [

@@ -8,16 +8,14 @@ Marked `requires_claude_cli`: without the CLI this module skips, saying so (test
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.hooks.claude_cli import answered_tools, claude_env, run_claude
 from tests.hooks.fake_anthropic import FakeAnthropic, fake_anthropic
-from tests.support import CLAUDE_CLI, REPO, Daemon, running_daemon, short_tmpdir, wait_until
+from tests.support import Daemon, running_daemon, short_tmpdir, wait_until
 
 pytestmark = pytest.mark.requires_claude_cli
 
@@ -27,13 +25,7 @@ RECALL_TOOL = "mcp__plugin_memoryd_memory__memory_recall"
 @pytest.fixture
 def fake() -> Iterator[FakeAnthropic]:
     def call_recall(body: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
-        answered = {
-            block.get("tool_use_id")
-            for message in body["messages"]
-            if isinstance(message["content"], list)
-            for block in message["content"]
-            if block.get("type") == "tool_result"
-        }
+        answered = answered_tools(body)
         names = {t.get("name") for t in body.get("tools", [])}
         if "toolu_recall" in answered:
             return None
@@ -90,40 +82,14 @@ def test_claude_p_with_the_plugin_recalls_approves_and_learns(
     home = short_tmpdir("cc")
     project = home / "proj"
     project.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEMORY_", "CLAUDE", "ANTHROPIC", "MEMORYD_PLUGIN", "DEBUG_CLAUDE"))
-    }
-    env.pop("XDG_RUNTIME_DIR", None)
-    env.update(
-        HOME=str(home),
-        MEMORY_HOME=str(daemon.home),
-        MEMORY_SOCKET=str(daemon.socket),
-        MEMORYD_PLUGIN_PYTHON=sys.executable,  # the plugin's venv, already built
-        ANTHROPIC_API_KEY="sk-fake",
-        ANTHROPIC_BASE_URL=fake.url,
-        ENABLE_TOOL_SEARCH="false",
-        DISABLE_AUTOUPDATER="1",
-        DEBUG_CLAUDE_MEMORY_HOOKS="1",
-    )
-    done = subprocess.run(
-        [
-            str(CLAUDE_CLI),
-            "-p",
-            "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
-            "--plugin-dir",
-            str(REPO),
-            "--output-format",
-            "json",
-        ],
+    env = claude_env(home, daemon, fake, DEBUG_CLAUDE_MEMORY_HOOKS="1")
+    done = run_claude(
+        "Build a frontend dashboard for the orders. Also: always use Tailwind for styling.",
+        "--output-format",
+        "json",
         env=env,
         cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert result["is_error"] is False and result["result"] == "FAKE-ANSWER done"
 

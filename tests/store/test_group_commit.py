@@ -9,6 +9,7 @@ import aiosqlite
 import pytest
 
 from memory_core.errors import Conflict
+from memory_core.wire.rest import ListQuery
 from memoryd.store.memories import MemoryStore, NewMemory
 
 
@@ -44,7 +45,7 @@ async def test_a_clean_failure_in_a_shared_batch_fails_alone(store: MemoryStore)
     )
     assert isinstance(results[1], Conflict)
     assert await store.count() == 3
-    contents = {m.content for m in (await store.page(limit=10))[0]}
+    contents = {m.content for m in (await store.page(ListQuery(limit=10)))[0]}
     assert contents == {"the id is taken", "first neighbour", "second neighbour"}
 
 

@@ -23,6 +23,7 @@ from memory_core.clock import ms_from_iso
 from memory_core.hlc import MAX_HLC, pack
 from memory_core.ids import uuid7
 from memory_core.model import CATEGORIES
+from memory_core.wire.rest import ListQuery
 from memory_core.wire.sync import Op
 from memoryd.store.memories import Change, NewMemory, RecallQuery
 from tests.conftest import FakeClock
@@ -127,7 +128,7 @@ async def apply(replica: Replica, op: dict[str, Any]) -> None:
 
 
 async def daemon_view(replica: Replica) -> dict[str, dict[str, Any]]:
-    memories, _ = await replica.store.page(limit=100)
+    memories, _ = await replica.store.page(ListQuery(limit=100))
     return {
         m.id: {
             **{k: getattr(m, k) for k in VISIBLE},
@@ -281,7 +282,7 @@ async def test_an_op_with_times_out_of_range_is_quarantined_not_applied(
             # The replica still works, its clock unharmed: list, recall, export, a write
             # that syncs.
             created = await replica.store.create(NewMemory("a fresh memory after the poison"))
-            assert [m.id for m in (await replica.store.page())[0]] == [created.memory.id]
+            assert [m.id for m in (await replica.store.page(ListQuery()))[0]] == [created.memory.id]
             assert await replica.store.recall(RecallQuery("fresh memory"))
             assert [e async for e in replica.store.export(include_sensitive=True)]
             again = await replica.engine.sync_once()
