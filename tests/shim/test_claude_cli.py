@@ -128,7 +128,7 @@ def test_the_first_session_after_install_lists_and_uses_the_memory_tools(
             "ENABLE_TOOL_SEARCH": "false",
         }
         prompt = "Remember: orders deploy with Nomad."
-        argv = [str(CLI), "-p", prompt, "--plugin-dir", str(REPO), "--output-format", "json"]
+        argv = [str(CLAUDE_CLI), "-p", prompt, "--plugin-dir", str(REPO), "--output-format", "json"]
         started = time.monotonic()
         done = subprocess.run(
             [*argv, "--debug-file", str(home / "debug.txt")],
