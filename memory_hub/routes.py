@@ -31,6 +31,7 @@ from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
 from memory_hub.imports import import_items
+from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
 from memory_hub.recall import recall as run_recall
@@ -74,7 +75,9 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     found: Metrics = request.app.state.metrics
-    return PlainTextResponse(found.render(), media_type="text/plain; version=0.0.4")
+    limits: Limits = request.app.state.limits
+    text = found.render() + limits.render()
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 # -------------------------------------------------------------------------------- REST
@@ -197,8 +200,9 @@ async def push(request: Request) -> Response:
     the_hub = hub(request)
     now = the_hub.clock.now_ms()
     oplog.check_ops(body.ops, now, limits.max_future_skew_ms, the_hub.replica_id)
+    the_hub.limits.charge_ops(who, len(body.ops))  # every op counts, as REST writes do
     async with user_tx(the_hub.pool, who) as conn:
-        acks, head = await oplog.push(conn, who, list(body.ops), now)
+        acks, head = await oplog.push(conn, who, list(body.ops), now, the_hub.limits)
     counter: Metrics = request.app.state.metrics
     for ack in acks:
         counter.ops_pushed[ack.status] += 1
