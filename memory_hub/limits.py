@@ -84,7 +84,12 @@ class Limits:
 
     # ----------------------------------------------------------------------- ops per minute
 
-    def charge_ops(self, user: str, count: int) -> None:
+    def admit(self, user: str) -> None:
+        """Refuse a user with no op left before reading the body: a client retrying a 429 at
+        once then costs the hub almost nothing (a push's parsing is its dearest part)."""
+        self.charge_ops(user, 1, spend=False)
+
+    def charge_ops(self, user: str, count: int, spend: bool = True) -> None:
         """Spend `count` of the user's ops, or refuse the request with nothing spent."""
         if self.quotas.ops_per_minute <= 0 or count <= 0:
             return
@@ -96,7 +101,8 @@ class Limits:
                 f"more than {self.quotas.ops_per_minute} writes a minute; try again in {wait} s",
                 retry_after_s=wait,
             )
-        bucket.tokens -= count
+        if spend:
+            bucket.tokens -= count
 
     # -------------------------------------------------------------------------- storage
 

@@ -177,6 +177,7 @@ async def stats(request: Request) -> Response:
 
 async def push(request: Request) -> Response:
     who = user(request)
+    hub(request).limits.admit(who)
     limits = settings(request)
     data = await read_json(request, limits.max_push_bytes)
     if not isinstance(data, dict):
