@@ -117,20 +117,18 @@ class Limits:
         before = await usage(conn, user)
         yield
         after = await usage(conn, user)
-        if _over(self.quotas.max_memories, before.memories, after.memories):
-            self.refused["memories"] += 1
-            raise QuotaExceeded(
-                f"this write would pass the quota of {self.quotas.max_memories} memories "
-                "per user; nothing was stored. Delete some first.",
-                retry_after_s=QUOTA_RETRY_S,
-            )
-        if _over(self.quotas.max_bytes, before.bytes, after.bytes):
-            self.refused["bytes"] += 1
-            raise QuotaExceeded(
-                f"this write would pass the quota of {self.quotas.max_bytes} bytes stored "
-                "per user; nothing was stored. Delete some first.",
-                retry_after_s=QUOTA_RETRY_S,
-            )
+        checks = (
+            ("memories", self.quotas.max_memories, before.memories, after.memories, "memories"),
+            ("bytes", self.quotas.max_bytes, before.bytes, after.bytes, "bytes stored"),
+        )
+        for kind, limit, was, now, what in checks:
+            if 0 < limit < now and now > was:
+                self.refused[kind] += 1
+                raise QuotaExceeded(
+                    f"this write would pass the quota of {limit} {what} per user; nothing "
+                    "was stored. Delete some first.",
+                    retry_after_s=QUOTA_RETRY_S,
+                )
 
     # ---------------------------------------------------------------------- failed keys
 
@@ -186,10 +184,6 @@ class Limits:
             f"memory_hub_auth_failures_total {self.auth_failures}",
         ]
         return "\n".join(lines) + "\n"
-
-
-def _over(limit: int, before: int, after: int) -> bool:
-    return 0 < limit < after and after > before
 
 
 async def usage(conn: asyncpg.Connection, user: str) -> Usage:
