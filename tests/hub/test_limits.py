@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
+from memory_core.errors import ConfigError
 from memory_core.ids import uuid7
+from memory_hub.config import load_settings
 from memory_hub.limits import Quotas
 from tests.conftest import FakeClock
 from tests.hub.ops import put, replica
@@ -154,3 +157,20 @@ async def test_metrics_count_limits_without_naming_anyone(hub_dsn: str) -> None:
         assert 'memory_hub_errors_total{code="rate_limited"} 1' in text
         for secret in [*KEYS, *KEYS.values(), "203.0.113.9", "wrong-key"]:
             assert secret not in text
+
+
+def test_limits_come_from_the_environment() -> None:
+    base = {"DATABASE_URL": "postgresql://h/db", "API_KEY": "single-key-1"}
+    assert load_settings(base).quotas == Quotas()
+    env = {
+        **base,
+        "HUB_USER_OPS_PER_MINUTE": "600",
+        "HUB_USER_MAX_BYTES": "0",
+        "HUB_USER_MAX_MEMORIES": "50",
+        "HUB_AUTH_FAILURES_PER_MINUTE": "5",
+    }
+    assert load_settings(env).quotas == Quotas(
+        ops_per_minute=600, max_bytes=0, max_memories=50, auth_failures_per_minute=5
+    )
+    with pytest.raises(ConfigError, match="HUB_USER_OPS_PER_MINUTE"):
+        load_settings({**base, "HUB_USER_OPS_PER_MINUTE": "-1"})
