@@ -81,7 +81,7 @@ class Hub:
         state = await oplog.lock_user(conn, user)
         if state.end_to_end:
             raise EndToEndMode(E2E_MESSAGE)
-        async with self.limits.storage(conn, user):
+        async with self.limits.storage(conn, user, all(w.kind == "del" for w in batch)):
             await self._append(conn, user, state, batch)
 
     async def _append(

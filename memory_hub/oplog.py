@@ -340,7 +340,8 @@ async def push(
     conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int, limits: Limits
 ) -> tuple[list[sync.Ack], int]:
     state = await lock_user(conn, user)
-    async with limits.storage(conn, user):  # over a quota: the whole push rolls back
+    # Over a quota, the whole push rolls back.
+    async with limits.storage(conn, user, all(op.kind == "del" for op in ops)):
         acks = await append_many(conn, user, state, ops, now_ms)
     await save_user(conn, user, state)
     return acks, state.next_seq
