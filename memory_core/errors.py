@@ -15,6 +15,9 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     │   ├── OpCollision             409 op_collision
     │   └── ReplicaCollision        409 replica_collision
     ├── PayloadTooLarge             413 payload_too_large
+    ├── RateLimited                 429 rate_limited (hub: a user's ops per minute; Retry-After)
+    │   ├── QuotaExceeded           429 quota_exceeded (hub: a user's bytes or memories)
+    │   └── AuthThrottled           429 auth_throttled (hub: failed keys from one address)
     ├── InvalidInput                422 invalid
     │   ├── ContentTooLong          422 content_too_long
     │   ├── UnknownCategory         422 unknown_category
@@ -92,6 +95,22 @@ class ReplicaCollision(Conflict, code="replica_collision"): ...
 
 
 class PayloadTooLarge(ServiceError, status=413, code="payload_too_large"): ...
+
+
+class RateLimited(ServiceError, status=429, code="rate_limited"):
+    """Too much, too soon: the answer carries `retry_after` (whole seconds), which the HTTP
+    layer also sends as the `Retry-After` header."""
+
+    def __init__(self, message: str, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(message, retry_after=max(1, retry_after_s), **extra)
+
+
+class QuotaExceeded(RateLimited, code="quota_exceeded"):
+    """The write would take a user past a storage quota; nothing was stored. Retrying helps
+    only once the user deletes or the quota is raised, so Retry-After is only a pace."""
+
+
+class AuthThrottled(RateLimited, code="auth_throttled"): ...
 
 
 class InvalidInput(ServiceError, status=422, code="invalid"): ...

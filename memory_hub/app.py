@@ -14,6 +14,7 @@ from memory_core.http.errors import exception_handlers
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import create_pool
+from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
@@ -51,14 +52,18 @@ def create_app(
             elif settings.encryption_key:
                 sealer = LocalSealer(settings.encryption_key)
             app.state.settings = settings
-            app.state.keys = KeyRing(settings.keys)
+            the_clock = clock or SystemClock()
+            limits = Limits(settings.quotas, the_clock)
+            app.state.limits = limits
+            app.state.keys = KeyRing(settings.keys, limits)
             app.state.metrics = metrics
             app.state.hub = Hub(
                 pool=pool,
                 sealer=sealer,
-                clock=clock or SystemClock(),
+                clock=the_clock,
                 replica_id=str(replica_id),
                 max_content_chars=settings.max_content_chars,
+                limits=limits,
             )
             yield
         finally:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from memory_core.errors import ConfigError
+from memory_hub.limits import Quotas
 
 DEFAULT_USER = "default"
 
@@ -40,6 +41,17 @@ class _Env(BaseModel):
     ] = 600.0
     pool_min: Annotated[int, Field(validation_alias="HUB_POOL_MIN", ge=0, le=100)] = 1
     pool_max: Annotated[int, Field(validation_alias="HUB_POOL_MAX", ge=1, le=200)] = 10
+    # Per-user quotas and the failed-key throttle (docs/hub.md "Limits"); 0 turns one off.
+    user_ops_per_minute: Annotated[
+        int, Field(validation_alias="HUB_USER_OPS_PER_MINUTE", ge=0, le=10_000_000)
+    ] = 20_000
+    user_max_bytes: Annotated[int, Field(validation_alias="HUB_USER_MAX_BYTES", ge=0)] = 1 << 30
+    user_max_memories: Annotated[
+        int, Field(validation_alias="HUB_USER_MAX_MEMORIES", ge=0, le=1 << 40)
+    ] = 1_000_000
+    auth_failures_per_minute: Annotated[
+        int, Field(validation_alias="HUB_AUTH_FAILURES_PER_MINUTE", ge=0, le=1_000_000)
+    ] = 30
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class HubSettings:
     max_future_skew_ms: int = 600_000
     pool_min: int = 1
     pool_max: int = 10
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 def parse_api_keys(raw: str) -> dict[str, str]:
@@ -126,6 +139,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> HubSettings:
         max_future_skew_ms=int(env.max_future_skew_s * 1000),
         pool_min=env.pool_min,
         pool_max=env.pool_max,
+        quotas=Quotas(
+            ops_per_minute=env.user_ops_per_minute,
+            max_bytes=env.user_max_bytes,
+            max_memories=env.user_max_memories,
+            auth_failures_per_minute=env.auth_failures_per_minute,
+        ),
     )
 
 

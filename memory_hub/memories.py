@@ -18,6 +18,7 @@ from memory_core.model import SENSITIVE_PLACEHOLDER, check_id, normalize_categor
 from memory_core.wire import rest, sync
 from memory_hub import oplog
 from memory_hub.db import user_tx
+from memory_hub.limits import Limits
 from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
@@ -50,6 +51,7 @@ class Hub:
     clock: Clock
     replica_id: str
     max_content_chars: int
+    limits: Limits
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -74,10 +76,17 @@ class Hub:
 
     async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
         """Append the hub's own ops for REST writes (one per put, together) and keep the
-        contents it sealed in their rows."""
+        contents it sealed in their rows. Each put or delete is one op of the user's rate."""
+        self.limits.charge_ops(user, len(batch))
         state = await oplog.lock_user(conn, user)
         if state.end_to_end:
             raise EndToEndMode(E2E_MESSAGE)
+        async with self.limits.storage(conn, user, all(w.kind == "del" for w in batch)):
+            await self._append(conn, user, state, batch)
+
+    async def _append(
+        self, conn: asyncpg.Connection, user: str, state: oplog.UserRow, batch: list[Write]
+    ) -> None:
         now = self.clock.now_ms()
         ops = []
         for item in batch:

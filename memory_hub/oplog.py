@@ -20,6 +20,7 @@ from memory_core.errors import ClockSkew, InvalidInput, InvalidOp, OpCollision, 
 from memory_core.hlc import check_remote, pack, wall_ms
 from memory_core.model import SYNCED_FIELDS, Memory
 from memory_core.wire import sync
+from memory_hub.limits import Limits
 
 _OP_COLUMNS = (
     "seq, op_id::text AS op_id, replica_id, replica_seq, entity_id, hlc, kind, field_mask, "
@@ -336,10 +337,12 @@ def check_ops(ops: list[sync.Op], now_ms: int, max_skew_ms: int, hub_replica: st
 
 
 async def push(
-    conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int
+    conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int, limits: Limits
 ) -> tuple[list[sync.Ack], int]:
     state = await lock_user(conn, user)
-    acks = await append_many(conn, user, state, ops, now_ms)
+    # Over a quota, the whole push rolls back.
+    async with limits.storage(conn, user, all(op.kind == "del" for op in ops)):
+        acks = await append_many(conn, user, state, ops, now_ms)
     await save_user(conn, user, state)
     return acks, state.next_seq
 

@@ -12,13 +12,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from memory_core.clock import iso_from_ms, ms_from_iso
-from memory_core.errors import InvalidInput, InvalidOp, PayloadTooLarge
+from memory_core.errors import BadRequest, InvalidInput, InvalidOp, PayloadTooLarge
 from memory_core.http.bodies import (
     IMPORT_LIMIT,
     int_param,
     parse_json,
     read_bytes,
-    read_json,
     read_model,
     read_query,
     validate,
@@ -31,6 +30,7 @@ from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
 from memory_hub.imports import import_items
+from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
 from memory_hub.recall import recall as run_recall
@@ -74,7 +74,9 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     found: Metrics = request.app.state.metrics
-    return PlainTextResponse(found.render(), media_type="text/plain; version=0.0.4")
+    limits: Limits = request.app.state.limits
+    text = found.render() + limits.render()
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 # -------------------------------------------------------------------------------- REST
@@ -172,10 +174,10 @@ async def stats(request: Request) -> Response:
 # -------------------------------------------------------------------------------- sync
 
 
-async def push(request: Request) -> Response:
-    who = user(request)
-    limits = settings(request)
-    data = await read_json(request, limits.max_push_bytes)
+def parse_push(raw: bytes, limits: HubSettings) -> sync.PushRequest:
+    if not raw.strip():
+        raise BadRequest("request body is empty; send a JSON object")
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise InvalidInput("request body must be a JSON object")
     raw_ops = data.get("ops")
@@ -193,12 +195,23 @@ async def push(request: Request) -> Response:
                 bad.append((op_id if isinstance(op_id, str) else "?", _message(exc)))
         if bad:
             raise InvalidOp(f"invalid op {bad[0][0]}: {bad[0][1]}", op_ids=[b[0] for b in bad])
-    body = validate(sync.PushRequest, data)
+    return validate(sync.PushRequest, data)
+
+
+async def push(request: Request) -> Response:
+    who = user(request)
+    hub(request).limits.admit(who)
+    limits = settings(request)
+    raw = await read_bytes(request, limits.max_push_bytes)
+    # Parsing and checking a page of ops is a push's dearest CPU work: in a thread, so the event
+    # loop keeps serving other users meanwhile (bench/hub_fairness.py).
+    body = await asyncio.to_thread(parse_push, raw, limits)
     the_hub = hub(request)
     now = the_hub.clock.now_ms()
     oplog.check_ops(body.ops, now, limits.max_future_skew_ms, the_hub.replica_id)
+    the_hub.limits.charge_ops(who, len(body.ops))  # every op counts, as REST writes do
     async with user_tx(the_hub.pool, who) as conn:
-        acks, head = await oplog.push(conn, who, list(body.ops), now)
+        acks, head = await oplog.push(conn, who, list(body.ops), now, the_hub.limits)
     counter: Metrics = request.app.state.metrics
     for ack in acks:
         counter.ops_pushed[ack.status] += 1

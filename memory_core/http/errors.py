@@ -37,6 +37,8 @@ def error_response(
     status: int, code: str, message: str, extra: Mapping[str, Any] | None = None
 ) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and extra is not None and "retry_after" in extra:
+        headers = {"Retry-After": str(extra["retry_after"])}
     return JSONResponse(
         {"error": {"code": code, "message": message, **(extra or {})}},
         status_code=status,
