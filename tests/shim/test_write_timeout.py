@@ -3,13 +3,12 @@ says so, and never "try again", which would have the model store it twice."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.shim.helpers import shim, stop_daemons
+from tests.shim.helpers import mute_socket, shim, stop_daemons
 from tests.support import short_tmpdir
 
 QUICK = {"MEMORY_SHIM_START_TIMEOUT": "1"}  # the shim waits 1 + 2 - 0.5 s for an answer
@@ -19,15 +18,10 @@ QUICK = {"MEMORY_SHIM_START_TIMEOUT": "1"}  # the shim waits 1 + 2 - 0.5 s for a
 def mute_socket_home() -> Iterator[Path]:
     """A home whose socket accepts connections and never replies, as a busy daemon would."""
     home = short_tmpdir()
-    sock_path = home / "run" / "d.sock"
-    sock_path.parent.mkdir(mode=0o700, parents=True)
-    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    mute.bind(str(sock_path))
-    mute.listen(64)
     try:
-        yield home
+        with mute_socket(home):
+            yield home
     finally:
-        mute.close()
         stop_daemons(home)
 
 
