@@ -21,8 +21,8 @@ from memoryd.store.writes import create_in
 EXPORT_PAGE = 500
 # Items per write transaction. The store has one writer; an import holding it for its whole
 # length (20k items took ~7 s) made interactive writes time out. Between batches the writer
-# takes the writes that queued meanwhile, so those wait for at most one batch (~0.1 s).
-IMPORT_BATCH = 200
+# takes the writes that queued meanwhile, so those wait for at most one batch (~50 ms).
+IMPORT_BATCH = 100
 
 Prepared = tuple[NewMemory, dict[str, Any], str | None]
 
