@@ -50,7 +50,15 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
         batch = prepared[start : start + IMPORT_BATCH]
         # Awaiting each batch before queueing the next puts writes that arrived meanwhile
         # ahead of it in the writer's queue.
-        done = await parts.db.write(functools.partial(_import_batch, parts, batch))
+        done = await parts.db.write(
+            functools.partial(_import_batch, parts, batch),
+            stored_if_disk_full=(
+                f"the first {start} of the import's {len(prepared)} items were stored, the rest "
+                "not; sending the import again completes it without duplicates"
+                if start
+                else "nothing was stored"
+            ),
+        )
         result.imported += done.imported
         result.duplicates += done.duplicates
         result.existing += done.existing
