@@ -218,6 +218,7 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
         out = await state.require().request(
             "POST",
             "/api/memories",
+            write=True,
             json={
                 "content": content,
                 "category": category,

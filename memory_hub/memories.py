@@ -244,24 +244,43 @@ class Hub:
             "source": self.sealer.name,
         }
 
-    async def feed(self, user: str, since_ms: int | None) -> list[dict[str, Any]]:
-        """The original project's incremental feed (`updated_at > since`, deletions included).
-        Kept for its clients; memoryd uses the op log, which cannot skip late commits."""
+    async def feed(
+        self,
+        user: str,
+        since_ms: int | None,
+        after: tuple[int, str] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        """The original project's incremental feed (`updated_at > since`, deletions included),
+        in `(updated_ms, id)` order. Kept for its clients, which read it whole; `after` and
+        `limit` page it for clients that opt in. memoryd uses the op log, which cannot skip
+        late commits. With a `limit`, also answers where the next page starts, `(updated_ms,
+        id)` of its last row, or None when this page is the last."""
+        where: list[str] = ["user_id = $1"]
+        args: list[object] = [user]
+        if since_ms is None:
+            where.append("deleted_ms IS NULL")
+        else:
+            args.append(since_ms)
+            where.append(f"updated_ms > ${len(args)}")
+        if after is not None:
+            args.extend(after)
+            where.append(f"(updated_ms, id) > (${len(args) - 1}, ${len(args)})")
+        page = ""
+        if limit is not None:
+            args.append(limit + 1)  # one more row tells whether a next page exists
+            page = f" LIMIT ${len(args)}"
         async with user_tx(self.pool, user) as conn:
             await self._e2e_guard(conn, user)
-            if since_ms is None:
-                rows = await conn.fetch(
-                    f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND deleted_ms IS NULL "
-                    "ORDER BY updated_ms",
-                    user,
-                )
-            else:
-                rows = await conn.fetch(
-                    f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND updated_ms > $2 "
-                    "ORDER BY updated_ms",
-                    user,
-                    since_ms,
-                )
+            rows = await conn.fetch(
+                f"SELECT {COLUMNS} FROM memories WHERE {' AND '.join(where)} "
+                f"ORDER BY updated_ms, id{page}",
+                *args,
+            )
+        following = None
+        if limit is not None and len(rows) > limit:
+            rows = rows[:limit]
+            following = (rows[-1]["updated_ms"], rows[-1]["id"])
         out = []
         for row in rows:
             item = self.out(row)
@@ -269,7 +288,7 @@ class Hub:
                 iso_from_ms(row["deleted_ms"]) if row["deleted_ms"] is not None else None
             )
             out.append(item)
-        return out
+        return out, following
 
     async def stats(self, user: str) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -35,6 +35,9 @@ from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
 from memory_hub.recall import recall as run_recall
 
+# Rows per page of /api/memories/sync when a client pages it (`?limit=`): bounds one answer.
+FEED_PAGE_MAX = 1000
+
 
 def hub(request: Request) -> Hub:
     found: Hub = request.app.state.hub
@@ -127,8 +130,12 @@ async def secret(request: Request) -> Response:
 
 
 async def feed(request: Request) -> Response:
+    """The original project's `/api/memories/sync`. Its clients read the answer whole (a full
+    resync deletes what is not in it), so by default it is whole; `limit` (capped at
+    `FEED_PAGE_MAX`) and `after` (the previous page's `next`) page it for clients that opt in."""
     who = user(request)
-    since = request.query_params.get("since")
+    query = request.query_params
+    since = query.get("since")
     since_ms = None
     if since:
         try:
@@ -136,10 +143,35 @@ async def feed(request: Request) -> Response:
             since_ms = ms_from_iso(since.replace(" ", "+"))
         except ValueError:
             raise InvalidInput(f"since must be an ISO-8601 timestamp (got {since!r})") from None
-    memories = await hub(request).feed(who, since_ms)
-    return JSONResponse(
-        {"memories": memories, "server_time": iso_from_ms(hub(request).clock.now_ms())}
-    )
+    limit = _feed_limit(query.get("limit"))
+    after = _feed_cursor(query.get("after"))
+    # Taken before the query, as the original does: the next `since`.
+    server_time = iso_from_ms(hub(request).clock.now_ms())
+    memories, following = await hub(request).feed(who, since_ms, after, limit)
+    body: dict[str, Any] = {"memories": memories, "server_time": server_time}
+    if limit is not None:
+        body["next"] = f"{following[0]}.{following[1]}" if following else None
+    return JSONResponse(body)
+
+
+def _feed_limit(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+        raise InvalidInput(f"limit must be a positive integer (got {text[:40]!r})")
+    return min(int(text), FEED_PAGE_MAX)
+
+
+def _feed_cursor(text: str | None) -> tuple[int, str] | None:
+    """`after`: the `next` of a previous page, `<updated_ms>.<id>`."""
+    if text is None:
+        return None
+    ms, _, memory_id = text.partition(".")
+    if not (ms.isascii() and ms.isdigit() and len(ms) <= 18):
+        raise InvalidInput("after must be the `next` of a previous page")
+    if not (memory_id.isascii() and memory_id.isprintable() and 0 < len(memory_id) <= 128):
+        raise InvalidInput("after must be the `next` of a previous page")
+    return int(ms), memory_id
 
 
 async def migrate_secrets(request: Request) -> Response:

@@ -3,6 +3,7 @@ Thin: the body arrives parsed, the store does the work, the answer is a wire mod
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -30,6 +31,7 @@ from memory_core.wire import rest
 from memoryd.api.components import components
 from memoryd.importer import read_original_db
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
+from memoryd.store.transfer import IMPORT_BATCH
 
 
 def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
@@ -191,9 +193,12 @@ async def import_memories(request: Request) -> rest.ImportOut:
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    result = await components(request).store.import_many(
-        [_import_item(i, item) for i, item in enumerate(data)]
-    )
+    items = []
+    for index, item in enumerate(data):
+        if index and index % IMPORT_BATCH == 0:
+            await asyncio.sleep(0)  # a large import must not hold up other requests
+        items.append(_import_item(index, item))
+    result = await components(request).store.import_many(items)
     return rest.ImportOut(
         imported=result.imported,
         duplicates=result.duplicates,

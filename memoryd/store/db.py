@@ -226,10 +226,15 @@ class Database:
                     await conn.execute("ROLLBACK")
                 raise
 
-    async def write(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+    async def write(
+        self,
+        job: Callable[[aiosqlite.Connection], Awaitable[T]],
+        stored_if_disk_full: str = "nothing was stored",
+    ) -> T:
         """Run `job` in a write transaction, possibly shared with other queued jobs (see the
         module's docstring). Shielded: once queued, a job commits or rolls back even if the
-        request that asked for it goes away."""
+        request that asked for it goes away. `stored_if_disk_full` tells what a full disk
+        leaves stored (for a caller whose earlier transactions committed)."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queued.append(_Queued(job, done))
         if self._flusher is None or self._flusher.done():
@@ -238,7 +243,7 @@ class Database:
             result: T = await asyncio.shield(done)
         except sqlite3.Error as exc:
             if is_disk_full(exc, self.path.parent):
-                raise self._disk_full("nothing was stored") from None
+                raise self._disk_full(stored_if_disk_full) from None
             raise
         return result
 

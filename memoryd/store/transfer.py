@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,13 +19,24 @@ from memoryd.store.rows import COLUMNS, id_taken, memory_from_row, open_sealed
 from memoryd.store.writes import create_in
 
 EXPORT_PAGE = 500
+# Items per write transaction. The store has one writer; an import holding it for its whole
+# length (20k items took ~7 s) made interactive writes time out. Between batches the writer
+# takes the writes that queued meanwhile, so those wait for at most one batch (~50 ms).
+IMPORT_BATCH = 100
+
+Prepared = tuple[NewMemory, dict[str, Any], str | None]
 
 
 async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult:
-    """Import in one transaction: all or nothing. Known ids are skipped, equal content
-    merges into the existing memory (as a store would)."""
-    prepared = []
+    """Import in batches of `IMPORT_BATCH`, each its own transaction. Every item is checked
+    before anything is written, so invalid input changes nothing. An import cut short (a
+    crash, a full disk) leaves whole batches only, and running it again completes it without
+    duplicates: known ids are skipped, equal content merges into the existing memory (as a
+    store would)."""
+    prepared: list[Prepared] = []
     for index, new in enumerate(items):
+        if index and index % IMPORT_BATCH == 0:
+            await asyncio.sleep(0)  # checking is CPU work too: let other requests in
         with rule.import_item(index):
             for name, ms in (("created_at", new.created_ms), ("updated_at", new.updated_ms)):
                 if ms is not None:
@@ -32,33 +45,54 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
             memory_id = check_id(new.id) if new.id else None
         prepared.append((new, fields, memory_id))
 
-    async def job(conn: aiosqlite.Connection) -> ImportResult:
-        result = ImportResult()
-        for new, fields, memory_id in prepared:
-            if memory_id is not None and await id_taken(conn, memory_id):
-                result.existing += 1
-                result.results.append({"id": memory_id, "status": "exists"})
-                continue
-            created = await create_in(
-                parts, conn, fields, memory_id, new.created_ms, new.updated_ms
-            )
-            if created.duplicate_of:
-                result.duplicates += 1
-                status = "duplicate"
-            else:
-                result.imported += 1
-                status = "imported"
-            result.results.append(
-                {
-                    "id": created.memory.id,
-                    "category": created.memory.category,
-                    "importance": created.memory.importance,
-                    "status": status,
-                }
-            )
-        return result
+    result = ImportResult()
+    for start in range(0, len(prepared), IMPORT_BATCH):
+        batch = prepared[start : start + IMPORT_BATCH]
+        # Awaiting each batch before queueing the next puts writes that arrived meanwhile
+        # ahead of it in the writer's queue.
+        done = await parts.db.write(
+            functools.partial(_import_batch, parts, batch),
+            stored_if_disk_full=(
+                f"the first {start} of the import's {len(prepared)} items were stored, the rest "
+                "not; sending the import again completes it without duplicates"
+                if start
+                else "nothing was stored"
+            ),
+        )
+        result.imported += done.imported
+        result.duplicates += done.duplicates
+        result.existing += done.existing
+        result.results.extend(done.results)
+    return result
 
-    return await parts.db.write(job)
+
+async def _import_batch(
+    parts: StoreParts, batch: list[Prepared], conn: aiosqlite.Connection
+) -> ImportResult:
+    """One batch's writes; a fresh result each run, since a shared transaction that had to be
+    undone runs its jobs again."""
+    result = ImportResult()
+    for new, fields, memory_id in batch:
+        if memory_id is not None and await id_taken(conn, memory_id):
+            result.existing += 1
+            result.results.append({"id": memory_id, "status": "exists"})
+            continue
+        created = await create_in(parts, conn, fields, memory_id, new.created_ms, new.updated_ms)
+        if created.duplicate_of:
+            result.duplicates += 1
+            status = "duplicate"
+        else:
+            result.imported += 1
+            status = "imported"
+        result.results.append(
+            {
+                "id": created.memory.id,
+                "category": created.memory.category,
+                "importance": created.memory.importance,
+                "status": status,
+            }
+        )
+    return result
 
 
 async def export(

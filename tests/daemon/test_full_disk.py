@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from memoryd.store.transfer import IMPORT_BATCH
 from tests.disk import FillableDisk, fillable_disk
 from tests.shim.helpers import shim
-from tests.support import Daemon, daemon_env, short_tmpdir
+from tests.support import Daemon, daemon_env, short_tmpdir, wait_until
 
 MEMORY = [sys.executable, "-m", "memoryd.cli.memory_cmd"]
 SERVE = [sys.executable, "-m", "memoryd", "serve"]
+IMPORTED = 4000  # fits the 8 MiB disk of tests/disk.py once freed
 
 
 @pytest.fixture(params=["mounted", "rlimit"])
@@ -127,3 +132,47 @@ def test_start_on_a_full_disk_is_one_line_and_leaves_the_files_as_they_were(
     assert "is full" in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
     assert "damaged" not in done.stderr and "cannot be opened" not in done.stderr
     assert _files(home) == before
+
+
+def test_an_import_cut_by_a_full_disk_says_what_it_stored_and_completes_later(
+    disk: FillableDisk,
+) -> None:
+    """An import writes batch by batch (defect 11): a full disk half-way leaves whole batches,
+    the 507 says how many items were stored, and sending it again completes it."""
+    items = [
+        {"content": f"runbook step {n}: restart the queue worker on b{n}"} for n in range(IMPORTED)
+    ]
+    home, env = _home(disk)
+    daemon = Daemon(home, env).start()
+    try:
+        client = daemon.client(timeout=300)
+        answer: list[httpx.Response] = []
+        importer = threading.Thread(
+            target=lambda: answer.append(client.post("/api/memories/import", json=items))
+        )
+        importer.start()
+        wait_until(lambda: _live_count(daemon.db) > 0, 120, "the import's first batch")
+        assert daemon.proc is not None
+        disk.fill(daemon.proc.pid)
+        importer.join()
+        [cut] = answer
+        assert cut.status_code == 507, cut.text
+        stored = _live_count(daemon.db)
+        assert 0 < stored < len(items) and stored % IMPORT_BATCH == 0
+        told = f"the first {stored} of the import's {IMPORTED} items were stored"
+        assert told in cut.text, cut.text
+
+        disk.free()
+        resent = client.post("/api/memories/import", json=items)
+        assert resent.status_code == 200, resent.text
+        again = resent.json()
+        assert (again["imported"], again["duplicates"]) == (len(items) - stored, stored)
+        assert _live_count(daemon.db) == len(items)
+    finally:
+        daemon.stop()
+
+
+def _live_count(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM memories WHERE deleted_ms IS NULL").fetchone()
+    return int(count)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from mcp import Client
@@ -68,3 +69,18 @@ def stop_daemons(home: Path) -> None:
         except ProcessLookupError:
             continue
     wait_until(lambda: not daemon_pids(home), 20, f"memoryd for {home} to stop")
+
+
+@contextmanager
+def mute_socket(home: Path) -> Iterator[None]:
+    """The home's daemon socket accepting connections and never replying, as a stuck or
+    very busy daemon would."""
+    sock_path = home / "run" / "d.sock"
+    sock_path.parent.mkdir(mode=0o700, parents=True)
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.bind(str(sock_path))
+    mute.listen(64)
+    try:
+        yield
+    finally:
+        mute.close()

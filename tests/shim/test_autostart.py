@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ import pytest
 from mcp import Client
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
-from tests.shim.helpers import daemon_pids, shim, shim_env, stop_daemons
+from tests.shim.helpers import daemon_pids, mute_socket, shim, shim_env, stop_daemons
 from tests.support import REPO, damage_schema_page, short_tmpdir, wait_until
 
 # The shim waits 3 s for a daemon it starts (the default, tested by the hang test below). The
@@ -117,20 +116,13 @@ async def test_daemon_that_cannot_start_gives_a_tool_error_saying_what_to_run(ho
 async def test_a_daemon_that_never_answers_costs_at_most_five_seconds(home: Path) -> None:
     """Something accepts connections on the socket but never replies: the call gives up within
     the default budget with a message, and the session goes on."""
-    sock_path = home / "run" / "d.sock"
-    sock_path.parent.mkdir(mode=0o700, parents=True)
-    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    mute.bind(str(sock_path))
-    mute.listen(64)
-    try:
+    with mute_socket(home):
         async with shim(home) as client:
             text, elapsed = await failed_count(client)
             assert "did not answer within 4.5 s" in text and "memoryd serve" in text, text
             assert elapsed < 5.5
             tools = await client.list_tools()  # the shim itself is still fine
             assert len(tools.tools) == 8
-    finally:
-        mute.close()
 
 
 def test_ensure_daemon_from_many_threads_spawns_once(home: Path) -> None:
