@@ -4,8 +4,11 @@ nobody reads fills up (64 KiB) and then blocks the daemon in its next write."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support import Daemon, daemon_env, short_tmpdir, wait_for_socket
@@ -41,8 +44,22 @@ class LoggedDaemon(Daemon):
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def discard(self) -> None:
+        """Stop it and remove its MEMORY_HOME."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
 
-def logged_daemon(**extra_env: str) -> LoggedDaemon:
-    """A started daemon on a fresh MEMORY_HOME; the caller stops it."""
+
+def start_logged(**extra_env: str) -> LoggedDaemon:
+    """A started daemon on a fresh MEMORY_HOME; the caller discards it."""
     home = short_tmpdir()
     return LoggedDaemon(home, daemon_env(home, **extra_env)).start()
+
+
+@contextmanager
+def logged_daemon(**extra_env: str) -> Iterator[LoggedDaemon]:
+    daemon = start_logged(**extra_env)
+    try:
+        yield daemon
+    finally:
+        daemon.discard()

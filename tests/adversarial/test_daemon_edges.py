@@ -24,14 +24,12 @@ J = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[LoggedDaemon]:
-    running = logged_daemon(**OFFLINE_LEARNING)
-    client = running.client()
-    stored = client.post("/api/memories", json={"content": "The staging cluster is eu-west-1"})
-    assert stored.status_code == 201
-    try:
+    with logged_daemon(**OFFLINE_LEARNING) as running:
+        stored = running.client().post(
+            "/api/memories", json={"content": "The staging cluster is eu-west-1"}
+        )
+        assert stored.status_code == 201
         yield running
-    finally:
-        running.stop()
 
 
 def _clean_4xx(response: httpx.Response, status: int = 422) -> str:
@@ -118,16 +116,15 @@ def _stop(daemon: LoggedDaemon, session: str, transcript: str) -> None:
 def test_a_stop_naming_a_fifo_neither_hangs_the_daemon_nor_stalls_learning() -> None:
     fifo = short_tmpdir() / "transcript.jsonl"
     os.mkfifo(fifo)
-    daemon = logged_daemon(**OFFLINE_LEARNING)
-    try:
-        _stop(daemon, "fifo", str(fifo))
-        health = daemon.client(timeout=5).get("/health")  # the worker has read the path by now
-        assert health.status_code == 200
-        wait_until(lambda: _pending(daemon.db, "fifo") == 0, 10, "the FIFO session judged")
-    finally:
-        with contextlib.suppress(OSError):  # a reader blocked on it gets its EOF
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        daemon.stop()
+    with logged_daemon(**OFFLINE_LEARNING) as daemon:
+        try:
+            _stop(daemon, "fifo", str(fifo))
+            health = daemon.client(timeout=5).get("/health")  # the worker has read it by now
+            assert health.status_code == 200
+            wait_until(lambda: _pending(daemon.db, "fifo") == 0, 10, "the FIFO session judged")
+        finally:
+            with contextlib.suppress(OSError):  # a reader blocked on it gets its EOF
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
 
 
 @pytest.mark.parametrize("transcript", ["/tmp/a\x00b.jsonl", "/", "/dev/null"])

@@ -18,11 +18,10 @@ from memory_core.http.openapi import openapi_document
 from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
 from memoryd.api.app import ENDPOINTS
-from tests.adversarial.daemons import OFFLINE_LEARNING, logged_daemon
+from tests.adversarial.daemons import OFFLINE_LEARNING, LoggedDaemon, start_logged
 from tests.adversarial.fuzz import Answer, fuzz, grid, send
 from tests.adversarial.probes import KINDS, Operation, Probe, example_of
 from tests.adversarial.xfails import DAEMON_DEFECTS
-from tests.support import Daemon
 
 # The parametrization comes from the same table the daemon serves its document from; the first
 # test checks that the served document lists exactly these routes.
@@ -46,8 +45,8 @@ class FuzzedDaemon:
     def __init__(self) -> None:
         self.daemon, self.client, self.ids, self.document = self._start()
 
-    def _start(self) -> tuple[Daemon, httpx.Client, dict[str, str], dict[str, Any]]:
-        daemon = logged_daemon(**OFFLINE_LEARNING)
+    def _start(self) -> tuple[LoggedDaemon, httpx.Client, dict[str, str], dict[str, Any]]:
+        daemon = start_logged(**OFFLINE_LEARNING)
         client = daemon.client(timeout=60)
         seeds = [
             {"content": "The staging cluster runs in eu-west-1", "tags": ["ops"], "project": "p"},
@@ -67,7 +66,7 @@ class FuzzedDaemon:
         except httpx.TransportError:
             ok = False
         if not ok:
-            self.daemon.stop()
+            self.daemon.discard()
             self.daemon, self.client, self.ids, self.document = self._start()
         return self
 
@@ -100,7 +99,7 @@ class FuzzedDaemon:
         return export.text
 
     def stop(self) -> None:
-        self.daemon.stop()
+        self.daemon.discard()
 
 
 def _hands_over(probe: Probe) -> bool:

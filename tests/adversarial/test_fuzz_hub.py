@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,9 +138,13 @@ class FuzzedHub:
         except httpx.TransportError:
             ok = False
         if not ok:
-            self.server.stop()
+            self.discard()
             self.server, self.client, self.memory_id = self._start()
         return self
+
+    def discard(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.server.log.parent, ignore_errors=True)
 
     def _get(self, path: str) -> httpx.Response:
         return self.client.get(path, headers={"authorization": f"Bearer {KEYS['alice']}"})
@@ -181,7 +186,7 @@ def fuzzed(pg: PgCluster) -> Iterator[FuzzedHub]:
     try:
         yield target
     finally:
-        target.server.stop()
+        target.discard()
 
 
 def test_every_route_of_the_hub_is_fuzzed_with_the_body_it_reads() -> None:
