@@ -26,6 +26,7 @@ from memory_core.version import PROTOCOL, __version__
 from memoryd.service.install import launchd_path, platform_name, systemd_dir
 from memoryd.service.units import UNIT_NAME
 from memoryd.store.migrations import MIGRATIONS
+from memoryd.store.wal import damage_advice, damage_message, damaged_wal
 
 Status = Literal["ok", "warn", "fail"]
 _HEADER = b"SQLite format 3\x00"
@@ -221,6 +222,9 @@ def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]
     found: list[Check] = []
     if _mode(db) & 0o077:
         found.append(Check("database", "fail", f"{db} has mode {_mode(db):04o}", f"chmod 600 {db}"))
+    problem = damaged_wal(db)  # before connecting: SQLite's replay would drop the rest
+    if problem is not None:
+        return [*found, Check("database", "fail", damage_message(db, problem), damage_advice(db))]
     try:
         conn = sqlite3.connect(db, isolation_level=None, timeout=10)
     except sqlite3.Error as exc:
