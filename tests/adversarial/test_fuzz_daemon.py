@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -98,7 +99,7 @@ class FuzzedDaemon:
             json.loads(line)  # a cut or broken export fails here
         return export.text
 
-    def stop(self) -> None:
+    def close(self) -> None:
         self.daemon.discard()
 
 
@@ -114,11 +115,8 @@ def _hands_over(probe: Probe) -> bool:
 
 @pytest.fixture(scope="module")
 def fuzzed() -> Iterator[FuzzedDaemon]:
-    target = FuzzedDaemon()
-    try:
+    with closing(FuzzedDaemon()) as target:
         yield target
-    finally:
-        target.stop()
 
 
 def test_the_served_document_lists_the_fuzzed_routes(fuzzed: FuzzedDaemon) -> None:

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -138,11 +139,11 @@ class FuzzedHub:
         except httpx.TransportError:
             ok = False
         if not ok:
-            self.discard()
+            self.close()
             self.server, self.client, self.memory_id = self._start()
         return self
 
-    def discard(self) -> None:
+    def close(self) -> None:
         self.server.stop()
         shutil.rmtree(self.server.log.parent, ignore_errors=True)
 
@@ -182,11 +183,8 @@ class FuzzedHub:
 
 @pytest.fixture(scope="module")
 def fuzzed(pg: PgCluster) -> Iterator[FuzzedHub]:
-    target = FuzzedHub(pg)
-    try:
+    with closing(FuzzedHub(pg)) as target:
         yield target
-    finally:
-        target.discard()
 
 
 def test_every_route_of_the_hub_is_fuzzed_with_the_body_it_reads() -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -103,11 +104,8 @@ def daemon() -> Iterator[LoggedDaemon]:
 @pytest.fixture(scope="module")
 def raw(daemon: LoggedDaemon) -> Iterator[RawShim]:
     """One shim for every frame: each test also checks that it survived the ones before."""
-    session = RawShim(daemon)
-    try:
+    with closing(RawShim(daemon)) as session:
         yield session
-    finally:
-        session.close()
 
 
 def _call(request_id: int, arguments: bytes) -> bytes:
