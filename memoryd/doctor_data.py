@@ -17,6 +17,7 @@ from memory_core.config import Settings
 from memory_core.disk import has_room
 from memory_core.errors import ConfigError
 from memoryd.store.migrations import MIGRATIONS
+from memoryd.store.wal import damage_advice, damage_message, damaged_wal
 
 Status = Literal["ok", "warn", "fail"]
 _HEADER = b"SQLite format 3\x00"
@@ -92,6 +93,9 @@ def check_database(settings: Settings, rebuild_fts: bool = False) -> list[Check]
         found.append(
             Check("database", "fail", f"{db} has mode {file_mode(db):04o}", f"chmod 600 {db}")
         )
+    problem = damaged_wal(db)  # before connecting: SQLite's replay would drop the rest
+    if problem is not None:
+        return [*found, Check("database", "fail", damage_message(db, problem), damage_advice(db))]
     try:
         conn = sqlite3.connect(db, isolation_level=None, timeout=10)
     except sqlite3.Error as exc:

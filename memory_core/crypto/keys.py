@@ -65,6 +65,10 @@ def load_or_create_key_file(path: Path) -> bytes:
             raise
         if not created:
             text = path.read_text().strip()
+    except UnicodeDecodeError:  # binary: not the hex this file holds
+        text = ""
+    except OSError as exc:  # a directory, unreadable: one line, not a traceback
+        raise ConfigError(f"key file {path} cannot be read: {exc.strerror or exc}") from None
     try:
         key = bytes.fromhex(text)
     except ValueError:

@@ -7,6 +7,7 @@ points at ("the daemon log", "the hub log"), and `count` (the hub's metrics) see
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -33,13 +34,24 @@ _HTTP_CODES = {
 }
 
 
+class ErrorJSON(JSONResponse):
+    """An error message may quote the request, and a request may hold a lone surrogate (half an
+    emoji, cut by a client), which UTF-8 cannot encode: it is written as "?" rather than
+    turning a 4xx into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "replace"
+        )
+
+
 def error_response(
     status: int, code: str, message: str, extra: Mapping[str, Any] | None = None
 ) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 429 and extra is not None and "retry_after" in extra:
         headers = {"Retry-After": str(extra["retry_after"])}
-    return JSONResponse(
+    return ErrorJSON(
         {"error": {"code": code, "message": message, **(extra or {})}},
         status_code=status,
         headers=headers,

@@ -28,14 +28,17 @@ async def handover(request: Request) -> Response:
         body: Any = json.loads(await request.body() or b"{}")
         version = str(body["version"])
         protocol = int(body["protocol"])
-    except (ValueError, KeyError, TypeError):
+        newer = is_newer(version, protocol, __version__, PROTOCOL)
+    # RecursionError: nested past Python's limit; OverflowError: int(1e400); ValueError also
+    # covers a version or protocol of more than 4,300 digits.
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise BadRequest(
             'expected {"version": "<x.y.z>", "protocol": <int>} of the newer memoryd'
         ) from None
-    if not is_newer(version, protocol, __version__, PROTOCOL):
+    if not newer:
         raise Conflict(
             f"this memoryd is {__version__} (protocol {PROTOCOL}); it only hands over to a "
-            f"newer one, not {version} (protocol {protocol})"
+            f"newer one, not {version[:40]!r} (protocol {protocol})"
         )
     request_exit = getattr(request.app.state, "request_exit", None)
     if request_exit is None:

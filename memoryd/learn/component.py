@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -38,6 +38,12 @@ log = logging.getLogger("memoryd.learn")
 Short = Annotated[str, StringConstraints(max_length=4096)]
 
 
+def _whole_characters(text: str) -> str:
+    """A prompt cut in the middle of an emoji holds a lone surrogate, which recall's
+    tokenizer cannot take: it becomes "?" rather than a refused prompt."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 # The whole event arrives (a long last assistant message or tool result included).
 HOOK_BODY_LIMIT = 16 * 1024 * 1024
 MAX_PROMPT_CHARS = 8000  # recall reads the first few dozen words anyway
@@ -50,7 +56,7 @@ class HookIn(BaseModel):
 
     session_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     cwd: Short | None = None
-    prompt: str = ""
+    prompt: Annotated[str, AfterValidator(_whole_characters)] = ""
     source: Short = "startup"
     transcript_path: Short = ""
     tool_name: Short = ""
@@ -120,9 +126,21 @@ async def hooks_and_learning(
             await judge.close()
 
 
+# An entry is a SQLite rowid: at most 19 digits. Longer digit strings name no entry.
+MAX_ENTRY_DIGITS = 19
+
+
+def _digits(raw: str) -> bool:
+    """Only 0-9: str.isdigit() also takes "²" and "١", which int() refuses or reads."""
+    return raw.isascii() and raw.isdigit()
+
+
 def budget(request: Request) -> int:
     raw = request.query_params.get("budget", "")
-    return clamp_budget(int(raw)) if raw.isdigit() else DEFAULT_BUDGET
+    if not _digits(raw):
+        return DEFAULT_BUDGET
+    # Past 9 digits the value is clamped to the maximum anyway; int() of 4,301 would raise.
+    return clamp_budget(int(raw) if len(raw) <= 9 else 10**9)
 
 
 def hook_service(request: Request) -> HookService:
@@ -192,16 +210,16 @@ async def learn_status(request: Request) -> Response:
 async def learned(request: Request) -> LearnedOut:
     """What auto-learn stored or updated, newest first."""
     raw = request.query_params.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput(f"limit must be an integer between 1 and 1000 (got {raw!r})")
+    if not _digits(raw) or len(raw) > 4 or not 1 <= int(raw) <= 1000:
+        raise InvalidInput(f"limit must be an integer between 1 and 1000 (got {raw[:40]!r})")
     return LearnedOut(learned=await learning(request).learned(int(raw)))
 
 
 async def undo_learned(request: Request) -> Response:
     """Undo one auto-learn entry: delete what it stored, restore what it updated."""
     raw = request.path_params["entry"]
-    if not raw.isdigit():
-        raise InvalidInput(f"{raw!r} is not an entry number")
+    if not _digits(raw) or len(raw) > MAX_ENTRY_DIGITS or int(raw) >= 1 << 63:
+        raise InvalidInput(f"{raw[:40]!r} is not an entry number")
     return JSONResponse(await learning(request).undo(int(raw)))
 
 

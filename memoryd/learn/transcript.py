@@ -8,6 +8,8 @@ being written and is left for the next pass.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,11 +36,29 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _read_regular_file(path: Path) -> bytes | None:
+    """The bytes of `path` if it is a regular file, else None. The path comes from a hook's
+    JSON: a FIFO would block the daemon's event loop in open() or read() for good, /dev/zero
+    would fill its memory, and a NUL in the path would raise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_turns(path: Path, start_line: int) -> tuple[list[Turn], int]:
     """The turns after `start_line` complete lines, and the new count of complete lines."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
+    raw = _read_regular_file(path)
+    if raw is None:
         return [], start_line
     lines = raw.split(b"\n")
     complete = lines[:-1]  # whatever follows the last newline is unfinished

@@ -32,6 +32,7 @@ from memory_core.disk import is_disk_full
 from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
+from memoryd.store.wal import damage_advice, damage_message, damaged_wal
 
 T = TypeVar("T")
 
@@ -63,6 +64,9 @@ def prepare_path(path: Path) -> None:
                     f"{path} is not a SQLite database; refusing to touch it. Move it aside "
                     "(or restore a backup) and start again."
                 )
+    problem = damaged_wal(path)  # before SQLite opens it: its replay would drop data
+    if problem is not None:
+        raise StoreCorrupt(f"{damage_message(path, problem)}. Fix: {damage_advice(path)}.")
 
 
 def _files_of(path: Path) -> set[Path]:

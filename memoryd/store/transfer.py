@@ -116,8 +116,9 @@ async def export(
             memory = memory_from_row(row)
             content: str | None = memory.content
             if memory.is_sensitive:
-                content = (
-                    open_sealed(cipher, memory.id, row["secret"]) if include_sensitive else None
-                )
+                # No secret here: the hub sealed it with its own key (stored over its REST
+                # API), and only the hub can read it; the line says so with a null content.
+                sealed = row["secret"] if include_sensitive else None
+                content = open_sealed(cipher, memory.id, sealed) if sealed is not None else None
             yield {"memory": memory, "content": content}
         last = rows[-1]["rowid"]

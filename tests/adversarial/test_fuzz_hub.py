@@ -1,0 +1,213 @@
+"""Property-based fuzz of every route of the hub (a real `memory-hub serve` on a real
+PostgreSQL database). The hub has no OpenAPI document: its routes are the Starlette routes of
+its app, and the bodies those routes read are the wire models of memory_core.wire. For each
+route and each kind of attack, a fixed set of hostile requests as alice, each answered without a
+5xx or a traceback, every error in the one JSON envelope, and alice's op log, memories and stats
+unchanged by every request the hub refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import strategies as st
+
+from memory_core.hlc import pack
+from memory_core.wire import rest, sync
+from memory_hub.app import create_app
+from tests.adversarial.fuzz import Answer, fuzz, grid, send
+from tests.adversarial.probes import (
+    KINDS,
+    Operation,
+    Probe,
+    example_of,
+    valid_probe,
+)
+from tests.adversarial.xfails import HUB_DEFECTS
+from tests.hub.ops import put
+from tests.hubs import KEYS, hub_env, hub_settings
+from tests.pg import PgCluster, create_database
+from tests.support import HubServer
+
+# The routes as the app serves them (HEAD comes with every GET).
+ROUTES = sorted(
+    f"{method} {route.path}"
+    for route in create_app(hub_settings("postgresql:///unused")).routes
+    for method in getattr(route, "methods", None) or ()
+    if method != "HEAD"
+)
+QUERY = {
+    "GET /api/memories": ("category", "tag", "project", "limit", "offset"),
+    "GET /api/memories/sync": ("since",),
+    "GET /api/sync/pull": ("after", "limit"),
+}
+REPLICA = "ad" * 16
+
+
+def _schema_example(model: type[Any]) -> Any:
+    schema = model.model_json_schema()
+    return example_of(schema, schema.get("$defs", {}))
+
+
+def _push_body() -> dict[str, Any]:
+    now = int(__import__("time").time() * 1000)
+    op = put(REPLICA, 1, "0aa0a0a0-0000-7000-8000-000000000001", pack(now, 0),
+             category="facts", content="pushed by the fuzz", tags=["fuzz"], importance=0.5,
+             created_ms=now)  # fmt: skip
+    return {"replica_id": REPLICA, "ops": [op]}
+
+
+# The body each route reads: a valid one, built from its wire model.
+BODIES: dict[str, Any] = {
+    "POST /api/memories": _schema_example(rest.MemoryIn),
+    "PUT /api/memories/{id}": {
+        "content": "updated by the fuzz",
+        "category": "facts",
+        "tags": ["fuzz"],
+        "expanded_keywords": "words",
+        "importance": 0.5,
+        "project": "p",
+    },
+    "POST /api/memories/recall": _schema_example(rest.RecallIn),
+    "POST /api/memories/import": [_schema_example(rest.ImportItem)],
+    f"POST {sync.PUSH_PATH}": _push_body(),
+}
+BODYLESS = {
+    "GET /health",
+    "GET /metrics",
+    "GET /api/auth-check",
+    "GET /api/memories",
+    "GET /api/memories/sync",
+    "POST /api/memories/migrate-secrets",
+    "POST /api/memories/{id}/secret",
+    "GET /api/memories/{id}",
+    "DELETE /api/memories/{id}",
+    "GET /api/stats",
+    f"GET {sync.PULL_PATH}",
+}
+
+AUTHORIZATIONS: tuple[bytes | None, ...] = (
+    None,
+    b"",
+    b"Bearer",
+    b"Bearer wrong-key",
+    b"Basic YWxpY2U6eA==",
+    b"Bearer " + KEYS["alice"].encode() + b"x",
+    b"Bearer " + KEYS["alice"][:-1].encode(),
+    b"Bearer " + b"a" * 10_000,
+    b"Bearer \xff\xfe\xed\xa0\x80",
+    b"Bearer " + KEYS["bob"].encode(),  # another user: must neither see nor touch alice's data
+)
+
+
+class FuzzedHub:
+    """A real hub process on a database of its own, alice's two memories in it. `sound()`
+    replaces both with fresh ones when a test left alice unable to list, feed or pull."""
+
+    def __init__(self, pg: PgCluster) -> None:
+        self.pg = pg
+        self.server, self.client, self.memory_id = self._start()
+
+    def _start(self) -> tuple[HubServer, httpx.Client, str]:
+        name = f"hub_fuzz_{os.getpid()}_{secrets.token_hex(4)}"
+        dsn = asyncio.run(create_database(self.pg, name))
+        server = HubServer(hub_env(dsn))
+        migrated = server.migrate()
+        assert migrated.returncode == 0, migrated.stderr
+        server.start()
+        client = server.client(KEYS["alice"])
+        created = [
+            client.post("/api/memories", json={"content": text, "tags": ["seed"]}).json()["id"]
+            for text in ("The staging cluster runs in eu-west-1", "I prefer Svelte")
+        ]
+        # A bare client: each request carries alice's key unless the probe says otherwise.
+        bare = httpx.Client(base_url=server.url, timeout=60)
+        server.clients.append(bare)
+        return server, bare, created[0]
+
+    def sound(self) -> FuzzedHub:
+        paths = ("/api/memories", "/api/memories/sync", f"{sync.PULL_PATH}?after=0")
+        try:
+            ok = all(self._get(path).status_code == 200 for path in paths)
+        except httpx.TransportError:
+            ok = False
+        if not ok:
+            self.close()
+            self.server, self.client, self.memory_id = self._start()
+        return self
+
+    def close(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.server.log.parent, ignore_errors=True)
+
+    def _get(self, path: str) -> httpx.Response:
+        return self.client.get(path, headers={"authorization": f"Bearer {KEYS['alice']}"})
+
+    def operation(self, route: str) -> Operation:
+        method, path = route.split(" ", 1)
+        return Operation(
+            method,
+            path,
+            query=QUERY.get(route, ()),
+            body=BODIES.get(route),
+            path_values={"id": self.memory_id} if "{id}" in path else {},
+        )
+
+    def send(self, probe: Probe) -> Answer:
+        return send(self.client, probe, {"authorization": f"Bearer {KEYS['alice']}"})
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """Alice's op log head, her memories (as listed and as fed) and her stats."""
+        answers = [
+            self._get(path)
+            for path in (
+                f"{sync.PULL_PATH}?after=0&limit=1000",
+                "/api/memories?limit=10000",
+                "/api/memories/sync",
+                "/api/stats",
+            )
+        ]
+        for answer in answers:
+            assert answer.status_code == 200, f"{answer.url} answered {answer.status_code}"
+        pulled, listed, fed, stats = (a.json() for a in answers)
+        fed.pop("server_time")
+        return pulled["ops"], pulled["head_seq"], listed, fed, stats
+
+
+@pytest.fixture(scope="module")
+def fuzzed(pg: PgCluster) -> Iterator[FuzzedHub]:
+    with closing(FuzzedHub(pg)) as target:
+        yield target
+
+
+def test_every_route_of_the_hub_is_fuzzed_with_the_body_it_reads() -> None:
+    assert set(ROUTES) == set(BODIES) | BODYLESS, "a new hub route: say which body it reads"
+
+
+GRID = grid(ROUTES, (*KINDS, "auth"), HUB_DEFECTS)
+
+
+@pytest.mark.parametrize(("route", "kind"), GRID)
+def test_hostile_requests_get_a_clean_answer(fuzzed: FuzzedHub, route: str, kind: str) -> None:
+    target = fuzzed.sound()
+    op = target.operation(route)
+    if kind == "auth":
+        fuzz(target, op, kind, _with_authorization(op))
+    else:
+        fuzz(target, op, kind)
+
+
+def _with_authorization(op: Operation) -> st.SearchStrategy[Probe]:
+    valid = valid_probe(op)
+    return st.sampled_from(AUTHORIZATIONS).map(
+        lambda value: Probe(
+            valid.method, valid.url, valid.body, headers=(("authorization", value),)
+        )
+    )
