@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from memory_core.errors import InvalidInput
-from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS
+from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS, is_id
 
 
 def canonical(value: Any) -> str:
@@ -57,5 +57,7 @@ def check_remote_fields(fields: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput("is_sensitive must be a boolean")
         elif name == "project" and value is not None and not isinstance(value, str):
             raise InvalidInput("project must be a string or null")
+        elif name == "supersedes" and value is not None and not is_id(value):
+            raise InvalidInput("supersedes must be a memory id or null")
         out[name] = value
     return out

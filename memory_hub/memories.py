@@ -30,7 +30,7 @@ from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms"
+    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes"
 )
 
 E2E_MESSAGE = (
@@ -67,6 +67,18 @@ class Hub:
         if row is None or row["deleted_ms"] is not None:
             raise NotFound(f"no memory with id {memory_id!r}")
         return row
+
+    async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
+        """The id of the user's live memory that a new one supersedes; 422 otherwise."""
+        row = await conn.fetchrow(
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2",
+            user,
+            memory_id.strip().lower(),
+        )
+        if row is None or row["deleted_ms"] is not None:
+            state = "no memory" if row is None else "a deleted memory"
+            raise InvalidInput(f"supersedes: {state} with id {memory_id!r}; nothing was stored")
+        return str(row["id"])
 
     async def _write(
         self, conn: asyncpg.Connection, user: str, entity: str, kind: str, fields: dict[str, Any]
@@ -135,6 +147,8 @@ class Hub:
         if not sensitive:
             fields["content"] = content
         async with user_tx(self.pool, user) as conn:
+            if body.supersedes is not None:
+                fields["supersedes"] = await self._replaced(conn, user, body.supersedes)
             await self._write(conn, user, new_id, "put", fields)
             if secret is not None:
                 await conn.execute(
@@ -219,6 +233,7 @@ class Hub:
             source=row["source"],
             created_at=iso_from_ms(row["created_ms"]),
             updated_at=iso_from_ms(row["updated_ms"]),
+            supersedes=row["supersedes"],
         ).model_dump()
 
     async def get(self, user: str, memory_id: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import asyncpg
 
 from memory_core.errors import ClockSkew, InvalidOp, OpCollision, ReplicaCollision
 from memory_core.hlc import pack, wall_ms
+from memory_core.model import is_id
 from memory_core.wire import sync
 
 _OP_COLUMNS = (
@@ -89,6 +90,8 @@ def _check_value(name: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(t, str) for t in value)
     if name == "created_ms":
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if name == "supersedes":
+        return value is None or is_id(value)
     return False
 
 
@@ -98,15 +101,15 @@ def invalid_fields(op: sync.Op) -> list[str]:
 
 _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, clocks"
+    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes"
 )
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
     "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
     "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
-    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14"
+    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15"
 )
 
 
@@ -125,6 +128,7 @@ def _fresh(at_ms: int) -> dict[str, Any]:
         "updated_ms": at_ms,
         "deleted_ms": None,
         "clocks": {},
+        "supersedes": None,
         "new": True,
     }
 
@@ -177,6 +181,7 @@ def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
         v["created_ms"],
         v["updated_ms"],
         v["clocks"],
+        v["supersedes"],
     )
 
 

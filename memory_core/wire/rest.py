@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(max_length=100_000)]
+MemoryId = Annotated[str, StringConstraints(max_length=64)]
 
 
 def _absent_if_none(value: Any) -> bool:
@@ -36,6 +37,12 @@ class MemoryIn(_IgnoresUnknownFields):
     force_sensitive: bool = False
     project: str | None = None
     source: Literal["manual", "auto-learn", "import"] = "manual"
+    supersedes: MemoryId | None = Field(
+        default=None,
+        description="The id (or a unique prefix) of an older memory this one replaces: the "
+        "older one is kept for history, never ranked above this one, never injected. It must "
+        "name a live memory of this user (else 422, nothing stored).",
+    )
 
 
 class ImportItem(MemoryIn):
@@ -92,6 +99,8 @@ class MemoryOut(BaseModel):
     source: str
     created_at: str
     updated_at: str
+    # The older memory this one replaced, if any (that one ranks below this one).
+    supersedes: str | None = None
 
 
 class ScoredMemoryOut(MemoryOut):

@@ -40,6 +40,7 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "source": memory.source,
         "created_at": iso_from_ms(memory.created_ms),
         "updated_at": iso_from_ms(memory.updated_ms),
+        "supersedes": memory.supersedes,
     }
 
 
@@ -83,6 +84,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
             force_sensitive=body.force_sensitive,
             project=body.project,
             source=body.source,
+            supersedes=body.supersedes,
         )
     )
     memory = created.memory
@@ -138,7 +140,7 @@ async def delete_memory(request: Request) -> rest.DeletedOut:
 
 
 async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
-    """Search memories by relevance."""
+    """Search memories by relevance; a superseded memory ranks below what replaced it."""
     results = await components(request).store.recall(
         RecallQuery(
             context=body.context,
@@ -184,6 +186,7 @@ def _import_item(index: int, data: Any) -> NewMemory:
         force_sensitive=item.force_sensitive or item.is_sensitive,
         project=item.project,
         source=item.source,
+        supersedes=item.supersedes,
         id=item.id,
         created_ms=created,
         updated_ms=updated,

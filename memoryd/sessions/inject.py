@@ -144,13 +144,16 @@ class HookService:
     clock: Clock
 
     async def _live(self, ids: list[str]) -> list[Memory]:
+        """The memories of `ids` that may still be injected: live, not sensitive, and not
+        replaced since by a newer memory."""
+        replaced = await self.store.successors(ids)
         out = []
         for memory_id in dict.fromkeys(ids):
             try:
                 memory = await self.store.get(memory_id)
             except ServiceError:
                 continue  # deleted since, or not ours
-            if not memory.is_sensitive:
+            if not memory.is_sensitive and memory.id not in replaced:
                 out.append(memory)
         return out
 
@@ -181,7 +184,7 @@ class HookService:
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
         relevant: list[Memory] = []
         if not trivial(prompt):
-            hits = await self.store.recall(
+            hits = await self.store.recall_evidence(
                 RecallQuery(
                     context=prompt,
                     project=project_for(cwd),
@@ -189,8 +192,14 @@ class HookService:
                     include_sensitive=False,
                 )
             )
-            best = hits[0][1] if hits else 0.0
-            relevant = [m for m, s in hits if s >= best * RELATIVE_FLOOR and not m.is_sensitive]
+            best = hits[0].score if hits else 0.0
+            relevant = [
+                r.memory
+                for r in hits
+                if r.score >= best * RELATIVE_FLOOR
+                and not r.memory.is_sensitive
+                and r.evidence.superseded_by is None  # never inject what was replaced
+            ]
         # One reader for the marker check and the dedup: a pool connection is the scarce
         # thing when several sessions' prompts arrive at once. Almost every prompt has no
         # marker (and a write per prompt would queue behind every other writer).

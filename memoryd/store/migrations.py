@@ -186,11 +186,19 @@ CREATE TRIGGER memory_vectors_gone AFTER DELETE ON memories BEGIN
 END;
 """
 
+# A memory that replaces an older one names it (memory_core.model.Memory.supersedes); recall
+# looks up the successors of its candidates by this column.
+_V5_SUPERSEDES = """
+ALTER TABLE memories ADD COLUMN supersedes TEXT;
+CREATE INDEX memories_supersedes ON memories (supersedes) WHERE supersedes IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
     Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
     Migration(4, "semantic leg: memory_vectors, dropped when their text changes", _V4_VECTORS),
+    Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
 ]
 
 

@@ -10,6 +10,14 @@ from memory_core.model import Memory, normalize_category
 from memoryd.store.db import Database
 from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_row, open_sealed
 
+# What the hooks may inject unasked: live, not sensitive, and current (no live memory
+# replaced it), on a table aliased `m`.
+_INJECTABLE = (
+    "m.deleted_ms IS NULL AND m.is_sensitive = 0 AND NOT EXISTS (SELECT 1 FROM memories s "
+    "WHERE s.supersedes = m.id AND s.deleted_ms IS NULL)"
+)
+_M_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+
 
 async def get(db: Database, memory_id: str) -> Memory:
     async with db.reader() as conn:
@@ -72,21 +80,21 @@ async def most_important(
     categories: Sequence[str] = (),
     with_global: bool = False,
 ) -> list[Memory]:
-    """The live, non-sensitive memories of `project` (None: of no project), with the global
-    ones (of no project) too if `with_global`, optionally only those in `categories`:
+    """The live, non-sensitive, current memories of `project` (None: of no project), with the
+    global ones (of no project) too if `with_global`, optionally only those in `categories`:
     `project`'s own first, then by importance, then by recency."""
-    where = ["deleted_ms IS NULL", "is_sensitive = 0"]
+    where = [_INJECTABLE]
     args: list[str | None] = []
     if categories:
-        where.append(f"category IN ({', '.join('?' * len(categories))})")
+        where.append(f"m.category IN ({', '.join('?' * len(categories))})")
         args.extend(categories)
-    where.append("(project IS NULL OR project IS ?)" if with_global else "project IS ?")
+    where.append("(m.project IS NULL OR m.project IS ?)" if with_global else "m.project IS ?")
     args.append(project)
     async with (
         db.reader() as conn,
         conn.execute(
-            f"SELECT {COLUMNS} FROM memories WHERE {' AND '.join(where)} "
-            "ORDER BY (project IS ?) DESC, importance DESC, updated_ms DESC LIMIT ?",
+            f"SELECT {_M_COLUMNS} FROM memories m WHERE {' AND '.join(where)} "
+            "ORDER BY (m.project IS ?) DESC, m.importance DESC, m.updated_ms DESC LIMIT ?",
             (*args, project, limit),
         ) as cursor,
     ):

@@ -10,6 +10,7 @@ import aiosqlite
 from memory_core.crypto.aead import Cipher
 from memory_core.errors import InvalidInput
 from memory_core.model import check_id
+from memoryd.store import succession
 from memoryd.store.db import Database
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import ImportResult, NewMemory
@@ -21,7 +22,9 @@ EXPORT_PAGE = 500
 
 async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult:
     """Import in one transaction: all or nothing. Known ids are skipped, equal content
-    merges into the existing memory (as a store would)."""
+    merges into the existing memory (as a store would). A `supersedes` link is kept when it
+    names a live memory (stored before, or earlier in the import) and dropped otherwise: an
+    export holds links to memories deleted since, and must import again all the same."""
     prepared = []
     for index, new in enumerate(items):
         try:
@@ -38,8 +41,12 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
                 result.existing += 1
                 result.results.append({"id": memory_id, "status": "exists"})
                 continue
+            chosen = fields
+            if new.supersedes is not None:
+                target = await succession.live_target(conn, new.supersedes)
+                chosen = fields if target is None else {**fields, "supersedes": target}
             created = await create_in(
-                parts, conn, fields, memory_id, new.created_ms, new.updated_ms
+                parts, conn, chosen, memory_id, new.created_ms, new.updated_ms
             )
             if created.duplicate_of:
                 result.duplicates += 1
