@@ -1,5 +1,6 @@
-"""What the hooks inject: the memories relevant to a prompt, a digest at session start, and
-the memories saved before a compaction. The daemon decides; the hook only relays.
+"""What the hooks inject: the memories relevant to a prompt, a profile at session start
+(`profile`), and the memories saved before a compaction. The daemon decides; the hook only
+relays.
 
 Injected text is data the user stored, framed as such (not as instructions), each memory with
 its id and category, within a byte budget. Sensitive memories are never injected, not even
@@ -17,6 +18,7 @@ from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.model import Memory
 from memory_core.recall import fts
+from memoryd.sessions import profile
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker
@@ -24,11 +26,8 @@ from memoryd.store.memories import MemoryStore, RecallQuery
 
 DEFAULT_BUDGET = 8192
 MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
-DIGEST_BUDGET = 2048
 RECALL_LIMIT = 6
 RELATIVE_FLOOR = 0.5  # keep recall hits scoring at least half of the best one
-DIGEST_LIMIT = 8
-DIGEST_CATEGORIES = ("preferences", "decisions")
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -178,7 +177,7 @@ class HookService:
             memories,
             budget,
         )
-        self.tracker.note(session_id, "injected", shown)
+        self.tracker.note(session_id, "briefed", shown)
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
@@ -233,18 +232,11 @@ class HookService:
         if source == "clear":
             await self.tracker.forget_injected(session_id)
         project = project_for(cwd)
-        memories = await self.store.most_important(
-            project, DIGEST_LIMIT, categories=DIGEST_CATEGORIES, with_global=True
-        )
-        if not memories:
-            return ""
-        scope = f"project {project}" if project else "this user"
-        text, shown = render(
-            f"memoryd: the user's top preferences and decisions for {scope} (stored earlier):",
-            memories,
-            min(budget, DIGEST_BUDGET),
-        )
-        self.tracker.note(session_id, "injected", shown)
+        candidates, projects = await self.store.standing(project, profile.CANDIDATES)
+        ranked = profile.rank(candidates, project, projects, self.clock.now_ms())
+        text, shown = profile.render(project, ranked, budget)
+        # The prompt hook skips whatever the session was shown (SessionTracker.fresh).
+        self.tracker.note(session_id, "briefed", shown)
         return text if shown else ""
 
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:

@@ -126,6 +126,12 @@ class MemoryStore(MemoryBackend):
         """What the session hooks inject unasked; see `reads.most_important`."""
         return await reads.most_important(self.db, project, limit, categories, with_global)
 
+    async def standing(
+        self, project: str | None, limit: int
+    ) -> tuple[list[tuple[Memory, int]], list[str]]:
+        """What the SessionStart profile chooses from; see `reads.standing`."""
+        return await reads.standing(self.db, project, limit)
+
     async def successors(self, ids: list[str]) -> dict[str, str]:
         """For each of `ids` that a live memory replaced: the id of the one that wins now."""
         async with self.db.reader() as conn:

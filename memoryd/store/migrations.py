@@ -193,12 +193,25 @@ ALTER TABLE memories ADD COLUMN supersedes TEXT;
 CREATE INDEX memories_supersedes ON memories (supersedes) WHERE supersedes IS NOT NULL;
 """
 
+# How often each memory was of use to a session, for the SessionStart profile
+# (memoryd/sessions/profile.py): recalled by a tool, or injected by the prompt hook because the
+# prompt was about it. Local to this machine; kept past the 7 days of hook_session_memories.
+_V6_USAGE = """
+CREATE TABLE memory_usage (
+    memory_id TEXT PRIMARY KEY,
+    recalled INTEGER NOT NULL DEFAULT 0,
+    injected INTEGER NOT NULL DEFAULT 0,
+    last_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
     Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
     Migration(4, "semantic leg: memory_vectors, dropped when their text changes", _V4_VECTORS),
     Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
+    Migration(6, "memory_usage: how often each memory was recalled or injected", _V6_USAGE),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Reads: one memory (or its sealed text), a page of memories, the most important ones."""
+"""Reads: one memory (or its sealed text), a page of memories, the most important ones, and
+what the SessionStart profile chooses from."""
 
 from __future__ import annotations
 
@@ -99,3 +100,24 @@ async def most_important(
         ) as cursor,
     ):
         return [memory_from_row(row) for row in await cursor.fetchall()]
+
+
+async def standing(
+    db: Database, project: str | None, limit: int
+) -> tuple[list[tuple[Memory, int]], list[str]]:
+    """What the SessionStart profile chooses from: the live, non-sensitive, current memories
+    of `project` and of no project, the most important first, each with how often it was of
+    use (memory_usage: recalled, or injected for a prompt); and every project the store
+    knows (a global memory that names another project is less this one's business)."""
+    async with db.reader() as conn:
+        rows = await conn.execute_fetchall(
+            f"SELECT {_M_COLUMNS}, coalesce(u.recalled + u.injected, 0) AS uses "
+            f"FROM memories m LEFT JOIN memory_usage u ON u.memory_id = m.id "
+            f"WHERE {_INJECTABLE} AND (m.project IS NULL OR m.project IS ?) "
+            "ORDER BY m.importance DESC, m.updated_ms DESC, m.rowid LIMIT ?",
+            (project, limit),
+        )
+        projects = await conn.execute_fetchall(
+            "SELECT DISTINCT project FROM memories WHERE project IS NOT NULL AND deleted_ms IS NULL"
+        )
+    return [(memory_from_row(r), int(r["uses"])) for r in rows], [str(p[0]) for p in projects]
