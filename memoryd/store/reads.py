@@ -114,7 +114,7 @@ async def standing(
             f"SELECT {_M_COLUMNS}, coalesce(u.recalled + u.injected, 0) AS uses "
             f"FROM memories m LEFT JOIN memory_usage u ON u.memory_id = m.id "
             f"WHERE {_INJECTABLE} AND (m.project IS NULL OR m.project IS ?) "
-            "ORDER BY m.importance DESC, m.updated_ms DESC, m.rowid LIMIT ?",
+            "ORDER BY m.importance DESC, m.updated_ms DESC, m.rowid DESC LIMIT ?",
             (project, limit),
         )
         projects = await conn.execute_fetchall(
