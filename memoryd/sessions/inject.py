@@ -18,7 +18,7 @@ from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.model import Memory
 from memory_core.recall import fts
-from memoryd.sessions import profile
+from memoryd.sessions import floor, profile
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker
@@ -26,8 +26,10 @@ from memoryd.store.memories import MemoryStore, RecallQuery
 
 DEFAULT_BUDGET = 8192
 MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
-RECALL_LIMIT = 6
-RELATIVE_FLOOR = 0.5  # keep recall hits scoring at least half of the best one
+RECALL_LIMIT = 6  # memories injected for one prompt, at most
+# Recalled for one prompt: room for the floor to drop some and for what the session was shown
+# already (the profile, earlier prompts) to be skipped, and still fill RECALL_LIMIT.
+RECALL_POOL = 12
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -187,31 +189,25 @@ class HookService:
                 RecallQuery(
                     context=prompt,
                     project=project_for(cwd),
-                    limit=RECALL_LIMIT,
+                    limit=RECALL_POOL,
                     include_sensitive=False,
                 )
             )
-            best = hits[0].score if hits else 0.0
-            relevant = [
-                r.memory
-                for r in hits
-                if r.score >= best * RELATIVE_FLOOR
-                and not r.memory.is_sensitive
-                and r.evidence.superseded_by is None  # never inject what was replaced
-            ]
+            relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]
         # One reader for the marker check and the dedup: a pool connection is the scarce
         # thing when several sessions' prompts arrive at once. Almost every prompt has no
         # marker (and a write per prompt would queue behind every other writer).
         async with self.store.db.reader() as conn:
             pending = await self.markers.pending(session_id, conn)
             fresh = [] if pending else await self.tracker.fresh(session_id, relevant, conn)
+        fresh = fresh[:RECALL_LIMIT]
         parts = []
         if pending:
             recovered = await self._recover(session_id, budget)
             if recovered:
                 parts.append(recovered)
                 budget -= len(recovered.encode()) + 2
-            fresh = await self.tracker.fresh(session_id, relevant)  # after the recovery
+            fresh = (await self.tracker.fresh(session_id, relevant))[:RECALL_LIMIT]  # after it
         if fresh and budget > 256:
             text, shown = render(
                 "memoryd: memories relevant to this prompt (stored earlier by the user):",

@@ -161,10 +161,16 @@ def _evidence(row: sqlite3.Row, said: list[str], hits: ranking.DenseHits | None)
     stems = [fts.stem(t) for t in said]
     found = fts.positions(_text(row), set(stems))
     matched = sum(1 for t in stems if t in found)
+    cosine = hits.cosine(row["rowid"]) if hits is not None else None
     return Evidence(
         covered=matched / len(stems) if stems else 0.0,
         matched=matched,
-        cosine=hits.cosine(row["rowid"]) if hits is not None else None,
+        cosine=cosine,
+        standout=(
+            ranking.standout(cosine, hits.spread)
+            if hits is not None and cosine is not None
+            else None
+        ),
     )
 
 

@@ -78,18 +78,25 @@ class Evidence:
     covered: float  # the weighted share of the query's own words (`context`) the memory holds
     matched: int  # how many distinct words of `context` it holds
     cosine: float | None  # its semantic similarity with the query; None: no vector, or no leg
+    # How far that similarity stands out from the query's similarities with the whole store
+    # (memory_core.recall.ranking.standout); None: no semantic leg, or too few memories.
+    standout: float | None = None
     superseded_by: str | None = None  # the live memory that replaced it
 
     def joined(self, other: Evidence) -> Evidence:
         """The stronger evidence of two (a successor takes on the evidence of what it
         replaced, wherever the older memory would have been recalled)."""
-        cosines = [c for c in (self.cosine, other.cosine) if c is not None]
         return Evidence(
             covered=max(self.covered, other.covered),
             matched=max(self.matched, other.matched),
-            cosine=max(cosines) if cosines else None,
+            cosine=_larger(self.cosine, other.cosine),
+            standout=_larger(self.standout, other.standout),
             superseded_by=self.superseded_by,
         )
+
+
+def _larger(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 @dataclass(frozen=True)
