@@ -15,7 +15,7 @@ from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_r
 # replaced it), on a table aliased `m`.
 _INJECTABLE = (
     "m.deleted_ms IS NULL AND m.is_sensitive = 0 AND NOT EXISTS (SELECT 1 FROM memories s "
-    "WHERE s.supersedes = m.id AND s.deleted_ms IS NULL)"
+    "WHERE s.supersedes = m.id AND +s.deleted_ms IS NULL)"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
 
