@@ -52,7 +52,8 @@ Categories: facts, preferences, projects, people, decisions.
 Content flagged sensitive (keys, passwords, tokens) is stored encrypted and shown as a \
 placeholder; read it with secret_get only when the user needs the value.
 Ids are UUIDs; any unique prefix of 8+ characters works. memory_update corrects a memory \
-in place; prefer it over storing a contradicting duplicate.
+in place; when a decision or preference changed, store the new one with `supersedes` set to \
+the old one's id instead of storing a contradicting duplicate.
 """
 
 _CATEGORY_HELP = "One of: " + ", ".join(CATEGORIES) + "."
@@ -211,9 +212,18 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
             str | None,
             Field(description="Project it belongs to; defaults to the current project."),
         ] = None,
+        supersedes: Annotated[
+            str | None,
+            Field(
+                description="Id of an older memory this one replaces (a changed decision or "
+                "preference): the old one is kept as history but never shown above this one.",
+                max_length=64,
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, rest.StoredOut]:
         """Save a memory for future sessions. Use when the user says "remember", states a
-        preference, makes a decision or corrects you. Returns the new memory's id."""
+        preference, makes a decision or corrects you. When it replaces a memory that is no
+        longer true, pass that memory's id as `supersedes`. Returns the new memory's id."""
         state = _state(ctx)
         out = await state.require().request(
             "POST",
@@ -228,6 +238,7 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
                 "force_sensitive": force_sensitive,
                 "project": project or state.project,
                 "source": "manual",
+                "supersedes": supersedes,
             },
         )
         return _result(out, render.stored(out))

@@ -19,7 +19,7 @@ from typing import Any
 
 from memory_core.errors import InvalidInput
 from memory_core.hlc import wall_ms
-from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS, check_text, check_time_ms
+from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS, check_text, check_time_ms, is_id
 
 
 def canonical(value: Any) -> str:
@@ -111,5 +111,7 @@ def check_remote_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidInput("is_sensitive must be a boolean")
         elif name == "project" and value is not None:
             _text("project", value)
+        elif name == "supersedes" and value is not None and not is_id(value):
+            raise InvalidInput("supersedes must be a memory id or null")
         out[name] = value
     return out

@@ -22,8 +22,8 @@ _CATEGORY_ALIASES = {
     "decision": "decisions",
 }
 
-# The fields that replicate, each with its own last-writer-wins clock.
-SYNCED_FIELDS = (
+# The fields every memory has a value for: a creation sets them all.
+CREATION_FIELDS = (
     "content",
     "category",
     "tags",
@@ -33,6 +33,10 @@ SYNCED_FIELDS = (
     "project",
     "source",
 )
+# The fields that replicate, each with its own last-writer-wins clock. `supersedes` (the id of
+# the older memory this one replaces) is set only on a memory that replaces another, so the
+# ops of every other memory stay readable by a hub or replica that predates it.
+SYNCED_FIELDS = (*CREATION_FIELDS, "supersedes")
 
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
@@ -151,9 +155,14 @@ def normalize_for_dedup(content: str) -> str:
 _ID_CHARS = re.compile(r"^[0-9a-f-]{4,36}$")
 
 
+def is_id(value: object) -> bool:
+    """Whether `value` has the shape of a memory id (or of a prefix of one)."""
+    return isinstance(value, str) and _ID_CHARS.match(value) is not None
+
+
 def check_id(value: str) -> str:
     text = value.strip().lower()
-    if not _ID_CHARS.match(text):
+    if not is_id(text):
         raise InvalidInput(f"{value!r} is not a memory id")
     return text
 
@@ -176,6 +185,8 @@ class Memory:
     updated_ms: int
     deleted_ms: int | None = None
     field_hlc: dict[str, int] = field(default_factory=dict)
+    # The id of the older memory this one replaces (kept for history, never shown above it).
+    supersedes: str | None = None
 
     @classmethod
     def blank(

@@ -12,7 +12,7 @@ import asyncpg
 from memory_core import writes
 from memory_core.clock import Clock, iso_from_ms
 from memory_core.crypto.detect import contains_secret
-from memory_core.errors import EndToEndMode, NotFound, SealedByClient
+from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
 from memory_core.ids import uuid7
 from memory_core.model import SENSITIVE_PLACEHOLDER, check_id, normalize_category
 from memory_core.wire import rest, sync
@@ -23,7 +23,7 @@ from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms"
+    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes"
 )
 
 E2E_MESSAGE = (
@@ -73,6 +73,18 @@ class Hub:
         if row is None or row["deleted_ms"] is not None:
             raise NotFound(f"no memory with id {memory_id!r}")
         return row
+
+    async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
+        """The id of the user's live memory that a new one supersedes; 422 otherwise."""
+        row = await conn.fetchrow(
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2",
+            user,
+            memory_id.strip().lower(),
+        )
+        if row is None or row["deleted_ms"] is not None:
+            state = "no memory" if row is None else "a deleted memory"
+            raise InvalidInput(f"supersedes: {state} with id {memory_id!r}; nothing was stored")
+        return str(row["id"])
 
     async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
         """Append the hub's own ops for REST writes (one per put, together) and keep the
@@ -127,6 +139,8 @@ class Hub:
         now = self.clock.now_ms()
         write = await self.sealed(user, uuid7(now), {**fields, "created_ms": now})
         async with user_tx(self.pool, user) as conn:
+            if body.supersedes is not None:
+                write.fields["supersedes"] = await self._replaced(conn, user, body.supersedes)
             await self.write(conn, user, [write])
         return {
             "id": write.entity,
@@ -187,6 +201,7 @@ class Hub:
             source=row["source"],
             created_at=iso_from_ms(row["created_ms"]),
             updated_at=iso_from_ms(row["updated_ms"]),
+            supersedes=row["supersedes"],
         ).model_dump()
 
     async def get(self, user: str, memory_id: str) -> dict[str, Any]:

@@ -130,10 +130,17 @@ async def _v3_search_index(conn: asyncpg.Connection) -> None:
         await conn.execute("CREATE INDEX memories_search ON memories USING gin (search_vector)")
 
 
+async def _v4_supersedes(conn: asyncpg.Connection) -> None:
+    # The older memory a memory replaces (memory_core.model.Memory.supersedes), as replicas
+    # push it; REST answers carry it.
+    await conn.execute("ALTER TABLE memories ADD COLUMN supersedes text")
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "tables", _v1),
     (2, "row-level security", _v2_rls),
     (3, "full-text index", _v3_search_index),
+    (4, "supersedes", _v4_supersedes),
 ]
 
 

@@ -92,15 +92,15 @@ def refused(op: sync.Op) -> str | None:
 
 _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, clocks"
+    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes"
 )
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
     "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
     "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
-    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14"
+    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15"
 )
 
 
@@ -153,6 +153,7 @@ def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
         v["created_ms"],
         v["updated_ms"],
         v["clocks"],
+        v["supersedes"],
     )
 
 

@@ -246,7 +246,18 @@ class Row:
     recall_s: float
 
 
-def ask(d: Daemon, python: str, hook: Path, p: Prompt, ids: dict[str, str], root: Path) -> Row:
+SKIPPED = HookResult([], 0.0, 0, False)  # --no-profile: no SessionStart hook run
+
+
+def ask(
+    d: Daemon,
+    python: str,
+    hook: Path,
+    p: Prompt,
+    ids: dict[str, str],
+    root: Path,
+    profile: bool = True,
+) -> Row:
     cwd = root / p.project
     cwd.mkdir(parents=True, exist_ok=True)
     session = f"coding-{p.key}-{uuid.uuid4().hex[:12]}"
@@ -266,7 +277,7 @@ def ask(d: Daemon, python: str, hook: Path, p: Prompt, ids: dict[str, str], root
         "hook_event_name": "UserPromptSubmit",
         "prompt": p.text,
     }
-    digest = run_hook(python, hook, "session-start", start_event, d.env)
+    digest = run_hook(python, hook, "session-start", start_event, d.env) if profile else SKIPPED
     injected = run_hook(python, hook, "prompt", prompt_event, d.env)
     started = time.perf_counter()
     response = d.client.post(
@@ -361,6 +372,8 @@ def stale_violations(rows: list[Row], old_of: dict[str, str]) -> dict[str, int]:
 
 
 def latency(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
     ms = [v * 1000 for v in values]
     return {
         "p50_ms": round(statistics.median(ms), 1),
@@ -376,9 +389,9 @@ def summarise(rows: list[Row], old_of: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {k: g.summary(old_of) for k, g in groups.items() if g.rows}
     out["all"] = Group(rows).summary(old_of)
     out["all_but_none"] = Group([r for r in rows if r.needed]).summary(old_of)
-    hooks = [r.digest for r in rows] + [r.hook for r in rows]
+    hooks = [r.digest for r in rows if r.digest is not SKIPPED] + [r.hook for r in rows]
     out["latency"] = {
-        "session_start_hook": latency([r.digest.seconds for r in rows]),
+        "session_start_hook": latency([r.digest.seconds for r in rows if r.digest is not SKIPPED]),
         "prompt_hook": latency([r.hook.seconds for r in rows]),
         "recall": latency([r.recall_s for r in rows]),
         "hook_nonzero_exits": sum(1 for h in hooks if h.returncode != 0),
@@ -426,6 +439,8 @@ def table(summary: dict[str, Any]) -> str:
     lines.append("")
     for name in ("session_start_hook", "prompt_hook", "recall"):
         x = lat[name]
+        if not x:
+            continue
         lines.append(
             f"{name + ' latency':<28} p50 {x['p50_ms']:>6.1f} ms  p95 {x['p95_ms']:>6.1f} ms  "
             f"max {x['max_ms']:>6.1f} ms"
@@ -469,6 +484,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--embed-model", type=Path, help="MEMORY_EMBED_MODEL: a sentence-transformers ONNX dir"
     )
+    parser.add_argument(
+        "--budget", type=int, help="MEMORY_HOOK_BUDGET for the hooks (default: the hook's own)"
+    )
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the SessionStart hook: the prompt hook alone, as in a session whose profile "
+        "could not hold what the prompt needs (a store much larger than this one)",
+    )
     args = parser.parse_args(argv)
 
     memories, prompts, problems = load()
@@ -483,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "semantic_requested": args.semantic or "install default",
         "embed_model": str(args.embed_model) if args.embed_model else None,
+        "hook_budget": args.budget,
+        "profile": not args.no_profile,
         "prompts": len(chosen),
         "memories": len(memories),
         "machine": {
@@ -515,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         root = d.home / "projects"
-        rows = [ask(d, args.python, args.hook, p, ids, root) for p in chosen]
+        if args.budget is not None:
+            d.env["MEMORY_HOOK_BUDGET"] = str(args.budget)
+        rows = [ask(d, args.python, args.hook, p, ids, root, not args.no_profile) for p in chosen]
     key_of = {v: k for k, v in ids.items()}
     old_of = {ids[m.key]: ids[m.supersedes] for m in memories if m.supersedes}
     summary = summarise(rows, old_of)
@@ -540,7 +568,12 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows
     ]
     mode = "on" if report["semantic"].get("enabled") else "off"
-    print(f"\ncoding-memory bench, {args.split} split, {len(chosen)} prompts, semantic {mode}")
+    setup = f"semantic {mode}"
+    if args.budget is not None:
+        setup += f", MEMORY_HOOK_BUDGET={args.budget}"
+    if args.no_profile:
+        setup += ", no SessionStart profile"
+    print(f"\ncoding-memory bench, {args.split} split, {len(chosen)} prompts, {setup}")
     print(table(summary))
     print(LEGEND)
     print(

@@ -37,6 +37,12 @@ class DenseHits(Protocol):
         None if it has no vector (not embedded yet, or sensitive)."""
         ...
 
+    @property
+    def spread(self) -> tuple[float, float, int]:
+        """The mean and standard deviation of the query's similarities with every indexed
+        memory, and their number: what a cosine is calibrated against (`standout`)."""
+        ...
+
 
 class DenseIndex(Protocol):
     """The semantic leg as recall sees it (memoryd.semantic, when installed and on)."""
@@ -118,6 +124,18 @@ def fuse(
     span = best_cosine - COSINE_FLOOR
     dense = max(0.0, cosine - COSINE_FLOOR) / span if span > 0 else 0.0
     return (1 - SEMANTIC_WEIGHT) * lex + SEMANTIC_WEIGHT * dense
+
+
+def standout(cosine: float, spread: tuple[float, float, int]) -> float | None:
+    """How far a similarity stands out from the query's similarities with the whole store: its
+    standard score, less the score that the best of that many unrelated memories reaches by
+    chance (sqrt(2 ln n), the expected maximum of n normal samples). Unlike a raw cosine, it
+    means the same whatever the model's scale, the query, or the store's size; None when the
+    store is too small to tell."""
+    mean, deviation, count = spread
+    if count < 2 or deviation <= 0:
+        return None
+    return (cosine - mean) / deviation - math.sqrt(2 * math.log(count))
 
 
 def score(candidate: Candidate, project: str | None) -> float:

@@ -17,6 +17,7 @@ LIST_LIMIT = 20  # GET /api/memories: the page a list without `limit` gets
 MAX_LIST_LIMIT = 10_000
 
 Text = Annotated[str, StringConstraints(max_length=100_000)]
+MemoryId = Annotated[str, StringConstraints(max_length=64)]
 
 
 def _absent_if_none(value: Any) -> bool:
@@ -56,6 +57,12 @@ class MemoryIn(_IgnoresUnknownFields):
     force_sensitive: bool = False
     project: str | None = None
     source: Literal["manual", "auto-learn", "import"] = "manual"
+    supersedes: MemoryId | None = Field(
+        default=None,
+        description="The id (or a unique prefix) of an older memory this one replaces: the "
+        "older one is kept for history, never ranked above this one, never injected. It must "
+        "name a live memory of this user (else 422, nothing stored).",
+    )
 
 
 class ImportItem(MemoryIn):
@@ -140,6 +147,8 @@ class MemoryOut(BaseModel):
     source: str
     created_at: str
     updated_at: str
+    # The older memory this one replaced, if any (that one ranks below this one).
+    supersedes: str | None = None
 
 
 class ScoredMemoryOut(MemoryOut):

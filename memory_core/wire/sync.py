@@ -52,6 +52,7 @@ LWW_FIELDS = (
     "is_sensitive",
     "project",
     "source",
+    "supersedes",
     "tags",
 )
 FIELDS = (*LWW_FIELDS, "created_ms")

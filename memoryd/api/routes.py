@@ -48,6 +48,7 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "source": memory.source,
         "created_at": iso_from_ms(memory.created_ms),
         "updated_at": iso_from_ms(memory.updated_ms),
+        "supersedes": memory.supersedes,
     }
 
 
@@ -169,6 +170,7 @@ def _import_item(index: int, data: Any) -> NewMemory:
         force_sensitive=item.force_sensitive or item.is_sensitive,
         project=item.project,
         source=item.source,
+        supersedes=item.supersedes,
         id=item.id,
         created_ms=created,
         updated_ms=updated,

@@ -33,9 +33,11 @@ Each lesson: one self-contained statement of one or two sentences (under 300 cha
 reason quoting what in the conversation shows it is durable, importance 0.3-0.9 (corrections
 0.8-0.9), and 5+ search keywords (synonyms, related terms).
 Existing memories are listed with their ids. If a lesson says the same as one of them, use
-action "duplicate" with its id. If it contradicts or refines one (the user changed their mind,
-or corrected it), use action "update" with its id and write the full corrected statement.
-Otherwise action "new" with existing_id null."""
+action "duplicate" with its id. If it contradicts one (the user changed their mind, or
+corrected it), use action "supersede" with its id and write the full new statement: the old
+one is kept as history. If it only refines one (adds detail, still true), use action "update"
+with its id and write the full refined statement. Otherwise action "new" with existing_id
+null."""
 
 
 class Lesson(BaseModel):
@@ -44,7 +46,7 @@ class Lesson(BaseModel):
     reason: str
     importance: float
     keywords: str
-    action: Literal["new", "update", "duplicate"]
+    action: Literal["new", "update", "supersede", "duplicate"]
     existing_id: str | None
 
 

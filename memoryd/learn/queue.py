@@ -48,8 +48,18 @@ _CATEGORY = {
 class Outcome:
     stored: int = 0
     updated: int = 0
+    superseded: int = 0
     duplicates: int = 0
     skipped: int = 0
+
+
+def replaces(lesson: Lesson) -> bool:
+    """Whether a lesson about an existing memory replaces it (a contradiction: the newer memory
+    supersedes the older, which stays as history) rather than refining it in place. A
+    correction always contradicts what it corrects, whatever action the judge chose."""
+    return lesson.action == "supersede" or (
+        lesson.action == "update" and lesson.kind == "correction"
+    )
 
 
 class LearningQueue:
@@ -203,6 +213,12 @@ class LearningQueue:
             return
         importance = min(max(lesson.importance, 0.0), 1.0)
         try:
+            if replaces(lesson) and target is not None:
+                if await self._supersede(lesson, content, importance, target, session_id):
+                    outcome.superseded += 1
+                else:
+                    outcome.duplicates += 1
+                return
             if lesson.action == "update" and target is not None:
                 previous = target.content or ""
                 tags = target.tags + [t for t in (TAG, lesson.kind) if t not in target.tags]
@@ -247,6 +263,37 @@ class LearningQueue:
             created.memory.id, session_id, "stored", lesson.kind, lesson.reason
         )
         outcome.stored += 1
+
+    async def _supersede(
+        self, lesson: Lesson, content: str, importance: float, target: Memory, session_id: str
+    ) -> bool:
+        """Store the lesson as the successor of `target`, in its category and scope; undo
+        deletes the successor, which makes `target` current again. False when the lesson's
+        text was stored already: that memory now supersedes `target` (unless it replaced
+        another), and no entry is recorded (undo would delete the user's own memory)."""
+        created = await self.store.create(
+            NewMemory(
+                content=content,
+                category=target.category,
+                tags=[TAG, lesson.kind],
+                expanded_keywords=lesson.keywords,
+                importance=max(importance, target.importance),
+                project=target.project,
+                source="auto-learn",
+                supersedes=target.id,
+            )
+        )
+        if created.duplicate_of:
+            return False
+        await self.ledger.record(
+            created.memory.id,
+            session_id,
+            "superseded",
+            lesson.kind,
+            lesson.reason,
+            previous_content=target.content or "",
+        )
+        return True
 
     async def status(self) -> dict[str, Any]:
         today = await self.tokens.spent()

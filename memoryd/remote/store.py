@@ -49,6 +49,7 @@ def _memory(out: rest.MemoryOut) -> Memory:
         source=out.source,
         created_ms=ms_from_iso(out.created_at),
         updated_ms=ms_from_iso(out.updated_at),
+        supersedes=out.supersedes,
     )
 
 
@@ -131,6 +132,7 @@ class RemoteStore(MemoryBackend):
             "force_sensitive": new.force_sensitive,
             "project": new.project,
             "source": new.source,
+            "supersedes": new.supersedes,
         }
         out = self._parse(rest.StoredOut, await self._call("POST", "/api/memories", json=body))
         memory = _stub(out.id, content=None, is_sensitive=out.is_sensitive)
@@ -164,6 +166,7 @@ class RemoteStore(MemoryBackend):
                 "force_sensitive": item.force_sensitive,
                 "project": item.project,
                 "source": item.source,
+                "supersedes": item.supersedes,
                 "id": item.id,
                 "created_at": iso_from_ms(item.created_ms) if item.created_ms else None,
                 "updated_at": iso_from_ms(item.updated_ms) if item.updated_ms else None,

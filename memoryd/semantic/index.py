@@ -11,6 +11,7 @@ and drown the topic.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -79,6 +80,12 @@ class Hits:
     @property
     def best(self) -> float:
         return self.top[0][1] if self.top else 0.0
+
+    @functools.cached_property
+    def spread(self) -> tuple[float, float, int]:
+        """Mean and standard deviation of the similarities, and how many (for the prompt
+        hook's relevance floor)."""
+        return float(self.scores.mean()), float(self.scores.std()), len(self.scores)
 
     def cosine(self, rowid: int) -> float | None:
         """None for a memory without a vector (sensitive, or not embedded yet)."""

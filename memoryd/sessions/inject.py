@@ -1,5 +1,6 @@
-"""What the hooks inject: the memories relevant to a prompt, a digest at session start, and
-the memories saved before a compaction. The daemon decides; the hook only relays.
+"""What the hooks inject: the memories relevant to a prompt, a profile at session start
+(`profile`), and the memories saved before a compaction. The daemon decides; the hook only
+relays.
 
 Injected text is data the user stored, framed as such (not as instructions), each memory with
 its id and category, within a byte budget. Sensitive memories are never injected, not even
@@ -17,6 +18,7 @@ from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.model import Memory
 from memory_core.recall import fts
+from memoryd.sessions import floor, profile
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker
@@ -24,11 +26,10 @@ from memoryd.store.memories import MemoryStore, RecallQuery
 
 DEFAULT_BUDGET = 8192
 MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
-DIGEST_BUDGET = 2048
-RECALL_LIMIT = 6
-RELATIVE_FLOOR = 0.5  # keep recall hits scoring at least half of the best one
-DIGEST_LIMIT = 8
-DIGEST_CATEGORIES = ("preferences", "decisions")
+RECALL_LIMIT = 6  # memories injected for one prompt, at most
+# Recalled for one prompt: room for the floor to drop some and for what the session was shown
+# already (the profile, earlier prompts) to be skipped, and still fill RECALL_LIMIT.
+RECALL_POOL = 12
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -144,13 +145,16 @@ class HookService:
     clock: Clock
 
     async def _live(self, ids: list[str]) -> list[Memory]:
+        """The memories of `ids` that may still be injected: live, not sensitive, and not
+        replaced since by a newer memory."""
+        replaced = await self.store.successors(ids)
         out = []
         for memory_id in dict.fromkeys(ids):
             try:
                 memory = await self.store.get(memory_id)
             except ServiceError:
                 continue  # deleted since, or not ours
-            if not memory.is_sensitive:
+            if not memory.is_sensitive and memory.id not in replaced:
                 out.append(memory)
         return out
 
@@ -175,35 +179,35 @@ class HookService:
             memories,
             budget,
         )
-        self.tracker.note(session_id, "injected", shown)
+        self.tracker.note(session_id, "briefed", shown)
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
         relevant: list[Memory] = []
         if not trivial(prompt):
-            hits = await self.store.recall(
+            hits = await self.store.recall_evidence(
                 RecallQuery(
                     context=prompt,
                     project=project_for(cwd),
-                    limit=RECALL_LIMIT,
+                    limit=RECALL_POOL,
                     include_sensitive=False,
                 )
             )
-            best = hits[0][1] if hits else 0.0
-            relevant = [m for m, s in hits if s >= best * RELATIVE_FLOOR and not m.is_sensitive]
+            relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]
         # One reader for the marker check and the dedup: a pool connection is the scarce
         # thing when several sessions' prompts arrive at once. Almost every prompt has no
         # marker (and a write per prompt would queue behind every other writer).
         async with self.store.db.reader() as conn:
             pending = await self.markers.pending(session_id, conn)
             fresh = [] if pending else await self.tracker.fresh(session_id, relevant, conn)
+        fresh = fresh[:RECALL_LIMIT]
         parts = []
         if pending:
             recovered = await self._recover(session_id, budget)
             if recovered:
                 parts.append(recovered)
                 budget -= len(recovered.encode()) + 2
-            fresh = await self.tracker.fresh(session_id, relevant)  # after the recovery
+            fresh = (await self.tracker.fresh(session_id, relevant))[:RECALL_LIMIT]  # after it
         if fresh and budget > 256:
             text, shown = render(
                 "memoryd: memories relevant to this prompt (stored earlier by the user):",
@@ -224,18 +228,11 @@ class HookService:
         if source == "clear":
             await self.tracker.forget_injected(session_id)
         project = project_for(cwd)
-        memories = await self.store.most_important(
-            project, DIGEST_LIMIT, categories=DIGEST_CATEGORIES, with_global=True
-        )
-        if not memories:
-            return ""
-        scope = f"project {project}" if project else "this user"
-        text, shown = render(
-            f"memoryd: the user's top preferences and decisions for {scope} (stored earlier):",
-            memories,
-            min(budget, DIGEST_BUDGET),
-        )
-        self.tracker.note(session_id, "injected", shown)
+        candidates, projects = await self.store.standing(project, profile.CANDIDATES)
+        ranked = profile.rank(candidates, project, projects, self.clock.now_ms())
+        text, shown = profile.render(project, ranked, budget)
+        # The prompt hook skips whatever the session was shown (SessionTracker.fresh).
+        self.tracker.note(session_id, "briefed", shown)
         return text if shown else ""
 
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:

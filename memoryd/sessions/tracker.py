@@ -1,7 +1,12 @@
-"""What each session has seen: memories injected by a hook, recalled or stored by a tool.
+"""What each session has seen: memories injected by a hook, unasked (`briefed`: the
+SessionStart profile, the recovery after a compaction) or because a prompt was about them
+(`injected`), and memories recalled or stored by a tool.
 
-A memory is injected into a session once; it comes back only when it changed since (its
-`updated_ms` moved on). Rows older than `RETENTION_MS` are dropped by `cleanup`.
+A memory is injected into a session once, whichever hook showed it first; it comes back only
+when it changed since (its `updated_ms` moved on). Rows older than `RETENTION_MS` are dropped
+by `cleanup`. Beside them, `memory_usage` counts for good how often each memory was of use:
+recalled by a tool, or injected because a prompt was about it (briefings do not count, or the
+profile would keep choosing itself); the profile ranks by it.
 
 Marks from the prompt hook are written after the answer, not before: `note` keeps them in
 memory and one background flush writes everything noted meanwhile, every session's, in one
@@ -25,7 +30,9 @@ from memory_core.clock import Clock
 from memory_core.model import Memory
 from memoryd.store.db import Database
 
-Kind = Literal["injected", "recalled", "stored"]
+Kind = Literal["briefed", "injected", "recalled", "stored"]
+# The kinds that count as use (memory_usage): a tool recalled it, or a prompt was about it.
+_COUNTED = frozenset({"recalled", "injected"})
 RETENTION_MS = 7 * 86_400_000
 # (session_id, memory_id, kind, memory_updated_ms, at_ms)
 Row = tuple[str, str, str, int, int]
@@ -98,6 +105,12 @@ class SessionTracker:
 
     @staticmethod
     def _insert(rows: list[Row]) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+        used = [
+            (memory_id, int(kind == "recalled"), int(kind == "injected"), at_ms)
+            for _, memory_id, kind, _, at_ms in rows
+            if kind in _COUNTED
+        ]
+
         async def job(conn: aiosqlite.Connection) -> None:
             await conn.executemany(
                 "INSERT INTO hook_session_memories "
@@ -106,6 +119,14 @@ class SessionTracker:
                 "memory_updated_ms = excluded.memory_updated_ms, "
                 "at_ms = excluded.at_ms",
                 rows,
+            )
+            await conn.executemany(
+                "INSERT INTO memory_usage (memory_id, recalled, injected, last_ms) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (memory_id) DO UPDATE SET "
+                "recalled = recalled + excluded.recalled, "
+                "injected = injected + excluded.injected, "
+                "last_ms = max(last_ms, excluded.last_ms)",
+                used,
             )
 
         return job
@@ -129,7 +150,8 @@ class SessionTracker:
 
         async def job(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                "DELETE FROM hook_session_memories WHERE session_id = ? AND kind = 'injected'",
+                "DELETE FROM hook_session_memories WHERE session_id = ? "
+                "AND kind IN ('injected', 'briefed')",
                 (session_id,),
             )
 

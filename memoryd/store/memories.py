@@ -19,7 +19,7 @@ from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
 from memory_core.wire.rest import ListQuery
-from memoryd.store import reads, replication, transfer, writes
+from memoryd.store import reads, replication, succession, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
 from memoryd.store.recall import run_recall
@@ -31,6 +31,7 @@ from memoryd.store.records import (
     ImportResult,
     NewMemory,
     Patch,
+    Recalled,
     RecallQuery,
 )
 from memoryd.store.stats import count_live, summary
@@ -46,6 +47,7 @@ __all__ = [
     "NewMemory",
     "Patch",
     "RecallQuery",
+    "Recalled",
 ]
 
 
@@ -127,7 +129,23 @@ class MemoryStore(MemoryBackend):
         """What the session hooks inject unasked; see `reads.most_important`."""
         return await reads.most_important(self.db, project, limit, categories, with_global)
 
+    async def standing(
+        self, project: str | None, limit: int
+    ) -> tuple[list[tuple[Memory, int]], list[str]]:
+        """What the SessionStart profile chooses from; see `reads.standing`."""
+        return await reads.standing(self.db, project, limit)
+
+    async def successors(self, ids: list[str]) -> dict[str, str]:
+        """For each of `ids` that a live memory replaced: the id of the one that wins now."""
+        async with self.db.reader() as conn:
+            return await succession.successors(conn, ids)
+
     async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
+        return [(r.memory, r.score) for r in await self.recall_evidence(query)]
+
+    async def recall_evidence(self, query: RecallQuery) -> list[Recalled]:
+        """`recall`, each memory with what it has in common with the query (the hooks decide
+        on it whether to inject it at all) and, if it was superseded, by what."""
         return await run_recall(self.db, self.clock, self.semantic, query)
 
     async def count(self) -> int:

@@ -186,11 +186,30 @@ CREATE TRIGGER memory_vectors_gone AFTER DELETE ON memories BEGIN
 END;
 """
 
+# A memory that replaces an older one names it (memory_core.model.Memory.supersedes); recall
+# looks up the successors of its candidates by this column.
+_V5_SUPERSEDES = """
+ALTER TABLE memories ADD COLUMN supersedes TEXT;
+CREATE INDEX memories_supersedes ON memories (supersedes) WHERE supersedes IS NOT NULL;
+"""
+
+# How often each memory was of use to a session, for the SessionStart profile
+# (memoryd/sessions/profile.py): recalled by a tool, or injected by the prompt hook because the
+# prompt was about it. Local to this machine; kept past the 7 days of hook_session_memories.
+_V6_USAGE = """
+CREATE TABLE memory_usage (
+    memory_id TEXT PRIMARY KEY,
+    recalled INTEGER NOT NULL DEFAULT 0,
+    injected INTEGER NOT NULL DEFAULT 0,
+    last_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 # A sensitive memory's content is sealed whole (issue 17, defect 5): earlier versions kept its
 # words with only the detected secrets redacted in `content` and so in the full-text index.
 # Clearing it fires the FTS update trigger; 'optimize' then rewrites the index's segments so no
 # page of it still holds those words.
-_V5_SEAL_SENSITIVE_WHOLE = """
+_V7_SEAL_SENSITIVE_WHOLE = """
 UPDATE memories SET content = NULL WHERE is_sensitive = 1 AND content IS NOT NULL;
 INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
 """
@@ -200,7 +219,9 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
     Migration(3, "sync: replica state, outbox, quarantine", _V3_SYNC),
     Migration(4, "semantic leg: memory_vectors, dropped when their text changes", _V4_VECTORS),
-    Migration(5, "sensitive memories: no word of their content indexed", _V5_SEAL_SENSITIVE_WHOLE),
+    Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
+    Migration(6, "memory_usage: how often each memory was recalled or injected", _V6_USAGE),
+    Migration(7, "sensitive memories: no word of their content indexed", _V7_SEAL_SENSITIVE_WHOLE),
 ]
 
 

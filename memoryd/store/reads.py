@@ -1,4 +1,5 @@
-"""Reads: one memory (or its sealed text), a page of memories, the most important ones."""
+"""Reads: one memory (or its sealed text), a page of memories, the most important ones, and
+what the SessionStart profile chooses from."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from memory_core.model import Memory, normalize_category
 from memory_core.wire.rest import ListQuery
 from memoryd.store.db import Database
 from memoryd.store.rows import COLUMNS, find_live, find_row, live, memory_from_row, open_sealed
+
+# What the hooks may inject unasked: live, not sensitive, and current (no live memory
+# replaced it), on a table aliased `m`.
+_INJECTABLE = (
+    "m.deleted_ms IS NULL AND m.is_sensitive = 0 AND NOT EXISTS (SELECT 1 FROM memories s "
+    "WHERE s.supersedes = m.id AND +s.deleted_ms IS NULL)"
+)
+_M_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
 
 
 async def get(db: Database, memory_id: str) -> Memory:
@@ -84,22 +93,43 @@ async def most_important(
     categories: Sequence[str] = (),
     with_global: bool = False,
 ) -> list[Memory]:
-    """The live, non-sensitive memories of `project` (None: of no project), with the global
-    ones (of no project) too if `with_global`, optionally only those in `categories`:
+    """The live, non-sensitive, current memories of `project` (None: of no project), with the
+    global ones (of no project) too if `with_global`, optionally only those in `categories`:
     `project`'s own first, then by importance, then by recency."""
-    where = ["deleted_ms IS NULL", "is_sensitive = 0"]
+    where = [_INJECTABLE]
     args: list[str | None] = []
     if categories:
-        where.append(f"category IN ({', '.join('?' * len(categories))})")
+        where.append(f"m.category IN ({', '.join('?' * len(categories))})")
         args.extend(categories)
-    where.append("(project IS NULL OR project IS ?)" if with_global else "project IS ?")
+    where.append("(m.project IS NULL OR m.project IS ?)" if with_global else "m.project IS ?")
     args.append(project)
     async with (
         db.reader() as conn,
         conn.execute(
-            f"SELECT {COLUMNS} FROM memories WHERE {' AND '.join(where)} "
-            "ORDER BY (project IS ?) DESC, importance DESC, updated_ms DESC LIMIT ?",
+            f"SELECT {_M_COLUMNS} FROM memories m WHERE {' AND '.join(where)} "
+            "ORDER BY (m.project IS ?) DESC, m.importance DESC, m.updated_ms DESC LIMIT ?",
             (*args, project, limit),
         ) as cursor,
     ):
         return [memory_from_row(row) for row in await cursor.fetchall()]
+
+
+async def standing(
+    db: Database, project: str | None, limit: int
+) -> tuple[list[tuple[Memory, int]], list[str]]:
+    """What the SessionStart profile chooses from: the live, non-sensitive, current memories
+    of `project` and of no project, the most important first, each with how often it was of
+    use (memory_usage: recalled, or injected for a prompt); and every project the store
+    knows (a global memory that names another project is less this one's business)."""
+    async with db.reader() as conn:
+        rows = await conn.execute_fetchall(
+            f"SELECT {_M_COLUMNS}, coalesce(u.recalled + u.injected, 0) AS uses "
+            f"FROM memories m LEFT JOIN memory_usage u ON u.memory_id = m.id "
+            f"WHERE {_INJECTABLE} AND (m.project IS NULL OR m.project IS ?) "
+            "ORDER BY m.importance DESC, m.updated_ms DESC, m.rowid DESC LIMIT ?",
+            (project, limit),
+        )
+        projects = await conn.execute_fetchall(
+            "SELECT DISTINCT project FROM memories WHERE project IS NOT NULL AND deleted_ms IS NULL"
+        )
+    return [(memory_from_row(r), int(r["uses"])) for r in rows], [str(p[0]) for p in projects]

@@ -8,6 +8,7 @@ join to the rows, and the semantic leg's nearest rows when it is on.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from typing import Any
 import aiosqlite
 
 from memory_core.clock import Clock
-from memory_core.model import Memory, normalize_category
+from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
+from memoryd.store import succession
 from memoryd.store.db import Database
-from memoryd.store.records import RecallQuery
+from memoryd.store.records import Evidence, Recalled, RecallQuery
 from memoryd.store.rows import COLUMNS, memory_from_row
 
 # Sensitive rows are few: when they are left out, fetch this many more and drop them after
@@ -51,6 +53,16 @@ class RecallSql:
             f"WHERE m.rowid IN ({marks}) AND {self.filters}"
         )
         return sql, (*rowids, *self.filter_args)
+
+    def rows_by_id(self, ids: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        """The statement reading candidates named by id (the successors of superseded
+        candidates) that pass the filters."""
+        marks = ", ".join("?" * len(ids))
+        sql = (
+            f"SELECT {_JOINED_COLUMNS}, 0.0 AS bm FROM memories m "
+            f"WHERE m.id IN ({marks}) AND {self.filters}"
+        )
+        return sql, (*ids, *self.filter_args)
 
 
 def recall_sql(query: RecallQuery) -> RecallSql:
@@ -87,9 +99,10 @@ def recall_sql(query: RecallQuery) -> RecallSql:
 
 async def run_recall(
     db: Database, clock: Clock, semantic: ranking.DenseIndex | None, query: RecallQuery
-) -> list[tuple[Memory, float]]:
-    """The query's best memories and their scores, best first: the lexical leg, fused with
-    the semantic leg (`semantic`) when it is on and the order is by relevance."""
+) -> list[Recalled]:
+    """The query's best memories, best first, each with its score and its evidence: the
+    lexical leg, fused with the semantic leg (`semantic`) when it is on and the order is by
+    relevance; a superseded memory below its successor (`succession`)."""
     plan = fts.plan(query.context, query.expanded_query)
     dense = semantic if query.sort_by == "relevance" else None
     if not plan.terms and dense is None:
@@ -114,29 +127,72 @@ async def run_recall(
     best_bm = min((r["bm"] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
     for row in rows:
-        text = " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
         lexical[row["rowid"]] = ranking.text_relevance(
-            text, row["bm"], best_bm, wanted, plan.weights
+            _text(row), row["bm"], best_bm, wanted, plan.weights
         )
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
     hits = await nearest if nearest is not None else None
     lexical_ids = {row["rowid"] for row in rows}
     missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
-    dense_rows: list[sqlite3.Row] = []
-    if missing:
-        async with db.reader() as conn:
-            dense_rows = list(await conn.execute_fetchall(*sql.rows(missing)))
-    return _ranked(rows + dense_rows, lexical, hits, clock.now_ms(), query)
+    if not rows and not missing:
+        return []
+    async with db.reader() as conn:
+        if missing:
+            rows += list(await conn.execute_fetchall(*sql.rows(missing)))
+        heads = await succession.successors(conn, [row["id"] for row in rows])
+        known = {row["id"] for row in rows}
+        absent = sorted({head for head in heads.values() if head not in known})
+        if absent:
+            rows += list(await conn.execute_fetchall(*sql.rows_by_id(absent)))
+    scored = _scored(rows, lexical, hits, clock.now_ms(), query)
+    ranked = succession.rank(
+        [(row["id"], score) for row, score in scored], heads, query.sort_by == "relevance"
+    )
+    # Memories and their evidence only for what is returned: building them for every
+    # candidate doubled the cost of a prompt hook's recall at 10k memories.
+    by_id = {row["id"]: row for row in rows}
+    said = plan.terms[: sum(1 for w in plan.weights if w == 1.0)]
+    out = []
+    for r in ranked[: query.limit]:
+        if r.score <= 0:
+            continue
+        evidence = _evidence(by_id[r.id], said, hits)
+        for older in r.stands_for:
+            evidence = evidence.joined(_evidence(by_id[older], said, hits))
+        evidence = dataclasses.replace(evidence, superseded_by=r.superseded_by)
+        out.append(Recalled(memory_from_row(by_id[r.id]), r.score, evidence))
+    return out
 
 
-def _ranked(
+def _text(row: sqlite3.Row) -> str:
+    return " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
+
+
+def _evidence(row: sqlite3.Row, said: list[str], hits: ranking.DenseHits | None) -> Evidence:
+    stems = [fts.stem(t) for t in said]
+    found = fts.positions(_text(row), set(stems))
+    matched = sum(1 for t in stems if t in found)
+    cosine = hits.cosine(row["rowid"]) if hits is not None else None
+    return Evidence(
+        covered=matched / len(stems) if stems else 0.0,
+        matched=matched,
+        cosine=cosine,
+        standout=(
+            ranking.standout(cosine, hits.spread)
+            if hits is not None and cosine is not None
+            else None
+        ),
+    )
+
+
+def _scored(
     rows: list[sqlite3.Row],
     lexical: dict[int, float],
     hits: ranking.DenseHits | None,
     now_ms: int,
     query: RecallQuery,
-) -> list[tuple[Memory, float]]:
+) -> list[tuple[sqlite3.Row, float]]:
     best_lexical = max(lexical.values(), default=0.0)
     scored = []
     for row in rows:
@@ -153,7 +209,7 @@ def _ranked(
         )
         scored.append((row, ranking.score(candidate, query.project)))
     ranking.order(scored, query.sort_by)
-    return [(memory_from_row(row), s) for row, s in scored[: query.limit] if s > 0]
+    return scored
 
 
 async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:

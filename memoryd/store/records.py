@@ -39,6 +39,8 @@ class NewMemory:
     force_sensitive: bool = False
     project: str | None = None
     source: str = "manual"
+    # The id (or a unique prefix) of the older memory this one replaces.
+    supersedes: str | None = None
     # Import only: keep the identity and history of an exported memory.
     id: str | None = None
     created_ms: int | None = None
@@ -65,6 +67,43 @@ class RecallQuery:
     sort_by: Literal["relevance", "importance", "recency"] = "relevance"
     limit: int = 10
     include_sensitive: bool = True
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a recalled memory has in common with the query, beside its score: for callers that
+    decide whether to show a memory at all (the prompt hook's relevance floor), where the score,
+    relative to the query's best candidate, cannot say."""
+
+    covered: float  # the weighted share of the query's own words (`context`) the memory holds
+    matched: int  # how many distinct words of `context` it holds
+    cosine: float | None  # its semantic similarity with the query; None: no vector, or no leg
+    # How far that similarity stands out from the query's similarities with the whole store
+    # (memory_core.recall.ranking.standout); None: no semantic leg, or too few memories.
+    standout: float | None = None
+    superseded_by: str | None = None  # the live memory that replaced it
+
+    def joined(self, other: Evidence) -> Evidence:
+        """The stronger evidence of two (a successor takes on the evidence of what it
+        replaced, wherever the older memory would have been recalled)."""
+        return Evidence(
+            covered=max(self.covered, other.covered),
+            matched=max(self.matched, other.matched),
+            cosine=_larger(self.cosine, other.cosine),
+            standout=_larger(self.standout, other.standout),
+            superseded_by=self.superseded_by,
+        )
+
+
+def _larger(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(frozen=True)
+class Recalled:
+    memory: Memory
+    score: float
+    evidence: Evidence
 
 
 @dataclass

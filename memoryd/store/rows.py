@@ -14,7 +14,7 @@ from memory_core.model import Memory, check_id, normalize_for_dedup
 
 COLUMNS = (
     "rowid, id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, field_hlc"
+    "project, source, created_ms, updated_ms, deleted_ms, field_hlc, supersedes"
 )
 
 
@@ -33,6 +33,7 @@ def memory_from_row(row: sqlite3.Row) -> Memory:
         updated_ms=row["updated_ms"],
         deleted_ms=row["deleted_ms"],
         field_hlc=json.loads(row["field_hlc"]),
+        supersedes=row["supersedes"],
     )
 
 
@@ -72,6 +73,7 @@ async def write_row(
         "created_ms": memory.created_ms,
         "updated_ms": memory.updated_ms,
         "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
+        "supersedes": memory.supersedes,
     }
     if insert:
         names = ", ".join(values)

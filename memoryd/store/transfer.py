@@ -12,6 +12,7 @@ import aiosqlite
 from memory_core import writes as rule
 from memory_core.crypto.aead import Cipher
 from memory_core.model import check_id, check_time_ms
+from memoryd.store import succession
 from memoryd.store.db import Database
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import ImportResult, NewMemory
@@ -32,7 +33,9 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
     before anything is written, so invalid input changes nothing. An import cut short (a
     crash, a full disk) leaves whole batches only, and running it again completes it without
     duplicates: known ids are skipped, equal content merges into the existing memory (as a
-    store would)."""
+    store would). A `supersedes` link is kept when it names a live memory (stored before, or
+    earlier in the import) and dropped otherwise: an export holds links to memories deleted
+    since, and must import again all the same."""
     prepared: list[Prepared] = []
     for index, new in enumerate(items):
         if index and index % IMPORT_BATCH == 0:
@@ -77,7 +80,11 @@ async def _import_batch(
             result.existing += 1
             result.results.append({"id": memory_id, "status": "exists"})
             continue
-        created = await create_in(parts, conn, fields, memory_id, new.created_ms, new.updated_ms)
+        chosen = fields
+        if new.supersedes is not None:
+            target = await succession.live_target(conn, new.supersedes)
+            chosen = fields if target is None else {**fields, "supersedes": target}
+        created = await create_in(parts, conn, chosen, memory_id, new.created_ms, new.updated_ms)
         if created.duplicate_of:
             result.duplicates += 1
             status = "duplicate"

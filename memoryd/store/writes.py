@@ -16,6 +16,7 @@ from memory_core import writes as rule
 from memory_core.errors import Conflict
 from memory_core.ids import uuid7
 from memory_core.model import Memory, check_id, normalize_for_dedup
+from memoryd.store import succession
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Change, Created, NewMemory, Patch
 from memoryd.store.rows import (
@@ -36,7 +37,10 @@ async def create(parts: StoreParts, new: NewMemory) -> Created:
     memory_id = check_id(new.id) if new.id else None
 
     async def job(conn: aiosqlite.Connection) -> Created:
-        return await create_in(parts, conn, fields, memory_id, new.created_ms, new.updated_ms)
+        chosen = fields
+        if new.supersedes is not None:
+            chosen = {**fields, "supersedes": await succession.check_target(conn, new.supersedes)}
+        return await create_in(parts, conn, chosen, memory_id, new.created_ms, new.updated_ms)
 
     return await parts.db.write(job)
 
@@ -49,8 +53,9 @@ async def create_in(
     created_ms: int | None,
     updated_ms: int | None,
 ) -> Created:
-    """Create a memory from `rule.new_memory`'s fields inside the caller's write transaction,
-    or merge it into a live memory with the same text."""
+    """Create a memory from `rule.new_memory`'s fields (plus `supersedes`, the checked id of
+    the memory it replaces, if any) inside the caller's write transaction, or merge it into a
+    live memory with the same text."""
     fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
     # One round trip to the writer thread per statement (execute_fetchall): the writer is
     # the one serial resource, and every hop holds it.
@@ -69,6 +74,9 @@ async def create_in(
             ),
             "is_sensitive": existing.is_sensitive or fields["is_sensitive"],
         }
+        replaces = fields.get("supersedes")
+        if replaces not in (None, existing.id) and existing.supersedes is None:
+            merged["supersedes"] = replaces  # the same text, stored again as a replacement
         changed = {k: v for k, v in merged.items() if getattr(existing, k) != v}
         if changed:
             existing = await _put(parts, conn, existing, changed, None)

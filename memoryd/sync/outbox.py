@@ -15,7 +15,7 @@ import aiosqlite
 
 from memory_core.hlc import wall_ms
 from memory_core.ids import uuid7
-from memory_core.model import SYNCED_FIELDS
+from memory_core.model import CREATION_FIELDS
 from memoryd.store.memories import Change
 from memoryd.sync.envelope import SyncCipher, build_op
 
@@ -54,7 +54,7 @@ class Outbox:
                 self.kept_local += 1
                 return
             plain = dict(change.fields)
-            if set(SYNCED_FIELDS) <= set(plain):
+            if set(CREATION_FIELDS) <= set(plain):
                 plain["created_ms"] = row["created_ms"]  # a creation carries its birth time
             if self.end_to_end:
                 plain, secret = {}, plain

@@ -3,6 +3,7 @@ recall, secret, id prefixes, dedup, and the OpenAPI description."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -269,3 +270,41 @@ def test_request_bodies_may_carry_fields_we_do_not_read(client: httpx.Client) ->
     patched = client.put(f"/api/memories/{created.json()['id']}", json={"importance": 1, "x": 2})
     recalled = client.post("/api/memories/recall", json={"context": "unknown", "extra": True})
     assert (patched.status_code, recalled.status_code) == (200, 200)
+
+
+def test_a_memory_that_supersedes_another_wins_and_keeps_the_old_for_history(
+    client: httpx.Client,
+) -> None:
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/memories"]["post"]["requestBody"]["content"]["application/json"]
+    name = body["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "supersedes" in spec["components"]["schemas"][name]["properties"]
+
+    old = store(client, "Our CI pipelines run on CircleCI", category="decisions")["id"]
+    new = store(
+        client,
+        "CI moved from CircleCI to GitHub Actions in January",
+        category="decisions",
+        supersedes=str(old)[:18],  # a unique prefix is enough, as for every id
+    )["id"]
+    assert client.get(f"/api/memories/{new}").json()["supersedes"] == old
+    assert client.get(f"/api/memories/{old}").json()["supersedes"] is None
+    found = client.post("/api/memories/recall", json={"context": "where do CI pipelines run"})
+    ranked = [m["id"] for m in found.json()["memories"]]
+    assert ranked.index(new) < ranked.index(old)
+    exported = [json.loads(line) for line in client.get("/api/memories/export").text.splitlines()]
+    assert {m["id"]: m["supersedes"] for m in exported}[new] == old
+
+
+def test_supersedes_naming_a_deleted_memory_is_a_422_and_stores_nothing(
+    client: httpx.Client,
+) -> None:
+    gone = store(client, "A memory deleted before it could be replaced")["id"]
+    assert client.delete(f"/api/memories/{gone}").status_code == 200
+    total = client.get("/api/memories", params={"limit": 1}).json()["total"]
+    response = client.post("/api/memories", json={"content": "Its replacement", "supersedes": gone})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and "deleted" in error["message"]
+    assert "supersedes" in error["message"]
+    assert client.get("/api/memories", params={"limit": 1}).json()["total"] == total

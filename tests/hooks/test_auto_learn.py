@@ -336,3 +336,53 @@ def test_an_answer_that_does_not_fit_is_reported_without_its_content(
         assert daemon.proc is not None and daemon.proc.wait(20) == 0
         log = daemon.output()
     assert "auto-learn: judge failed" in log and "Canary7731" not in log
+
+
+@pytest.mark.parametrize(
+    ("kind", "action"),
+    [("decision", "supersede"), ("correction", "update")],
+    ids=["judged-a-contradiction", "a-correction"],
+)
+def test_a_contradiction_is_stored_as_the_successor_and_undo_restores_the_old_one(
+    daemon: Daemon, fake: FakeAnthropic, project: Path, tmp_path: Path, kind: str, action: str
+) -> None:
+    client = daemon.client()
+    old = client.post(
+        "/api/memories",
+        json={
+            "content": f"The webshop search index runs on Elasticsearch ({kind})",
+            "category": "decisions",
+            "importance": 0.7,
+        },
+    ).json()["id"]
+
+    def contradict(text: str) -> dict[str, Any]:
+        assert f"[id={old}]" in text  # offered to the judge as related
+        new = f"The webshop search index moved from Elasticsearch to Meilisearch ({kind})"
+        return {"lessons": [lesson(new, kind=kind, action=action, existing_id=old, importance=0.6)]}
+
+    fake.on_structured = contradict
+    transcript = tmp_path / f"t-{kind}.jsonl"
+    write_transcript(
+        transcript, [("user", "we replaced elasticsearch with meilisearch for search")]
+    )
+    stop(daemon, f"learn-{kind}", transcript, project)
+
+    # The old memory is kept as it was, and the new one replaces it.
+    assert client.get(f"/api/memories/{old}").json()["content"].endswith(f"Elasticsearch ({kind})")
+    entry = next(e for e in learned(daemon) if e["previous_content"] and kind in e["content"])
+    assert entry["action"] == "superseded" and entry["kind"] == kind
+    new = client.get(f"/api/memories/{entry['memory_id']}").json()
+    assert new["supersedes"] == old and new["source"] == "auto-learn"
+    # In the replaced memory's category and scope (global here), at least as important.
+    assert new["category"] == "decisions" and new["project"] is None
+    assert new["importance"] == 0.7
+    assert [m["id"] for m in find(daemon, f"webshop search index elasticsearch {kind}")][:2] == [
+        new["id"],
+        old,
+    ]
+
+    undo = client.post(f"/api/learn/learned/{entry['entry']}/undo")
+    assert undo.status_code == 200 and undo.json()["undone"] == "deleted the memory"
+    assert client.get(f"/api/memories/{new['id']}").status_code == 404
+    assert find(daemon, f"webshop search index elasticsearch {kind}")[0]["id"] == old

@@ -159,7 +159,7 @@ def test_session_start_digest_prefers_this_projects_preferences_and_decisions(
     assert mine in text and "project shopfront" in text
     assert "MongoDB" not in text
     assert hidden not in text and "ghp_" not in text
-    assert len(text.encode()) <= 2048
+    assert len(text.encode()) <= 8192  # the profile fills at most the hook's default budget
 
 
 def test_compaction_round_trip(daemon: Daemon, project: str) -> None:
@@ -226,3 +226,26 @@ def test_a_huge_prompt_still_gets_its_memories(daemon: Daemon, project: str) -> 
     prompt = "where do the grafana dashboards live? " + "lorem ipsum " * 30_000
     run = run_hook("prompt", prompt_event("s-huge", prompt, project), for_daemon(daemon))
     assert memory_id in run.context()
+
+
+def test_a_superseded_memory_is_never_injected(daemon: Daemon, project: str) -> None:
+    env = for_daemon(daemon)
+    old = store(daemon, "Pipelines for the shop run on CircleCI", project="shopfront")
+    session = "s-superseded"
+    before = run_hook("prompt", prompt_event(session, "where do shop pipelines run", project), env)
+    assert old in before.context()
+    run_hook("pre-compact", pre_compact_event(session, project), env)
+    # The decision changes; the old memory stays for history.
+    new = store(
+        daemon,
+        "The shop moved its builds to GitHub Actions in January",
+        project="shopfront",
+        supersedes=old,
+    )
+    after = run_hook("session-start", session_start_event(session, "compact", project), env)
+    assert old not in after.context()
+    fresh = run_hook(
+        "prompt", prompt_event("s-superseded-2", "where do shop pipelines run", project), env
+    )
+    assert new in fresh.context()  # found through the memory it replaced
+    assert old not in fresh.context()

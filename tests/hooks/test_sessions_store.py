@@ -130,3 +130,23 @@ async def test_close_writes_what_was_noted(store: MemoryStore, clock: FakeClock)
     await tracker.close()
     assert tracker.pending_rows() == 0
     assert await rows_in_db(store, "s") == [(memory.id, "injected")]
+
+
+async def test_use_is_counted_for_recalls_and_prompt_injections_not_briefings(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    tracker = SessionTracker(store.db, clock)
+    memory = (await store.create(NewMemory("The API gateway is Envoy"))).memory
+    await tracker.mark("s1", "briefed", [memory])  # the profile showed it: no use yet
+    candidates, _ = await store.standing(None, 10)
+    assert candidates == [(memory, 0)]
+    await tracker.mark("s1", "injected", [memory])
+    await tracker.mark("s2", "recalled", [memory])
+    await tracker.mark("s2", "recalled", [memory])
+    await tracker.mark("s2", "stored", [memory])
+    candidates, _ = await store.standing(None, 10)
+    assert candidates == [(memory, 3)]
+    # Counts outlive the session rows (kept 7 days).
+    clock.advance(RETENTION_MS + 1)
+    await tracker.cleanup()
+    assert (await store.standing(None, 10))[0] == [(memory, 3)]

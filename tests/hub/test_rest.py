@@ -198,3 +198,32 @@ async def test_health_and_metrics_without_user_content(hub: HubHarness) -> None:
     )
     assert "memory_hub_request_seconds_bucket" in text
     assert "canary" not in text and "alice" not in text
+
+
+async def test_supersedes_is_stored_and_returned_and_must_name_the_users_live_memory(
+    hub: HubHarness,
+) -> None:
+    alice, bob = hub.client("alice"), hub.client("bob")
+    old = (await alice.post("/api/memories", json={"content": "CI runs on CircleCI"})).json()["id"]
+    r = await alice.post(
+        "/api/memories", json={"content": "CI runs on GitHub Actions", "supersedes": old}
+    )
+    assert r.status_code == 201, r.text
+    new = r.json()["id"]
+    assert (await alice.get(f"/api/memories/{new}")).json()["supersedes"] == old
+    assert (await alice.get(f"/api/memories/{old}")).json()["supersedes"] is None
+
+    gone = (await alice.post("/api/memories", json={"content": "short-lived"})).json()["id"]
+    await alice.delete(f"/api/memories/{gone}")
+    for who, target, words in (
+        (bob, old, "no memory"),  # another user's memory is unknown to bob
+        (alice, gone, "deleted"),
+        (alice, "0000dead-beef-7000-8000-000000000000", "no memory"),
+    ):
+        before = (await who.get("/api/memories")).json()["total"]
+        r = await who.post("/api/memories", json={"content": "a successor", "supersedes": target})
+        assert r.status_code == 422, r.text
+        assert (
+            words in r.json()["error"]["message"] and "supersedes" in r.json()["error"]["message"]
+        )
+        assert (await who.get("/api/memories")).json()["total"] == before

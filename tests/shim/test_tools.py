@@ -53,6 +53,7 @@ async def test_tools_schemas_annotations_and_instructions(daemon: Daemon) -> Non
         "importance",
         "force_sensitive",
         "project",
+        "supersedes",
     }
     assert store_props["importance"]["maximum"] == 1.0
     assert sorted(schema("memory_recall")["required"]) == ["context", "expanded_query"]
@@ -154,6 +155,29 @@ async def test_store_recall_update_delete_secret_round_trip(
         assert count.structured_content["by_category"] == {"decisions": 1, "facts": 1}
         assert count.content[0].text.startswith("2 memories")  # type: ignore[union-attr]
 
+        # A changed decision is stored with `supersedes`: it ranks first, the old one after.
+        newer = await client.call_tool(
+            "memory_store",
+            {
+                "content": "The Apollo dashboard moved from SvelteKit to Astro",
+                "category": "decision",
+                "expanded_keywords": "javascript framework ui web app migration",
+                "supersedes": memory_id[:13],
+            },
+        )
+        assert not newer.is_error, newer.content
+        assert newer.structured_content is not None
+        newer_id = newer.structured_content["id"]
+        ranked = await client.call_tool(
+            "memory_recall",
+            {"context": "which UI framework", "expanded_query": "frontend javascript css web"},
+        )
+        assert ranked.structured_content is not None
+        order = [m["id"] for m in ranked.structured_content["memories"]]
+        assert order.index(newer_id) < order.index(memory_id)
+        assert ranked.structured_content["memories"][0]["supersedes"] == memory_id
+        assert (await client.call_tool("memory_delete", {"id": newer_id})).is_error is False
+
         deleted = await client.call_tool("memory_delete", {"id": memory_id})
         assert not deleted.is_error, deleted.content
         assert deleted.structured_content == {
@@ -207,6 +231,15 @@ async def test_bad_arguments_are_tool_errors_with_clear_messages(daemon: Daemon)
                 text = await error_of(tool, {"id": bad, **more})
                 assert text.startswith(f"invalid arguments for {tool}: 'id': "), text
                 assert f"{bad!r} is not a memory id" in text
+        text = await error_of(
+            "memory_store",
+            {
+                "content": "CI runs on GitHub Actions",
+                "expanded_keywords": "pipelines builds",
+                "supersedes": "0000dead-beef-7000-8000-000000000000",
+            },
+        )
+        assert "supersedes" in text and "no memory" in text
 
         # The failures stored nothing and did not break the session.
         count = await client.call_tool("memory_count", {})

@@ -57,6 +57,26 @@ async def test_store_on_a_recall_on_b_delete_on_b_gone_on_a(world: Any) -> None:
     assert await a.outbox_depth() == await b.outbox_depth() == 0
 
 
+async def test_supersedes_replicates_and_the_newer_memory_wins_on_the_other_replica(
+    world: Any,
+) -> None:
+    hub, _, make = world
+    a, b = await make("a"), await make("b")
+    old = (await a.store.create(NewMemory("All CI pipelines run on CircleCI"))).memory.id
+    new = await a.store.create(
+        NewMemory("CI moved from CircleCI to GitHub Actions", supersedes=old)
+    )
+    assert (await a.engine.sync_once()).pushed == 2
+    assert (await b.engine.sync_once()).applied == 2
+    assert (await b.store.get(new.memory.id)).supersedes == old
+    found = await b.store.recall(RecallQuery("where do CI pipelines run"))
+    assert [m.id for m, _ in found] == [new.memory.id, old]
+    assert await a.snapshot() == await b.snapshot()
+    # The hub keeps it too: its REST answer for the memory says what it replaced.
+    got = await hub.client("alice").get(f"/api/memories/{new.memory.id}")
+    assert got.json()["supersedes"] == old
+
+
 async def test_lost_response_is_retried_as_duplicate_without_duplicating(world: Any) -> None:
     hub, _, make = world
     a, b = await make("a"), await make("b")

@@ -1,0 +1,48 @@
+"""The profile's weighing, a pure function: importance, category, use, age and scope."""
+
+from __future__ import annotations
+
+from memory_core.model import Memory
+from memoryd.sessions.profile import rank
+
+NOW = 1_790_000_000_000
+DAY = 86_400_000
+
+
+def memory(key: str, content: str, category: str, project: str | None, **fields: object) -> Memory:
+    out = Memory.blank(key, content=content, category=category, created_ms=NOW)
+    out.project = project
+    out.importance = 0.8
+    for name, value in fields.items():
+        setattr(out, name, value)
+    return out
+
+
+def order(candidates: list[tuple[Memory, int]], project: str | None = "ledger") -> list[str]:
+    return [w.memory.id for w in rank(candidates, project, ["ledger", "lumen"], NOW)]
+
+
+def test_standing_rules_then_own_facts_then_global_then_other_projects_business() -> None:
+    rule = memory("rule", "Amounts are int64 minor units", "decisions", "ledger")
+    fact = memory("fact", "ledger supports EUR and GBP", "facts", "ledger")
+    plain = memory("plain", "Mehdi signs off public endpoints", "people", None)
+    about_this = memory("this", "Priya owns ledger and reviews its schema", "people", None)
+    elsewhere = memory("other", "Jonas built lumen", "people", None)
+    ranked = order([(m, 0) for m in (elsewhere, plain, fact, about_this, rule)])
+    assert ranked == ["rule", "this", "fact", "plain", "other"]
+    # Without a project, nothing is another project's business more than any other's.
+    assert order([(elsewhere, 0), (plain, 0)], project=None)[0] == "plain"
+
+
+def test_use_lifts_a_memory_and_age_lowers_it() -> None:
+    a = memory("a", "runbooks live in docs/runbooks", "facts", "ledger")
+    b = memory("b", "the state bucket is kestrel-tfstate", "facts", "ledger")
+    assert order([(a, 0), (b, 0)]) == ["a", "b"]  # ties keep the store's order
+    assert order([(a, 0), (b, 3)]) == ["b", "a"]
+    old = memory(
+        "old", "runbooks live in docs/runbooks", "facts", "ledger", updated_ms=NOW - 900 * DAY
+    )
+    assert order([(old, 0), (b, 0)]) == ["b", "old"]
+    # Importance still leads: a much more important memory beats one used a little.
+    key = memory("key", "never log card numbers", "facts", "ledger", importance=1.0)
+    assert order([(b, 2), (key, 0)])[0] == "key"
