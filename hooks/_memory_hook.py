@@ -233,9 +233,9 @@ def relay(mode: str, event: bytes) -> bytes | None:
     return body
 
 
-def is_hook_answer(body: bytes, event: str) -> bool:
-    """True when `body` is exactly what memoryd answers for `event`: one JSON object,
-    {"hookSpecificOutput": {"hookEventName": event, "additionalContext": "<text>"}}.
+def hook_output(body: bytes) -> dict[str, object] | None:
+    """The `hookSpecificOutput` object of `body` when `body` is one JSON object holding that
+    and nothing else, else None.
 
     Claude Code takes a hook's stdout that is not JSON as plain context for the model, and
     acts on the fields of one that is ("decision": "block" stops the prompt): a body cut short,
@@ -243,12 +243,19 @@ def is_hook_answer(body: bytes, event: str) -> bool:
     try:
         answer = parse_json(body.decode("utf-8"))
     except Exception:  # any malformed input, however the scanner reports it
-        return False
+        return None
     if not isinstance(answer, dict) or list(answer) != ["hookSpecificOutput"]:
-        return False
+        return None
     output = answer["hookSpecificOutput"]
+    return output if isinstance(output, dict) else None
+
+
+def is_hook_answer(body: bytes, event: str) -> bool:
+    """True when `body` is exactly what memoryd answers for `event`:
+    {"hookSpecificOutput": {"hookEventName": event, "additionalContext": "<text>"}}."""
+    output = hook_output(body)
     return (
-        isinstance(output, dict)
+        output is not None
         and sorted(output) == ["additionalContext", "hookEventName"]
         and output["hookEventName"] == event
         and isinstance(output["additionalContext"], str)
@@ -259,15 +266,9 @@ def is_denial(body: bytes) -> bool:
     """True when `body` is exactly the PreToolUse denial memoryd answers in "instead" mode:
     {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
     "permissionDecisionReason": "<text>"}}."""
-    try:
-        answer = parse_json(body.decode("utf-8"))
-    except Exception:  # any malformed input, however the scanner reports it
-        return False
-    if not isinstance(answer, dict) or list(answer) != ["hookSpecificOutput"]:
-        return False
-    output = answer["hookSpecificOutput"]
+    output = hook_output(body)
     return (
-        isinstance(output, dict)
+        output is not None
         and sorted(output) == ["hookEventName", "permissionDecision", "permissionDecisionReason"]
         and output["hookEventName"] == "PreToolUse"
         and output["permissionDecision"] == "deny"
