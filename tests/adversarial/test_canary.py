@@ -55,7 +55,8 @@ class Canaries:
         return value
 
     def word(self, channel: str) -> str:
-        value = "Cnry" + _canary()[:16]  # a passphrase: nothing a detector could know
+        # A passphrase: no format a detector knows; with digits, as "the password is hunter2".
+        value = "Cnry" + _canary()[:14] + "42"
         self.stored[channel] = value
         return value
 
@@ -65,6 +66,7 @@ class Scan:
     canaries: Canaries
     artifacts: dict[str, bytes]
     full_export: bytes
+    recalled: dict[str, int]  # channel -> memories recall finds for its secret
 
     def hits(self, secret: str) -> list[str]:
         """Where the secret (or the tail an index keeps of it) appears, case-insensitively."""
@@ -148,7 +150,8 @@ def scan(pg: PgCluster) -> Iterator[Scan]:
     assert hub.migrate().returncode == 0
     hub.start()
     daemon = start_logged(MEMORY_API_KEY=KEYS["alice"], MEMORY_API_URL=hub.url,
-                          MEMORY_ENCRYPTION_KEY="0f" * 32, MEMORY_SYNC_INTERVAL="3600")  # fmt: skip
+                          MEMORY_ENCRYPTION_KEY="0f" * 32, MEMORY_SYNC_INTERVAL="3600",
+                          MEMORY_SEMANTIC="0")  # fmt: skip
     out = short_tmpdir("canary")
     try:
         _through_rest(daemon, hub, canaries)
@@ -156,6 +159,14 @@ def scan(pg: PgCluster) -> Iterator[Scan]:
         synced = daemon.client().post("/api/sync")
         assert synced.status_code == 200 and synced.json()["ok"], synced.text
         assert synced.json()["status"]["queue_depth"] == 0  # every change is on the hub
+        recalled = {
+            channel: len(
+                daemon.client()
+                .post("/api/memories/recall", json={"context": secret})
+                .json()["memories"]
+            )
+            for channel, secret in canaries.stored.items()
+        }
         artifacts = _files_under(daemon.home, "running")  # the WAL and shared memory live
         _memory(daemon.env, "export", "-o", str(out / "export.jsonl"))
         full_export = _memory(daemon.env, "export", "--include-sensitive").stdout.encode()
@@ -171,7 +182,7 @@ def scan(pg: PgCluster) -> Iterator[Scan]:
         )  # fmt: skip
         artifacts["pg_dump"] = dump.stdout.lower()
         assert b"create table" in artifacts["pg_dump"]
-        yield Scan(canaries, artifacts, full_export.lower())
+        yield Scan(canaries, artifacts, full_export.lower(), recalled)
     finally:
         daemon.discard()
         hub.stop()
@@ -200,6 +211,13 @@ def test_a_stored_secret_is_nowhere_in_plaintext(scan: Scan, channel: str) -> No
     assert not where, f"the {channel} secret is in plaintext in: {', '.join(sorted(where))}"
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_recalling_a_secret_finds_nothing(scan: Scan, channel: str) -> None:
+    """Searching for the secret itself must not confirm a guess. (Recall is lexical here:
+    the daemon runs with MEMORY_SEMANTIC=0, whose nearest neighbours would answer any query.)"""
+    assert scan.recalled[channel] == 0
+
+
 @pytest.mark.parametrize("channel", ["refused-daemon", "refused-hub"])
 def test_a_refused_request_leaves_its_secret_nowhere(scan: Scan, channel: str) -> None:
     where = scan.hits(scan.canaries.refused[channel])
@@ -225,3 +243,4 @@ def test_the_control_the_search_finds_what_an_export_of_secrets_holds(scan: Scan
     where = scan.hits(scan.canaries.stored["control-not-secret"])
     assert {"out:backup.db", "out:export.jsonl", "pg_dump"} <= set(where), where
     assert any(name.startswith("running:memory/memory.db") for name in where), where
+    assert scan.recalled["control-not-secret"] == 1
