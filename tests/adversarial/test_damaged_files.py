@@ -33,8 +33,11 @@ def crashed() -> Iterator[tuple[Path, dict[str, str]]]:
     killed -9: its WAL holds the writes since the last checkpoint."""
     daemon = start_logged()
     client = daemon.client()
-    acked = {}
-    for i in range(WRITES):
+    acked: dict[str, str] = {}
+    # Enough writes that the log has wrapped once, and that its current generation (a
+    # checkpoint restarts it at any time) holds a few dozen frames to damage one early.
+    while len(acked) < WRITES or len(_frames(wal_path(daemon.db).read_bytes())) < 30:
+        i = len(acked)
         body = {"content": f"crash note {i} about topic{i}", "force_sensitive": i == 7}
         answer = client.post("/api/memories", json=body)
         assert answer.status_code == 201
