@@ -170,7 +170,11 @@ async def test_store_recall_update_delete_secret_round_trip(
         newer_id = newer.structured_content["id"]
         ranked = await client.call_tool(
             "memory_recall",
-            {"context": "which UI framework", "expanded_query": "frontend javascript css web"},
+            {
+                "context": "which UI framework",
+                "expanded_query": "frontend javascript css web",
+                "detail": "full",
+            },
         )
         assert ranked.structured_content is not None
         order = [m["id"] for m in ranked.structured_content["memories"]]
