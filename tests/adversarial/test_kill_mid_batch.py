@@ -103,7 +103,10 @@ def test_kill_9_inside_a_bulk_import_leaves_whole_batches_and_every_acknowledged
     try:
         again = daemon.client(timeout=300).post("/api/memories/import", json=items)
         assert again.status_code == 200, again.text
-        assert daemon.client().get("/health").json()["memories"] == IMPORTED + len(storm.acked)
+        # Every item once, every acknowledged write, and at most one unacknowledged write per
+        # storm client (stored, but killed before it could answer).
+        served = daemon.client().get("/health").json()["memories"]
+        assert IMPORTED + len(storm.acked) <= served <= IMPORTED + len(storm.acked) + storm.clients
     finally:
         assert daemon.stop() == 0
     fts_integrity(daemon.db)
@@ -161,8 +164,8 @@ def test_kill_9_inside_a_sync_pull_applies_whole_pages_with_their_cursor(
     try:
         client = daemon.client()
         wait_until(
-            lambda: client.get("/health").json()["memories"] == PULLED + len(storm.acked),
-            120,
+            lambda: client.get("/api/sync/status").json()["cursor"] >= head,
+            100,
             "the pull completed after the restart",
         )
     finally:
