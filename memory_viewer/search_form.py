@@ -72,7 +72,7 @@ class SearchForm:
             since=dates["since"],
             until=dates["until"],
             sort=sort,
-            page=int(raw_page) if raw_page.isdigit() else 0,
+            page=int(raw_page) if _is_small_number(raw_page) else 0,
             problem="; ".join(problems),
         )
 
@@ -142,3 +142,9 @@ def day_ms(text: str) -> int | None:
     except ValueError:
         return None
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def _is_small_number(text: str) -> bool:
+    """ASCII digits only, and few of them: `"²".isdigit()` is True but int() refuses it, and
+    int() refuses strings over 4,300 digits."""
+    return text.isascii() and text.isdigit() and len(text) <= 9

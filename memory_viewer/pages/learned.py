@@ -30,7 +30,7 @@ async def learned(request: Request) -> Response:
 async def undo(request: Request) -> Response:
     """Undo one auto-learned change."""
     raw = request.path_params["entry"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         raise InvalidInput(f"{raw!r} is not an entry number")
     await api(request).undo_learned(int(raw))
     return RedirectResponse(f"{base_path(request)}/learned?undone={raw}", status_code=303)

@@ -84,6 +84,19 @@ def test_a_forged_origin_or_a_missing_csrf_token_changes_nothing(
     assert daemon.client().get(f"/api/memories/{memory_id}").status_code == 404
 
 
+def test_numbers_that_int_refuses_are_a_clean_answer(site: Site) -> None:
+    """A superscript digit passes str.isdigit() but not int(), nor do 5,000 digits: a page
+    number or an entry number like that is answered, never a 500."""
+    client = site.client()
+    csrf = site.csrf(client)
+    for raw in ("\u00b2", "9" * 5000):
+        assert client.get("/", params={"q": "build", "page": raw}).status_code == 200, raw
+        undo = client.post(
+            f"/learned/{raw}/undo", data={"csrf": csrf}, headers={"origin": site.base}
+        )
+        assert undo.status_code < 500, raw
+
+
 def test_a_rebound_host_name_is_refused(site: Site) -> None:
     client = site.client()
     assert client.get("/").status_code == 200
