@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from memory_core.hlc import pack
 from memory_core.ids import uuid7
@@ -63,6 +64,7 @@ def _killed(daemon: LoggedDaemon) -> None:
     daemon.stop()
 
 
+@pytest.mark.timeout(360)  # 10,000 items imported, killed, imported again
 def test_kill_9_inside_a_bulk_import_leaves_whole_batches_and_every_acknowledged_write() -> None:
     daemon = start_logged(**UNREACHABLE_HUB)
     items = [
@@ -131,6 +133,7 @@ def _fill_hub(hub: HubServer) -> dict[str, int]:
     return seq_of
 
 
+@pytest.mark.timeout(360)  # 3,000 ops through a real hub, twice: slow on a loaded 2-core box
 def test_kill_9_inside_a_sync_pull_applies_whole_pages_with_their_cursor(
     hub_server: HubServer,
 ) -> None:
