@@ -73,6 +73,8 @@ def test_global_preferences_reach_the_profile_of_a_project_with_many_memories_of
     assert f"(id {svelte})" in text
     assert all(f"(id {memory_id})" in text for memory_id in own)
     assert "project shopfront" in text
+    # Where memories live, said before any of them (issue 18: Claude Code's auto memory).
+    assert text.index("memory_store") < text.index("memory_recall") < text.index("Preferences:")
     assert text.index("Preferences:") < text.index("I prefer Svelte") < text.index("Decisions")
 
 
