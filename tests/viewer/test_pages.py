@@ -141,7 +141,15 @@ def test_edit_validation_and_a_stale_edit(site: Site, daemon: Daemon, browser: W
     assert kept.get_attribute("value") == "7"
     assert api_memory(daemon, memory_id)["content"] == "The release train leaves on Wednesdays"
     submit_edit(browser, importance="0.4", content="x" * 1401)
-    alert = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"))
+    # The previous answer's error stays on the page until the new one loads: wait for this one.
+    alert = wait_for(
+        browser,
+        lambda d: [
+            e
+            for e in d.find_elements(By.CSS_SELECTOR, "p.error")
+            if "content" in e.text and "importance" not in e.text
+        ],
+    )
     assert "1400" in alert[0].text.replace(",", "")
 
     # Stale: the memory changes (another tab, sync) after the form was loaded.
