@@ -150,10 +150,21 @@ async def run_recall(
     ranked = succession.rank(
         [(row["id"], score) for row, score in scored], heads, query.sort_by == "relevance"
     )
-    # Memories and their evidence only for what is returned: building them for every
-    # candidate doubled the cost of a prompt hook's recall at 10k memories.
-    by_id = {row["id"]: row for row in rows}
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
+    return _results(ranked[: query.limit], rows, found, said, hits)
+
+
+def _results(
+    ranked: list[succession.Ranked],
+    rows: list[sqlite3.Row],
+    found: dict[int, dict[str, list[int]]],
+    said: list[str],
+    hits: ranking.DenseHits | None,
+) -> list[Recalled]:
+    """The memories returned, with their evidence (a successor's joined with that of what it
+    stands for). Built only for what is returned: for every candidate, that doubled the cost
+    of a prompt hook's recall at 10k memories."""
+    by_id = {row["id"]: row for row in rows}
 
     def evidence_of(memory_id: str) -> Evidence:
         row = by_id[memory_id]
@@ -163,7 +174,7 @@ async def run_recall(
         return _evidence(row, said, held, hits)
 
     out = []
-    for r in ranked[: query.limit]:
+    for r in ranked:
         if r.score <= 0:
             continue
         evidence = evidence_of(r.id)
