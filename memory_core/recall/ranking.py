@@ -156,9 +156,17 @@ def text_relevance(
 ) -> float:
     """`lexical` for one candidate's text: which stemmed query words it holds, and how many
     consecutive query words stand near each other in it."""
+    return text_match(text, bm25, best_bm25, wanted, weights)[0]
+
+
+def text_match(
+    text: str, bm25: float, best_bm25: float, wanted: Sequence[str], weights: Sequence[float]
+) -> tuple[float, dict[str, list[int]]]:
+    """`text_relevance`, and the positions of the stemmed query words the text holds
+    (`fts.positions`): the daemon keeps them as evidence for the prompt hook."""
     found = fts.positions(text, set(wanted))
     covered = coverage([w in found for w in wanted], weights)
-    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), found))
+    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), found)), found
 
 
 def age_days(now_ms: int, updated_ms: int) -> float:

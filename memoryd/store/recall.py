@@ -126,8 +126,9 @@ async def run_recall(
     wanted = [fts.stem(t) for t in plan.terms]
     best_bm = min((r["bm"] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
+    found: dict[int, dict[str, list[int]]] = {}  # the query words each row holds
     for row in rows:
-        lexical[row["rowid"]] = ranking.text_relevance(
+        lexical[row["rowid"]], found[row["rowid"]] = ranking.text_match(
             _text(row), row["bm"], best_bm, wanted, plan.weights
         )
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
@@ -149,18 +150,38 @@ async def run_recall(
     ranked = succession.rank(
         [(row["id"], score) for row, score in scored], heads, query.sort_by == "relevance"
     )
-    # Memories and their evidence only for what is returned: building them for every
-    # candidate doubled the cost of a prompt hook's recall at 10k memories.
+    said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
+    return _results(ranked[: query.limit], rows, found, said, hits)
+
+
+def _results(
+    ranked: list[succession.Ranked],
+    rows: list[sqlite3.Row],
+    found: dict[int, dict[str, list[int]]],
+    said: list[str],
+    hits: ranking.DenseHits | None,
+) -> list[Recalled]:
+    """The memories returned, with their evidence (a successor's joined with that of what it
+    stands for). Built only for what is returned: for every candidate, that doubled the cost
+    of a prompt hook's recall at 10k memories."""
     by_id = {row["id"]: row for row in rows}
-    said = plan.terms[: sum(1 for w in plan.weights if w == 1.0)]
+
+    def evidence_of(memory_id: str) -> Evidence:
+        row = by_id[memory_id]
+        held = found.get(row["rowid"])
+        if held is None:  # not a lexical candidate (a nearest neighbour, a successor)
+            held = fts.positions(_text(row), set(said))
+        return _evidence(row, said, held, hits)
+
     out = []
-    for r in ranked[: query.limit]:
+    for r in ranked:
         if r.score <= 0:
             continue
-        evidence = _evidence(by_id[r.id], said, hits)
+        evidence = evidence_of(r.id)
         for older in r.stands_for:
-            evidence = evidence.joined(_evidence(by_id[older], said, hits))
-        evidence = dataclasses.replace(evidence, superseded_by=r.superseded_by)
+            evidence = evidence.joined(evidence_of(older))
+        if r.superseded_by is not None:
+            evidence = dataclasses.replace(evidence, superseded_by=r.superseded_by)
         out.append(Recalled(memory_from_row(by_id[r.id]), r.score, evidence))
     return out
 
@@ -169,13 +190,18 @@ def _text(row: sqlite3.Row) -> str:
     return " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
 
 
-def _evidence(row: sqlite3.Row, said: list[str], hits: ranking.DenseHits | None) -> Evidence:
-    stems = [fts.stem(t) for t in said]
-    found = fts.positions(_text(row), set(stems))
-    matched = sum(1 for t in stems if t in found)
+def _evidence(
+    row: sqlite3.Row,
+    said: list[str],
+    held: dict[str, list[int]],
+    hits: ranking.DenseHits | None,
+) -> Evidence:
+    """What `row` has in common with the query: of the stemmed words of its `context`
+    (`said`), those it holds (`held`, fts.positions), and its similarity."""
+    matched = sum(1 for t in said if t in held)
     cosine = hits.cosine(row["rowid"]) if hits is not None else None
     return Evidence(
-        covered=matched / len(stems) if stems else 0.0,
+        covered=matched / len(said) if said else 0.0,
         matched=matched,
         cosine=cosine,
         standout=(

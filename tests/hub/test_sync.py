@@ -161,3 +161,21 @@ async def test_end_to_end_user_gets_a_clear_error_from_rest(hub: HubHarness) -> 
         assert r.status_code == 409 and r.json()["error"]["code"] == "end_to_end"
         assert "end-to-end" in r.json()["error"]["message"]
     assert len((await alice.get("/api/sync/pull")).json()["ops"]) == 1
+
+
+async def test_a_pushed_supersedes_is_checked_stored_and_returned(hub: HubHarness) -> None:
+    alice = hub.client("alice")
+    rep, hlc = replica(), hub.clock.ms << 16
+    old, new = uuid7(), uuid7()
+    bad = put(rep, 1, new, hlc, content="newer", supersedes="not an id!")
+    r = await alice.post("/api/sync/push", json={"replica_id": rep, "ops": [bad]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_op"
+    ops = [
+        put(rep, 1, old, hlc, content="older"),
+        put(rep, 2, new, hlc + 1, content="newer", supersedes=old),
+    ]
+    r = await alice.post("/api/sync/push", json={"replica_id": rep, "ops": ops})
+    assert r.status_code == 200, r.text
+    assert (await alice.get(f"/api/memories/{new}")).json()["supersedes"] == old
+    pulled = (await alice.get("/api/sync/pull")).json()["ops"]
+    assert pulled[1]["fields"]["supersedes"] == old and "supersedes" in pulled[1]["field_mask"]

@@ -3,10 +3,13 @@ never ranks above its successor, and comes back when the successor is deleted.""
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiosqlite
 import pytest
 
 from memory_core.errors import InvalidInput
-from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
+from memoryd.store.memories import Change, MemoryStore, NewMemory, RecallQuery
 from memoryd.store.succession import successors_sql
 
 
@@ -151,3 +154,23 @@ async def test_finding_successors_reads_their_index_even_without_statistics(
             "EXPLAIN QUERY PLAN " + successors_sql(3), ("a", "b", "c")
         )
     assert any("USING INDEX memories_supersedes" in row[3] for row in plan), plan
+
+
+async def test_a_replicated_supersedes_is_checked_and_applied(store: MemoryStore) -> None:
+    old = await _store(store, "Builds run on Jenkins")
+    hlc = (store.clock.now_ms() + 1000) << 16
+    new_id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"
+    fields = {"content": "Builds run on GitHub Actions", "supersedes": old}
+
+    def apply(change: Change) -> Any:
+        async def job(conn: aiosqlite.Connection) -> bool:
+            return await store.apply_remote(conn, change)
+
+        return store.db.write(job)
+
+    bad = Change(new_id, "put", hlc, {**fields, "supersedes": "not an id!"})
+    with pytest.raises(InvalidInput, match="supersedes must be a memory id"):
+        await apply(bad)
+    assert await apply(Change(new_id, "put", hlc, fields))
+    assert (await store.get(new_id)).supersedes == old
+    assert (await _ranked(store, "builds run on"))[:2] == [new_id, old]
