@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from mcp_shim import compact, render
 from mcp_shim.autostart import DaemonUnavailable
+from mcp_shim.framing import screened_stdio
 from mcp_shim.link import DaemonLink
 from memory_core.clock import Clock, SystemClock
 from memory_core.model import CATEGORIES
@@ -135,6 +136,13 @@ class ShimServer(MCPServer[ShimState]):
                     f"invalid arguments for {name}: {argument_problems(exc.__cause__)}"
                 ) from exc.__cause__
             raise
+
+    async def run_stdio_async(self) -> None:
+        """Serve over stdio, answering request lines the SDK's transport would drop unread."""
+        async with screened_stdio() as (read_stream, write_stream):
+            await self._lowlevel_server.run(
+                read_stream, write_stream, self._lowlevel_server.create_initialization_options()
+            )
 
 
 def argument_problems(exc: ValidationError) -> str:
