@@ -8,6 +8,7 @@ rows without decrypting a whole large database.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.errors import DecryptError, WrongKey
 
 SAMPLE = 20
+
+log = logging.getLogger("memoryd")
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,31 @@ def key_fit(db: Path, key: bytes) -> KeyFit:
         except (WrongKey, DecryptError):
             failed += 1
     return KeyFit(len(sample), failed)
+
+
+class SealingRefused(Cipher):
+    """A cipher for a key that opens none of the secrets already stored: it still opens and
+    fingerprints, but refuses to seal. A secret sealed under such a key (another machine's key
+    file, a mistyped passphrase) would never open once the right key is back, so a sensitive
+    write is a 409 `wrong_key` until the key is fixed, and nothing is stored."""
+
+    def seal(self, plaintext: str, aad: bytes) -> bytes:
+        raise WrongKey(
+            "the encryption key does not open the sensitive memories already stored here, so "
+            "a new one sealed with it would be lost once the right key is back; nothing was "
+            "stored. Set MEMORY_ENCRYPTION_KEY (or restore the key file) to the key they were "
+            "sealed with; `memory doctor` checks it"
+        )
+
+
+def at_rest_cipher(db: Path, key: bytes) -> Cipher:
+    """The store's cipher: one that refuses to seal when the key fits none of the stored secrets."""
+    fit = key_fit(db, key)
+    if fit.checked and fit.failed == fit.checked:
+        log.warning(
+            "the encryption key opens none of the %d newest sealed memories: sensitive writes "
+            "are refused (409 wrong_key) until the right key is set; run `memory doctor`",
+            fit.checked,
+        )
+        return SealingRefused(key)
+    return Cipher(key)

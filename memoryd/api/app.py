@@ -13,7 +13,6 @@ from starlette.applications import Starlette
 
 from memory_core.clock import Clock, SystemClock
 from memory_core.config import Settings
-from memory_core.crypto.aead import Cipher
 from memory_core.crypto.keys import load_key
 from memory_core.http.errors import exception_handlers
 from memory_core.http.openapi import openapi_route
@@ -22,6 +21,7 @@ from memory_core.version import __version__
 from memoryd.api import routes as memory_routes
 from memoryd.api import routes_admin, routes_automem
 from memoryd.api.components import Components
+from memoryd.key_fit import at_rest_cipher
 from memoryd.learn import component as learn
 from memoryd.remote.component import http_only
 from memoryd.semantic import component as semantic
@@ -60,7 +60,7 @@ async def local_components(
         ) as leg:
             store = MemoryStore(
                 db,
-                Cipher(key),
+                at_rest_cipher(settings.db_path, key),
                 clock,
                 settings.max_content_chars,
                 on_change=sync_setup.outbox,
