@@ -18,6 +18,7 @@ from pathlib import Path
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _SQLITE_IOERR = 10  # primary result codes; extended codes keep them in the low byte
 _SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full: PostgreSQL could not extend a file
 _PROBE_BYTES = 64 * 1024  # what SQLite needs to go on: a WAL frame, a shared-memory region
 
 
@@ -40,10 +41,13 @@ def has_room(directory: Path, size: int = _PROBE_BYTES) -> bool:
 
 
 def is_disk_full(exc: BaseException, directory: Path | None = None) -> bool:
-    """Whether `exc` (an OSError or a sqlite3 error) means the disk is full; for SQLite's I/O
-    errors, `directory` (where the database lives) is probed."""
+    """Whether `exc` (an OSError, a sqlite3 error, or a PostgreSQL error from the hub's driver)
+    means the disk is full; for SQLite's I/O errors, `directory` (where the database lives) is
+    probed."""
     if isinstance(exc, OSError):
         return exc.errno in FULL_ERRNOS
+    if getattr(exc, "sqlstate", None) == _PG_DISK_FULL:  # asyncpg's DiskFullError
+        return True
     code = getattr(exc, "sqlite_errorcode", None)
     if not isinstance(code, int):
         return False
