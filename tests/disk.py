@@ -35,7 +35,7 @@ class FillableDisk:
         """Leave no room; `pids` are the running processes under test (RLIMIT_FSIZE)."""
         self.full = True
         if self.mounted:
-            _fill(self.root / ".filler")
+            fill(self.root / ".filler")
             return
         for pid in pids:
             resource.prlimit(pid, resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
@@ -71,7 +71,7 @@ class FillableDisk:
         )
 
 
-def _fill(filler: Path) -> None:
+def fill(filler: Path) -> None:
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         for chunk in (1 << 20, 1 << 16, 1 << 12, 1):
@@ -87,9 +87,12 @@ def _fill(filler: Path) -> None:
         os.close(fd)
 
 
-def _mount(target: Path) -> bool:
+def mount_tmpfs(target: Path, size: int | str = SIZE) -> bool:
+    """Mount a tmpfs of `size` on `target`; False where this machine may not mount."""
+    if shutil.which("mount") is None:
+        return False
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs", str(target)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(target)],
         capture_output=True,
         check=False,
     )
@@ -99,7 +102,7 @@ def _mount(target: Path) -> bool:
 @contextlib.contextmanager
 def fillable_disk(prefer_mount: bool) -> Iterator[FillableDisk]:
     root = short_tmpdir("disk")
-    mounted = prefer_mount and shutil.which("mount") is not None and _mount(root)
+    mounted = prefer_mount and mount_tmpfs(root)
     try:
         yield FillableDisk(root, mounted)
     finally:

@@ -18,7 +18,7 @@ import pytest
 
 from memory_core.ids import uuid7
 from tests.conftest import FakeClock
-from tests.disk import _fill
+from tests.disk import fill, mount_tmpfs
 from tests.hub.ops import put, replica
 from tests.hubs import running_hub
 from tests.pg import PgCluster
@@ -27,22 +27,11 @@ from tests.support import short_tmpdir
 SIZE = "32m"  # a new database copies template1 (~8 MB) into the tablespace
 
 
-def _mount(target: Path) -> bool:
-    if shutil.which("mount") is None:
-        return False
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs", str(target)],
-        capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
-
-
 @pytest.fixture
 async def small_disk_dsn(pg: PgCluster) -> AsyncIterator[tuple[str, Path]]:
     """A fresh database whose tables live on a tmpfs of SIZE, and that tmpfs's root."""
     root = short_tmpdir("pgdisk")
-    if not _mount(root):
+    if not mount_tmpfs(root, SIZE):
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip("mounting a tmpfs needs root (or CAP_SYS_ADMIN); this machine has neither")
     name = f"full_{os.getpid()}_{secrets.token_hex(4)}"
@@ -73,7 +62,7 @@ async def test_a_full_disk_is_a_507_and_nothing_acknowledged_is_lost(
     async with running_hub(dsn, FakeClock()) as hub:
         alice = hub.client("alice")
         kept = [(await alice.post("/api/memories", json={"content": "tabs, not spaces"})).json()]
-        _fill(root / "filler")
+        fill(root / "filler")
         refused = None
         for n in range(2000):  # until PostgreSQL needs a page it cannot have
             answer = await alice.post(
