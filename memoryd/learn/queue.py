@@ -229,6 +229,7 @@ class LearningQueue:
                         tags=tags,
                         importance=max(importance, target.importance),
                         expanded_keywords=lesson.keywords,
+                        origin="auto-learn",
                     ),
                 )
                 await self.ledger.record(
