@@ -59,7 +59,7 @@ async def list_sessions(request: Request) -> Response:
 
 async def session_injections(request: Request) -> Response:
     """What the hooks injected into one session and why (score against the floor)."""
-    session_id = request.path_params["session_id"]
+    session_id = request.path_params["id"]
     events = await curation(request).journal.events(session_id[:200])
     if not events:
         raise NotFound(f"no injections recorded for session {session_id[:80]!r}")
@@ -128,7 +128,7 @@ async def daily(request: Request) -> Response:
 
 ENDPOINTS = (
     endpoint("GET", "/api/sessions", list_sessions, query=("limit",)),
-    endpoint("GET", "/api/sessions/{session_id}", session_injections),
+    endpoint("GET", "/api/sessions/{id}", session_injections),
     endpoint("GET", "/api/memories/{id}/history", memory_history),
     endpoint("POST", "/api/memories/{id}/superseded-by", mark_superseded, body=SupersededIn),
     endpoint("GET", "/api/trash", trash, query=("limit",)),

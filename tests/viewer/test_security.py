@@ -108,7 +108,8 @@ def test_a_rebound_host_name_is_refused(site: Site) -> None:
 def test_every_page_has_a_strict_policy_and_no_inline_script(site: Site, daemon: Daemon) -> None:
     memory_id = remember(daemon, "Policies are strict here", tags=["csp"])
     client = site.client()
-    for path in ("/", "/?q=policies", "/status", "/learned", "/transfer", f"/memories/{memory_id}"):
+    pages = ("/", "/?q=policies", "/status", "/learned", "/sessions", "/trash", "/transfer")
+    for path in (*pages, f"/memories/{memory_id}"):
         page = client.get(path)
         assert page.status_code == 200, path
         policy = page.headers["content-security-policy"]
