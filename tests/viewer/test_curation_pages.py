@@ -10,8 +10,9 @@ from pathlib import Path
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.cli.test_cli import original_db
 from tests.hooks.helpers import hook_event, prompt_event, session_start_event
-from tests.support import Daemon
+from tests.support import Daemon, short_tmpdir
 from tests.viewer.site import Site, remember, screenshot
 from tests.viewer.test_pages import api_memory, wait_for
 
@@ -180,3 +181,19 @@ def test_status_charts_per_day(site: Site, daemon: Daemon, browser: WebDriver) -
     }
     assert {"recall p50", "recall p95"} <= series
     screenshot(browser, "status")
+
+
+def test_import_of_an_original_database_through_the_viewer(site: Site, daemon: Daemon) -> None:
+    """The viewer sends a memory.db with its own content type: that header used to collide
+    with the session's (a TypeError, so a 500 page) and nothing was imported."""
+    raw = original_db(short_tmpdir()).read_bytes()
+    client = site.client()
+    answer = client.post(
+        "/import",
+        data={"csrf": site.csrf(client)},
+        files={"file": ("memory.db", raw, "application/octet-stream")},
+        headers={"origin": site.base},
+    )
+    assert answer.status_code == 200, answer.text
+    listed = daemon.client().get("/api/memories", params={"limit": 1000}).json()["memories"]
+    assert "I prefer Svelte for new frontends" in {m["content"] for m in listed}
