@@ -51,7 +51,7 @@ def daily_charts(daily: dict[str, Any] | None) -> dict[str, Markup] | None:
     uses = {"recalls": _field("recall"), "injections": _field("injections")}
     latency = {
         f"{label} {p}": _field(f"{name}_ms", p)
-        for name, label in (("recall", "recall"), ("prompt_hook", "prompt hook"))
+        for name, label in (("recall", "recall"), ("prompt_hook", "hook"))
         for p in ("p50", "p95")
     }
     return {
