@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.hooks.helpers import hook_event, prompt_event, session_start_event
-from tests.support import Daemon, running_daemon
+from tests.remote.conftest import http_only_env
+from tests.support import Daemon, HubServer, running_daemon
 
 PASSWORD = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"  # detected as a secret
 
@@ -218,3 +219,12 @@ def test_the_learn_pause_is_kept(client: httpx.Client, project: str) -> None:
     assert answer.json()["queued"] is False
     ok(client.put("/api/learn/paused", json={"project": "orders", "paused": False}))
     assert ok(client.get("/api/learn/paused"))["paused"] == {}
+
+
+def test_http_only_mode_has_no_curation_data_but_serves_the_viewer(hub_server: HubServer) -> None:
+    with running_daemon(**http_only_env(hub_server.url)) as http_daemon, http_daemon.client() as c:
+        for path in ("/api/sessions", "/api/trash", "/api/learn/paused", "/api/stats/daily"):
+            answer = c.get(path)
+            assert answer.status_code == 503, path
+            assert answer.json()["error"]["code"]
+        assert c.post("/api/viewer", json={}).status_code == 200

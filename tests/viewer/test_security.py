@@ -229,3 +229,15 @@ def test_the_listener_is_tcp_on_loopback_so_answers_are_not_delayed() -> None:
                 assert accepted.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_the_viewer_stops_with_the_daemon() -> None:
+    """The viewer is a component of the daemon's lifespan: stopping the daemon closes it."""
+    with running_daemon() as daemon:
+        port = free_port()
+        assert daemon.client().post("/api/viewer", json={"port": port}).status_code == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        assert daemon.stop() == 0
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
