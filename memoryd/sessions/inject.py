@@ -183,6 +183,9 @@ class HookService:
             budget,
         )
         self.tracker.note(session_id, "briefed", shown)
+        if self.journal is not None:
+            items = [{"id": m.id, "outcome": "injected"} for m in shown]
+            self.journal.record(session_id, "recovery", None, items)
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:

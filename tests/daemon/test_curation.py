@@ -228,3 +228,21 @@ def test_http_only_mode_has_no_curation_data_but_serves_the_viewer(hub_server: H
             assert answer.status_code == 503, path
             assert answer.json()["error"]["code"]
         assert c.post("/api/viewer", json={}).status_code == 200
+
+
+def test_the_recovery_after_a_compaction_is_journaled(client: httpx.Client, project: str) -> None:
+    memory_id = store(client, "The orders queue is drained by the ledger worker every minute")
+    prompt = "how often does the ledger worker drain the orders queue?"
+    assert (
+        client.post("/api/hooks/prompt", json=prompt_event("j-2", prompt, project)).status_code
+        == 200
+    )
+    saved = client.post("/api/hooks/pre-compact", json=hook_event("PreCompact", "j-2", project))
+    assert saved.status_code == 200
+    back = client.post(
+        "/api/hooks/session-start", json=session_start_event("j-2", "compact", project)
+    )
+    assert back.status_code == 200
+    events = ok(client.get("/api/sessions/j-2"))["events"]
+    assert [e["hook"] for e in events] == ["prompt", "recovery"]
+    assert {"id": memory_id, "outcome": "injected"} in events[1]["items"]

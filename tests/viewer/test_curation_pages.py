@@ -61,6 +61,14 @@ def test_a_sessions_injections_and_fixing_one(
     assert " / " in injected.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text  # vs floor
     assert standing  # shown at start, so not injected again for the prompt
     screenshot(browser, "session")
+    compacted = hook_event("PreCompact", "sess-kiosk", str(repo))
+    assert client.post("/api/hooks/pre-compact", json=compacted).status_code == 200
+    resumed = session_start_event("sess-kiosk", "compact", str(repo))
+    assert client.post("/api/hooks/session-start", json=resumed).status_code == 200
+    browser.refresh()
+    recovery = browser.find_element(By.CSS_SELECTOR, "section.event[data-hook='recovery']")
+    assert "After compaction" in recovery.text and "saved before the compaction" in recovery.text
+    injected = browser.find_element(By.CSS_SELECTOR, f"tr.injected[data-id='{wrong}']")
 
     # A bad injection is fixed where it is shown: open the memory and edit it.
     injected.find_element(By.CSS_SELECTOR, "a.open").click()
