@@ -117,6 +117,7 @@ async def hooks_and_learning(
     queue.maintenance = [markers.cleanup, tracker.cleanup]
     if curation is not None:
         queue.maintenance += curation.maintenance()
+        queue.paused = curation.pause.is_paused
     log.info("auto-learn %s", line)
     task = asyncio.create_task(queue.run(), name="memoryd-learning")
     try:
@@ -201,10 +202,12 @@ async def on_tool_used(request: Request, body: HookIn) -> TrackedOut:
 async def on_stop(request: Request, body: HookIn) -> QueuedOut:
     """Stop: queue the session's transcript for auto-learn."""
     # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
-    if body.stop_hook_active or await _paused(request, body.cwd):
+    if body.stop_hook_active:
         return QueuedOut(queued=False)
+    # A paused project's turns are queued all the same, for the worker to read past them
+    # unjudged (else they would be judged after a resume); nothing of them will be learned.
     queued = await learning(request).enqueue(body.session_id, body.transcript_path, body.cwd)
-    return QueuedOut(queued=queued)
+    return QueuedOut(queued=queued and not await _paused(request, body.cwd))
 
 
 async def _paused(request: Request, cwd: str | None) -> bool:

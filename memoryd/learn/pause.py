@@ -1,6 +1,7 @@
 """Auto-learn paused per project: the user's switch (the viewer's Learned page, `memory learn
-pause`). A paused project's sessions are not queued for learning at the Stop hook (what was queued
-before the pause is still learned). Sessions outside any project are named "(none)" here."""
+pause`). Nothing a paused project's sessions say is judged: the Stop hook answers that nothing was
+queued, and the learning worker reads past those turns without judging them, so a resume does
+not learn them later either. Sessions outside any project are named "(none)" here."""
 
 from __future__ import annotations
 
