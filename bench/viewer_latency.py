@@ -12,7 +12,9 @@ bench/recall_latency.py). Lexical recall, as there (MEMORY_SEMANTIC=0). Target: 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,7 +60,11 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     contexts = [context for context, _ in queries(args.queries)]
-    daemon = DaemonProcess(database(args.size))
+    # A copy: the daemon migrates the database it opens, and the cache is shared with other
+    # checkouts' benchmarks (a schema newer than theirs would make their daemons refuse it).
+    copy = Path(tempfile.mkdtemp(prefix="mdv", dir="/tmp")) / "memory.db"
+    shutil.copyfile(database(args.size), copy)
+    daemon = DaemonProcess(copy)
     try:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(daemon.socket))) as api:
             opened = api.post("http://m/api/viewer", json={}).json()
@@ -73,6 +79,7 @@ def main() -> None:
         recall = recall_times(daemon.socket, contexts)
     finally:
         daemon.stop()
+        shutil.rmtree(copy.parent, ignore_errors=True)
     print(f"{args.size} memories, {len(contexts)} queries; server time, then client time")
     for label, (server, client) in (
         ("search page, ranked       ", page),

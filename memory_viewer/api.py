@@ -28,8 +28,9 @@ class MemoryApi:
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer, or the API's error raised as a RemoteError with its status, code
         and message (a 404 as NotFound), so that pages can show what the API said."""
+        headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
-            response = await self._client.request(method, path, headers=self._headers, **kwargs)
+            response = await self._client.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
             raise Unavailable("the memory service did not answer in time") from None
         except (httpx.TransportError, OSError) as exc:
@@ -82,7 +83,11 @@ class MemoryApi:
         return await self.model(rest.MemoryOut, "GET", f"/api/memories/{memory_id}")
 
     async def update(self, memory_id: str, patch: dict[str, Any]) -> rest.UpdatedOut:
-        return await self.model(rest.UpdatedOut, "PUT", f"/api/memories/{memory_id}", json=patch)
+        # The daemon records the edit in the memory's history as the viewer's.
+        headers = {"X-Memory-Origin": "viewer"}
+        return await self.model(
+            rest.UpdatedOut, "PUT", f"/api/memories/{memory_id}", json=patch, headers=headers
+        )
 
     async def delete(self, memory_id: str) -> rest.DeletedOut:
         return await self.model(rest.DeletedOut, "DELETE", f"/api/memories/{memory_id}")

@@ -18,7 +18,8 @@ from memory_core.clock import Clock, SystemClock
 from memory_core.errors import NotFound, ServiceError, Unavailable
 from memory_viewer import login
 from memory_viewer.guard import Guard, Policy
-from memory_viewer.pages import learned, memory, search, status, transfer
+from memory_viewer.pages import learned, memory, search, status, transfer, trash
+from memory_viewer.pages import sessions as session_pages
 from memory_viewer.render import environment, page
 from memory_viewer.sessions import OneTimeTokens, SessionStore
 
@@ -86,6 +87,8 @@ def create_viewer(
         *search.ROUTES,
         *memory.ROUTES,
         *learned.ROUTES,
+        *session_pages.ROUTES,
+        *trash.ROUTES,
         *status.ROUTES,
         *transfer.ROUTES,
         Mount("/static", StaticFiles(packages=[("memory_viewer", "static")]), name="static"),

@@ -15,6 +15,16 @@ from memory_viewer.sessions import Session
 
 CATEGORIES = ("facts", "preferences", "projects", "people", "decisions")
 SOURCES = ("manual", "auto-learn", "import")
+# Who made a version of a memory (memoryd's history), as the page says it.
+ORIGINS = {
+    "manual": "stored by hand",
+    "auto-learn": "auto-learn",
+    "import": "import",
+    "sync": "sync",
+    "edit": "an edit (CLI, MCP or API)",
+    "viewer": "an edit in the viewer",
+    "restore": "restored from the trash",
+}
 
 
 def environment() -> jinja2.Environment:
@@ -27,7 +37,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["when"] = when
     env.filters["short_id"] = short_id
-    env.globals.update(CATEGORIES=CATEGORIES, SOURCES=SOURCES)
+    env.globals.update(CATEGORIES=CATEGORIES, SOURCES=SOURCES, origins=ORIGINS)
     return env
 
 

@@ -2,21 +2,22 @@
 ui` sends), served by uvicorn on 127.0.0.1 only, in this process's event loop.
 
 The viewer reaches memories the way every client does: over this daemon's own Unix socket.
-The component lives for the rest of the daemon's life; when the daemon's loop ends, its task is
-cancelled and it shuts the listener down. Which port it took is only known to the daemon, so
-`memory ui` asks again (and gets a fresh one-time link) rather than remembering it.
+The component is owned by the daemon's lifespan (`viewer_owned`, a field of `Components`): once
+started it serves until the lifespan ends, which stops it and shuts the listener down. Which
+port it took is only known to the daemon, so `memory ui` asks again (and gets a fresh one-time
+link) rather than remembering it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import socket
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import uvicorn
@@ -24,12 +25,12 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from memory_core.clock import Clock, SystemClock
-from memory_core.errors import Conflict
+from memory_core.clock import Clock
+from memory_core.errors import Conflict, Unavailable
 from memory_core.http.bodies import read_json, validate
 from memory_core.http.routing import endpoint
 from memory_viewer import Viewer, daemon_viewer
-from memoryd.api.components import components
+from memoryd.api.components import Components, components
 from memoryd.service.activation import server_config
 
 log = logging.getLogger("memoryd")
@@ -118,6 +119,14 @@ class ViewerComponent:
             log.info("memory viewer on http://%s:%d", HOST, self.port)
             return True
 
+    async def close(self) -> None:
+        """Stop serving (the daemon is stopping): the listener and its connections close."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def login_url(self) -> str:
         assert self._viewer is not None
         return f"http://{HOST}:{self.port}{self._viewer.login_path()}"
@@ -139,13 +148,20 @@ class ViewerComponent:
 
 
 def _component(request: Request) -> ViewerComponent:
-    state: Any = request.app.state
-    found: ViewerComponent | None = getattr(state, "viewer", None)
+    found = components(request).viewer
     if found is None:
-        clock = getattr(state, "clock", None) or SystemClock()
-        found = ViewerComponent(components(request).settings.socket_path, clock)
-        state.viewer = found
+        raise Unavailable("the viewer is not part of this daemon")
     return found
+
+
+@contextlib.asynccontextmanager
+async def viewer_owned(found: Components, clock: Clock) -> AsyncIterator[Components]:
+    """The lifespan's components with the viewer component added; it stops with them."""
+    viewer = ViewerComponent(found.settings.socket_path, clock)
+    try:
+        yield dataclasses.replace(found, viewer=viewer)
+    finally:
+        await viewer.close()
 
 
 async def start_viewer(request: Request) -> Response:

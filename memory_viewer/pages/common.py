@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from starlette.requests import Request
 
-from memory_viewer.api import MemoryApi
+from memory_viewer.curation_api import CurationApi
 from memory_viewer.guard import session_of
 
 
-def api(request: Request) -> MemoryApi:
+def api(request: Request) -> CurationApi:
     client: httpx.AsyncClient = request.app.state.api_client
-    return MemoryApi(client, session_of(request).api_headers)
+    return CurationApi(client, session_of(request).api_headers)

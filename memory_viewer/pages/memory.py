@@ -7,6 +7,7 @@ both versions, the user's edit kept in the form. Only the fields the user change
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -100,15 +101,24 @@ def _memory_url(request: Request, memory_id: str, **query: str) -> str:
     return f"{base_path(request)}/memories/{memory_id}" + (f"?{suffix}" if suffix else "")
 
 
+async def _context(request: Request, memory: rest.MemoryOut) -> dict[str, Any]:
+    """What the page shows beside the memory: its history (where the server keeps one) and
+    its links."""
+    memories = api(request)
+    history, links = await asyncio.gather(memories.history(memory.id), memories.links(memory.id))
+    return {"memory": memory, "history": history, "links": links}
+
+
 async def show(request: Request) -> Response:
     """A memory."""
     memory = await api(request).get(request.path_params["id"])
     return page(
         request,
         "memory.html",
-        memory=memory,
         draft=Draft.of(memory),
         saved=request.query_params.get("saved") == "1",
+        marked=request.query_params.get("marked") == "1",
+        **await _context(request, memory),
     )
 
 
@@ -131,14 +141,16 @@ async def edit(request: Request) -> Response:
         )
     patch = draft.changes_from(memory)
     if not patch:
-        return page(request, "memory.html", memory=memory, draft=draft, note="Nothing changed.")
+        context = await _context(request, memory)
+        return page(request, "memory.html", draft=draft, note="Nothing changed.", **context)
     try:
         await memories.update(memory.id, patch)
     except RemoteError as exc:
         if exc.status != 422:
             raise
+        context = await _context(request, memory)
         return page(
-            request, "memory.html", status_code=422, memory=memory, draft=draft, error=exc.message
+            request, "memory.html", status_code=422, draft=draft, error=exc.message, **context
         )
     return RedirectResponse(_memory_url(request, memory.id, saved="1"), status_code=303)
 
@@ -163,9 +175,33 @@ async def reveal(request: Request) -> Response:
         session.label,
         f", user {session.user}" if session.user else "",
     )
-    return page(
-        request, "memory.html", memory=memory, draft=Draft.of(memory), revealed=secret.content
-    )
+    context = await _context(request, memory)
+    return page(request, "memory.html", draft=Draft.of(memory), revealed=secret.content, **context)
+
+
+@csrf_protected
+async def supersede(request: Request) -> Response:
+    """Mark this memory as replaced by a newer one (the id typed in the form)."""
+    memory_id = request.path_params["id"]
+    form = await request.form()
+    by = form.get("by")
+    memories = api(request)
+    try:
+        await memories.supersede(memory_id, by.strip() if isinstance(by, str) else "")
+    except RemoteError as exc:
+        if exc.status != 422:
+            raise
+        memory = await memories.get(memory_id)
+        context = await _context(request, memory)
+        return page(
+            request,
+            "memory.html",
+            status_code=422,
+            draft=Draft.of(memory),
+            error=exc.message,
+            **context,
+        )
+    return RedirectResponse(_memory_url(request, memory_id, marked="1"), status_code=303)
 
 
 ROUTES = [
@@ -173,4 +209,5 @@ ROUTES = [
     Route("/memories/{id}/edit", edit, methods=["POST"], name="memory_edit"),
     Route("/memories/{id}/delete", delete, methods=["POST"], name="memory_delete"),
     Route("/memories/{id}/reveal", reveal, methods=["POST"], name="memory_reveal"),
+    Route("/memories/{id}/supersede", supersede, methods=["POST"], name="memory_supersede"),
 ]

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from memory_core.clock import Clock, SystemClock
 from memory_core.config import Settings
@@ -19,8 +20,10 @@ from memory_core.http.openapi import openapi_route
 from memory_core.http.routing import routes
 from memory_core.version import __version__
 from memoryd.api import routes as memory_routes
-from memoryd.api import routes_admin, routes_automem
+from memoryd.api import routes_admin, routes_automem, routes_curation
 from memoryd.api.components import Components
+from memoryd.curation import curation_parts
+from memoryd.daily_stats import TimingMiddleware
 from memoryd.key_fit import at_rest_cipher
 from memoryd.learn import component as learn
 from memoryd.remote.component import http_only
@@ -28,7 +31,7 @@ from memoryd.semantic import component as semantic
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from memoryd.sync import component as sync
-from memoryd.viewer_component import VIEWER_ENDPOINTS
+from memoryd.viewer_component import VIEWER_ENDPOINTS, viewer_owned
 
 ENDPOINTS = (
     *memory_routes.ENDPOINTS,
@@ -38,6 +41,7 @@ ENDPOINTS = (
     *sync.ENDPOINTS,
     *semantic.ENDPOINTS,
     *VIEWER_ENDPOINTS,
+    *routes_curation.ENDPOINTS,
 )
 
 
@@ -69,9 +73,15 @@ async def local_components(
             await store.load_clock()
             async with (
                 sync_setup.running(store) as sync_service,
-                learn.hooks_and_learning(store, clock, settings.home) as (hooks, learning),
+                curation_parts(store, clock) as curation,
+                learn.hooks_and_learning(store, clock, settings.home, curation) as (
+                    hooks,
+                    learning,
+                ),
             ):
-                yield Components(settings, store, sync_service, hooks, learning, leg)
+                yield Components(
+                    settings, store, sync_service, hooks, learning, leg, curation=curation
+                )
     finally:
         await db.close()
 
@@ -84,15 +94,23 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
         # The state handlers read as `request.state.components` (memoryd.api.components).
+        the_clock = clock or SystemClock()
         if settings.mode == "http":  # the hub is the store: no database, no key file
-            async with http_only(settings, hub_transport) as found:
-                yield {"components": found}
+            async with (
+                http_only(settings, hub_transport) as found,
+                viewer_owned(found, the_clock) as with_viewer,
+            ):
+                yield {"components": with_viewer}
             return
-        async with local_components(settings, clock or SystemClock(), hub_transport) as found:
-            yield {"components": found}
+        async with (
+            local_components(settings, the_clock, hub_transport) as found,
+            viewer_owned(found, the_clock) as with_viewer,
+        ):
+            yield {"components": with_viewer}
 
     return Starlette(
         routes=[*routes(ENDPOINTS), openapi_route(ENDPOINTS, "memoryd", __version__)],
+        middleware=[Middleware(TimingMiddleware)],
         lifespan=lifespan,
         exception_handlers=exception_handlers("daemon"),
     )

@@ -16,9 +16,11 @@ from memoryd.store.backend import MemoryBackend
 if TYPE_CHECKING:
     # Types only: the semantic leg imports numpy and onnxruntime (only when it runs), and the
     # sync component imports this module for its handlers.
+    from memoryd.curation import Curation
     from memoryd.semantic.component import SemanticOff
     from memoryd.semantic.leg import SemanticLeg
     from memoryd.sync.component import SyncService
+    from memoryd.viewer_component import ViewerComponent
 
 # The handlers' store: the local SQLite store, or the hub itself in HTTP-only mode.
 Backend = MemoryBackend
@@ -35,6 +37,11 @@ class Components:
     learning: LearningQueue | None = None
     # The running leg, or why it is off; None in HTTP-only mode (no local store).
     semantic: SemanticLeg | SemanticOff | None = None
+    # The viewer's curation data (journal, history, learn pause, daily counters); None in
+    # HTTP-only mode.
+    curation: Curation | None = None
+    # The browser viewer, started on demand by POST /api/viewer; the lifespan stops it.
+    viewer: ViewerComponent | None = None
 
 
 def components(request: Request) -> Components:

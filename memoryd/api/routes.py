@@ -120,6 +120,8 @@ async def update_memory(request: Request, body: rest.MemoryPatch) -> rest.Update
         Patch(
             **body.model_dump(),
             clear_project="project" in body.model_fields_set and body.project is None,
+            # The viewer says so, for the memory's history; any other value is not recorded.
+            origin="viewer" if request.headers.get("x-memory-origin") == "viewer" else None,
         ),
     )
     return rest.UpdatedOut(updated=memory.id, memory=memory_out(memory))

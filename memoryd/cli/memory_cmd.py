@@ -13,6 +13,7 @@ from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteErro
 from memoryd.cli import automem_cmd
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
+from memoryd.cli.pause_cmd import add_command as add_pause_command
 from memoryd.cli.render import emit, memory_rows, table
 from memoryd.cli.status_cmd import cmd_reindex, cmd_stats, cmd_status
 from memoryd.cli.sync_cmd import cmd_sync
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reindex)
     add_hook_commands(sub)  # hooks install/uninstall, learned
     add_ui_command(sub)  # ui: the memory viewer in the browser
+    add_pause_command(sub)  # learn-pause: auto-learn off for one project
 
     # Local commands: they work on the files directly, with or without a daemon.
     p = sub.add_parser("doctor", help="check installation, socket, database and key file")

@@ -25,11 +25,13 @@ from memory_core.clock import Clock
 from memory_core.errors import InvalidInput, Unavailable
 from memory_core.http.routing import BodyHandler, Endpoint, endpoint
 from memoryd.api.components import components
+from memoryd.curation import Curation
 from memoryd.learn.config import LearnSettings, backend
 from memoryd.learn.judge import ApiJudge, CliJudge, Judge
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
 from memoryd.sessions.markers import CompactionMarkers
+from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import SessionTracker
 from memoryd.store.memories import MemoryStore
 
@@ -98,7 +100,7 @@ def _judge(home: Path) -> tuple[Judge | None, str, LearnSettings]:
 
 @contextlib.asynccontextmanager
 async def hooks_and_learning(
-    store: MemoryStore, clock: Clock, home: Path
+    store: MemoryStore, clock: Clock, home: Path, curation: Curation | None = None
 ) -> AsyncIterator[tuple[HookService, LearningQueue]]:
     """The hook service and the learning queue, its worker running while the daemon runs."""
     tracker = SessionTracker(store.db, clock)
@@ -113,10 +115,14 @@ async def hooks_and_learning(
         model=settings.model,
     )
     queue.maintenance = [markers.cleanup, tracker.cleanup]
+    if curation is not None:
+        queue.maintenance += curation.maintenance()
+        queue.paused = curation.pause.is_paused
     log.info("auto-learn %s", line)
     task = asyncio.create_task(queue.run(), name="memoryd-learning")
     try:
-        yield HookService(store, tracker, markers, clock), queue
+        journal = curation.journal if curation is not None else None
+        yield HookService(store, tracker, markers, clock, journal), queue
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -196,10 +202,18 @@ async def on_tool_used(request: Request, body: HookIn) -> TrackedOut:
 async def on_stop(request: Request, body: HookIn) -> QueuedOut:
     """Stop: queue the session's transcript for auto-learn."""
     # After a Stop hook made Claude continue, the turn is not over: nothing to learn yet.
-    queued = not body.stop_hook_active and await learning(request).enqueue(
-        body.session_id, body.transcript_path, body.cwd
-    )
-    return QueuedOut(queued=queued)
+    if body.stop_hook_active:
+        return QueuedOut(queued=False)
+    # A paused project's turns are queued all the same, for the worker to read past them
+    # unjudged (else they would be judged after a resume); nothing of them will be learned.
+    queued = await learning(request).enqueue(body.session_id, body.transcript_path, body.cwd)
+    return QueuedOut(queued=queued and not await _paused(request, body.cwd))
+
+
+async def _paused(request: Request, cwd: str | None) -> bool:
+    """The user paused auto-learn for this session's project (memoryd.learn.pause)."""
+    curation = components(request).curation
+    return curation is not None and await curation.pause.is_paused(project_for(cwd))
 
 
 async def learn_status(request: Request) -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,9 @@ class LearningQueue:
         self._wake = asyncio.Event()
         self.last_error: str | None = None
         self.maintenance: list[Cleanup] = []  # run by the worker, see CleanupSchedule
+        # Whether the user paused auto-learn for a project (memoryd.learn.pause): its turns are
+        # read past without being judged, so they are never learned, even after a resume.
+        self.paused: Callable[[str | None], Awaitable[bool]] | None = None
         self._cleanups = CleanupSchedule(clock)
 
     # ------------------------------------------------------------------ queue
@@ -154,6 +158,8 @@ class LearningQueue:
     ) -> Outcome:
         turns, end = read_turns(path, judged_lines)
         outcome = Outcome()
+        if turns and self.paused is not None and await self.paused(project_for(cwd)):
+            turns = []  # paused: skipped, not judged
         if turns and self.judge is not None:
             pairs = [(t.role, redact(t.text)) for t in turns]
             budget, kept = MAX_PROMPT_CHARS, list[tuple[str, str]]()
@@ -229,6 +235,7 @@ class LearningQueue:
                         tags=tags,
                         importance=max(importance, target.importance),
                         expanded_keywords=lesson.keywords,
+                        origin="auto-learn",
                     ),
                 )
                 await self.ledger.record(

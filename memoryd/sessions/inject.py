@@ -18,11 +18,12 @@ from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.model import Memory
 from memory_core.recall import fts
-from memoryd.sessions import floor, profile
+from memoryd.sessions import floor, journal, profile
+from memoryd.sessions.journal import InjectionJournal
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker
-from memoryd.store.memories import MemoryStore, RecallQuery
+from memoryd.store.memories import MemoryStore, Recalled, RecallQuery
 
 DEFAULT_BUDGET = 8192
 MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
@@ -143,6 +144,8 @@ class HookService:
     tracker: SessionTracker
     markers: CompactionMarkers
     clock: Clock
+    # What each hook answer injected and why, for the viewer's Sessions page.
+    journal: InjectionJournal | None = None
 
     async def _live(self, ids: list[str]) -> list[Memory]:
         """The memories of `ids` that may still be injected: live, not sensitive, and not
@@ -180,10 +183,14 @@ class HookService:
             budget,
         )
         self.tracker.note(session_id, "briefed", shown)
+        if self.journal is not None:
+            items = [{"id": m.id, "outcome": "injected"} for m in shown]
+            self.journal.record(session_id, "recovery", None, items)
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
         relevant: list[Memory] = []
+        hits: list[Recalled] = []
         if not trivial(prompt):
             hits = await self.store.recall_evidence(
                 RecallQuery(
@@ -202,6 +209,7 @@ class HookService:
             fresh = [] if pending else await self.tracker.fresh(session_id, relevant, conn)
         fresh = fresh[:RECALL_LIMIT]
         parts = []
+        injected: set[str] = set()
         if pending:
             recovered = await self._recover(session_id, budget)
             if recovered:
@@ -218,6 +226,15 @@ class HookService:
                 parts.append(text)
                 # Written after the answer (batched); `fresh` sees it at once.
                 self.tracker.note(session_id, "injected", shown)
+                injected = {m.id for m in shown}
+        if self.journal is not None and hits:
+            self.journal.record(
+                session_id,
+                "prompt",
+                project_for(cwd),
+                journal.candidates(hits, injected),
+                journal.prompt_preview(prompt),
+            )
         return "\n\n".join(parts)
 
     async def on_session_start(
@@ -233,6 +250,9 @@ class HookService:
         text, shown = profile.render(project, ranked, budget)
         # The prompt hook skips whatever the session was shown (SessionTracker.fresh).
         self.tracker.note(session_id, "briefed", shown)
+        if self.journal is not None and shown:
+            items = journal.profile_items(ranked, {m.id for m in shown})
+            self.journal.record(session_id, "start", project, items)
         return text if shown else ""
 
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from memoryd.store.history_schema import V10_CURATION
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -222,6 +224,8 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
     Migration(6, "memory_usage: how often each memory was recalled or injected", _V6_USAGE),
     Migration(7, "sensitive memories: no word of their content indexed", _V7_SEAL_SENSITIVE_WHOLE),
+    # 8 and 9 are allocated to typed links (another branch): the runner applies what is newer.
+    Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
 ]
 
 

@@ -23,6 +23,8 @@ class Change:
     kind: ChangeKind
     hlc: int
     fields: dict[str, Any]
+    # The replica that made it, for a change pulled from the hub (the memory's history).
+    replica: str | None = None
 
 
 # Called inside the write's transaction, so that state, clock and outbox never disagree.
@@ -56,6 +58,8 @@ class Patch:
     importance: float | None = None
     project: str | None = None
     clear_project: bool = False
+    # Who asks, for the memory's history ("viewer"); None: a plain edit.
+    origin: str | None = None
 
 
 @dataclass

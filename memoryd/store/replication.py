@@ -15,6 +15,7 @@ import aiosqlite
 from memory_core import merge
 from memory_core.hlc import wall_ms
 from memory_core.model import Memory
+from memoryd.store.origin import write_origin
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Change
 from memoryd.store.rows import (
@@ -37,6 +38,14 @@ async def apply_remote(parts: StoreParts, conn: aiosqlite.Connection, change: Ch
         f"SELECT {COLUMNS}, deleted_hlc FROM memories WHERE id = ?", (change.entity_id,)
     ) as cursor:
         row = await cursor.fetchone()
+    # Recorded in the memory's history as sync's, from the replica that made the change.
+    async with write_origin(conn, "sync", change.replica):
+        return await _apply(parts, conn, change, row)
+
+
+async def _apply(
+    parts: StoreParts, conn: aiosqlite.Connection, change: Change, row: sqlite3.Row | None
+) -> bool:
     if change.kind == "del":
         return await _apply_remote_delete(parts, conn, change, row)
     if row is not None and row["deleted_ms"] is not None:

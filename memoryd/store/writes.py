@@ -17,6 +17,7 @@ from memory_core.errors import Conflict
 from memory_core.ids import uuid7
 from memory_core.model import Memory, check_id, normalize_for_dedup
 from memoryd.store import succession
+from memoryd.store.origin import write_origin
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Change, Created, NewMemory, Patch
 from memoryd.store.rows import (
@@ -116,7 +117,8 @@ async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
             delta.pop("is_sensitive")  # sensitivity only ever escalates
         if not delta:
             return current
-        return await _put(parts, conn, current, delta, plaintext)
+        async with write_origin(conn, patch.origin):
+            return await _put(parts, conn, current, delta, plaintext)
 
     return await parts.db.write(job)
 

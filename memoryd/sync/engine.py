@@ -253,7 +253,9 @@ class SyncEngine:
                 except BadEnvelope as exc:
                     changes.append((op, None, exc.message))
                     continue
-                changes.append((op, Change(op.entity_id, op.kind, op.hlc, values), None))
+                changes.append(
+                    (op, Change(op.entity_id, op.kind, op.hlc, values, op.replica_id), None)
+                )
             applied, quarantined = await self._apply_page(changes, page.next_after)
             result.pulled += len(page.ops)
             result.applied += applied
@@ -304,7 +306,12 @@ class SyncEngine:
             op = PulledOp.model_validate_json(row[0])
             try:
                 ready.append(
-                    (op.op_id, Change(op.entity_id, op.kind, op.hlc, open_op(op, self.cipher)))
+                    (
+                        op.op_id,
+                        Change(
+                            op.entity_id, op.kind, op.hlc, open_op(op, self.cipher), op.replica_id
+                        ),
+                    )
                 )
             except (WrongKey, BadEnvelope):
                 continue

@@ -155,3 +155,36 @@ async def test_the_hub_pages_work_for_their_user(hub: HubHarness[FakeClock]) -> 
     logout = await alice.post("/ui/logout", data={"csrf": csrf}, headers=change)
     assert logout.status_code == 303 and logout.headers["location"] == "/ui/login"
     assert (await alice.get("/ui/")).status_code == 401
+
+
+async def test_sessions_history_and_trash_stay_private_on_the_hub(
+    hub: HubHarness[FakeClock],
+) -> None:
+    """The hub keeps no sessions, history or trash (memoryd does): its pages say so, and one
+    user can neither see nor act on another's memory through them."""
+    older = await remember(hub, "alice", "Alice's ocelot release is on Friday")
+    newer = await remember(hub, "alice", "Alice's ocelot release moved to Monday")
+    gone = await remember(hub, "alice", "Alice's ocelot beta list is private")
+    assert (await hub.client("alice").delete(f"/api/memories/{gone}")).status_code == 200
+    alice, _ = await logged_in(hub, "alice")
+    bob, bob_csrf = await logged_in(hub, "bob")
+    change = {"origin": ORIGIN}
+
+    own = await alice.get(f"/ui/memories/{older}")
+    assert own.status_code == 200 and "ocelot" in own.text
+    assert 'class="history"' not in own.text  # no history on the hub, not someone else's
+    for path in ("/ui/sessions", "/ui/trash", "/ui/learned"):
+        page = await bob.get(path)
+        assert page.status_code == 200, path
+        assert "not available here" in page.text, path
+        assert "ocelot" not in page.text.lower() and gone not in page.text, path
+    assert (await bob.get(f"/ui/sessions/{older}")).status_code == 404
+    supersede = await bob.post(
+        f"/ui/memories/{older}/supersede",
+        data={"csrf": bob_csrf, "by": newer},
+        headers=change,
+    )
+    assert supersede.status_code == 404 and "ocelot" not in supersede.text.lower()
+    restore = await bob.post("/ui/trash/1/restore", data={"csrf": bob_csrf}, headers=change)
+    assert restore.status_code == 404 and "ocelot" not in restore.text.lower()
+    assert (await hub.client("alice").get(f"/api/memories/{newer}")).json()["supersedes"] is None

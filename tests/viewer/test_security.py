@@ -108,7 +108,8 @@ def test_a_rebound_host_name_is_refused(site: Site) -> None:
 def test_every_page_has_a_strict_policy_and_no_inline_script(site: Site, daemon: Daemon) -> None:
     memory_id = remember(daemon, "Policies are strict here", tags=["csp"])
     client = site.client()
-    for path in ("/", "/?q=policies", "/status", "/learned", "/transfer", f"/memories/{memory_id}"):
+    pages = ("/", "/?q=policies", "/status", "/learned", "/sessions", "/trash", "/transfer")
+    for path in (*pages, f"/memories/{memory_id}"):
         page = client.get(path)
         assert page.status_code == 200, path
         policy = page.headers["content-security-policy"]
@@ -228,3 +229,15 @@ def test_the_listener_is_tcp_on_loopback_so_answers_are_not_delayed() -> None:
                 assert accepted.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_the_viewer_stops_with_the_daemon() -> None:
+    """The viewer is a component of the daemon's lifespan: stopping the daemon closes it."""
+    with running_daemon() as daemon:
+        port = free_port()
+        assert daemon.client().post("/api/viewer", json={"port": port}).status_code == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        assert daemon.stop() == 0
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
