@@ -32,7 +32,8 @@ import posix
 import sys
 import time
 
-TIMEOUT = 0.5
+TIMEOUT = 0.5  # the default wait for the daemon; MEMORY_HOOK_TIMEOUT changes it
+MAX_TIMEOUT = 4.5  # hooks.json gives each hook 5 s
 # A write to an auto-memory file is no prompt: worth waiting for (hooks.json allows 5 s).
 AUTO_MEMORY_TIMEOUT = 3.0
 DEFAULT_BUDGET = 8192
@@ -197,6 +198,16 @@ def exchange(path: str, payload: bytes, timeout: float = TIMEOUT) -> tuple[int, 
     return int(parts[1]), body
 
 
+def timeout() -> float:
+    """How long a prompt or session hook waits for the daemon before it gives up (fail-open)."""
+    raw = _env("MEMORY_HOOK_TIMEOUT")
+    try:
+        value = float(raw) if raw else TIMEOUT
+    except ValueError:
+        return TIMEOUT
+    return max(0.1, min(MAX_TIMEOUT, value)) if value == value else TIMEOUT  # NaN: default
+
+
 def budget() -> int:
     raw = _env("MEMORY_HOOK_BUDGET")
     try:
@@ -216,7 +227,7 @@ def relay(mode: str, event: bytes) -> bytes | None:
         answering = True
     try:
         status, body = exchange(
-            path, event, AUTO_MEMORY_TIMEOUT if mode == "auto-memory" else TIMEOUT
+            path, event, AUTO_MEMORY_TIMEOUT if mode == "auto-memory" else timeout()
         )
     except (OSError, HookHTTPError, ValueError) as exc:  # TimeoutError is an OSError
         debug(f"{mode}: daemon unreachable or bad answer ({type(exc).__name__}: {exc})")

@@ -159,9 +159,20 @@ def silent_socket() -> Iterator[Path]:
 
 def test_hung_daemon_means_exit_0_within_the_timeout(silent_socket: Path) -> None:
     env = hook_env(silent_socket, silent_socket.parent)
+    del env["MEMORY_HOOK_TIMEOUT"]  # the default: half a second
     run = run_hook("prompt", prompt_event("s-hung", "what did we decide about caching", "/"), env)
     assert run.returncode == 0 and run.stdout == ""
     assert 0.45 < run.seconds < 1.0
+
+
+@pytest.mark.parametrize(("setting", "low", "high"), [("1.5", 1.45, 2.2), ("60", 4.45, 5.2)])
+def test_the_hook_waits_as_long_as_memory_hook_timeout_says_up_to_its_cap(
+    silent_socket: Path, setting: str, low: float, high: float
+) -> None:
+    env = hook_env(silent_socket, silent_socket.parent, MEMORY_HOOK_TIMEOUT=setting)
+    run = run_hook("prompt", prompt_event("s-hung", "what did we decide about caching", "/"), env)
+    assert run.returncode == 0 and run.stdout == ""
+    assert low < run.seconds < high
 
 
 def test_garbage_input_fails_open(tmp_path: Path) -> None:
