@@ -32,7 +32,9 @@ def imported_time(name: str, iso: str | None) -> int | None:
     return check_time_ms(name, ms)
 
 
-async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> dict[str, Any]:
+async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> list[dict[str, Any]]:
+    """One result per item, in order: the memory's UUID (`id`), integer id (`num`), category,
+    importance, sensitivity and `status`, `imported` or `exists` (its id was already stored)."""
     now = hub.clock.now_ms()
     prepared: list[Write] = []
     for index, item in enumerate(items):
@@ -45,7 +47,6 @@ async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> dic
             if item.id is not None and len(item.id) == ID_CHARS:
                 memory_id = check_id(item.id)
             prepared.append(await hub.sealed(user, memory_id, {**fields, "created_ms": created}))
-    results: list[dict[str, Any]] = []
     fresh: list[Write] = []
     async with user_tx(hub.pool, user) as conn:
         rows = await conn.fetch(
@@ -55,25 +56,33 @@ async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> dic
         )
         known = {row["id"] for row in rows}
         for write in prepared:
-            if write.entity in known:
-                results.append({"id": write.entity, "status": "exists"})
-                continue
-            known.add(write.entity)  # the same id twice in one import: the first one counts
-            fresh.append(write)
-            results.append(
-                {
-                    "id": write.entity,
-                    "category": write.fields["category"],
-                    "importance": write.fields["importance"],
-                    "is_sensitive": write.fields["is_sensitive"],
-                    "status": "imported",
-                }
-            )
+            if write.entity not in known:
+                known.add(write.entity)  # the same id twice in one import: the first one counts
+                fresh.append(write)
         if fresh:
             await hub.write(conn, user, fresh)
-    return {
-        "imported": len(fresh),
-        "duplicates": 0,
-        "existing": len(results) - len(fresh),
-        "memories": results,
-    }
+        stored = {
+            row["id"]: row
+            for row in await conn.fetch(
+                "SELECT id, num, category, importance, is_sensitive FROM memories "
+                "WHERE user_id = $1 AND id = ANY($2::text[])",
+                user,
+                [write.entity for write in prepared],
+            )
+        }
+    imported = {write.entity for write in fresh}
+    results = []
+    for write in prepared:
+        row = stored[write.entity]
+        results.append(
+            {
+                "id": row["id"],
+                "num": row["num"],
+                "category": row["category"],
+                "importance": row["importance"],
+                "is_sensitive": row["is_sensitive"],
+                "status": "imported" if write.entity in imported else "exists",
+            }
+        )
+        imported.discard(write.entity)  # a second item with that id only found it
+    return results
