@@ -107,7 +107,8 @@ class MemoryIn(_IgnoresUnknownFields):
 class ImportItem(MemoryIn):
     """One element of POST /api/memories/import: an export line, or a plain store body."""
 
-    id: str | None = None
+    # A memoryd export's UUID, or the original project's integer id (taken as its text).
+    id: Annotated[str | None, BeforeValidator(_id_text)] = None
     is_sensitive: bool = False
     created_at: str | None = None
     updated_at: str | None = None
