@@ -25,7 +25,7 @@ from memory_core.http.bodies import (
 from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
 from memory_core.wire import rest, sync
-from memory_hub import oplog
+from memory_hub import oplog, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
@@ -103,19 +103,19 @@ async def list_memories(request: Request) -> Response:
 
 async def get_memory(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).get(who, request.path_params["id"]))
+    return JSONResponse(await sharing.get(hub(request), who, request.path_params["id"]))
 
 
 async def update_memory(request: Request) -> Response:
     who = user(request)
     body = await read_model(request, rest.MemoryPatch)
-    memory = await hub(request).update(who, request.path_params["id"], body)
+    memory = await sharing.update(hub(request), who, request.path_params["id"], body)
     return JSONResponse({"updated": memory["id"], "memory": memory})
 
 
 async def delete_memory(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).delete(who, request.path_params["id"]))
+    return JSONResponse(await sharing.delete(hub(request), who, request.path_params["id"]))
 
 
 async def recall(request: Request) -> Response:
@@ -126,7 +126,7 @@ async def recall(request: Request) -> Response:
 
 async def secret(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).secret(who, request.path_params["id"]))
+    return JSONResponse(await sharing.secret(hub(request), who, request.path_params["id"]))
 
 
 async def feed(request: Request) -> Response:

@@ -105,6 +105,9 @@ class ListQuery(_IgnoresUnknownFields):
     project: str | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+    # Hub: also the memories other users share with the caller (their `owner` says whose).
+    # Exports and counts of one's own memories ask for `shared=false`.
+    shared: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import httpx
 from memory_core.errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     HubAuthFailed,
     HubFailed,
     HubUnreachable,
@@ -24,6 +25,7 @@ from memory_core.errors import (
 
 _BY_STATUS: dict[int, type[ServiceError]] = {
     400: BadRequest,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
@@ -50,7 +52,8 @@ def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
     """The daemon error for a hub answer that is not a success."""
     status = response.status_code
     code, message = _error_body(response)
-    if status in (401, 403):
+    # A 403 `forbidden` is about one memory (a share's permission), not about the key.
+    if status == 401 or (status == 403 and code != "forbidden"):
         return HubAuthFailed(
             f"the hub at {hub_url} rejected MEMORY_API_KEY ({status}"
             f"{': ' + message if message else ''}); check the key the hub was given"

@@ -225,7 +225,9 @@ class RemoteStore(MemoryBackend):
         ]
 
     async def count(self, wait_s: float | None = None) -> int:
-        data = await self._call("GET", "/api/memories", params={"limit": 1}, wait_s=wait_s)
+        data = await self._call(
+            "GET", "/api/memories", params={"limit": 1, "shared": "false"}, wait_s=wait_s
+        )
         return self._parse(rest.ListOut, data).total
 
     async def stats(self) -> dict[str, Any]:
@@ -239,7 +241,9 @@ class RemoteStore(MemoryBackend):
         fetched one memory at a time through the hub's /secret."""
         offset = 0
         while True:
-            memories, total = await self.page(rest.ListQuery(limit=EXPORT_PAGE, offset=offset))
+            memories, total = await self.page(
+                rest.ListQuery(limit=EXPORT_PAGE, offset=offset, shared=False)
+            )
             for memory in memories:
                 content = memory.content
                 if memory.is_sensitive:
