@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from memory_core.wire.rest import _IgnoresUnknownFields
+from memory_core.wire.rest import MemoryOut, _IgnoresUnknownFields
 
 SHARE_PATH = "/api/memories/{id}/share"
 UNSHARE_PATH = "/api/memories/{id}/share/{user}"
@@ -49,3 +49,75 @@ class ShareTagIn(ShareIn):
 class UnshareTagIn(_IgnoresUnknownFields):
     tag: TagName
     shared_with: UserName
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+class SharedOut(BaseModel):
+    """POST /api/memories/{id}/share"""
+
+    shared: str
+    with_: str = Field(alias="with")
+    permission: Permission
+    secret_get: bool
+
+
+class UnsharedOut(BaseModel):
+    """DELETE /api/memories/{id}/share/{user}; `removed` is false when there was no share."""
+
+    unshared: str
+    from_: str = Field(alias="from")
+    removed: bool
+
+
+class SharedTagOut(BaseModel):
+    shared_tag: str
+    with_: str = Field(alias="with")
+    permission: Permission
+    secret_get: bool
+
+
+class UnsharedTagOut(BaseModel):
+    unshared_tag: str
+    from_: str = Field(alias="from")
+    removed: bool
+
+
+class SharedMemoryOut(MemoryOut):
+    """A memory of another user, as the recipient sees it."""
+
+    owner: str
+    shared_by: str  # the original's name for the owner
+    permission: Permission
+    secret_get: bool
+
+
+class SharedWithMeOut(BaseModel):
+    memories: list[SharedMemoryOut]
+
+
+class MemoryShareOut(BaseModel):
+    memory_id: str
+    shared_with: str
+    permission: Permission
+    secret_get: bool
+    preview: str
+    created_at: str
+
+
+class TagShareOut(BaseModel):
+    tag: str
+    shared_with: str
+    permission: Permission
+    secret_get: bool
+    created_at: str
+
+
+class MySharesOut(BaseModel):
+    memory_shares: list[MemoryShareOut]
+    tag_shares: list[TagShareOut]
+
+
+class UsersOut(BaseModel):
+    users: list[str]

@@ -25,12 +25,16 @@ from memoryd.api.components import Components
 from memoryd.learn import component as learn
 from memoryd.remote.component import http_only
 from memoryd.semantic import component as semantic
+from memoryd.sharing import component as sharing
+from memoryd.sharing.forward import forwarder
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from memoryd.sync import component as sync
 from memoryd.viewer_component import VIEWER_ENDPOINTS
 
 ENDPOINTS = (
+    # Sharing's literal paths (share-tag, shared-with-me, ...) before /api/memories/{id}.
+    *sharing.ENDPOINTS,
     *memory_routes.ENDPOINTS,
     *routes_admin.ENDPOINTS,
     *routes_automem.ENDPOINTS,
@@ -82,14 +86,16 @@ def create_app(
     hub_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, object]]:
         # The state handlers read as `request.state.components` (memoryd.api.components).
-        if settings.mode == "http":  # the hub is the store: no database, no key file
-            async with http_only(settings, hub_transport) as found:
-                yield {"components": found}
-            return
-        async with local_components(settings, clock or SystemClock(), hub_transport) as found:
-            yield {"components": found}
+        # `sharing`: the sharing routes' link to the hub (memoryd.sharing), in every mode.
+        async with forwarder(settings, hub_transport) as hub:
+            if settings.mode == "http":  # the hub is the store: no database, no key file
+                async with http_only(settings, hub_transport) as found:
+                    yield {"components": found, "sharing": hub}
+                return
+            async with local_components(settings, clock or SystemClock(), hub_transport) as found:
+                yield {"components": found, "sharing": hub}
 
     return Starlette(
         routes=[*routes(ENDPOINTS), openapi_route(ENDPOINTS, "memoryd", __version__)],

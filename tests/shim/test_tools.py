@@ -19,6 +19,13 @@ TOOLS = {
     "memory_update",
     "memory_delete",
     "secret_get",
+    # mcp_shim.sharing (tests/shim/test_sharing_tools.py)
+    "memory_share",
+    "memory_unshare",
+    "memory_share_tag",
+    "memory_unshare_tag",
+    "memory_shared_with_me",
+    "memory_my_shares",
 }
 
 
@@ -295,7 +302,7 @@ def test_stdout_carries_only_the_protocol(daemon: Daemon) -> None:
     replies = [json.loads(line) for line in lines]
     assert [r["id"] for r in replies] == [1, 2, 3]
     assert replies[0]["result"]["serverInfo"]["name"] == "memoryd"
-    assert len(replies[1]["result"]["tools"]) == 8
+    assert len(replies[1]["result"]["tools"]) == len(TOOLS)
     assert replies[2]["result"]["structuredContent"]["total"] == 0
     assert rest.strip() == b""
     assert "DEBUG" in stderr  # the debug logs went to stderr, not stdout
