@@ -190,11 +190,11 @@ async def import_memories(request: Request) -> Response:
     items = []
     for index, entry in enumerate(data):
         if not isinstance(entry, dict):
-            raise InvalidInput(f"item {index}: must be a JSON object")
+            raise InvalidInput(f"item {index}: must be a JSON object", item=index)
         try:
             items.append(rest.ImportItem.model_validate(entry))
         except ValidationError as exc:
-            raise InvalidInput(f"item {index}: {_message(exc)}") from None
+            raise InvalidInput(f"item {index}: {_message(exc)}", item=index) from None
     return JSONResponse(await import_items(hub(request), who, items))
 
 

@@ -196,6 +196,9 @@ class ImportOut(BaseModel):
     duplicates: int
     existing: int
     memories: list[dict[str, Any]]
+    # Daemon, with skip_invalid (always for an original database): the items not imported,
+    # each with where it came from (`row`, `line` or `item`), `reason` and `code`.
+    rejected: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class HealthOut(BaseModel):

@@ -48,6 +48,14 @@ def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
     )
 
 
+def _error_item(response: httpx.Response) -> int | None:
+    try:
+        item = response.json()["error"]["item"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+
 def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
     """The daemon error for a hub answer that is not a success."""
     status = response.status_code
@@ -64,6 +72,9 @@ def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
         error.status = status
         if code:
             error.code = code
+        item = _error_item(response)
+        if item is not None:  # an import's refused item (memoryd.import_rows skips it)
+            error.extra["item"] = item
         return error
     if status == 503:
         return HubUnreachable(
