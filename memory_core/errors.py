@@ -9,6 +9,7 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     ├── Unauthorized                401 unauthorized (hub: a missing or unknown API key)
     ├── Forbidden                   403 forbidden (hub: a shared memory the caller may not change)
     ├── NotFound                    404 not_found
+    │   └── MalformedId             422 invalid (an id that cannot name a memory, e.g. `-1`)
     ├── Conflict                    409 conflict
     │   ├── NoHub                   409 no_hub (daemon: sharing needs a hub; none is configured)
     │   ├── WrongKey                409 wrong_key (sealed with another encryption key)
@@ -79,6 +80,11 @@ class Forbidden(ServiceError, status=403, code="forbidden"): ...
 
 
 class NotFound(ServiceError, status=404, code="not_found"): ...
+
+
+class MalformedId(NotFound, status=422, code="invalid"):
+    """An id of no memory's shape: names nothing, as NotFound does for its callers, but the
+    client is told its input is wrong rather than that the memory is gone."""
 
 
 class Conflict(ServiceError, status=409, code="conflict"): ...

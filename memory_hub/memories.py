@@ -12,18 +12,19 @@ import asyncpg
 from memory_core import writes
 from memory_core.clock import Clock, iso_from_ms
 from memory_core.crypto.detect import contains_secret
-from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
+from memory_core.errors import EndToEndMode, InvalidInput, SealedByClient
 from memory_core.ids import uuid7
-from memory_core.model import SENSITIVE_PLACEHOLDER, check_id, normalize_category
+from memory_core.model import SENSITIVE_PLACEHOLDER, normalize_category
 from memory_core.wire import rest, sync
 from memory_hub import oplog, visibility
 from memory_hub.db import user_tx
+from memory_hub.ids import resolve_memory_id
 from memory_hub.limits import Limits
 from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes"
+    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes, num"
 )
 
 E2E_MESSAGE = (
@@ -65,13 +66,12 @@ class Hub:
             raise EndToEndMode(E2E_MESSAGE)
 
     async def _row(self, conn: asyncpg.Connection, user: str, memory_id: str) -> asyncpg.Record:
+        """The user's live memory named by its integer id or UUID; 404 otherwise."""
+        found = await resolve_memory_id(conn, user, memory_id)
         row = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2",
-            user,
-            check_id(memory_id),
+            f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
         )
-        if row is None or row["deleted_ms"] is not None:
-            raise NotFound(f"no memory with id {memory_id!r}")
+        assert row is not None, "resolved in this transaction"
         return row
 
     async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
@@ -173,13 +173,11 @@ class Hub:
 
     async def delete(self, user: str, memory_id: str) -> dict[str, Any]:
         async with user_tx(self.pool, user) as conn:
+            found = await resolve_memory_id(conn, user, memory_id, include_deleted=True)
             row = await conn.fetchrow(
-                f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2",
-                user,
-                check_id(memory_id),
+                f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
             )
-            if row is None:
-                raise NotFound(f"no memory with id {memory_id!r}")
+            assert row is not None, "resolved in this transaction"
             if row["deleted_ms"] is not None:
                 return {"deleted": row["id"], "preview": "[already deleted]"}
             preview = self.shown(row)[:50]

@@ -27,10 +27,11 @@ import asyncpg
 
 from memory_core.clock import iso_from_ms
 from memory_core.errors import BadRequest, Forbidden, InvalidInput, NotFound
-from memory_core.model import check_id, parse_tags
+from memory_core.model import check_id, is_id, parse_tags
 from memory_core.wire import rest
 from memory_core.wire.sharing import ShareIn, ShareTagIn, UnshareTagIn
 from memory_hub.db import user_tx
+from memory_hub.ids import parse_num
 from memory_hub.memories import COLUMNS, Hub
 from memory_hub.visibility import marked
 
@@ -241,6 +242,12 @@ async def grant(conn: asyncpg.Connection, user: str, memory_id: str) -> Grant | 
 
 
 async def _granted(hub: Hub, user: str, memory_id: str) -> Grant | None:
+    """`grant` for a memory the user named that is not theirs. Another user's memory is
+    named by its UUID: integer ids are per owner (memory_hub.ids), so one names the caller's
+    own memory only, and a malformed id names none."""
+    text = memory_id.strip().lower()
+    if parse_num(text) is not None or not is_id(text):
+        return None
     async with user_tx(hub.pool, user) as conn:
         return await grant(conn, user, memory_id)
 

@@ -46,6 +46,8 @@ def read_original_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for row in conn.execute(query):
             item: dict[str, Any] = {
                 "content": row["content"],
+                # As the original stored it: the import folds its twins (memory_core.model) and
+                # refuses, naming it, a category that is neither; it never becomes another one.
                 "category": row["category"] or "facts",
                 "tags": [t for t in str(row["tags"] or "").split(",") if t.strip()],
                 "expanded_keywords": row["expanded_keywords"] or ""

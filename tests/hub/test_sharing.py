@@ -14,9 +14,9 @@ from tests.hubs import HubHarness
 
 async def _store(client: httpx.AsyncClient, content: str, **fields: Any) -> str:
     r = await client.post("/api/memories", json={"content": content, **fields})
-    assert r.status_code == 201, r.text
-    memory_id: str = r.json()["id"]
-    return memory_id
+    assert r.status_code in (200, 201), r.text
+    body = r.json()
+    return str(body.get("uuid", body["id"]))  # the UUID, whichever id the answer leads with
 
 
 async def _recall(client: httpx.AsyncClient, words: str) -> list[dict[str, Any]]:
@@ -242,6 +242,22 @@ async def test_bad_shares_are_refused_and_change_nothing(hub: HubHarness) -> Non
         ("DELETE", "/api/memories/share-tag"),
     ):
         assert (await anonymous.request(method, route)).status_code == 401, route
+
+
+async def test_the_owner_names_a_memory_by_its_integer_id_too(hub: HubHarness) -> None:
+    """Integer ids are per user (memory_hub.ids): alice shares her #1 by it; for bob, `1`
+    names his own #1 or nothing, never alice's, which he names by its UUID."""
+    alice, bob = hub.client("alice"), hub.client("bob")
+    first = await _store(alice, "alice's first memory")
+    r = await alice.post("/api/memories/1/share", json={"shared_with": "bob"})
+    assert r.status_code == 200 and r.json()["shared"] == first, r.text
+    assert (await bob.get("/api/memories/1")).status_code == 404
+    assert (await bob.get(f"/api/memories/{first}")).json()["owner"] == "alice"
+    assert (await bob.put("/api/memories/-1", json={"importance": 1})).status_code == 422
+    own = await _store(bob, "bob's first memory")
+    assert (await bob.get("/api/memories/1")).json()["id"] == own
+    r = await alice.delete("/api/memories/1/share/bob")
+    assert r.json()["removed"] is True
 
 
 async def test_row_level_security_shows_a_recipient_only_what_is_shared(hub: HubHarness) -> None:
