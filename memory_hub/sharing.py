@@ -19,7 +19,7 @@ ones naming them, and row-level security lets them read the memories those rows 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,14 +283,25 @@ async def shared_with_me(hub: Hub, user: str) -> dict[str, Any]:
     return {"memories": out}
 
 
-async def get(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
-    """GET /api/memories/{id}: the user's own memory, or one shared with them."""
+async def _own_or_grant(
+    own: Awaitable[dict[str, Any]], hub: Hub, user: str, memory_id: str
+) -> dict[str, Any] | Grant:
+    """The answer of `own` (the operation on the user's own memory), or, when the user has
+    no such memory, the grant of one shared with them; the same 404 when neither exists."""
     try:
-        return await hub.get(user, memory_id)
+        return await own
     except NotFound:
         found = await _granted(hub, user, memory_id)
         if found is None:
             raise
+        return found
+
+
+async def get(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
+    """GET /api/memories/{id}: the user's own memory, or one shared with them."""
+    found = await _own_or_grant(hub.get(user, memory_id), hub, user, memory_id)
+    if not isinstance(found, Grant):
+        return found
     async with user_tx(hub.pool, user) as conn:
         row = await hub._row(conn, found.owner, found.memory_id)
     return _described(hub.out(row), found, user)
@@ -299,12 +310,9 @@ async def get(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
 async def update(hub: Hub, user: str, memory_id: str, patch: rest.MemoryPatch) -> dict[str, Any]:
     """PUT /api/memories/{id}: the user's own memory, or one shared with them for `write`; the
     change is the owner's (their log, their quota)."""
-    try:
-        return await hub.update(user, memory_id, patch)
-    except NotFound:
-        found = await _granted(hub, user, memory_id)
-        if found is None:
-            raise
+    found = await _own_or_grant(hub.update(user, memory_id, patch), hub, user, memory_id)
+    if not isinstance(found, Grant):
+        return found
     if not found.write:
         raise Forbidden(
             f"memory {found.memory_id!r} is shared with you read-only by {found.owner!r}; "
@@ -315,12 +323,9 @@ async def update(hub: Hub, user: str, memory_id: str, patch: rest.MemoryPatch) -
 
 async def delete(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
     """DELETE /api/memories/{id}: only the owner deletes; a recipient is told so."""
-    try:
-        return await hub.delete(user, memory_id)
-    except NotFound:
-        found = await _granted(hub, user, memory_id)
-        if found is None:
-            raise
+    found = await _own_or_grant(hub.delete(user, memory_id), hub, user, memory_id)
+    if not isinstance(found, Grant):
+        return found
     raise Forbidden(
         f"memory {found.memory_id!r} is {found.owner!r}'s: only its owner can delete it "
         "(whatever the share's permission)"
@@ -330,12 +335,9 @@ async def delete(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
 async def secret(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
     """POST /api/memories/{id}/secret: a shared sensitive memory's value only with a
     `secret_get` share; a shared plain memory's content with any share."""
-    try:
-        return await hub.secret(user, memory_id)
-    except NotFound:
-        found = await _granted(hub, user, memory_id)
-        if found is None:
-            raise
+    found = await _own_or_grant(hub.secret(user, memory_id), hub, user, memory_id)
+    if not isinstance(found, Grant):
+        return found
     if found.sensitive and not found.secret_get:
         raise Forbidden(
             f"memory {found.memory_id!r} is sensitive and {found.owner!r} shared it without "

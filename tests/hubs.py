@@ -122,3 +122,22 @@ async def running_hub(
         finally:
             for client in harness.clients.values():
                 await client.aclose()
+
+
+@asynccontextmanager
+async def ordinary_role(
+    dsn: str, role: str, privileges: str = "SELECT"
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as a new ordinary role with `privileges` on every table: row-level
+    security binds it, as it does not bind the tests' superuser."""
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN")
+        await admin.execute(f"GRANT {privileges} ON ALL TABLES IN SCHEMA public TO {role}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(dsn, user=role)
+    try:
+        yield conn
+    finally:
+        await conn.close()

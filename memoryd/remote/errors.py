@@ -83,6 +83,16 @@ def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
     return HubFailed(f"the hub at {hub_url} answered {status}{': ' + message if message else ''}")
 
 
+def answer(response: httpx.Response, hub_url: str) -> Any:
+    """A hub answer's JSON, or the daemon error it stands for."""
+    if response.status_code >= 400:
+        raise from_response(response, hub_url)
+    try:
+        return response.json()
+    except ValueError:
+        raise HubFailed(f"the hub at {hub_url} answered with a body that is not JSON") from None
+
+
 def unreachable(exc: Exception, hub_url: str, timeout: float) -> HubUnreachable:
     # Only a failed connection proves nothing reached the hub; after that a write may have been
     # applied with its answer lost, and the message must not claim otherwise.

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from memory_core.config import Settings
-from memory_core.errors import HubFailed, HubUnreachable, NoHub
-from memoryd.remote.errors import from_response
+from memory_core.errors import HubUnreachable, NoHub
+from memoryd.remote.errors import answer
 
 NO_HUB = (
     "sharing needs a hub, and this daemon has none (local mode: MEMORY_API_KEY is not set). "
@@ -55,14 +55,7 @@ class HubForwarder:
                 f"the hub at {self.hub_url} did not answer ({type(exc).__name__}); sharing "
                 "goes through the hub: try again when it is reachable"
             ) from None
-        if response.status_code >= 400:
-            raise from_response(response, self.hub_url)
-        try:
-            return response.json()
-        except ValueError:
-            raise HubFailed(
-                f"the hub at {self.hub_url} answered with a body that is not JSON"
-            ) from None
+        return answer(response, self.hub_url)
 
 
 @contextlib.asynccontextmanager

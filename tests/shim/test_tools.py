@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.shim.helpers import shim, shim_env
+from tests.shim.test_sharing_tools import SHARING
 from tests.support import Daemon
 
 TOOLS = {
@@ -19,13 +20,7 @@ TOOLS = {
     "memory_update",
     "memory_delete",
     "secret_get",
-    # mcp_shim.sharing (tests/shim/test_sharing_tools.py)
-    "memory_share",
-    "memory_unshare",
-    "memory_share_tag",
-    "memory_unshare_tag",
-    "memory_shared_with_me",
-    "memory_my_shares",
+    *SHARING,  # mcp_shim.sharing
 }
 
 
