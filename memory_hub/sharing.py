@@ -27,7 +27,7 @@ import asyncpg
 
 from memory_core.clock import iso_from_ms
 from memory_core.errors import BadRequest, Forbidden, InvalidInput, NotFound
-from memory_core.model import check_id, is_id, parse_tags
+from memory_core.model import check_id, check_text, is_id, parse_tags
 from memory_core.wire import rest
 from memory_core.wire.sharing import ShareIn, ShareTagIn, UnshareTagIn
 from memory_hub.db import user_tx
@@ -67,9 +67,10 @@ def _tag(raw: str) -> str:
 
 
 def _path_user(name: str) -> str:
+    """A user id from a path, by the rule of every text field (no NUL, no lone surrogate)."""
     if not name or len(name) > MAX_USER_CHARS:
         raise InvalidInput(f"a user id is 1 to {MAX_USER_CHARS} characters")
-    return name
+    return check_text("user", name)
 
 
 # ------------------------------------------------------------------------------ owner's side

@@ -224,6 +224,8 @@ async def test_bad_shares_are_refused_and_change_nothing(hub: HubHarness) -> Non
         assert r.status_code in (404, 422), (bad_id, r.text)
     r = await alice.post("/api/memories/share-tag", json={"tag": "t" * 101, "shared_with": "bob"})
     assert r.status_code == 422
+    r = await alice.delete(f"/api/memories/{mine}/share/b%00b")  # found by the fuzz: was a 500
+    assert r.status_code == 422, r.text
     r = await alice.request("DELETE", "/api/memories/share-tag", content=b"not json")
     assert r.status_code == 400
     assert (await alice.get("/api/memories/my-shares")).json() == {
