@@ -154,7 +154,10 @@ def add_sharing_tools(server: MCPServer[ShimState]) -> None:
         ctx: ShimContext,
     ) -> Annotated[CallToolResult, wire.SharedWithMeOut]:
         """The memories other users share with you, each with its owner and permission."""
-        out = await _state(ctx).require().request("GET", "/api/memories/shared-with-me")
+        answer = await _state(ctx).require().request("GET", "/api/memories/shared-with-me")
+        # The hub answers in the original's shape (tags as comma text, the UUID as `uuid`);
+        # the tool's output is the typed one its schema declares.
+        out = wire.SharedWithMeOut.model_validate(answer).model_dump(by_alias=True)
         return _result(out, _shared_with_me(out))
 
     @server.tool(title="What I share", annotations=reads)

@@ -12,7 +12,7 @@ import asyncpg
 from memory_core import writes
 from memory_core.clock import Clock, iso_from_ms
 from memory_core.crypto.detect import contains_secret
-from memory_core.errors import EndToEndMode, InvalidInput, SealedByClient
+from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
 from memory_core.ids import uuid7
 from memory_core.model import SENSITIVE_PLACEHOLDER, normalize_category
 from memory_core.wire import rest, sync
@@ -58,7 +58,8 @@ class Hub:
 
     def shown(self, row: asyncpg.Record) -> str:
         if row["is_sensitive"]:
-            return SENSITIVE_PLACEHOLDER.format(id=row["id"])
+            # The integer id: what the original's secret_get takes (its schema says integer).
+            return SENSITIVE_PLACEHOLDER.format(id=row["num"])
         return str(row["content"] or "")
 
     async def _e2e_guard(self, conn: asyncpg.Connection, user: str) -> None:
@@ -75,11 +76,14 @@ class Hub:
         return row
 
     async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
-        """The id of the user's live memory that a new one supersedes; 422 otherwise."""
+        """The UUID of the user's live memory (named by UUID or integer id) that a new one
+        supersedes; 422 otherwise."""
+        try:
+            found = await resolve_memory_id(conn, user, memory_id, include_deleted=True)
+        except NotFound:
+            found = ""
         row = await conn.fetchrow(
-            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2",
-            user,
-            memory_id.strip().lower(),
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2", user, found
         )
         if row is None or row["deleted_ms"] is not None:
             state = "no memory" if row is None else "a deleted memory"
@@ -142,8 +146,12 @@ class Hub:
             if body.supersedes is not None:
                 write.fields["supersedes"] = await self._replaced(conn, user, body.supersedes)
             await self.write(conn, user, [write])
+            num = await conn.fetchval(
+                "SELECT num FROM memories WHERE user_id = $1 AND id = $2", user, write.entity
+            )
         return {
             "id": write.entity,
+            "num": num,
             "category": fields["category"],
             "importance": fields["importance"],
             "is_sensitive": fields["is_sensitive"],
@@ -178,16 +186,19 @@ class Hub:
                 f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
             )
             assert row is not None, "resolved in this transaction"
+            named = {"deleted": row["num"], "uuid": row["id"]}
             if row["deleted_ms"] is not None:
-                return {"deleted": row["id"], "preview": "[already deleted]"}
+                return {**named, "preview": "[already deleted]"}
             preview = self.shown(row)[:50]
             await self.write(conn, user, [Write(row["id"], {}, kind="del")])
-            return {"deleted": row["id"], "preview": preview}
+            return {**named, "preview": preview}
 
     # -------------------------------------------------------------------------------- reads
 
     def out(self, row: asyncpg.Record) -> dict[str, Any]:
-        return rest.MemoryOut(
+        """A memory in memoryd's typed shape and its integer id as `num` (memory_hub.original
+        turns it into the original's shape)."""
+        typed = rest.MemoryOut(
             id=row["id"],
             content=self.shown(row),
             category=row["category"],
@@ -201,6 +212,7 @@ class Hub:
             updated_at=iso_from_ms(row["updated_ms"]),
             supersedes=row["supersedes"],
         ).model_dump()
+        return {**typed, "num": row["num"]}
 
     async def get(self, user: str, memory_id: str) -> dict[str, Any]:
         async with user_tx(self.pool, user) as conn:
@@ -241,9 +253,11 @@ class Hub:
             blob = await conn.fetchval(
                 "SELECT secret FROM memories WHERE user_id = $1 AND id = $2", user, row["id"]
             )
+        # The original's client prints `#id [category] content`.
+        named = {"id": row["num"], "uuid": row["id"], "category": row["category"]}
         if not row["is_sensitive"]:
             return {
-                "id": row["id"],
+                **named,
                 "content": row["content"],
                 "is_sensitive": False,
                 "source": "plaintext",
@@ -254,12 +268,7 @@ class Hub:
                 "the hub cannot read it. Read it with `memory show` on a machine with the key."
             )
         content = await self.sealer.open(bytes(blob), binding(user, row["id"]))
-        return {
-            "id": row["id"],
-            "content": content,
-            "is_sensitive": True,
-            "source": self.sealer.name,
-        }
+        return {**named, "content": content, "is_sensitive": True, "source": self.sealer.name}
 
     async def feed(
         self,

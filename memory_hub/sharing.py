@@ -96,7 +96,8 @@ async def share_memory(
             hub.clock.now_ms(),
         )
     return {
-        "shared": row["id"],
+        "shared": row["num"],
+        "uuid": row["id"],
         "with": recipient,
         "permission": body.permission,
         "secret_get": body.secret_get,
@@ -113,7 +114,8 @@ async def unshare_memory(hub: Hub, owner: str, memory_id: str, target: str) -> d
             row["id"],
             target,
         )
-    return {"unshared": row["id"], "from": target, "removed": status == "DELETE 1"}
+    removed = status == "DELETE 1"
+    return {"unshared": row["num"], "uuid": row["id"], "from": target, "removed": removed}
 
 
 async def share_tag(
@@ -173,7 +175,8 @@ async def my_shares(hub: Hub, owner: str) -> dict[str, Any]:
     return {
         "memory_shares": [
             {
-                "memory_id": r["id"],
+                "memory_id": r["num"],
+                "uuid": r["id"],
                 "shared_with": r["shared_with"],
                 "permission": r["permission"],
                 "secret_get": r["may_read_secret"],
@@ -344,4 +347,6 @@ async def secret(hub: Hub, user: str, memory_id: str) -> dict[str, Any]:
             f"memory {found.memory_id!r} is sensitive and {found.owner!r} shared it without "
             "secret_get: you see its placeholder, not its value"
         )
-    return marked(await hub.secret(found.owner, found.memory_id), found.owner, user)
+    out = await hub.secret(found.owner, found.memory_id)
+    # Named by its UUID, not by its owner's number (which names one of the caller's own).
+    return {**out, "id": out["uuid"], "owner": found.owner, "shared_by": found.owner}

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from memory_core.http.bodies import read_model
 from memory_core.wire import sharing as wire
-from memory_hub import sharing
+from memory_hub import original, sharing
 from memory_hub.routes import hub, settings, user
 
 
@@ -48,7 +48,9 @@ async def unshare_tag(request: Request) -> Response:
 
 
 async def shared_with_me(request: Request) -> Response:
-    return JSONResponse(await sharing.shared_with_me(hub(request), user(request)))
+    who = user(request)
+    found = await sharing.shared_with_me(hub(request), who)
+    return JSONResponse({"memories": [original.memory(m, who) for m in found["memories"]]})
 
 
 async def my_shares(request: Request) -> Response:

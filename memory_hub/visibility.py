@@ -11,6 +11,8 @@ from typing import Any
 
 import asyncpg
 
+from memory_core.model import SENSITIVE_PLACEHOLDER
+
 
 def shared_rows(alias: str, user: str) -> str:
     """SQL true for a row of `alias` (a memories row) that another user shares with the user in
@@ -47,9 +49,11 @@ async def has_incoming(conn: asyncpg.Connection, user: str) -> bool:
 
 
 def marked(item: dict[str, Any], owner: str, user: str) -> dict[str, Any]:
-    """A memory as the user sees it: another user's carries `owner` and, as the original
-    names it, `shared_by`."""
+    """A memory (memory_hub.memories.Hub.out) as the user sees it: another user's carries
+    `owner` and, as the original names it, `shared_by`."""
     if owner != user:
         item["owner"] = owner
         item["shared_by"] = owner
+        if item.get("is_sensitive"):  # named by the UUID the recipient's secret_get takes
+            item["content"] = SENSITIVE_PLACEHOLDER.format(id=item["id"])
     return item

@@ -57,7 +57,8 @@ class UnshareTagIn(_IgnoresUnknownFields):
 class SharedOut(BaseModel):
     """POST /api/memories/{id}/share"""
 
-    shared: str
+    shared: int | str  # the owner's integer id of the memory (the original's), `uuid` beside
+    uuid: str | None = None
     with_: str = Field(alias="with")
     permission: Permission
     secret_get: bool
@@ -66,7 +67,8 @@ class SharedOut(BaseModel):
 class UnsharedOut(BaseModel):
     """DELETE /api/memories/{id}/share/{user}; `removed` is false when there was no share."""
 
-    unshared: str
+    unshared: int | str
+    uuid: str | None = None
     from_: str = Field(alias="from")
     removed: bool
 
@@ -98,7 +100,8 @@ class SharedWithMeOut(BaseModel):
 
 
 class MemoryShareOut(BaseModel):
-    memory_id: str
+    memory_id: int | str
+    uuid: str | None = None
     shared_with: str
     permission: Permission
     secret_get: bool

@@ -93,6 +93,8 @@ BODYLESS = {
     "GET /api/memories/{id}",
     "DELETE /api/memories/{id}",
     "GET /api/stats",
+    "GET /api/categories",
+    "GET /api/tags",
     f"GET {sync.PULL_PATH}",
     "DELETE /api/memories/{id}/share/{user}",
     "GET /api/memories/shared-with-me",
@@ -135,7 +137,7 @@ class FuzzedHub:
         server.start()
         client = server.client(KEYS["alice"])
         created = [
-            client.post("/api/memories", json={"content": text, "tags": ["seed"]}).json()["id"]
+            client.post("/api/memories", json={"content": text, "tags": ["seed"]}).json()["uuid"]
             for text in ("The staging cluster runs in eu-west-1", "I prefer Svelte")
         ]
         # A bare client: each request carries alice's key unless the probe says otherwise.

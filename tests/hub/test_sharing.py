@@ -41,7 +41,13 @@ async def test_a_read_share_shows_the_memory_marked_with_its_owner(hub: HubHarne
 
     r = await alice.post(f"/api/memories/{shared}/share", json={"shared_with": "bob"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"shared": shared, "with": "bob", "permission": "read", "secret_get": False}
+    assert r.json() == {
+        "shared": 1,  # alice's #1: the original's id, the UUID beside it
+        "uuid": shared,
+        "with": "bob",
+        "permission": "read",
+        "secret_get": False,
+    }
 
     mine = (await bob.get("/api/memories/shared-with-me")).json()["memories"]
     assert [(m["id"], m["owner"], m["shared_by"], m["permission"]) for m in mine] == [
@@ -50,9 +56,10 @@ async def test_a_read_share_shows_the_memory_marked_with_its_owner(hub: HubHarne
     listed = (await bob.get("/api/memories")).json()
     assert listed["total"] == 2
     owners = {m["content"]: m.get("owner") for m in listed["memories"]}
-    assert owners == {"bob zebra notes": None, "alice zebra migration plan": "alice"}
-    recalled = {m["content"]: m.get("owner") for m in await _recall(bob, "zebra")}
-    assert recalled == {"bob zebra notes": None, "alice zebra migration plan": "alice"}
+    assert owners == {"bob zebra notes": "bob", "alice zebra migration plan": "alice"}
+    recalled = {m["content"]: (m["owner"], m["id"]) for m in await _recall(bob, "zebra")}
+    # A shared memory is named by its UUID: alice's #1 would name bob's own #1.
+    assert recalled["alice zebra migration plan"] == ("alice", shared)
     got = (await bob.get(f"/api/memories/{shared}")).json()
     assert got["content"] == "alice zebra migration plan" and got["owner"] == "alice"
 
@@ -66,12 +73,12 @@ async def test_a_read_share_shows_the_memory_marked_with_its_owner(hub: HubHarne
     )
     # Nothing of bob's appears to alice, and her own answers carry no owner mark.
     assert (await alice.get("/api/memories")).json()["total"] == 2
-    assert all("owner" not in m for m in await _recall(alice, "zebra"))
+    assert all(m["owner"] == "alice" for m in await _recall(alice, "zebra"))
     # Exports and counts of one's own memories leave shared ones out.
     assert (await bob.get("/api/memories", params={"shared": "false"})).json()["total"] == 1
 
     shares = (await alice.get("/api/memories/my-shares")).json()
-    assert [(s["memory_id"], s["shared_with"], s["preview"]) for s in shares["memory_shares"]] == [
+    assert [(s["uuid"], s["shared_with"], s["preview"]) for s in shares["memory_shares"]] == [
         (shared, "bob", "alice zebra migration plan")
     ]
     assert shares["tag_shares"] == []
@@ -160,6 +167,8 @@ async def test_a_sensitive_value_needs_a_secret_get_share(hub: HubHarness) -> No
     await alice.post(f"/api/memories/{secret}/share", json={"shared_with": "bob"})
     seen = (await bob.get("/api/memories/shared-with-me")).json()["memories"][0]
     assert "hunter2" not in seen["content"] and seen["secret_get"] is False
+    # Its placeholder names it as bob's secret_get must: by its UUID, not alice's number.
+    assert seen["content"] == f"[SENSITIVE - use secret_get(id={secret})]"
     assert "hunter2" not in (await bob.get(f"/api/memories/{secret}")).text
     r = await bob.post(f"/api/memories/{secret}/secret")
     assert r.status_code == 403 and "secret_get" in r.json()["error"]["message"], r.text
@@ -180,7 +189,7 @@ async def test_unsharing_and_deleting_end_the_share(hub: HubHarness) -> None:
     for memory_id in (one, two):
         await alice.post(f"/api/memories/{memory_id}/share", json={"shared_with": "bob"})
     r = await alice.delete(f"/api/memories/{one}/share/bob")
-    assert r.json() == {"unshared": one, "from": "bob", "removed": True}
+    assert r.json() == {"unshared": 1, "uuid": one, "from": "bob", "removed": True}
     _not_found(await bob.get(f"/api/memories/{one}"), one)
     again = await alice.delete(f"/api/memories/{one}/share/bob")
     assert again.status_code == 200 and again.json()["removed"] is False
@@ -253,12 +262,12 @@ async def test_the_owner_names_a_memory_by_its_integer_id_too(hub: HubHarness) -
     alice, bob = hub.client("alice"), hub.client("bob")
     first = await _store(alice, "alice's first memory")
     r = await alice.post("/api/memories/1/share", json={"shared_with": "bob"})
-    assert r.status_code == 200 and r.json()["shared"] == first, r.text
+    assert r.status_code == 200 and r.json()["uuid"] == first, r.text
     assert (await bob.get("/api/memories/1")).status_code == 404
     assert (await bob.get(f"/api/memories/{first}")).json()["owner"] == "alice"
     assert (await bob.put("/api/memories/-1", json={"importance": 1})).status_code == 422
     own = await _store(bob, "bob's first memory")
-    assert (await bob.get("/api/memories/1")).json()["id"] == own
+    assert (await bob.get("/api/memories/1")).json()["uuid"] == own
     r = await alice.delete("/api/memories/1/share/bob")
     assert r.json()["removed"] is True
 

@@ -78,7 +78,8 @@ async def test_share_through_daemons_and_the_hub(hub_server: HubServer) -> None:
                 mine, "memory_share", id=memory_id[:12], shared_with="bob", permission="write"
             )
             assert shared == {
-                "shared": memory_id,
+                "shared": 1,  # alice's #1 on the hub
+                "uuid": memory_id,
                 "with": "bob",
                 "permission": "write",
                 "secret_get": False,
@@ -104,7 +105,7 @@ async def test_share_through_daemons_and_the_hub(hub_server: HubServer) -> None:
             tagged = await _call(mine, "memory_share_tag", tag="ops", shared_with="bob")
             assert tagged["shared_tag"] == "ops"
             shares = await _call(mine, "memory_my_shares")
-            assert [s["memory_id"] for s in shares["memory_shares"]] == [memory_id]
+            assert [s["uuid"] for s in shares["memory_shares"]] == [memory_id]
             assert [t["tag"] for t in shares["tag_shares"]] == ["ops"]
 
             # Bad input comes back as the tool's error, with the hub's words.
