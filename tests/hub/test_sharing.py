@@ -151,6 +151,16 @@ async def test_a_tag_share_covers_later_memories_until_unshared(hub: HubHarness)
     assert {m["id"] for m in await _recall(bob, "kubernetes")} == {before, after}
     tags = (await alice.get("/api/memories/my-shares")).json()["tag_shares"]
     assert [(t["tag"], t["shared_with"]) for t in tags] == [("infra", "bob")]
+    # Neither the recipient nor a third user can remove alice's tag share: theirs only.
+    for other in (bob, hub.client("carol")):
+        r = await other.request(
+            "DELETE", "/api/memories/share-tag", json={"tag": "infra", "shared_with": "bob"}
+        )
+        assert r.status_code == 200 and r.json()["removed"] is False, r.text
+    assert len((await alice.get("/api/memories/my-shares")).json()["tag_shares"]) == 1
+    assert (await hub.client("carol").get("/api/memories/shared-with-me")).json() == {
+        "memories": []
+    }
 
     r = await alice.request(
         "DELETE", "/api/memories/share-tag", json={"tag": "infra", "shared_with": "bob"}
