@@ -322,6 +322,9 @@ async def update(hub: Hub, user: str, memory_id: str, patch: rest.MemoryPatch) -
             f"memory {found.memory_id!r} is shared with you read-only by {found.owner!r}; "
             "only a write share lets you update it"
         )
+    # The grant was read in its own transaction: an unshare committed between it and this
+    # write lets the write through, as if it had arrived a moment earlier. The write itself
+    # is the owner's, under the owner's row lock, as any of the owner's writes.
     return _described(await hub.update(found.owner, found.memory_id, patch), found, user)
 
 
