@@ -103,20 +103,27 @@ async def import_items(hub: Hub, user: str, items: list[rest.ImportItem]) -> lis
 async def _already_held(
     conn: asyncpg.Connection, user: str, prepared: list[Write], numbers: dict[str, int]
 ) -> None:
-    """An item carrying an integer id the user's memory of that number already has, with the
-    same content, was imported before: it names that memory, so a second run adds nothing."""
+    """An item carrying an integer id that the user's memory of that number already has, with
+    the same content, was imported before: it names that memory, so a second run adds nothing.
+    A sensitive item's content is sealed, so there the same creation time stands in for it."""
     if not numbers:
         return
     rows = await conn.fetch(
-        "SELECT id, num, content FROM memories WHERE user_id = $1 AND num = ANY($2::bigint[]) "
-        "AND deleted_ms IS NULL",
+        "SELECT id, num, content, is_sensitive, created_ms FROM memories "
+        "WHERE user_id = $1 AND num = ANY($2::bigint[]) AND deleted_ms IS NULL",
         user,
         list(numbers.values()),
     )
-    held = {(row["num"], row["content"]): row["id"] for row in rows}
+    held = {(row["num"], _mark(row["is_sensitive"], row)): row["id"] for row in rows}
     for write in prepared:
-        num, content = numbers.get(write.entity), write.fields.get("content")
-        same = held.get((num, content)) if content is not None else None
+        sealed = write.secret is not None or "content" not in write.fields
+        same = held.get((numbers.get(write.entity), _mark(sealed, write.fields)))
         if same is not None:
             del numbers[write.entity]
             write.entity = same
+
+
+def _mark(sealed: bool, values: Any) -> object:
+    """What tells two memories of one number apart: their content, or for a sealed one (whose
+    content the hub does not compare) its creation time."""
+    return ("sealed", values["created_ms"]) if sealed else values["content"]

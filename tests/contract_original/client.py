@@ -153,6 +153,62 @@ class HttpOnlyTools:
         self.api.call("PUT", f"/api/memories/{memory_id}", body)
         return f"Updated memory #{memory_id}"
 
+    # The six sharing tools (API only). Their routes are the `share` helper's; these are what
+    # the original sends and prints, for the contract tests that land with those routes.
+
+    def memory_share(self, memory_id: int, shared_with: str, permission: str = "read") -> str:
+        body = {"shared_with": shared_with, "permission": permission}
+        result = self.api.call("POST", f"/api/memories/{memory_id}/share", body)
+        return (
+            f"Shared memory #{result['shared']} with {result['with']} "
+            f"(permission: {result['permission']})"
+        )
+
+    def memory_unshare(self, memory_id: int, shared_with: str) -> str:
+        result = self.api.call("DELETE", f"/api/memories/{memory_id}/share/{shared_with}")
+        return f"Revoked sharing of memory #{result['unshared']} from {result['from']}"
+
+    def memory_share_tag(self, tag: str, shared_with: str, permission: str = "read") -> str:
+        body = {"tag": tag, "shared_with": shared_with, "permission": permission}
+        result = self.api.call("POST", "/api/memories/share-tag", body)
+        return (
+            f"Shared tag '{result['shared_tag']}' with {result['with']} "
+            f"(permission: {result['permission']})"
+        )
+
+    def memory_unshare_tag(self, tag: str, shared_with: str) -> str:
+        self.api.call("DELETE", "/api/memories/share-tag", {"tag": tag, "shared_with": shared_with})
+        return f"Revoked tag sharing of '{tag}' from {shared_with}"
+
+    def memory_shared_with_me(self) -> str:
+        memories = self.api.call("GET", "/api/memories/shared-with-me").get("memories", [])
+        if not memories:
+            return "No memories have been shared with you"
+        lines = [
+            f"#{m['id']} [{m['category']}] (from: {m['shared_by']}, {m['permission']}) "
+            f"{m['content']}\n  Tags: {m.get('tags') or 'none'}"
+            for m in memories
+        ]
+        return f"Memories shared with you ({len(memories)}):\n\n" + "\n\n".join(lines)
+
+    def memory_my_shares(self) -> str:
+        result = self.api.call("GET", "/api/memories/my-shares")
+        memory_shares = result.get("memory_shares", [])
+        tag_shares = result.get("tag_shares", [])
+        if not memory_shares and not tag_shares:
+            return "You haven't shared any memories or tags"
+        lines = [f"Memory shares ({len(memory_shares)}):"] if memory_shares else []
+        lines += [
+            f"  #{s['memory_id']} -> {s['shared_with']} ({s['permission']}): {s['preview']}"
+            for s in memory_shares
+        ]
+        if tag_shares:
+            lines.append(f"Tag shares ({len(tag_shares)}):")
+            lines += [
+                f"  tag '{s['tag']}' -> {s['shared_with']} ({s['permission']})" for s in tag_shares
+            ]
+        return "\n".join(lines)
+
 
 def since_query(last_sync_ts: str | None) -> str:
     """Its pull's query: the server's own `server_time`, percent-encoded whole."""

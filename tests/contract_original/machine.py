@@ -13,31 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.contract_original.client import OriginalApi, since_query
-
-LOCAL_SCHEMA = """
-CREATE TABLE memories (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    content TEXT NOT NULL,
-    category TEXT DEFAULT 'facts',
-    tags TEXT DEFAULT '',
-    expanded_keywords TEXT DEFAULT '',
-    importance REAL DEFAULT 0.5,
-    is_sensitive INTEGER DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    server_id INTEGER
-);
-CREATE UNIQUE INDEX idx_memories_server_id ON memories(server_id);
-CREATE TABLE pending_ops (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_type TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    retry_count INTEGER DEFAULT 0
-);
-CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-PRAGMA user_version = 2;
-"""
+from tests.contract_original.schema import ORIGINAL_SCHEMA
 
 _UPDATE = (
     "UPDATE memories SET content = ?, category = ?, tags = ?, expanded_keywords = ?, "
@@ -54,7 +30,7 @@ class Machine:
         self.api = api
         self.db = sqlite3.connect(path)
         self.db.row_factory = sqlite3.Row
-        self.db.executescript(LOCAL_SCHEMA)
+        self.db.executescript(ORIGINAL_SCHEMA)
 
     def close(self) -> None:
         self.db.close()

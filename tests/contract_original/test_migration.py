@@ -22,6 +22,11 @@ DUMP = {
          "tags": "redis", "expanded_keywords": "", "importance": 0.5, "is_sensitive": False,
          "created_at": "2026-04-01T00:00:00+00:00", "updated_at": "2026-04-01T00:00:00+00:00",
          "deleted_at": None},
+        # A sensitive row, its content taken from the old server's /secret (docs/hub.md).
+        {"id": 12, "content": "The NAS admin passphrase is correct-horse-battery",
+         "category": "infrastructure", "tags": "nas", "expanded_keywords": "", "importance": 0.7,
+         "is_sensitive": True, "created_at": "2026-03-20T00:00:00+00:00",
+         "updated_at": "2026-03-20T00:00:00+00:00", "deleted_at": None},
     ],
     "server_time": "2026-05-01T00:00:00+00:00",
 }  # fmt: skip
@@ -42,9 +47,14 @@ def test_a_dump_imports_with_its_ids_and_the_caches_stay_valid(
     laptop.db.commit()
 
     answer = api.call("POST", "/api/memories/import", DUMP)
-    assert [(m["id"], m["status"]) for m in answer] == [(3, "imported"), (57, "imported")]
+    assert [(m["id"], m["status"]) for m in answer] == [(3, "imported"), (57, "imported"),
+                                                        (12, "imported")]  # fmt: skip
     again = api.call("POST", "/api/memories/import", DUMP)
-    assert [(m["id"], m["status"]) for m in again] == [(3, "exists"), (57, "exists")]
+    assert [(m["id"], m["status"]) for m in again] == [(3, "exists"), (57, "exists"),
+                                                       (12, "exists")]  # fmt: skip
+    assert tools.secret_get(12) == (
+        "#12 [infrastructure] The NAS admin passphrase is correct-horse-battery"
+    )
     got = api.call("GET", "/api/memories/3")
     assert (got["content"], got["tags"], got["importance"]) == (
         "Prod deploys need two approvals",
@@ -59,6 +69,7 @@ def test_a_dump_imports_with_its_ids_and_the_caches_stay_valid(
     laptop.full_resync()  # the switch: its start-up sync against the hub
     assert [(r["server_id"], r["content"]) for r in laptop.rows()] == [
         (3, "Prod deploys need two approvals"),
+        (12, "[SENSITIVE - use secret_get(id=12)]"),
         (57, "Redis eviction bit us twice"),
         (58, "A new one after the move"),
     ]
