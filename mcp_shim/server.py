@@ -1,4 +1,5 @@
-"""The MCP server: eight memory tools, each one request to memoryd.
+"""The MCP server: eight memory tools and six sharing tools (mcp_shim.sharing), each one
+request to memoryd.
 
 `create_server` is the app factory; its lifespan owns the one HTTP client to the daemon (and
 starts the daemon in the background if it is not running, so the first tool call does not
@@ -180,6 +181,10 @@ def create_server(make_state: Callable[[], ShimState]) -> MCPServer[ShimState]:
         lifespan=lifespan,
     )
     _add_tools(server)
+    # Imported here: mcp_shim.sharing builds on this module's types.
+    from mcp_shim.sharing import add_sharing_tools
+
+    add_sharing_tools(server)
     return server
 
 

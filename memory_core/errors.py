@@ -7,9 +7,11 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     ServiceError                    500 internal
     ├── BadRequest                  400 bad_request
     ├── Unauthorized                401 unauthorized (hub: a missing or unknown API key)
+    ├── Forbidden                   403 forbidden (hub: a shared memory the caller may not change)
     ├── NotFound                    404 not_found
     │   └── MalformedId             422 invalid (an id that cannot name a memory, e.g. `-1`)
     ├── Conflict                    409 conflict
+    │   ├── NoHub                   409 no_hub (daemon: sharing needs a hub; none is configured)
     │   ├── WrongKey                409 wrong_key (sealed with another encryption key)
     │   ├── EndToEndMode            409 end_to_end (hub: the user's data is sealed by clients)
     │   ├── SealedByClient          409 sealed_by_client
@@ -74,6 +76,9 @@ class BadRequest(ServiceError, status=400, code="bad_request"): ...
 class Unauthorized(ServiceError, status=401, code="unauthorized"): ...
 
 
+class Forbidden(ServiceError, status=403, code="forbidden"): ...
+
+
 class NotFound(ServiceError, status=404, code="not_found"): ...
 
 
@@ -83,6 +88,9 @@ class MalformedId(NotFound, status=422, code="invalid"):
 
 
 class Conflict(ServiceError, status=409, code="conflict"): ...
+
+
+class NoHub(Conflict, code="no_hub"): ...
 
 
 class WrongKey(Conflict, code="wrong_key"): ...

@@ -136,8 +136,9 @@ def patch(given: PatchFields, max_content_chars: int, *, clear_project: bool) ->
 
 @contextmanager
 def import_item(index: int) -> Iterator[None]:
-    """Name the item an import error is about, keeping the error's code."""
+    """Name the item an import error is about, keeping the error's code; the error body's
+    `item` is its index, for clients that skip it and send the rest (memoryd.import_rows)."""
     try:
         yield
     except InvalidInput as exc:
-        raise type(exc)(f"item {index}: {exc.message}") from None
+        raise type(exc)(f"item {index}: {exc.message}", **{**exc.extra, "item": index}) from None

@@ -20,6 +20,7 @@ from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
 from memory_hub.routes import ROUTES
 from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
+from memory_hub.sharing_routes import SHARING_ROUTES
 from memory_viewer import hub_viewer
 
 
@@ -71,7 +72,8 @@ def create_app(
             await pool.close()
 
     app = Starlette(
-        routes=ROUTES,
+        # Sharing's literal paths (share-tag, ...) first: never taken for a memory id.
+        routes=[*SHARING_ROUTES, *ROUTES],
         lifespan=lifespan,
         exception_handlers=exception_handlers("hub", metrics.count_error),
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],

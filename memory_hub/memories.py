@@ -16,7 +16,7 @@ from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByCli
 from memory_core.ids import uuid7
 from memory_core.model import SENSITIVE_PLACEHOLDER, normalize_category
 from memory_core.wire import rest, sync
-from memory_hub import oplog
+from memory_hub import oplog, visibility
 from memory_hub.db import user_tx
 from memory_hub.ids import resolve_memory_id
 from memory_hub.limits import Limits
@@ -231,16 +231,20 @@ class Hub:
         if query.project:
             args.append(query.project)
             where.append(f"project = ${len(args)}")
-        clause = " AND ".join(where)
         async with user_tx(self.pool, user) as conn:
             await self._e2e_guard(conn, user)
+            # Memories other users share with this one too (memory_hub.sharing), if any.
+            shared = query.shared and await visibility.has_incoming(conn, user)
+            where[0] = visibility.visible("memories", "$1", shared)
+            clause = " AND ".join(where)
             rows = await conn.fetch(
-                f"SELECT {COLUMNS} FROM memories WHERE {clause} ORDER BY updated_ms DESC, "
-                f"id DESC LIMIT {query.limit} OFFSET {query.offset}",
+                f"SELECT {COLUMNS}, user_id FROM memories WHERE {clause} ORDER BY updated_ms "
+                f"DESC, id DESC LIMIT {query.limit} OFFSET {query.offset}",
                 *args,
             )
             total = await conn.fetchval(f"SELECT count(*) FROM memories WHERE {clause}", *args)
-        return {"memories": [self.out(r) for r in rows], "total": total}
+        out = [visibility.marked(self.out(r), r["user_id"], user) for r in rows]
+        return {"memories": out, "total": total}
 
     async def secret(self, user: str, memory_id: str) -> dict[str, Any]:
         async with user_tx(self.pool, user) as conn:

@@ -17,6 +17,8 @@ LOCK_KEY = 0x6D656D6F7279_68
 Step = Callable[[asyncpg.Connection], Awaitable[None]]
 
 USER_TABLES = ("hub_users", "ops", "tombstones", "memories")
+# Tables of rows between two users, emptied with the user tables (tests.hubs.reset).
+SHARE_TABLES = ("memory_shares", "tag_shares")
 
 _V1 = """
 CREATE TABLE hub_meta (
@@ -165,12 +167,71 @@ async def _v5_integer_ids(conn: asyncpg.Connection) -> None:
         await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 
 
+# Sharing (memory_hub.sharing): a memory, or every memory with a tag, shared by its owner with
+# another user. The rows are the owner's (only the owner writes them); the recipient reads the
+# ones naming them. The second policy on `memories` lets a recipient's transaction read exactly
+# the rows shared with it, so row-level security stays the backstop under an ordinary role;
+# writes still need the owner declared (a write share writes into the owner's log).
+_V6 = """
+CREATE TABLE memory_shares (
+    owner_id text NOT NULL,
+    memory_id text NOT NULL,
+    shared_with text NOT NULL,
+    permission text NOT NULL CHECK (permission IN ('read', 'write')),
+    secret_get boolean NOT NULL DEFAULT false,
+    created_ms bigint NOT NULL,
+    PRIMARY KEY (owner_id, memory_id, shared_with),
+    FOREIGN KEY (owner_id, memory_id) REFERENCES memories (user_id, id) ON DELETE CASCADE
+);
+CREATE INDEX memory_shares_recipient ON memory_shares (shared_with, owner_id);
+CREATE TABLE tag_shares (
+    owner_id text NOT NULL,
+    tag text NOT NULL,
+    shared_with text NOT NULL,
+    permission text NOT NULL CHECK (permission IN ('read', 'write')),
+    secret_get boolean NOT NULL DEFAULT false,
+    created_ms bigint NOT NULL,
+    PRIMARY KEY (owner_id, tag, shared_with)
+);
+CREATE INDEX tag_shares_recipient ON tag_shares (shared_with, owner_id);
+"""
+_V6_RLS = (
+    "".join(
+        f"""
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY {table}_parties ON {table} FOR SELECT
+    USING (current_setting('memory_hub.user_id', true) IN (owner_id, shared_with));
+CREATE POLICY {table}_owner ON {table}
+    USING (owner_id = current_setting('memory_hub.user_id', true))
+    WITH CHECK (owner_id = current_setting('memory_hub.user_id', true));
+"""
+        for table in ("memory_shares", "tag_shares")
+    )
+    + """
+CREATE POLICY memories_shared ON memories FOR SELECT USING (
+    EXISTS (SELECT 1 FROM memory_shares s
+            WHERE s.owner_id = memories.user_id AND s.memory_id = memories.id
+              AND s.shared_with = current_setting('memory_hub.user_id', true))
+    OR EXISTS (SELECT 1 FROM tag_shares t
+               WHERE t.owner_id = memories.user_id AND t.tag = ANY (memories.tags)
+                 AND t.shared_with = current_setting('memory_hub.user_id', true)));
+"""
+)
+
+
+async def _v6_sharing(conn: asyncpg.Connection) -> None:
+    await conn.execute(_V6)
+    await conn.execute(_V6_RLS)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "tables", _v1),
     (2, "row-level security", _v2_rls),
     (3, "full-text index", _v3_search_index),
     (4, "supersedes", _v4_supersedes),
     (5, "integer ids", _v5_integer_ids),
+    (6, "sharing", _v6_sharing),
 ]
 
 

@@ -26,9 +26,19 @@ def tags_text(tags: list[str]) -> str:
 
 
 def memory(item: dict[str, Any], user: str) -> dict[str, Any]:
-    """One memory (memory_hub.memories.Hub.out) as the original answers it."""
+    """One memory (memory_hub.memories.Hub.out) as the original answers it. Another user's
+    memory shared with `user` keeps its `owner` and is named by its UUID: integer ids are per
+    user, so its owner's number would name one of `user`'s own memories (memory_hub.sharing)."""
     num = item.pop("num")
-    return {**item, "id": num, "uuid": item["id"], "tags": tags_text(item["tags"]), "owner": user}
+    owner = item.get("owner", user)
+    shown = num if owner == user else item["id"]
+    return {
+        **item,
+        "id": shown,
+        "uuid": item["id"],
+        "tags": tags_text(item["tags"]),
+        "owner": owner,
+    }
 
 
 def stored(created: dict[str, Any]) -> dict[str, Any]:

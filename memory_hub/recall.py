@@ -15,6 +15,7 @@ from typing import Any
 from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
 from memory_core.wire import rest
+from memory_hub import visibility
 from memory_hub.db import user_tx
 from memory_hub.memories import COLUMNS, Hub
 
@@ -40,7 +41,20 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
     if not plan.terms:
         return []
     args: list[Any] = [user, TS_WEIGHTS, or_query(plan.terms), plan.terms]
-    scope = "m.user_id = $1 AND m.deleted_ms IS NULL AND NOT m.is_sensitive"
+    async with user_tx(hub.pool, user) as conn:
+        await hub._e2e_guard(conn, user)
+        # Memories other users share with this one too (memory_hub.sharing), if any.
+        shared = await visibility.has_incoming(conn, user)
+        rows = await conn.fetch(_sql(body, args, shared), *args)
+    if not rows:
+        return []
+    return _ranked(hub, user, body, plan, rows)
+
+
+def _sql(body: rest.RecallIn, args: list[Any], shared: bool) -> str:
+    """The candidate pool's query; appends its parameters beyond the first four to `args`."""
+    live = "m.deleted_ms IS NULL AND NOT m.is_sensitive"
+    scope = f"{visibility.visible('m', '$1', shared)} AND {live}"
     category = ""
     if body.category:
         args.append(normalize_category(body.category))
@@ -53,9 +67,9 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
     # category filter as the daemon's BM25 does. Counting all the user's rows for N instead
     # scored the same on the LoCoMo dev conversations and cost ~30 ms at 100k memories.
     columns = ", ".join("m." + c.strip() for c in COLUMNS.split(", "))
-    sql = (
+    return (
         "WITH matched AS MATERIALIZED ("
-        "SELECT m.id, m.category, m.search_vector FROM memories m "
+        "SELECT m.user_id, m.id, m.category, m.search_vector FROM memories m "
         f"WHERE {scope} AND m.search_vector @@ to_tsquery('english', $3)), "
         "total AS MATERIALIZED ("
         "SELECT count(*)::float8 AS n FROM matched), "
@@ -66,16 +80,18 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         "LATERAL (SELECT count(*) AS df FROM matched m WHERE m.search_vector @@ t.tq) d "
         "WHERE d.df > 0), "
         "top AS ("
-        f"SELECT m.id AS top_id, (SELECT sum(i.w * {rank}) FROM idf i) AS rank "
+        f"SELECT m.user_id AS top_user, m.id AS top_id, "
+        f"(SELECT sum(i.w * {rank}) FROM idf i) AS rank "
         f"FROM matched m {category} ORDER BY rank DESC, m.id LIMIT {pool}) "
-        f"SELECT {columns}, top.rank FROM top "
-        "JOIN memories m ON m.user_id = $1 AND m.id = top.top_id ORDER BY top.rank DESC, m.id"
+        f"SELECT {columns}, m.user_id, top.rank FROM top "
+        "JOIN memories m ON m.user_id = top.top_user AND m.id = top.top_id "
+        "ORDER BY top.rank DESC, m.id"
     )
-    async with user_tx(hub.pool, user) as conn:
-        await hub._e2e_guard(conn, user)
-        rows = await conn.fetch(sql, *args)
-    if not rows:
-        return []
+
+
+def _ranked(
+    hub: Hub, user: str, body: rest.RecallIn, plan: fts.Plan, rows: list[Any]
+) -> list[dict[str, Any]]:
     wanted = [fts.stem(t) for t in plan.terms]
     # ranking.lexical takes SQLite's BM25 sign (lower is better): negate ts_rank.
     best = -max(float(r["rank"]) for r in rows)
@@ -91,4 +107,8 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         )
         scored.append((row, ranking.score(candidate, body.project)))
     ranking.order(scored, body.sort_by)
-    return [{**hub.out(row), "score": round(s, 6)} for row, s in scored[: body.limit] if s > 0]
+    return [
+        visibility.marked({**hub.out(row), "score": round(s, 6)}, row["user_id"], user)
+        for row, s in scored[: body.limit]
+        if s > 0
+    ]

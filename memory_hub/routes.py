@@ -25,7 +25,7 @@ from memory_core.http.bodies import (
 from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
 from memory_core.wire import rest, sync
-from memory_hub import oplog, original
+from memory_hub import oplog, original, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
@@ -106,20 +106,21 @@ async def list_memories(request: Request) -> Response:
 
 async def get_memory(request: Request) -> Response:
     who = user(request)
-    found = await hub(request).get(who, request.path_params["id"])
+    found = await sharing.get(hub(request), who, request.path_params["id"])
     return JSONResponse(original.memory(found, who))
 
 
 async def update_memory(request: Request) -> Response:
     who = user(request)
     body = await read_model(request, rest.MemoryPatch)
-    memory = original.memory(await hub(request).update(who, request.path_params["id"], body), who)
+    changed = await sharing.update(hub(request), who, request.path_params["id"], body)
+    memory = original.memory(changed, who)
     return JSONResponse({"updated": memory["id"], "uuid": memory["uuid"], "memory": memory})
 
 
 async def delete_memory(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).delete(who, request.path_params["id"]))
+    return JSONResponse(await sharing.delete(hub(request), who, request.path_params["id"]))
 
 
 async def recall(request: Request) -> Response:
@@ -131,7 +132,7 @@ async def recall(request: Request) -> Response:
 
 async def secret(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).secret(who, request.path_params["id"]))
+    return JSONResponse(await sharing.secret(hub(request), who, request.path_params["id"]))
 
 
 async def feed(request: Request) -> Response:
@@ -197,11 +198,11 @@ async def import_memories(request: Request) -> Response:
     items = []
     for index, entry in enumerate(data):
         if not isinstance(entry, dict):
-            raise InvalidInput(f"item {index}: must be a JSON object")
+            raise InvalidInput(f"item {index}: must be a JSON object", item=index)
         try:
             items.append(rest.ImportItem.model_validate(entry))
         except ValidationError as exc:
-            raise InvalidInput(f"item {index}: {_message(exc)}") from None
+            raise InvalidInput(f"item {index}: {_message(exc)}", item=index) from None
     return JSONResponse(original.import_answer(await import_items(hub(request), who, items)))
 
 

@@ -11,8 +11,19 @@ from memory_core.clock import ms_from_iso
 from memory_core.errors import InvalidInput
 
 
-def read_original_db(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield import items (the body of POST /api/memories/import) from an original database.
+def _importance(value: object) -> object:
+    """Clamped to 0-1 as the original's tools did; a value that is no number is passed on,
+    for the import to refuse that row (and report it), not the whole database."""
+    try:
+        return min(1.0, max(0.0, float(value or 0.5)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
+
+
+def read_original_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield each row's id in the original database and its import item. The category is
+    passed on as the original stored it: the import folds its known variants and refuses (and
+    reports) the others, never turns them into another category.
 
     Opened read-only: importing never changes the source file."""
     if not path.is_file():
@@ -30,19 +41,19 @@ def read_original_db(path: Path) -> Iterator[dict[str, Any]]:
         if not {"content", "category", "tags"} <= columns:
             raise InvalidInput(f"{path} has no claude-memory-mcp `memories` table")
         deleted = "WHERE deleted_at IS NULL" if "deleted_at" in columns else ""
-        for row in conn.execute(f"SELECT * FROM memories {deleted} ORDER BY id"):
+        # rowid: the original's INTEGER PRIMARY KEY `id`, which its tools show as `#id`.
+        query = f"SELECT rowid AS source_rowid, * FROM memories {deleted} ORDER BY rowid"
+        for row in conn.execute(query):
             item: dict[str, Any] = {
                 "content": row["content"],
                 # As the original stored it: the import folds its twins (memory_core.model) and
                 # refuses, naming it, a category that is neither; it never becomes another one.
                 "category": row["category"] or "facts",
-                "tags": [t for t in (row["tags"] or "").split(",") if t.strip()],
+                "tags": [t for t in str(row["tags"] or "").split(",") if t.strip()],
                 "expanded_keywords": row["expanded_keywords"] or ""
                 if "expanded_keywords" in columns
                 else "",
-                "importance": min(1.0, max(0.0, float(row["importance"] or 0.5)))
-                if "importance" in columns
-                else 0.5,
+                "importance": _importance(row["importance"]) if "importance" in columns else 0.5,
                 "force_sensitive": "is_sensitive" in columns and bool(row["is_sensitive"]),
                 "source": "import",
             }
@@ -53,6 +64,6 @@ def read_original_db(path: Path) -> Iterator[dict[str, Any]]:
                         item[stamp] = row[stamp]
                     except ValueError:
                         pass
-            yield item
+            yield int(row["source_rowid"]), item
     finally:
         conn.close()

@@ -21,9 +21,13 @@ from starlette.applications import Starlette
 from memory_core.clock import Clock
 from memory_hub.app import create_app
 from memory_hub.config import HubSettings
-from memory_hub.migrations import USER_TABLES
+from memory_hub.migrations import SHARE_TABLES, USER_TABLES
 
-KEYS = {"alice": "alice-key-0123456789", "bob": "bob-key-0123456789"}
+KEYS = {
+    "alice": "alice-key-0123456789",
+    "bob": "bob-key-0123456789",
+    "carol": "carol-key-0123456789",  # sharing: the user nobody shares with
+}
 ENCRYPTION_KEY = "a" * 64  # the hub's own sealing key for sensitive REST memories
 
 ClockT = TypeVar("ClockT", bound=Clock)
@@ -99,7 +103,7 @@ class HubHarness(Generic[ClockT]):
         """Empty every user table: a fresh hub (same replica id). DELETE, not TRUNCATE: on
         tables this small it takes ~1 ms where TRUNCATE's new files take 15-60 ms."""
         async with self.pool.acquire() as conn, conn.transaction():
-            for table in USER_TABLES:
+            for table in (*SHARE_TABLES, *USER_TABLES):
                 await conn.execute(f"DELETE FROM {table}")
 
 
@@ -118,3 +122,22 @@ async def running_hub(
         finally:
             for client in harness.clients.values():
                 await client.aclose()
+
+
+@asynccontextmanager
+async def ordinary_role(
+    dsn: str, role: str, privileges: str = "SELECT"
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as a new ordinary role with `privileges` on every table: row-level
+    security binds it, as it does not bind the tests' superuser."""
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN")
+        await admin.execute(f"GRANT {privileges} ON ALL TABLES IN SCHEMA public TO {role}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(dsn, user=role)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -145,6 +145,9 @@ class ListQuery(_IgnoresUnknownFields):
     project: str | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+    # Hub: also the memories other users share with the caller (their `owner` says whose).
+    # Exports and counts of one's own memories ask for `shared=false`.
+    shared: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -243,6 +246,9 @@ class ImportOut(BaseModel):
     duplicates: int
     existing: int
     memories: list[dict[str, Any]]
+    # Daemon, with skip_invalid (always for an original database): the items not imported,
+    # each with where it came from (`row`, `line` or `item`), `reason` and `code`.
+    rejected: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

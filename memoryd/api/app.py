@@ -6,6 +6,7 @@ own `component.py`; this module puts them together."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -28,12 +29,16 @@ from memoryd.key_fit import at_rest_cipher
 from memoryd.learn import component as learn
 from memoryd.remote.component import http_only
 from memoryd.semantic import component as semantic
+from memoryd.sharing import component as sharing
+from memoryd.sharing.forward import forwarder
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
 from memoryd.sync import component as sync
 from memoryd.viewer_component import VIEWER_ENDPOINTS, viewer_owned
 
 ENDPOINTS = (
+    # Sharing's literal paths (share-tag, shared-with-me, ...) before /api/memories/{id}.
+    *sharing.ENDPOINTS,
     *memory_routes.ENDPOINTS,
     *routes_admin.ENDPOINTS,
     *routes_automem.ENDPOINTS,
@@ -95,18 +100,21 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
         # The state handlers read as `request.state.components` (memoryd.api.components).
         the_clock = clock or SystemClock()
-        if settings.mode == "http":  # the hub is the store: no database, no key file
+        # Sharing forwards to the hub in every mode (memoryd.sharing); the viewer is
+        # started on demand; both are components, and close with the lifespan.
+        async with forwarder(settings, hub_transport) as sharing:
+            if settings.mode == "http":  # the hub is the store: no database, no key file
+                async with (
+                    http_only(settings, hub_transport) as found,
+                    viewer_owned(dataclasses.replace(found, sharing=sharing), the_clock) as ready,
+                ):
+                    yield {"components": ready}
+                return
             async with (
-                http_only(settings, hub_transport) as found,
-                viewer_owned(found, the_clock) as with_viewer,
+                local_components(settings, the_clock, hub_transport) as found,
+                viewer_owned(dataclasses.replace(found, sharing=sharing), the_clock) as ready,
             ):
-                yield {"components": with_viewer}
-            return
-        async with (
-            local_components(settings, the_clock, hub_transport) as found,
-            viewer_owned(found, the_clock) as with_viewer,
-        ):
-            yield {"components": with_viewer}
+                yield {"components": ready}
 
     return Starlette(
         routes=[*routes(ENDPOINTS), openapi_route(ENDPOINTS, "memoryd", __version__)],

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from memoryd.curation import Curation
     from memoryd.semantic.component import SemanticOff
     from memoryd.semantic.leg import SemanticLeg
+    from memoryd.sharing.forward import HubForwarder
     from memoryd.sync.component import SyncService
     from memoryd.viewer_component import ViewerComponent
 
@@ -42,6 +43,8 @@ class Components:
     curation: Curation | None = None
     # The browser viewer, started on demand by POST /api/viewer; the lifespan stops it.
     viewer: ViewerComponent | None = None
+    # The sharing routes' link to the hub; without a hub it answers 409 no_hub.
+    sharing: HubForwarder | None = None
 
 
 def components(request: Request) -> Components:

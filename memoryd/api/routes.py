@@ -29,7 +29,8 @@ from memory_core.model import Memory
 from memory_core.version import PROTOCOL, __version__
 from memory_core.wire import rest
 from memoryd.api.components import components
-from memoryd.importer import read_original_db
+from memoryd.import_rows import import_skipping, skipped
+from memoryd.importer import read_original_rows
 from memoryd.store.memories import NewMemory, Patch, RecallQuery
 from memoryd.store.transfer import IMPORT_BATCH
 
@@ -153,16 +154,18 @@ async def secret(request: Request) -> rest.SecretOut:
 
 def _import_item(index: int, data: Any) -> NewMemory:
     if not isinstance(data, dict):
-        raise InvalidInput(f"item {index}: must be a JSON object")
+        raise InvalidInput(f"item {index}: must be a JSON object", item=index)
     try:
         item = rest.ImportItem.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(f"item {index}: {validation_message(exc)}") from None
+        raise InvalidInput(f"item {index}: {validation_message(exc)}", item=index) from None
     try:
         created = ms_from_iso(item.created_at) if item.created_at else None
         updated = ms_from_iso(item.updated_at) if item.updated_at else None
     except ValueError:
-        raise InvalidInput(f"item {index}: created_at/updated_at must be ISO-8601") from None
+        raise InvalidInput(
+            f"item {index}: created_at/updated_at must be ISO-8601", item=index
+        ) from None
     return NewMemory(
         content=item.content,
         category=item.category,
@@ -183,31 +186,51 @@ _SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
 
 
 async def import_memories(request: Request) -> rest.ImportOut:
-    """Import a JSON array (or an original database)."""
+    """Import a JSON array (or an original database). With `skip_invalid=1` (always for an
+    original database) an invalid item is skipped and reported in `rejected`, not a 422."""
     raw = await read_bytes(request, IMPORT_LIMIT)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    data: Any
+    sources: list[dict[str, Any]] | None = None  # where each item is in what was sent
     if content_type in _SQLITE_TYPES or raw.startswith(b"SQLite format 3\x00"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "original.db"
             path.write_bytes(raw)
-            data: Any = list(read_original_db(path))
+            rows = list(read_original_rows(path))
+        # An original database's rows are skipped and reported by their ids when invalid.
+        skip, data = True, [item for _, item in rows]
+        sources = [{"row": row_id} for row_id, _ in rows]
     else:
+        skip = _flag(request, "skip_invalid")
         data = parse_json(raw) if raw.strip() else None
     if isinstance(data, dict) and isinstance(data.get("memories"), list):
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    items = []
+    if sources is None:
+        sources = [{"item": index} for index in range(len(data))]
+    entries, rejected = [], []
     for index, item in enumerate(data):
         if index and index % IMPORT_BATCH == 0:
             await asyncio.sleep(0)  # a large import must not hold up other requests
-        items.append(_import_item(index, item))
-    result = await components(request).store.import_many(items)
+        try:
+            entries.append((sources[index], _import_item(index, item)))
+        except InvalidInput as exc:
+            if not skip:
+                raise
+            rejected.append(skipped(sources[index], exc, index))
+    store = components(request).store
+    if skip:
+        result, refused = await import_skipping(store, entries)
+        rejected.extend(refused)
+    else:
+        result = await store.import_many([new for _, new in entries])
     return rest.ImportOut(
         imported=result.imported,
         duplicates=result.duplicates,
         existing=result.existing,
         memories=result.results,
+        rejected=rejected,
     )
 
 
@@ -257,7 +280,13 @@ ENDPOINTS = (
     endpoint(
         "POST", "/api/memories/get", get_memories, body=rest.GetManyIn, answer=rest.GetManyOut
     ),
-    endpoint("POST", "/api/memories/import", import_memories, answer=rest.ImportOut),
+    endpoint(
+        "POST",
+        "/api/memories/import",
+        import_memories,
+        answer=rest.ImportOut,
+        query=("skip_invalid",),
+    ),
     endpoint("GET", "/api/memories/export", export_memories, query=("include_sensitive",)),
     endpoint("POST", "/api/memories/{id}/secret", secret, answer=rest.SecretOut),
     endpoint("GET", "/api/memories/{id}", get_memory, answer=rest.MemoryOut),

@@ -256,14 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.func
     try:
         with DaemonClient(settings.socket_path) as client:
-            handler(client, args)
+            # A handler may answer an exit status of its own (import: rows were skipped).
+            status = handler(client, args)
     except DaemonDown as exc:
         print(f"memory: {exc.message}", file=sys.stderr)
         return 3
     except (RemoteError, InvalidInput) as exc:
         print(f"memory: {exc.message}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

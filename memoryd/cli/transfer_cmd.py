@@ -12,11 +12,11 @@ from typing import Any, BinaryIO
 
 from memory_core.errors import InvalidInput
 from memory_core.private_files import private_output
-from memory_core.wire.transfer import content_withheld, read_items
+from memory_core.wire.transfer import content_withheld, read_numbered
 from memoryd.cli import automem_cmd
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.render import Progress, emit
-from memoryd.importer import read_original_db
+from memoryd.importer import read_original_rows
 
 IMPORT_BATCH = 500
 
@@ -45,48 +45,89 @@ def cmd_export(client: DaemonClient, args: argparse.Namespace) -> None:
         print(f"Exported {progress.done} memories to {args.output}", file=sys.stderr)
 
 
-def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+# `memory import`'s exit status when it skipped rows it could not import (the others are in).
+EXIT_SKIPPED = 4
+
+Entry = tuple[dict[str, Any], Any]  # where a record is in the source, and the record
+
+
+def _batches(items: list[Entry]) -> Iterator[list[Entry]]:
     for start in range(0, len(items), IMPORT_BATCH):
         yield items[start : start + IMPORT_BATCH]
 
 
-def cmd_import(client: DaemonClient, args: argparse.Namespace) -> None:
-    if args.claude_auto_memory:
-        return emit(args, automem_cmd.import_auto_memory(client, args), automem_cmd.print_report)
+def _read(args: argparse.Namespace) -> tuple[list[Entry], list[dict[str, Any]]]:
+    """The records to import, each with where it is in the source (an original database's
+    row id, a line or an index), and the source's records that cannot even be read."""
     try:
         if args.from_claude_memory_mcp:
-            items = list(read_original_db(Path(args.from_claude_memory_mcp).expanduser()))
-        elif args.file:
-            path = Path(args.file)
-            items = read_items(path.read_text(), str(path))
-        else:
-            raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
+            rows = read_original_rows(Path(args.from_claude_memory_mcp).expanduser())
+            return [({"row": row_id}, item) for row_id, item in rows], []
+        if args.file:
+            return read_numbered(Path(args.file).read_text())
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read the import file: {exc}") from None
+    raise InvalidInput("give a file to import, or --from-claude-memory-mcp PATH")
 
-    withheld = [i for i in items if content_withheld(i)]
-    items = [i for i in items if not content_withheld(i)]
-    totals = {"imported": 0, "duplicates": 0, "existing": 0, "skipped_sensitive": len(withheld)}
-    progress = Progress(len(items), "Importing")
+
+def cmd_import(client: DaemonClient, args: argparse.Namespace) -> int | None:
+    """Import what the daemon takes; each row it refuses is skipped and reported with where it
+    is in the source and why, and the exit status is EXIT_SKIPPED. Running it again imports
+    nothing twice (known ids are skipped, equal contents merge)."""
+    if args.claude_auto_memory:
+        emit(args, automem_cmd.import_auto_memory(client, args), automem_cmd.print_report)
+        return None
+    entries, rejected = _read(args)
+    withheld = [e for e in entries if content_withheld(e[1])]
+    entries = [e for e in entries if not content_withheld(e[1])]
+    totals: dict[str, Any] = {
+        "imported": 0,
+        "duplicates": 0,
+        "existing": 0,
+        "skipped_sensitive": len(withheld),
+    }
+    progress = Progress(len(entries), "Importing")
     try:
-        for batch in _batches(items):
-            out = client.request("POST", "/api/memories/import", json=batch)
+        for batch in _batches(entries):
+            out = client.request(
+                "POST",
+                "/api/memories/import",
+                params={"skip_invalid": "1"},
+                json=[item for _, item in batch],
+            )
             for key in ("imported", "duplicates", "existing"):
                 totals[key] += out[key]
+            for refused in sorted(out.get("rejected", []), key=lambda r: r.get("item", 0)):
+                where = batch[refused["item"]][0] if "item" in refused else {}
+                rejected.append({**where, "reason": refused["reason"], "code": refused["code"]})
             progress.advance(len(batch))
     finally:
         progress.finish()
-    emit(
-        args,
-        totals,
-        lambda t: print(
-            f"Imported {t['imported']}, merged {t['duplicates']} duplicates, "
-            f"skipped {t['existing']} already present"
-            + (
-                f", skipped {t['skipped_sensitive']} sensitive memories exported without "
-                "their content (export with --include-sensitive to keep them)"
-                if t["skipped_sensitive"]
-                else ""
-            )
-        ),
+    totals["rejected"] = rejected
+    emit(args, totals, _report)
+    return EXIT_SKIPPED if rejected else None
+
+
+def _where(entry: dict[str, Any]) -> str:
+    for key in ("row", "line", "index"):
+        if key in entry:
+            return f"{key} {entry[key]}"
+    return "an item"
+
+
+def _report(totals: dict[str, Any]) -> None:
+    print(
+        f"Imported {totals['imported']}, merged {totals['duplicates']} duplicates, "
+        f"skipped {totals['existing']} already present"
+        + (
+            f", skipped {totals['skipped_sensitive']} sensitive memories exported without "
+            "their content (export with --include-sensitive to keep them)"
+            if totals["skipped_sensitive"]
+            else ""
+        )
     )
+    rejected = totals["rejected"]
+    if rejected:
+        print(f"Skipped {len(rejected)} that could not be imported (the rest is in):")
+        for entry in rejected:
+            print(f"  {_where(entry)}: {entry['reason']}")

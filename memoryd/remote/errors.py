@@ -13,6 +13,7 @@ import httpx
 from memory_core.errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     HubAuthFailed,
     HubFailed,
     HubUnreachable,
@@ -24,6 +25,7 @@ from memory_core.errors import (
 
 _BY_STATUS: dict[int, type[ServiceError]] = {
     400: BadRequest,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
@@ -46,11 +48,20 @@ def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
     )
 
 
+def _error_item(response: httpx.Response) -> int | None:
+    try:
+        item = response.json()["error"]["item"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+
 def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
     """The daemon error for a hub answer that is not a success."""
     status = response.status_code
     code, message = _error_body(response)
-    if status in (401, 403):
+    # A 403 `forbidden` is about one memory (a share's permission), not about the key.
+    if status == 401 or (status == 403 and code != "forbidden"):
         return HubAuthFailed(
             f"the hub at {hub_url} rejected MEMORY_API_KEY ({status}"
             f"{': ' + message if message else ''}); check the key the hub was given"
@@ -61,12 +72,25 @@ def from_response(response: httpx.Response, hub_url: str) -> ServiceError:
         error.status = status
         if code:
             error.code = code
+        item = _error_item(response)
+        if item is not None:  # an import's refused item (memoryd.import_rows skips it)
+            error.extra["item"] = item
         return error
     if status == 503:
         return HubUnreachable(
             f"the hub at {hub_url} is unavailable ({message or 'it answered 503'})"
         )
     return HubFailed(f"the hub at {hub_url} answered {status}{': ' + message if message else ''}")
+
+
+def answer(response: httpx.Response, hub_url: str) -> Any:
+    """A hub answer's JSON, or the daemon error it stands for."""
+    if response.status_code >= 400:
+        raise from_response(response, hub_url)
+    try:
+        return response.json()
+    except ValueError:
+        raise HubFailed(f"the hub at {hub_url} answered with a body that is not JSON") from None
 
 
 def unreachable(exc: Exception, hub_url: str, timeout: float) -> HubUnreachable:

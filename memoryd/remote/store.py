@@ -24,7 +24,7 @@ from memory_core.clock import iso_from_ms, ms_from_iso
 from memory_core.errors import HubFailed, InvalidInput, NotFound, ServiceError
 from memory_core.model import Memory, check_id
 from memory_core.wire import rest
-from memoryd.remote.errors import from_response, unreachable
+from memoryd.remote.errors import answer, unreachable
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
 
@@ -102,14 +102,7 @@ class RemoteStore(MemoryBackend):
                 )
         except (httpx.TransportError, TimeoutError) as exc:
             raise unreachable(exc, self.hub_url, limit) from None
-        if response.status_code >= 400:
-            raise from_response(response, self.hub_url)
-        try:
-            return response.json()
-        except ValueError:
-            raise HubFailed(
-                f"the hub at {self.hub_url} answered with a body that is not JSON"
-            ) from None
+        return answer(response, self.hub_url)
 
     def _parse(self, model: type[M], data: Any) -> M:
         try:
@@ -225,7 +218,9 @@ class RemoteStore(MemoryBackend):
         ]
 
     async def count(self, wait_s: float | None = None) -> int:
-        data = await self._call("GET", "/api/memories", params={"limit": 1}, wait_s=wait_s)
+        data = await self._call(
+            "GET", "/api/memories", params={"limit": 1, "shared": "false"}, wait_s=wait_s
+        )
         return self._parse(rest.ListOut, data).total
 
     async def stats(self) -> dict[str, Any]:
@@ -239,7 +234,9 @@ class RemoteStore(MemoryBackend):
         fetched one memory at a time through the hub's /secret."""
         offset = 0
         while True:
-            memories, total = await self.page(rest.ListQuery(limit=EXPORT_PAGE, offset=offset))
+            memories, total = await self.page(
+                rest.ListQuery(limit=EXPORT_PAGE, offset=offset, shared=False)
+            )
             for memory in memories:
                 content = memory.content
                 if memory.is_sensitive:

@@ -56,7 +56,7 @@ class FuzzedDaemon:
         ]
         ids = [client.post("/api/memories", json=seed).json()["id"] for seed in seeds]
         document = client.get("/openapi.json").json()
-        return daemon, client, {"id": ids[0], "entry": "1"}, document
+        return daemon, client, {"id": ids[0], "entry": "1", "user": "bob"}, document
 
     def sound(self) -> FuzzedDaemon:
         try:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import strategies as st
 
 from memory_core.hlc import pack
-from memory_core.wire import rest, sync
+from memory_core.wire import rest, sharing, sync
 from memory_hub.app import create_app
 from tests.adversarial.fuzz import Answer, fuzz, grid, send
 from tests.adversarial.probes import (
@@ -78,6 +78,9 @@ BODIES: dict[str, Any] = {
     "POST /api/memories/recall": _schema_example(rest.RecallIn),
     "POST /api/memories/import": [_schema_example(rest.ImportItem)],
     f"POST {sync.PUSH_PATH}": _push_body(),
+    "POST /api/memories/{id}/share": _schema_example(sharing.ShareIn),
+    "POST /api/memories/share-tag": _schema_example(sharing.ShareTagIn),
+    "DELETE /api/memories/share-tag": _schema_example(sharing.UnshareTagIn),
 }
 BODYLESS = {
     "GET /health",
@@ -93,6 +96,10 @@ BODYLESS = {
     "GET /api/categories",
     "GET /api/tags",
     f"GET {sync.PULL_PATH}",
+    "DELETE /api/memories/{id}/share/{user}",
+    "GET /api/memories/shared-with-me",
+    "GET /api/memories/my-shares",
+    "GET /api/users",
 }
 
 AUTHORIZATIONS: tuple[bytes | None, ...] = (
@@ -163,7 +170,11 @@ class FuzzedHub:
             path,
             query=QUERY.get(route, ()),
             body=BODIES.get(route),
-            path_values={"id": self.memory_id} if "{id}" in path else {},
+            path_values={
+                name: value
+                for name, value in (("id", self.memory_id), ("user", "bob"))
+                if "{" + name + "}" in path
+            },
         )
 
     def send(self, probe: Probe) -> Answer:

@@ -154,7 +154,13 @@ def test_import_of_an_original_database_via_the_cli(daemon: Daemon) -> None:
     source = original_db(short_tmpdir())
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     out = json.loads(ok(daemon, "--json", "import", "--from-claude-memory-mcp", str(source)))
-    assert out == {"imported": 4, "duplicates": 0, "existing": 0, "skipped_sensitive": 0}
+    assert out == {
+        "imported": 4,
+        "duplicates": 0,
+        "existing": 0,
+        "skipped_sensitive": 0,
+        "rejected": [],
+    }
     check_original_import(daemon)
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # read-only
     again = json.loads(ok(daemon, "--json", "import", "--from-claude-memory-mcp", str(source)))
@@ -180,6 +186,82 @@ def test_import_of_an_original_database_via_http(daemon: Daemon) -> None:
         headers={"content-type": "application/vnd.sqlite3"},
     )
     assert garbage.status_code == 422 and garbage.json()["error"]["message"]
+
+
+def original_db_with_bad_rows(directory: Path) -> Path:
+    """ORIGINAL_ROWS (ids 1-4), then a row longer than the daemon takes (id 5: the original
+    once allowed longer content), one of a category nobody knows (id 6) and a good one (id 7)."""
+    path = original_db(directory)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO memories (content, category, created_at, updated_at) "
+            "VALUES (?, ?, '2026-06-01T00:00:00+00:00', '2026-06-01T00:00:00+00:00')",
+            [("x" * 2017, "facts"), ("A row of a made-up category", "banana"),
+             ("The last good row", "facts")],
+        )  # fmt: skip
+    conn.close()
+    return path
+
+
+def test_an_import_skips_bad_rows_and_names_them_by_their_source_ids(daemon: Daemon) -> None:
+    """Issue 19: one row of 2,017 characters (and one of an unknown category) used to fail the
+    whole import, named as "item 10". Now the rest is imported and the report names the rows
+    by their ids in the original database; the exit status says rows were skipped; running it
+    again imports nothing twice."""
+    source = original_db_with_bad_rows(short_tmpdir())
+    done = memory(daemon, "--json", "import", "--from-claude-memory-mcp", str(source))
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["imported"] == 5
+    assert [(r["row"], r["code"]) for r in out["rejected"]] == [
+        (5, "content_too_long"),
+        (6, "unknown_category"),
+    ]
+    assert "2017" in out["rejected"][0]["reason"] or "2,017" in out["rejected"][0]["reason"]
+    assert "banana" in out["rejected"][1]["reason"]
+    listed = daemon.client().get("/api/memories", params={"limit": 100}).json()
+    assert listed["total"] == 5
+    assert "The last good row" in {m["content"] for m in listed["memories"]}
+
+    human = memory(daemon, "import", "--from-claude-memory-mcp", str(source))
+    assert human.returncode == 4
+    assert "Imported 0, merged 5 duplicates" in human.stdout
+    assert "row 5: " in human.stdout and "row 6: " in human.stdout
+    assert daemon.client().get("/health").json()["memories"] == 5
+
+    # The same over HTTP: an original database's bad rows are reported, not a 422.
+    response = daemon.client().post(
+        "/api/memories/import",
+        content=source.read_bytes(),
+        headers={"content-type": "application/vnd.sqlite3"},
+    )
+    assert response.status_code == 200, response.text
+    assert [r["row"] for r in response.json()["rejected"]] == [5, 6]
+    assert response.json()["imported"] == 0
+
+
+def test_a_json_lines_import_names_bad_lines(daemon: Daemon, tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"content": "first good line"}),
+        "{not json",
+        json.dumps({"content": "bad importance", "importance": 7}),
+        "",
+        json.dumps({"content": "second good line", "category": "people"}),
+        json.dumps({"content": "y" * 5000}),
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = memory(daemon, "--json", "import", str(path))
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["imported"] == 2
+    assert [r["line"] for r in out["rejected"]] == [2, 3, 6]
+    assert "not JSON" in out["rejected"][0]["reason"]
+    assert "importance" in out["rejected"][1]["reason"]
+    # Without skip_invalid the HTTP API stays all or nothing.
+    whole = daemon.client().post("/api/memories/import", json=[{"content": "z"}, {"x": 1}])
+    assert whole.status_code == 422 and whole.json()["error"]["item"] == 1
+    assert daemon.client().get("/health").json()["memories"] == 2
 
 
 def test_an_original_category_is_kept_folded_or_refused_never_rewritten(daemon: Daemon) -> None:

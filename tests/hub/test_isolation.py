@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from memory_core.ids import uuid7
 from tests.hub.ops import put, replica
-from tests.hubs import HubHarness
+from tests.hubs import HubHarness, ordinary_role
 
 
 async def _alice_data(hub: HubHarness) -> tuple[str, dict[str, object]]:
@@ -79,14 +77,7 @@ async def test_row_level_security_blocks_a_query_without_where(hub: HubHarness) 
     sees only the declared user's rows."""
     await _alice_data(hub)
     await hub.client("bob").post("/api/memories", json={"content": "bob's own"})
-    admin = await asyncpg.connect(hub.settings.database_url)
-    try:
-        await admin.execute("CREATE ROLE hub_app LOGIN")
-        await admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO hub_app")
-    finally:
-        await admin.close()
-    app = await asyncpg.connect(hub.settings.database_url, user="hub_app")
-    try:
+    async with ordinary_role(hub.settings.database_url, "hub_app") as app:
         async with app.transaction():
             await app.execute("SELECT set_config('memory_hub.user_id', 'bob', true)")
             contents = [r["content"] for r in await app.fetch("SELECT content FROM memories")]
@@ -94,5 +85,3 @@ async def test_row_level_security_blocks_a_query_without_where(hub: HubHarness) 
         assert contents == ["bob's own"] and ops == 1
         # With no user declared, nothing at all.
         assert await app.fetchval("SELECT count(*) FROM memories") == 0
-    finally:
-        await app.close()

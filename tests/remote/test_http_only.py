@@ -130,6 +130,25 @@ def test_import_and_export_go_through_the_hub(hub_server: HubServer, http_daemon
     assert contents == {"Deploys happen on Tuesdays", SECRET}
 
 
+def test_an_import_skipping_bad_items_works_against_the_hub(
+    hub_server: HubServer, http_daemon: Daemon
+) -> None:
+    """The hub's import is all or nothing; the daemon skips the item the hub refuses (its
+    error names the item) and imports the others."""
+    items = [
+        {"content": "first of three"},
+        {"content": "a category the hub refuses", "category": "banana"},
+        {"content": "third of three"},
+    ]
+    out = http_daemon.client().post(
+        "/api/memories/import", params={"skip_invalid": "1"}, json=items
+    )
+    assert out.status_code == 200, out.text
+    assert out.json()["imported"] == 2
+    assert [(r["item"], r["code"]) for r in out.json()["rejected"]] == [(1, "unknown_category")]
+    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 2
+
+
 def test_bad_input_gets_the_hubs_4xx_and_message(
     hub_server: HubServer, http_daemon: Daemon
 ) -> None:
