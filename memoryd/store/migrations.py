@@ -214,6 +214,13 @@ UPDATE memories SET content = NULL WHERE is_sensitive = 1 AND content IS NOT NUL
 INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
 """
 
+# The SessionStart profile's candidates (reads.standing), in the order it wants them, for each
+# project and for none: without it, every live memory was sorted on each session start.
+_V13_STANDING_INDEX = """
+CREATE INDEX memories_standing ON memories (project, importance, updated_ms)
+WHERE deleted_ms IS NULL AND is_sensitive = 0;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
@@ -222,6 +229,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
     Migration(6, "memory_usage: how often each memory was recalled or injected", _V6_USAGE),
     Migration(7, "sensitive memories: no word of their content indexed", _V7_SEAL_SENSITIVE_WHOLE),
+    Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
 ]
 
 
