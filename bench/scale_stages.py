@@ -24,13 +24,15 @@ from memoryd.store.db import Database
 from memoryd.store.recall import _match, recall_sql, run_recall
 from memoryd.store.records import RecallQuery
 
+_SCORED = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
+
 
 async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
     db = Database(path)
     await db.open()
     timings: dict[str, list[float]] = {"count words": [], "search": [], "successors": []}
     whole: list[float] = []
-    rows_seen: list[int] = []
+    scored: list[tuple[int, float]] = []  # (rows FTS5 ranks, search ms) per query
     try:
         for body in bodies:
             query = RecallQuery(context=str(body["context"]), project=body.get("project"))  # type: ignore[arg-type]
@@ -47,13 +49,16 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             timings["count words"].append((t1 - t0) * 1000)
             timings["search"].append((t2 - t1) * 1000)
             timings["successors"].append((t3 - t2) * 1000)
-            rows_seen.append(len(rows))
+            async with db.reader() as conn:
+                (count,) = await conn.execute_fetchall(_SCORED, (match,))
+            scored.append((int(count[0]), (t2 - t1) * 1000))
             started = time.perf_counter()
             await run_recall(db, SystemClock(), None, query)
             whole.append((time.perf_counter() - started) * 1000)
         for name, values in timings.items():
             print(f"  {name:<12} {summary(values[10:])}")
         print(f"  whole recall {summary(whole[10:])} (in process, lexical)")
+        _by_rows(scored)
         first = bodies[0]
         query = RecallQuery(context=str(first["context"]))
         sql = recall_sql(query)
@@ -67,6 +72,26 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             print(f"    {row[3]}")
     finally:
         await db.close()
+
+
+def _by_rows(scored: list[tuple[int, float]]) -> None:
+    """The search's time against how many rows its MATCH makes FTS5 rank (bm25 for each)."""
+    scored.sort()
+    counts = [c for c, _ in scored]
+    print(
+        f"  rows ranked per query: p50 {counts[len(counts) // 2]:,}, "
+        f"p95 {counts[int(len(counts) * 0.95)]:,}, max {counts[-1]:,}"
+    )
+    for low, high in ((0, 1_000), (1_000, 10_000), (10_000, 50_000), (50_000, 10**9)):
+        times = [ms for c, ms in scored if low <= c < high]
+        if times:
+            per = sum(ms for c, ms in scored if low <= c < high) / max(
+                1, sum(c for c, _ in scored if low <= c < high)
+            )
+            print(
+                f"  {low:>6,}-{high:<13,} rows: {len(times):>3} queries, search "
+                f"{summary(times)}, {per * 1000:.1f} us a row"
+            )
 
 
 def stages(path: Path, bodies: list[dict[str, object]]) -> None:
