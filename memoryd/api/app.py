@@ -43,16 +43,20 @@ ENDPOINTS = (
 
 @contextlib.asynccontextmanager
 async def local_components(
-    settings: Settings, clock: Clock, hub_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    clock: Clock,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+    integrity_checked: bool = False,
 ) -> AsyncIterator[Components]:
     """Local and hybrid mode: the database, the store, and every subsystem around it. The
-    store's observers (sync's outbox, the semantic leg) exist before it and are given to it."""
+    store's observers (sync's outbox, the semantic leg) exist before it and are given to it.
+    `integrity_checked`: see `Database.open`."""
     key = load_key(
         settings.encryption_key.get_secret_value() if settings.encryption_key else None,
         settings.key_file,
     )
     db = Database(settings.db_path)
-    await db.open()
+    await db.open(integrity_checked=integrity_checked)
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
         async with semantic.semantic_leg(
@@ -80,6 +84,7 @@ def create_app(
     settings: Settings,
     clock: Clock | None = None,
     hub_transport: httpx.AsyncBaseTransport | None = None,
+    integrity_checked: bool = False,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
@@ -88,7 +93,9 @@ def create_app(
             async with http_only(settings, hub_transport) as found:
                 yield {"components": found}
             return
-        async with local_components(settings, clock or SystemClock(), hub_transport) as found:
+        async with local_components(
+            settings, clock or SystemClock(), hub_transport, integrity_checked
+        ) as found:
             yield {"components": found}
 
     return Starlette(
