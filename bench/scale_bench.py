@@ -24,6 +24,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,6 +100,7 @@ class Daemon:
         self.client.close()
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(120)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def timed_posts(daemon: Daemon, path: str, bodies: list[dict[str, object]]) -> list[float]:
