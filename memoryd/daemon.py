@@ -171,8 +171,10 @@ def serve(
     clock: Clock | None = None,
     out: TextIO = sys.stderr,
     idle_exit: float | None = None,
+    integrity_checked: bool = False,
 ) -> int:
     """Run the daemon until SIGTERM/SIGINT or a handover. Returns the process exit status.
+    `integrity_checked`: the database was just checked (`Database.open`).
 
     A socket passed by systemd (LISTEN_FDS) is used instead of binding our own; only then
     does `idle_exit` apply, since only then does something start us again on demand.
@@ -213,7 +215,7 @@ def serve(
             return 0
         sock = activated[0] if activated else bind_socket(sock_path)
         inode = None if activated else sock_path.stat().st_ino
-        app = create_app(settings, clock)
+        app = create_app(settings, clock, integrity_checked=integrity_checked)
         server = MemorydServer(uvicorn_config(app), idle_exit=idle_exit if activated else None)
         app.state.request_exit = server.request_exit  # used by POST /api/admin/handover
         where = "socket from the service manager" if activated else str(sock_path)

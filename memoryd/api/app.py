@@ -52,16 +52,20 @@ ENDPOINTS = (
 
 @contextlib.asynccontextmanager
 async def local_components(
-    settings: Settings, clock: Clock, hub_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    clock: Clock,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+    integrity_checked: bool = False,
 ) -> AsyncIterator[Components]:
     """Local and hybrid mode: the database, the store, and every subsystem around it. The
-    store's observers (sync's outbox, the semantic leg) exist before it and are given to it."""
+    store's observers (sync's outbox, the semantic leg) exist before it and are given to it.
+    `integrity_checked`: see `Database.open`."""
     key = load_key(
         settings.encryption_key.get_secret_value() if settings.encryption_key else None,
         settings.key_file,
     )
     db = Database(settings.db_path)
-    await db.open()
+    await db.open(integrity_checked=integrity_checked)
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
         async with semantic.semantic_leg(
@@ -95,6 +99,7 @@ def create_app(
     settings: Settings,
     clock: Clock | None = None,
     hub_transport: httpx.AsyncBaseTransport | None = None,
+    integrity_checked: bool = False,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Components]]:
@@ -111,7 +116,7 @@ def create_app(
                     yield {"components": ready}
                 return
             async with (
-                local_components(settings, the_clock, hub_transport) as found,
+                local_components(settings, the_clock, hub_transport, integrity_checked) as found,
                 viewer_owned(dataclasses.replace(found, sharing=sharing), the_clock) as ready,
             ):
                 yield {"components": ready}

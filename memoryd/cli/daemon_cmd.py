@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
                 settings.key_file,
             )
         lock = acquire_lock(settings.db_path) if local else None
+        checked = lock is not None
         if lock is not None:  # else another daemon owns it (serve() says so), or no database
             try:
                 asyncio.run(check_database(settings.db_path))
@@ -57,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return serve(settings, idle_exit=args.idle_exit)
+    return serve(settings, idle_exit=args.idle_exit, integrity_checked=checked)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ as the middle of a neighbourhood that scored alike, not its peak.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -55,8 +56,21 @@ class Weighed:
     weight: float
 
 
-def _names(text: str, project: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(project.lower())}(?![\w-])", text) is not None
+@functools.lru_cache(maxsize=16)  # pure; the same store's projects for every candidate
+def _naming(projects: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern that finds any of `projects` named as a whole word: one search per memory.
+    (A search per project and memory took 0.6 s per SessionStart with 400 projects.) It
+    matches exactly where one of the single-project patterns would: at a position where an
+    alternative fails its lookahead, the next alternatives are tried there too."""
+    if not projects:
+        return None
+    names = "|".join(re.escape(p.lower()) for p in sorted(projects, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
+
+
+def _names(text: str, projects: tuple[str, ...]) -> bool:
+    pattern = _naming(projects)
+    return pattern is not None and pattern.search(text) is not None
 
 
 def scope(memory: Memory, project: str | None, projects: Sequence[str]) -> float:
@@ -65,9 +79,9 @@ def scope(memory: Memory, project: str | None, projects: Sequence[str]) -> float
     if memory.project is not None:
         return THIS_PROJECT
     text = (memory.content or "").lower()
-    if project is not None and _names(text, project):
+    if project is not None and _names(text, (project,)):
         return THIS_PROJECT
-    if any(_names(text, other) for other in projects if other != project):
+    if _names(text, tuple(other for other in projects if other != project)):
         return OTHER_PROJECT
     return GLOBAL
 

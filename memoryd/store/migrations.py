@@ -216,6 +216,13 @@ UPDATE memories SET content = NULL WHERE is_sensitive = 1 AND content IS NOT NUL
 INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
 """
 
+# The SessionStart profile's candidates (reads.standing), in the order it wants them, for each
+# project and for none: without it, every live memory was sorted on each session start.
+_V13_STANDING_INDEX = """
+CREATE INDEX memories_standing ON memories (project, importance, updated_ms)
+WHERE deleted_ms IS NULL AND is_sensitive = 0;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
@@ -226,6 +233,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "sensitive memories: no word of their content indexed", _V7_SEAL_SENSITIVE_WHOLE),
     # 8 and 9 are allocated to typed links (another branch): the runner applies what is newer.
     Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
+    Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import aiosqlite
 
@@ -42,17 +43,12 @@ def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     return cipher.open(sealed, memory_aad(memory_id))
 
 
-async def write_row(
-    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
-) -> None:
-    """Store `memory` with plaintext `text`. A sensitive memory's text is sealed whole: no word
-    of it reaches the content column, the full-text index or the vectors (redacting only the
-    detected secret left the rest findable, confirming a guess), so it is found only by the
-    tags, category and keywords the user gave it. `text` is None for content this machine
-    never had (sealed by the hub)."""
+def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, Any]:
+    """The `memories` columns that store `memory` with plaintext `text` (see `write_row`); the
+    scale benchmark's bulk load (bench/scale_bench.py) writes its rows with these too."""
     if text is not None:
         memory.content = None if memory.is_sensitive else text
-    values = {
+    return {
         "id": memory.id,
         "content": memory.content,
         "secret": (
@@ -75,10 +71,25 @@ async def write_row(
         "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
         "supersedes": memory.supersedes,
     }
+
+
+def insert_sql(values: dict[str, Any]) -> str:
+    names = ", ".join(values)
+    marks = ", ".join(f":{k}" for k in values)
+    return f"INSERT INTO memories ({names}) VALUES ({marks})"
+
+
+async def write_row(
+    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
+) -> None:
+    """Store `memory` with plaintext `text`. A sensitive memory's text is sealed whole: no word
+    of it reaches the content column, the full-text index or the vectors (redacting only the
+    detected secret left the rest findable, confirming a guess), so it is found only by the
+    tags, category and keywords the user gave it. `text` is None for content this machine
+    never had (sealed by the hub)."""
+    values = row_values(cipher, memory, text)
     if insert:
-        names = ", ".join(values)
-        marks = ", ".join(f":{k}" for k in values)
-        await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
+        await conn.execute(insert_sql(values), values)
     else:
         sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
         await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)

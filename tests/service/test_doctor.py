@@ -147,6 +147,22 @@ def test_damaged_full_text_index_is_found_and_rebuilt(populated: Path) -> None:
     assert doctor(env).returncode == 0
 
 
+def test_a_damaged_full_text_index_page_is_found_by_the_one_check(populated: Path) -> None:
+    # The doctor runs only FTS5's integrity-check with rank = 1: it checks the index's own
+    # structure (what the plain check, dropped for its cost at scale, was there for) as well
+    # as its agreement with the memories.
+    home, env = copy_home(populated)
+    conn = sqlite3.connect(home / "memory" / "memory.db", isolation_level=None)
+    conn.execute(
+        "UPDATE memories_fts_data SET block = zeroblob(length(block)) "
+        "WHERE id = (SELECT max(id) FROM memories_fts_data)"
+    )
+    conn.close()
+    done = doctor(env)
+    assert done.returncode == 1
+    assert "the full-text index does not match the memories" in done.stdout
+
+
 @pytest.mark.slow
 def test_key_file_problems(populated: Path) -> None:
     home, env = copy_home(populated)

@@ -1,0 +1,216 @@
+"""A year of a developer's memories, a million of them (issue 20, target 4): what a real
+`memoryd serve` costs at that size, lexical.
+
+    .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages]
+
+The store is built once (bench/scale_store.py says how and why) and cached in
+/tmp/memoryd-scale/. Then, on a copy-free run of a real daemon (MEMORY_SEMANTIC=0):
+
+- the database's size per memory;
+- startup: spawn to the first answered GET /health, three times;
+- RSS at rest (VmRSS once /health answers and the daemon is idle) and after the queries;
+- recall over the socket: `POST /api/memories/recall` for prompts a user types (half in their
+  project, as the shim sends it), after 20 warm-up ones;
+- the prompt hook (`POST /api/hooks/prompt`, a new session each) and the SessionStart profile
+  (`POST /api/hooks/session-start`, source startup) as the daemon answers them;
+- `memory doctor` on the same store and socket, end to end;
+- with --stages: each recall statement's time in process, and its query plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _corpus import KEY_HEX, machine, summary
+from scale_corpus import Corpus
+from scale_store import database
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Daemon:
+    """`memoryd serve` on a temporary home and socket, for the given database."""
+
+    def __init__(self, db: Path, semantic: bool = False) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="mds", dir="/tmp"))
+        self.socket = self.home / "run" / "d.sock"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
+        self.env.pop("XDG_RUNTIME_DIR", None)
+        self.env.update(
+            MEMORY_HOME=str(self.home),
+            MEMORY_DB=str(db),
+            MEMORY_SOCKET=str(self.socket),
+            MEMORY_ENCRYPTION_KEY=KEY_HEX,
+            MEMORY_SEMANTIC="1" if semantic else "0",
+        )
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "memoryd", "serve"],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.client = httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://m", timeout=60
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if self.client.get("/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                raise SystemExit("the daemon exited while starting")
+            time.sleep(0.005)
+        else:
+            raise SystemExit("the daemon did not answer /health within 120 s")
+        self.startup_s = time.perf_counter() - started
+        self.startup_cpu_s = self.cpu_s()
+
+    def cpu_s(self) -> float:
+        """User + system CPU the daemon has used so far: on a machine this loaded, what its
+        wall times would shrink to with a core to itself."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.client.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(120)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def timed_posts(daemon: Daemon, path: str, bodies: list[dict[str, object]]) -> list[float]:
+    """Wall times in ms; prints the daemon's mean CPU per request too."""
+    for body in bodies[:20]:  # warm-up
+        daemon.client.post(path, json=body).raise_for_status()
+    times = []
+    cpu = daemon.cpu_s()
+    for body in bodies[20:]:
+        started = time.perf_counter()
+        response = daemon.client.post(path, json=body)
+        times.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    print(f"  daemon CPU per request: {(daemon.cpu_s() - cpu) / len(times) * 1000:.1f} ms")
+    return times
+
+
+def recall_bodies(corpus: Corpus, count: int) -> list[dict[str, object]]:
+    """Prompts as recall requests; half carry the project they were typed in."""
+    bodies: list[dict[str, object]] = []
+    for i, (prompt, project) in enumerate(corpus.prompts(count + 20)):
+        body: dict[str, object] = {"context": prompt}
+        if project is not None and i % 2:
+            body["project"] = project
+        bodies.append(body)
+    return bodies
+
+
+def hook_events(corpus: Corpus, count: int, kind: str) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = []
+    for i, (prompt, project) in enumerate(corpus.prompts(count + 20, seed=7)):
+        event: dict[str, object] = {
+            "session_id": f"scale-{kind}-{i}-{random.random()}",
+            "transcript_path": "/nonexistent/t.jsonl",
+            "cwd": f"/nonexistent/{project or 'scratch'}",
+        }
+        if kind == "prompt":
+            event.update(hook_event_name="UserPromptSubmit", prompt=prompt)
+        else:
+            event.update(hook_event_name="SessionStart", source="startup")
+        events.append(event)
+    return events
+
+
+def doctor_seconds(daemon: Daemon) -> tuple[float, str]:
+    memory = Path(sys.executable).with_name("memory")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(memory), "doctor"], env=daemon.env, cwd=REPO, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    last = (done.stdout.strip().splitlines() or ["?"])[-1]
+    return elapsed, f"CPU {cpu:.1f} s, exit {done.returncode}, {last!r}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--stages", action="store_true", help="time each recall statement")
+    args = parser.parse_args()
+    print(machine(), flush=True)
+    path = database(args.count, KEY_HEX)
+    size = path.stat().st_size
+    print(f"{args.count:,} memories: {size / 2**20:,.0f} MiB, {size / args.count:,.0f} B/memory")
+    corpus = Corpus()
+
+    starts, cpus = [], []
+    for _ in range(2):
+        daemon = Daemon(path)
+        starts.append(daemon.startup_s)
+        cpus.append(daemon.startup_cpu_s)
+        daemon.stop()
+    daemon = Daemon(path)
+    starts.append(daemon.startup_s)
+    cpus.append(daemon.startup_cpu_s)
+    print("startup to first /health: " + ", ".join(f"{s:.2f} s" for s in starts))
+    print("  daemon CPU by then: " + ", ".join(f"{s:.2f} s" for s in cpus))
+    try:
+        time.sleep(1.0)
+        print(f"RSS at rest: {daemon.rss_mib():.1f} MiB", flush=True)
+        bodies = recall_bodies(corpus, args.queries)
+        recall = timed_posts(daemon, "/api/memories/recall", bodies)
+        print(f"recall over the socket ({len(recall)}): {summary(recall)}", flush=True)
+        in_project = [t for t, b in zip(recall, bodies[20:], strict=True) if "project" in b]
+        print(f"  of which with a project ({len(in_project)}): {summary(in_project)}")
+        hooks = args.queries // 2
+        events = hook_events(corpus, hooks, "prompt")
+        prompt = timed_posts(daemon, "/api/hooks/prompt", events)
+        print(f"prompt hook, daemon side ({len(prompt)}): {summary(prompt)}", flush=True)
+        start = timed_posts(
+            daemon, "/api/hooks/session-start", hook_events(corpus, hooks // 2, "start")
+        )
+        print(f"SessionStart profile, daemon side ({len(start)}): {summary(start)}", flush=True)
+        print(f"RSS after the queries: {daemon.rss_mib():.1f} MiB")
+        elapsed, outcome = doctor_seconds(daemon)
+        print(f"memory doctor: {elapsed:.1f} s ({outcome})")
+        stats = daemon.client.get("/api/stats").json()
+        print("stats: " + json.dumps({k: stats[k] for k in ("total", "sensitive", "db_bytes")}))
+    finally:
+        daemon.stop()
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.stages:
+        from scale_stages import stages
+
+        stages(path, bodies[:120])
+
+
+if __name__ == "__main__":
+    main()

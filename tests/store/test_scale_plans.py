@@ -1,0 +1,73 @@
+"""Statements that run on every session start or every prompt must read an index, not every
+memory: at a million memories (bench/scale_bench.py) a scan costs seconds. SQLite chooses
+plans without statistics on a fresh store, so these check the plans there."""
+
+from __future__ import annotations
+
+import random
+
+from memoryd.store import reads
+from memoryd.store.memories import MemoryStore, NewMemory
+
+# The statement `reads.standing` replaced: the same rows, found by sorting every live memory.
+_ONE_STATEMENT = (
+    f"SELECT m.id, coalesce(u.recalled + u.injected, 0) AS uses FROM memories m "
+    f"LEFT JOIN memory_usage u ON u.memory_id = m.id WHERE {reads._INJECTABLE} "
+    "AND (m.project IS NULL OR m.project IS ?) "
+    "ORDER BY m.importance DESC, m.updated_ms DESC, m.rowid DESC LIMIT ?"
+)
+
+
+async def _mixed_store(store: MemoryStore) -> None:
+    rng = random.Random(5)
+    ids: list[str] = []
+    for n in range(120):
+        created = await store.create(
+            NewMemory(
+                f"note {n} about the {rng.choice(['build', 'deploy', 'schema'])}",
+                importance=rng.choice([0.3, 0.5, 0.5, 0.8]),  # ties, broken by recency and rowid
+                project=rng.choice([None, None, "ledger", "lumen", "kestrel"]),
+                force_sensitive=n % 17 == 0,
+                supersedes=ids[n - 3] if n % 11 == 0 and n > 3 else None,
+            )
+        )
+        ids.append(created.memory.id)
+    for gone in ids[5:40:9]:
+        await store.delete(gone)
+
+
+async def test_the_profile_candidates_are_read_in_index_order(store: MemoryStore) -> None:
+    await _mixed_store(store)
+    async with store.db.reader() as conn:
+        plan = await conn.execute_fetchall(
+            "EXPLAIN QUERY PLAN " + reads._STANDING, {"project": "ledger", "limit": 10}
+        )
+    details = [row[3] for row in plan]
+    assert sum("USING INDEX memories_standing (project=?)" in d for d in details) == 2, details
+    assert not any(d.startswith("SCAN m") for d in details), details
+
+
+async def test_the_profile_candidates_are_those_of_one_statement(store: MemoryStore) -> None:
+    await _mixed_store(store)
+    for project in ("ledger", "lumen", "nowhere", None):
+        for limit in (1, 7, 40, 500):
+            standing, _ = await store.standing(project, limit)
+            async with store.db.reader() as conn:
+                expected = await conn.execute_fetchall(_ONE_STATEMENT, (project, limit))
+            assert [(m.id, uses) for m, uses in standing] == [tuple(r) for r in expected]
+
+
+async def test_the_projects_are_found_by_seeking_not_reading_every_memory(
+    store: MemoryStore,
+) -> None:
+    await _mixed_store(store)
+    gone = await store.create(NewMemory("only a tombstone is left of this", project="gone"))
+    await store.delete(gone.memory.id)
+    async with store.db.reader() as conn:
+        plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + reads.PROJECTS)
+        distinct = await conn.execute_fetchall(
+            "SELECT DISTINCT project FROM memories WHERE project IS NOT NULL AND deleted_ms IS NULL"
+        )
+    assert all("(project>?)" in row[3] for row in plan if "memories" in row[3]), plan
+    _, projects = await store.standing(None, 5)
+    assert sorted(projects) == sorted(r[0] for r in distinct) == ["kestrel", "ledger", "lumen"]
