@@ -9,6 +9,7 @@ sync like any other store. The trash entry then names it (`restored_as`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from memory_core import writes as rule
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import Memory
 from memoryd.store import succession, writes
+from memoryd.store.history_schema import CURRENT_SNAPSHOT
 from memoryd.store.memories import MemoryStore, NewMemory
 from memoryd.store.origin import write_origin
 from memoryd.store.rows import find_live, open_sealed
@@ -76,8 +78,10 @@ class History:
     async def versions(self, memory_id: str) -> list[Version]:
         """The memory's recorded versions, newest first (404 for an id that names nothing)."""
         async with self.store.db.reader() as conn:
-            found = await conn.execute_fetchall(
-                "SELECT id FROM memories WHERE id = ?", (memory_id,)
+            found = list(
+                await conn.execute_fetchall(
+                    f"SELECT {CURRENT_SNAPSHOT} FROM memories WHERE id = ?", (memory_id,)
+                )
             )
             if not found:
                 raise NotFound(f"no memory with id {memory_id!r}")
@@ -85,7 +89,13 @@ class History:
                 f"SELECT {_COLUMNS} FROM memory_history WHERE memory_id = ? ORDER BY seq DESC",
                 (memory_id,),
             )
-        return [Version.of(r) for r in rows]
+        versions = [Version.of(r) for r in rows]
+        # A creation not followed by any change is recorded without its fields: the row's.
+        current = dict(json.loads(found[0][0]))
+        return [
+            dataclasses.replace(v, fields=current) if v.action == "created" and not v.fields else v
+            for v in versions
+        ]
 
     async def superseded_by(self, memory_id: str) -> str | None:
         return (await self.store.successors([memory_id])).get(memory_id)

@@ -5,7 +5,10 @@ whose auto-learn is paused, and the per-day counters of the status charts.
 
 A version holds the memory's fields after the change, its content only while the memory is not
 sensitive: when a memory turns sensitive, the content of its earlier versions is cleared in the
-same transaction (issue 17: no word of a sensitive memory in clear). A delete records the
+same transaction (issue 17: no word of a sensitive memory in clear). A creation is recorded
+without its fields (`{}`): until the memory changes they are its row's, and the first change or
+delete writes them into the creation's version from the row as it was; so an import or a pull
+of many memories does not write each one twice. A delete records the
 memory as it was, the sealed text of a sensitive one included: that row is the trash entry a
 restore reads. Who changed it: `write_origin` holds the origin of the transaction's writes when
 the writer says (sync, the viewer, a restore); without it an insert is its `source` (manual,
@@ -43,6 +46,15 @@ _CHANGED_FIELDS = " UNION ALL ".join(
     )
 )
 
+# The creation's fields, written at the first change from the row as it was (its text cleared
+# when either side is sensitive: the change may be the one that seals it).
+_FILL_CREATED = f"""UPDATE memory_history SET snapshot = json_set({_SNAPSHOT.format(r="old")},
+        '$.content', CASE WHEN old.is_sensitive OR new.is_sensitive THEN NULL ELSE old.content END)
+    WHERE memory_id = old.id AND action = 'created' AND snapshot = '{{}}';"""
+
+# The fields of a memory as its row holds them now (a creation's version until it changes).
+CURRENT_SNAPSHOT = _SNAPSHOT.format(r="memories")
+
 V10_CURATION = f"""
 CREATE TABLE memory_history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,20 +81,20 @@ CREATE TRIGGER memory_history_created AFTER INSERT ON memories WHEN new.deleted_
 BEGIN
     INSERT INTO memory_history (memory_id, at_ms, action, origin, replica, snapshot)
     VALUES (new.id, new.updated_ms, 'created',
-        COALESCE((SELECT origin FROM write_origin WHERE k = 1), new.source), {_REPLICA},
-        {_SNAPSHOT.format(r="new")});
+        COALESCE((SELECT origin FROM write_origin WHERE k = 1), new.source), {_REPLICA}, '{{}}');
 END;
 
 CREATE TRIGGER memory_history_sealed AFTER UPDATE OF is_sensitive ON memories
 WHEN new.is_sensitive AND NOT old.is_sensitive
 BEGIN
     UPDATE memory_history SET snapshot = json_set(snapshot, '$.content', NULL)
-    WHERE memory_id = new.id;
+    WHERE memory_id = new.id AND snapshot != '{{}}';
 END;
 
 CREATE TRIGGER memory_history_changed AFTER UPDATE ON memories
 WHEN new.deleted_ms IS NULL AND old.deleted_ms IS NULL AND EXISTS ({_CHANGED_FIELDS})
 BEGIN
+    {_FILL_CREATED}
     INSERT INTO memory_history (memory_id, at_ms, action, origin, replica, changed, snapshot)
     VALUES (new.id, new.updated_ms, 'changed',
         COALESCE((SELECT origin FROM write_origin WHERE k = 1), 'edit'), {_REPLICA},
@@ -93,6 +105,7 @@ END;
 CREATE TRIGGER memory_history_deleted AFTER UPDATE OF deleted_ms ON memories
 WHEN old.deleted_ms IS NULL AND new.deleted_ms IS NOT NULL
 BEGIN
+    {_FILL_CREATED}
     INSERT INTO memory_history (memory_id, at_ms, action, origin, replica, snapshot, secret)
     VALUES (old.id, new.deleted_ms, 'deleted',
         COALESCE((SELECT origin FROM write_origin WHERE k = 1), 'manual'), {_REPLICA},

@@ -125,6 +125,29 @@ def test_history_says_what_changed_a_memory_and_who(client: httpx.Client) -> Non
     )
 
 
+def test_a_creation_is_recorded_without_a_copy_until_the_memory_changes(
+    client: httpx.Client, daemon: Daemon
+) -> None:
+    """An import or a pull of many memories must not write each one twice."""
+    memory_id = store(client, "The staging cluster is called kestrel")
+    [created] = ok(client.get(f"/api/memories/{memory_id}/history"))["versions"]
+    assert created["action"] == "created"
+    assert created["fields"]["content"] == "The staging cluster is called kestrel"
+    with sqlite3.connect(daemon.db) as conn:
+        [(snapshot,)] = conn.execute(
+            "SELECT snapshot FROM memory_history WHERE memory_id = ?", (memory_id,)
+        ).fetchall()
+    assert snapshot == "{}"
+    assert client.delete(f"/api/memories/{memory_id}").status_code == 200
+    with sqlite3.connect(daemon.db) as conn:
+        rows = conn.execute(
+            "SELECT action, snapshot FROM memory_history WHERE memory_id = ? ORDER BY seq",
+            (memory_id,),
+        ).fetchall()
+    assert [a for a, _ in rows] == ["created", "deleted"]
+    assert all("kestrel" in snap for _, snap in rows)  # the delete wrote the creation's fields
+
+
 def test_a_memory_made_sensitive_keeps_no_earlier_text(
     client: httpx.Client, daemon: Daemon
 ) -> None:

@@ -100,12 +100,14 @@ class World:
         assert r.status_code == 200, r.text
 
     async def hub_view(self) -> dict[str, dict[str, Any]]:
-        """What the hub's REST API shows of each live memory."""
+        """What the hub's REST API shows of each live memory. Its list answers in the original
+        project's shapes (memory_hub/original.py): the UUID as `uuid`, tags as a comma text."""
         r = await self.client.get("/api/memories", params={"limit": 100})
         assert r.status_code == 200, r.text
         return {
-            m["id"]: {
+            m["uuid"]: {
                 **{k: m[k] for k in VISIBLE},
+                "tags": [t for t in m["tags"].split(",") if t],
                 "created_ms": ms_from_iso(m["created_at"]),
                 "updated_ms": ms_from_iso(m["updated_at"]),
             }
