@@ -69,12 +69,13 @@ class SyncClient:
         return response
 
     async def push(self, request: PushRequest) -> PushResponse:
+        return await self.push_encoded(request.model_dump_json().encode())
+
+    async def push_encoded(self, body: bytes) -> PushResponse:
+        """A push whose body is already encoded (`memory_core.wire.sync.push_body`)."""
         response = await self._send(
             self._http.build_request(
-                "POST",
-                PUSH_PATH,
-                content=request.model_dump_json(),
-                headers={"content-type": "application/json"},
+                "POST", PUSH_PATH, content=body, headers={"content-type": "application/json"}
             )
         )
         return _parse(PushResponse, response)

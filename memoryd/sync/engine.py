@@ -22,10 +22,9 @@ from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     MAX_PUSH_BYTES,
     MAX_PUSH_OPS,
-    Op,
     PulledOp,
-    PushRequest,
     ops_that_fit,
+    push_body,
 )
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
@@ -33,6 +32,16 @@ from memoryd.store.statement import write_statement
 from memoryd.sync.client import HubRefused, SyncClient
 from memoryd.sync.envelope import SyncCipher, open_op
 from memoryd.sync.state import new_replica_id, restamp
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An op waiting in the outbox, with the header fields the round reacts to."""
+
+    op_id: str
+    entity_id: str
+    hlc: int
+    envelope: str  # the op, encoded as a push carries it
 
 
 class SyncStopped(Exception):
@@ -125,7 +134,8 @@ class SyncEngine:
             if not ops:
                 return
             try:
-                answer = await self.client.push(PushRequest(replica_id=replica_id, ops=ops))
+                body = push_body(replica_id, [op.envelope for op in ops])
+                answer = await self.client.push_encoded(body)
             except HubRefused as exc:
                 if exc.code == "payload_too_large":
                     page = limit = await self._too_large(exc, ops, result, page)
@@ -159,24 +169,26 @@ class SyncEngine:
             if len(acked) < len(ops):
                 raise SyncStopped("bad_answer", "the hub acknowledged fewer ops than were sent")
 
-    async def _queued(self, limit: int) -> tuple[str, list[Op]]:
+    async def _queued(self, limit: int) -> tuple[str, list[Queued]]:
         """The next page: at most `limit` queued ops, as many as fit the hub's push limit."""
         async with self.db.reader() as conn:
             async with conn.execute("SELECT replica_id FROM sync_state WHERE id = 1") as cursor:
                 state = await cursor.fetchone()
             async with conn.execute(
-                "SELECT op_id, envelope FROM sync_outbox WHERE parked = 0 "
+                "SELECT op_id, entity_id, hlc, envelope FROM sync_outbox WHERE parked = 0 "
                 "ORDER BY replica_seq LIMIT ?",
                 (limit,),
             ) as cursor:
                 rows = list(await cursor.fetchall())
         assert state is not None
-        # The stored envelope is the op as the request encodes it: its size is the op's share.
-        fit = ops_that_fit([len(row["envelope"].encode()) for row in rows], self.push_bytes)
-        return str(state[0]), [Op.model_validate_json(row["envelope"]) for row in rows[:fit]]
+        # The stored envelope is the op as the request encodes it (it was validated when it
+        # was queued): it goes out as it is, and its size is the op's share of the body.
+        ops = [Queued(row[0], row[1], row[2], row[3]) for row in rows]
+        fit = ops_that_fit([len(op.envelope.encode()) for op in ops], self.push_bytes)
+        return str(state[0]), ops[:fit]
 
     async def _too_large(
-        self, exc: HubRefused, ops: list[Op], result: RoundResult, page: int
+        self, exc: HubRefused, ops: list[Queued], result: RoundResult, page: int
     ) -> int:
         """A page over the hub's limit (it may be configured below ours): halve it, down to one
         op. One op alone over the limit can never be pushed: it is set aside, shown in status,
@@ -184,7 +196,7 @@ class SyncEngine:
         if len(ops) > 1:
             return len(ops) // 2
         op = ops[0]
-        size = len(op.model_dump_json().encode())
+        size = len(op.envelope.encode())
         await self._park(
             [op.op_id],
             f"payload_too_large: the change to memory {op.entity_id} is {size} bytes, over the "
@@ -203,7 +215,7 @@ class SyncEngine:
         await self.db.write(job)
 
     async def _refused(
-        self, exc: HubRefused, ops: list[Op], result: RoundResult, collisions: int
+        self, exc: HubRefused, ops: list[Queued], result: RoundResult, collisions: int
     ) -> int:
         """React to a refused push; returns the page size to try next, or raises."""
         code, ids = exc.code, set(exc.error.op_ids)
@@ -267,14 +279,16 @@ class SyncEngine:
         now = self.clock.now_ms()
 
         async def job(conn: aiosqlite.Connection) -> tuple[int, int]:
+            readable = [change for _, change, _ in changes if change is not None]
+            answers = iter(await self.store.apply_remote_page(conn, readable))
             applied = quarantined = 0
             for op, change, error in changes:
                 if change is not None:
-                    try:
-                        applied += await self.store.apply_remote(conn, change)
+                    answer = next(answers)
+                    if not isinstance(answer, str):
+                        applied += answer
                         continue
-                    except InvalidInput as exc:
-                        error = exc.message
+                    error = answer
                 quarantined += 1
                 await conn.execute(
                     "INSERT OR REPLACE INTO sync_quarantine (op_id, seq, envelope, error, at_ms) "
