@@ -217,6 +217,10 @@ def parse_push(raw: bytes, limits: HubSettings) -> sync.PushRequest:
         raise PayloadTooLarge(
             f"{len(raw_ops)} ops in one push; at most {limits.max_push_ops}: push smaller pages"
         )
+    try:  # the usual case, every op valid: checked once
+        return sync.PushRequest.model_validate(data)
+    except ValidationError:
+        pass  # name the ops at fault, or say what else is wrong
     if isinstance(raw_ops, list):
         bad = []
         for item in raw_ops:
