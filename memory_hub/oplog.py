@@ -22,11 +22,6 @@ from memory_core.model import SYNCED_FIELDS, Memory
 from memory_core.wire import sync
 from memory_hub.limits import Limits
 
-_OP_COLUMNS = (
-    "seq, op_id::text AS op_id, replica_id, replica_seq, entity_id, hlc, kind, field_mask, "
-    "key_id, fields, sealed"
-)
-
 
 @dataclass
 class UserRow:
@@ -366,45 +361,3 @@ async def push(
         acks = await append_many(conn, user, state, ops, now_ms)
     await save_user(conn, user, state)
     return acks, state.next_seq
-
-
-def pulled(row: asyncpg.Record) -> sync.PulledOp:
-    """An op as stored, which was checked when it was appended: built without validating it
-    again (the dearest part of a pull's CPU otherwise)."""
-    sealed = row["sealed"]
-    return sync.PulledOp.model_construct(
-        seq=row["seq"],
-        replica_id=row["replica_id"],
-        replica_seq=row["replica_seq"],
-        op_id=row["op_id"],
-        entity_id=row["entity_id"],
-        hlc=row["hlc"],
-        kind=row["kind"],
-        field_mask=list(row["field_mask"]),
-        key_id=row["key_id"],
-        fields=row["fields"],
-        sealed=base64.b64encode(sealed).decode() if sealed is not None else None,
-    )
-
-
-async def pull(
-    conn: asyncpg.Connection, user: str, after: int, limit: int
-) -> tuple[list[sync.PulledOp], bool, int]:
-    """Ops after `after`: at most `limit`, cut after the op whose body takes the page past
-    MAX_PULL_BYTES (so a page of long memories stays a few MiB, and holds at least one op)."""
-    rows = await conn.fetch(
-        f"SELECT {_OP_COLUMNS}, octet_length(fields::text) + "
-        "coalesce(octet_length(sealed), 0) * 4 / 3 AS body_size "
-        "FROM ops WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        user,
-        after,
-        limit + 1,
-    )
-    head = await head_seq(conn, user)
-    size, count = 0, 0
-    for row in rows[:limit]:
-        size += row["body_size"]
-        count += 1
-        if size > sync.MAX_PULL_BYTES:
-            break
-    return [pulled(r) for r in rows[:count]], len(rows) > count, head

@@ -80,10 +80,15 @@ class SyncClient:
         )
         return _parse(PushResponse, response)
 
-    async def pull(self, after: int, limit: int = DEFAULT_PULL_LIMIT) -> PullResponse:
-        response = await self._send(
-            self._http.build_request("GET", PULL_PATH, params={"after": after, "limit": limit})
-        )
+    async def pull(
+        self, after: int, limit: int = DEFAULT_PULL_LIMIT, own: tuple[str, int] | None = None
+    ) -> PullResponse:
+        """A page after `after`. `own`: this replica's id and next replica_seq; hubs since
+        issue 20 leave out the ops it pushed below that (it holds them already)."""
+        params: dict[str, str | int] = {"after": after, "limit": limit}
+        if own is not None:
+            params.update(replica_id=own[0], replica_seq_below=own[1])
+        response = await self._send(self._http.build_request("GET", PULL_PATH, params=params))
         return _parse(PullResponse, response)
 
 
