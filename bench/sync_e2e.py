@@ -40,6 +40,49 @@ IMPORT_BATCH = 500  # what `memory import` sends per request
 ENCRYPTION_KEY = "0f" * 32
 
 
+class CpuMeter:
+    """CPU seconds used by the processes of a run (the hub, each daemon, PostgreSQL's server
+    processes): on a shared, loaded machine wall times swing with the load, CPU time much
+    less, so each phase reports both."""
+
+    def __init__(self) -> None:
+        self.roots: dict[str, tuple[int, bool]] = {}  # name -> pid, with its descendants?
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _tree(self, root: int) -> list[int]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found, frontier = [root], [root]
+        while frontier:
+            frontier = [pid for pid, parent in parents.items() if parent in frontier]
+            found += frontier
+        return found
+
+    def _cpu(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def sample(self) -> dict[str, float]:
+        return {
+            name: sum(self._cpu(pid) for pid in (self._tree(root) if tree else [root]))
+            for name, (root, tree) in self.roots.items()
+        }
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> str:
+        parts = [f"{name} {after[name] - before.get(name, 0.0):.2f}" for name in after]
+        return "CPU s: " + ", ".join(parts)
+
+
 def content(n: int, text: str) -> str:
     return f"{text} marker{n}"
 
@@ -91,41 +134,53 @@ def sync(client: httpx.Client) -> dict[str, Any]:
     return body
 
 
-def write_then_recall(hub: HubServer, n: int, semantic: bool, stack: ExitStack) -> None:
+class Phases:
+    """Each phase's wall time, ops/s and CPU seconds by process, printed as it ends."""
+
+    def __init__(self, meter: CpuMeter) -> None:
+        self.meter = meter
+        self.began = time.perf_counter()
+        self.cpu = meter.sample()
+
+    def end(self, label: str, ops: int = 0) -> float:
+        now, cpu = time.perf_counter(), self.meter.sample()
+        took = now - self.began
+        rate = f"{ops / took:7.0f} ops/s" if ops else " " * 13
+        print(f"{label:<36} {took:6.2f} s {rate}  {CpuMeter.spent(self.cpu, cpu)}")
+        self.began, self.cpu = now, cpu
+        return took
+
+
+def write_then_recall(
+    hub: HubServer, n: int, semantic: bool, stack: ExitStack, meter: CpuMeter
+) -> None:
     a, b = daemon(hub, semantic), daemon(hub, semantic)
     stack.callback(a.stop)
     stack.callback(b.stop)
+    for name, proc in (("A", a.proc), ("B", b.proc)):
+        assert proc is not None
+        meter.roots[name] = (proc.pid, False)
     ca, cb = a.client(timeout=120), b.client(timeout=120)
     wait_until(lambda: started_round_done(ca) and started_round_done(cb), 30, "start-up rounds")
     items = [
         {"content": content(i, text), "tags": ["bench"], "importance": 0.5}
         for i, text in enumerate(sentences(n))
     ]
-    start = time.perf_counter()
+    print(f"## {n} memories imported on A, recallable on B   ({machine()})")
+    phases = Phases(meter)
     for first in range(0, n, IMPORT_BATCH):
         answer = ca.post("/api/memories/import", json=items[first : first + IMPORT_BATCH])
         assert answer.status_code == 200, answer.text
-    imported = time.perf_counter()
+    imported = phases.end(f"import on A ({IMPORT_BATCH} per request)", n)
     pushed = sync(ca)
-    after_push = time.perf_counter()
+    took = phases.end("sync on A (push, pull own ops back)", n)
     pulled = sync(cb)
-    after_pull = time.perf_counter()
+    took += phases.end("sync on B (pull + apply)", n)
     wait_until(lambda: recalls(cb, n - 1), 120, "the last memory recallable on B", 0.01)
-    recallable = time.perf_counter()
+    took += phases.end("then recallable on B")
     assert pushed["pushed"] == n and pulled["applied"] == n, (pushed, pulled)
-    print(f"## {n} memories imported on A, recallable on B   ({machine()})")
-    print(f"import on A ({IMPORT_BATCH} per request)   {imported - start:6.2f} s")
-    print(
-        f"push (POST /api/sync on A)         {after_push - imported:6.2f} s  "
-        f"{n / (after_push - imported):7.0f} ops/s"
-    )
-    print(
-        f"pull + apply (POST /api/sync on B) {after_pull - after_push:6.2f} s  "
-        f"{n / (after_pull - after_push):7.0f} ops/s"
-    )
-    print(f"then recallable on B               {recallable - after_pull:6.2f} s")
-    print(f"import answered -> recallable on B {recallable - imported:6.2f} s")
-    print(f"import started  -> recallable on B {recallable - start:6.2f} s")
+    print(f"import answered -> recallable on B   {took:6.2f} s")
+    print(f"import started  -> recallable on B   {took + imported:6.2f} s")
 
 
 def pages_for(replica: int, count: int, first_n: int) -> list[bytes]:
@@ -182,7 +237,7 @@ async def push_all(url: str, pages: list[bytes], latencies: list[float]) -> int:
         return head
 
 
-def ingest(hub: HubServer, pushers: int, total: int, first_n: int) -> None:
+def ingest(hub: HubServer, pushers: int, total: int, first_n: int, meter: CpuMeter) -> None:
     each = total // pushers
     bodies = [pages_for(r, each, first_n + r * each) for r in range(pushers)]
     latencies: list[float] = []
@@ -190,23 +245,26 @@ def ingest(hub: HubServer, pushers: int, total: int, first_n: int) -> None:
     async def run() -> None:
         await asyncio.gather(*(push_all(hub.url, pages, latencies) for pages in bodies))
 
-    start = time.perf_counter()
-    asyncio.run(run())
-    took = time.perf_counter() - start
     print(f"## hub ingest: {pushers} replicas push {each} ops each at once   ({machine()})")
+    phases = Phases(meter)
+    asyncio.run(run())
+    phases.end(f"{pushers * each} ops pushed", pushers * each)
     print(
-        f"{pushers * each} ops in {took:.2f} s: {pushers * each / took:.0f} ops/s; push latency "
-        f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
-        f"max {max(latencies):.0f} ms ({len(latencies)} pushes)"
+        f"push latency p50 {percentile(latencies, 50):.0f} ms, p95 "
+        f"{percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms "
+        f"({len(latencies)} pushes)"
     )
 
 
-def join(hub: HubServer, expected: int, semantic: bool, stack: ExitStack) -> None:
+def join(hub: HubServer, expected: int, semantic: bool, stack: ExitStack, meter: CpuMeter) -> None:
     head = hub.client(KEYS["alice"]).get("/api/stats").json()["head_seq"]
-    start = time.perf_counter()
+    print(f"## a new replica joins: {expected} memories on the hub   ({machine()})")
+    phases = Phases(meter)
     c = daemon(hub, semantic)  # its start-up round pulls everything
     stack.callback(c.stop)
-    serving = time.perf_counter()
+    assert c.proc is not None
+    meter.roots["C"] = (c.proc.pid, False)
+    took = phases.end("memoryd serve -> socket up")
     cc = c.client(timeout=120)
 
     def caught_up() -> bool:
@@ -214,26 +272,25 @@ def join(hub: HubServer, expected: int, semantic: bool, stack: ExitStack) -> Non
         return cursor >= int(head)
 
     wait_until(caught_up, 600, "the joining replica's cursor at the hub's head", 0.02)
-    pulled = time.perf_counter()
+    took += phases.end("-> cursor at the hub's head", expected)
     wait_until(lambda: recalls(cc, expected - 1), 120, "the last memory recallable on C", 0.01)
-    recallable = time.perf_counter()
-    count = cc.get("/api/stats").json()
-    print(f"## a new replica joins: {expected} memories on the hub   ({machine()})")
-    print(f"memoryd serve -> socket up      {serving - start:6.2f} s")
-    print(
-        f"start -> cursor at head         {pulled - start:6.2f} s  "
-        f"{expected / (pulled - start):7.0f} ops/s"
-    )
-    print(f"start -> last memory recallable {recallable - start:6.2f} s  ({count['total']} live)")
+    took += phases.end("-> last memory recallable on C")
+    print(f"start -> recallable on C   {took:6.2f} s ({expected / took:.0f} ops/s)")
 
 
 def leg(cluster: PgCluster, code: Path, args: argparse.Namespace) -> None:
     print(f"# code: {code}")
+    meter = CpuMeter()
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    meter.roots["pg"] = (postmaster, True)
     with hub_process(cluster, code) as hub, ExitStack() as stack:
-        write_then_recall(hub, args.memories, args.semantic, stack)
+        assert hub.proc is not None
+        meter.roots["hub"] = (hub.proc.pid, False)
+        meter.roots["bench"] = (os.getpid(), False)
+        write_then_recall(hub, args.memories, args.semantic, stack, meter)
         if args.join > args.memories:
-            ingest(hub, args.pushers, args.join - args.memories, args.memories)
-            join(hub, args.join, args.semantic, stack)
+            ingest(hub, args.pushers, args.join - args.memories, args.memories, meter)
+            join(hub, args.join, args.semantic, stack, meter)
 
 
 def main() -> None:
