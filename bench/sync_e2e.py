@@ -173,7 +173,7 @@ def write_then_recall(
         assert answer.status_code == 200, answer.text
     imported = phases.end(f"import on A ({IMPORT_BATCH} per request)", n)
     pushed = sync(ca)
-    took = phases.end("sync on A (push, pull own ops back)", n)
+    took = phases.end("sync on A (push; its own ops not pulled)", n)
     pulled = sync(cb)
     took += phases.end("sync on B (pull + apply)", n)
     wait_until(lambda: recalls(cb, n - 1), 120, "the last memory recallable on B", 0.01)
