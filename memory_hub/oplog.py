@@ -62,7 +62,7 @@ async def head_seq(conn: asyncpg.Connection, user: str) -> int:
 
 
 def body_hash(op: sync.Op) -> bytes:
-    canonical = json.dumps(op.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = merge.canonical(op.fields)
     return hashlib.sha256(canonical.encode() + b"\0" + (op.sealed or "").encode()).digest()
 
 

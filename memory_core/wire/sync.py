@@ -157,8 +157,12 @@ class Op(OpHeader):
         return self.kind == "put" and not self.fields and self.sealed is not None
 
 
+# Configured once, never changed (json.dumps with options builds an encoder per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def body_bytes(op: Op) -> int:
-    encoded = json.dumps(op.fields, separators=(",", ":"), ensure_ascii=False).encode()
+    encoded = _COMPACT.encode(op.fields).encode()
     return len(encoded) + len(op.sealed or "")
 
 

@@ -43,6 +43,10 @@ def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     return cipher.open(sealed, memory_aad(memory_id))
 
 
+# Configured once, never changed (json.dumps with options builds an encoder per call).
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
 async def write_row(
     conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
 ) -> None:
@@ -79,7 +83,7 @@ def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, An
         "source": memory.source,
         "created_ms": memory.created_ms,
         "updated_ms": memory.updated_ms,
-        "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
+        "field_hlc": _SORTED.encode(memory.field_hlc),
         "supersedes": memory.supersedes,
     }
 
