@@ -183,9 +183,9 @@ def write_then_recall(
     print(f"import started  -> recallable on B   {took + imported:6.2f} s")
 
 
-def pages_for(replica: int, count: int, first_n: int) -> list[bytes]:
+def pages_for(replica: int, count: int, first_n: int, page_ops: int = MAX_PUSH_OPS) -> list[bytes]:
     """`count` creations from one synthetic replica as push bodies, sized as memoryd sizes
-    them (MAX_PUSH_OPS ops, MAX_PUSH_BYTES bytes)."""
+    them (`page_ops` ops, MAX_PUSH_BYTES bytes)."""
     replica_id = secrets.token_hex(16)
     now = int(time.time() * 1000)
     texts = sentences(count, seed=100 + replica)
@@ -218,7 +218,7 @@ def pages_for(replica: int, count: int, first_n: int) -> list[bytes]:
         ops.append(op.model_dump_json())
     pages = []
     while ops:
-        fit = ops_that_fit([len(o.encode()) for o in ops[:MAX_PUSH_OPS]], MAX_PUSH_BYTES)
+        fit = ops_that_fit([len(o.encode()) for o in ops[:page_ops]], MAX_PUSH_BYTES)
         page, ops = ops[:fit], ops[fit:]
         pages.append(push_body(replica_id, page))
     return pages
@@ -237,9 +237,11 @@ async def push_all(url: str, pages: list[bytes], latencies: list[float]) -> int:
         return head
 
 
-def ingest(hub: HubServer, pushers: int, total: int, first_n: int, meter: CpuMeter) -> None:
+def ingest(
+    hub: HubServer, pushers: int, total: int, first_n: int, meter: CpuMeter, page_ops: int
+) -> None:
     each = total // pushers
-    bodies = [pages_for(r, each, first_n + r * each) for r in range(pushers)]
+    bodies = [pages_for(r, each, first_n + r * each, page_ops) for r in range(pushers)]
     latencies: list[float] = []
 
     async def run() -> None:
@@ -278,7 +280,7 @@ def join(hub: HubServer, expected: int, semantic: bool, stack: ExitStack, meter:
     print(f"start -> recallable on C   {took:6.2f} s ({expected / took:.0f} ops/s)")
 
 
-def leg(cluster: PgCluster, code: Path, args: argparse.Namespace) -> None:
+def leg(cluster: PgCluster, code: Path, args: argparse.Namespace, page_ops: int) -> None:
     print(f"# code: {code}")
     meter = CpuMeter()
     postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
@@ -289,7 +291,7 @@ def leg(cluster: PgCluster, code: Path, args: argparse.Namespace) -> None:
         meter.roots["bench"] = (os.getpid(), False)
         write_then_recall(hub, args.memories, args.semantic, stack, meter)
         if args.join > args.memories:
-            ingest(hub, args.pushers, args.join - args.memories, args.memories, meter)
+            ingest(hub, args.pushers, args.join - args.memories, args.memories, meter, page_ops)
             join(hub, args.join, args.semantic, stack, meter)
 
 
@@ -305,11 +307,18 @@ def main() -> None:
         help="a checkout of other code (`git archive main | tar -x -C DIR`) run first, on "
         "the same cluster, for before/after ratios in one run",
     )
+    parser.add_argument(
+        "--baseline-push-ops",
+        type=int,
+        default=500,
+        help="ops per push page the baseline's hub accepts (500 before issue 20)",
+    )
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with pg_cluster() as cluster:
-        for code in ([args.baseline] if args.baseline else []) + [REPO]:
-            leg(cluster, code.resolve(), args)
+        if args.baseline:
+            leg(cluster, args.baseline.resolve(), args, args.baseline_push_ops)
+        leg(cluster, REPO, args, MAX_PUSH_OPS)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
