@@ -6,23 +6,24 @@ from typing import Any
 
 from memory_core.ids import uuid7
 from memory_core.wire.sync import MAX_PULL_BYTES, PULL_PATH, PUSH_PATH
+from tests.conftest import FakeClock
 from tests.hub.ops import put, replica
 from tests.hubs import HubHarness
 
 
-async def _push(hub: HubHarness, rep: str, ops: list[dict[str, Any]]) -> None:
+async def _push(hub: HubHarness[FakeClock], rep: str, ops: list[dict[str, Any]]) -> None:
     answer = await hub.client("alice").post(PUSH_PATH, json={"replica_id": rep, "ops": ops})
     assert answer.status_code == 200, answer.text
 
 
-async def _pull(hub: HubHarness, **params: Any) -> dict[str, Any]:
+async def _pull(hub: HubHarness[FakeClock], **params: Any) -> dict[str, Any]:
     answer = await hub.client("alice").get(PULL_PATH, params=params)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
 
 
-async def test_a_page_of_long_memories_is_cut_after_its_bytes(hub: HubHarness) -> None:
+async def test_a_page_of_long_memories_is_cut_after_its_bytes(hub: HubHarness[FakeClock]) -> None:
     rep, hlc = replica(), hub.clock.ms << 16
     text = "long " * 12_000  # 60,000 bytes: 70 of them pass MAX_PULL_BYTES
     count = MAX_PULL_BYTES // len(text) + 10
@@ -38,7 +39,7 @@ async def test_a_page_of_long_memories_is_cut_after_its_bytes(hub: HubHarness) -
 
 
 async def test_the_pullers_own_ops_are_left_out_and_the_cursor_moves_past_them(
-    hub: HubHarness,
+    hub: HubHarness[FakeClock],
 ) -> None:
     mine, other, hlc = replica(), replica(), hub.clock.ms << 16
     await _push(hub, mine, [put(mine, n, uuid7(), hlc + n, content=f"mine {n}") for n in (1, 2, 3)])
