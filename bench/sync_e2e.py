@@ -34,10 +34,10 @@ from memory_core.wire.sync import MAX_PUSH_BYTES, MAX_PUSH_OPS, PUSH_PATH, ops_t
 from memoryd.sync.envelope import build_op
 from tests.hubs import KEYS, hub_env
 from tests.pg import PgCluster, create_database, pg_cluster
-from tests.support import REPO, Daemon, HubServer, daemon_env, short_tmpdir, wait_until
+from tests.support import REPO, Daemon, HubServer, wait_until
+from tests.sync.processes import synced_daemon
 
 IMPORT_BATCH = 500  # what `memory import` sends per request
-ENCRYPTION_KEY = "0f" * 32
 
 
 class CpuMeter:
@@ -101,18 +101,13 @@ def hub_process(cluster: PgCluster, code: Path) -> Iterator[HubServer]:
 
 
 def daemon(hub: HubServer, semantic: bool) -> Daemon:
-    home = short_tmpdir("sb")
-    env = daemon_env(
-        home,
-        MEMORY_API_KEY=KEYS["alice"],
-        MEMORY_API_URL=hub.url,
-        MEMORY_ENCRYPTION_KEY=ENCRYPTION_KEY,
-        MEMORY_SYNC_INTERVAL="3600",
-        # The background loop stays out of the measured window: sync is triggered by hand.
+    # The background loop stays out of the measured window: sync is triggered by hand.
+    return synced_daemon(
+        hub,
+        cwd=hub.cwd,
         MEMORY_SYNC_DEBOUNCE="3600",
         MEMORY_SEMANTIC="1" if semantic else "0",
     )
-    return Daemon(home, env, cwd=hub.cwd).start()
 
 
 def started_round_done(client: httpx.Client) -> bool:

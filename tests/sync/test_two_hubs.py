@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from tests.hubs import KEYS, hub_env
-from tests.support import Daemon, HubServer, daemon_env, short_tmpdir
-
-KEY = "0f" * 32
+from tests.support import HubServer
+from tests.sync.processes import sync_round, synced_daemon
 
 
 @pytest.fixture
@@ -32,22 +31,8 @@ def two_hubs(hub_dsn: str) -> Iterator[tuple[HubServer, HubServer]]:
             shutil.rmtree(hub.log.parent, ignore_errors=True)
 
 
-def _daemon(hub: HubServer) -> Daemon:
-    home = short_tmpdir()
-    env = daemon_env(
-        home,
-        MEMORY_API_KEY=KEYS["alice"],
-        MEMORY_API_URL=hub.url,
-        MEMORY_ENCRYPTION_KEY=KEY,
-        MEMORY_SYNC_INTERVAL="3600",
-    )
-    return Daemon(home, env).start()
-
-
 def _sync(client: httpx.Client) -> dict[str, Any]:
-    response = client.post("/api/sync")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body = sync_round(client)
     assert body["ok"], body
     return body
 
@@ -70,7 +55,7 @@ def test_two_daemons_through_two_hub_processes_on_one_database_converge(
     two_hubs: tuple[HubServer, HubServer],
 ) -> None:
     first, second = two_hubs
-    a, b = _daemon(first), _daemon(second)
+    a, b = synced_daemon(first), synced_daemon(second)
     try:
         ca, cb = a.client(), b.client()
         with ThreadPoolExecutor(2) as pool:
