@@ -92,3 +92,19 @@ def test_two_daemons_through_two_hub_processes_on_one_database_converge(
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_viewer_session_lives_in_the_hub_process_that_opened_it(
+    two_hubs: tuple[HubServer, HubServer],
+) -> None:
+    """What docs/hub.md says to route with cookie affinity: /ui's sessions are per process."""
+    first, second = two_hubs
+    with httpx.Client(base_url=first.url, timeout=30) as browser:
+        login = browser.post(
+            "/ui/login", data={"api_key": KEYS["alice"]}, headers={"origin": first.url}
+        )
+        assert login.status_code == 303, login.text
+        cookie = {"memory_hub_viewer": browser.cookies["memory_hub_viewer"]}
+    with httpx.Client(timeout=30, cookies=cookie) as same_cookie:
+        assert same_cookie.get(f"{first.url}/ui/").status_code == 200
+        assert same_cookie.get(f"{second.url}/ui/").status_code == 401
