@@ -25,6 +25,13 @@ from memory_core.wire.sync import (
 T = TypeVar("T", PushResponse, PullResponse)
 
 
+# A page is up to 4 MiB (5,000 ops): a busy hub, queueing it behind the same user's other
+# pushes (one lock per user), may take well over 15 s to answer. A push that times out is not
+# lost (the retry is acked `duplicate`) but its work is done twice, so the answer is awaited
+# longer than a connection.
+ANSWER_TIMEOUT = httpx.Timeout(15.0, read=120.0)
+
+
 class HubRefused(RemoteError):
     """A 4xx from the hub: retrying the same request will not help. `error` is the whole
     answer (the ops at fault, the hub's clock)."""
@@ -40,7 +47,7 @@ class SyncClient:
         base_url: str,
         api_key: str,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 15.0,
+        timeout: httpx.Timeout = ANSWER_TIMEOUT,
     ) -> None:
         self.base_url = base_url
         self._http = httpx.AsyncClient(
