@@ -31,7 +31,7 @@ from memory_core.ids import uuid7
 from memory_core.model import Memory
 from memoryd.store.db import Database
 from memoryd.store.records import NewMemory
-from memoryd.store.rows import insert_sql, row_values
+from memoryd.store.rows import INSERT_ROW, row_values
 
 CACHE = Path("/tmp/memoryd-scale")
 CORPUS_VERSION = 1  # part of the cache file's name: bump when the corpus or the rows change
@@ -102,7 +102,7 @@ def build(path: Path, count: int, cipher: Cipher) -> None:
         memory = Memory(**{**memory.__dict__, **fields})
         memory.field_hlc = dict.fromkeys(fields, hlc.send())
         values = row_values(cipher, memory, fields["content"])
-        sql = sql or insert_sql(values)
+        sql = sql or INSERT_ROW
         batch.append(values)
         if len(batch) == BATCH or index == count - 1:
             conn.execute("BEGIN")

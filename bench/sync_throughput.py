@@ -1,7 +1,8 @@
 """Sync throughput, in process: N memories written on replica A become recallable on B
 through the real hub (memory_hub's app on a throwaway PostgreSQL cluster, over
 httpx.ASGITransport), then a fresh replica C joins and pulls everything. Prints wall times
-and ops/s.
+and ops/s. Everything shares one interpreter: for what users run (real daemons and hub
+processes, CPU per process), see bench/sync_e2e.py and docs/benchmarks.md (issue 20).
 
     PYTHONPATH=. .venv/bin/python bench/sync_throughput.py [N_WRITE] [N_JOIN]
 """

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from memory_core.errors import ConfigError
+from memory_core.wire.sync import MAX_PUSH_BYTES, MAX_PUSH_OPS
 from memory_hub.limits import Quotas
 
 DEFAULT_USER = "default"
@@ -32,10 +33,12 @@ class _Env(BaseModel):
     max_content_chars: Annotated[
         int, Field(validation_alias="MEMORY_MAX_CONTENT_CHARS", ge=100, le=100_000)
     ] = 1400
-    max_push_ops: Annotated[int, Field(validation_alias="HUB_MAX_PUSH_OPS", ge=1, le=10_000)] = 500
+    max_push_ops: Annotated[int, Field(validation_alias="HUB_MAX_PUSH_OPS", ge=1, le=10_000)] = (
+        MAX_PUSH_OPS
+    )
     max_push_bytes: Annotated[
         int, Field(validation_alias="HUB_MAX_PUSH_BYTES", ge=1024, le=256 * 1024 * 1024)
-    ] = 4 * 1024 * 1024
+    ] = MAX_PUSH_BYTES
     max_future_skew_s: Annotated[
         float, Field(validation_alias="HUB_MAX_FUTURE_SKEW", gt=0, le=86400 * 7)
     ] = 600.0
@@ -64,8 +67,8 @@ class HubSettings:
     vault_transit_mount: str = "transit"
     vault_transit_key: str = "memory-hub"
     max_content_chars: int = 1400
-    max_push_ops: int = 500
-    max_push_bytes: int = 4 * 1024 * 1024
+    max_push_ops: int = MAX_PUSH_OPS
+    max_push_bytes: int = MAX_PUSH_BYTES
     max_future_skew_ms: int = 600_000
     pool_min: int = 1
     pool_max: int = 10

@@ -29,11 +29,8 @@ from memory_core.errors import AuthThrottled, QuotaExceeded, RateLimited
 PRUNE_AT = 10_000
 QUOTA_RETRY_S = 60  # a storage quota frees up only by deleting: a pace for clients, not a promise
 
-USAGE = (
-    "SELECT (SELECT count(*) FROM memories WHERE user_id = $1 AND deleted_ms IS NULL) AS n, "
-    "(SELECT COALESCE(sum(pg_column_size(fields) + COALESCE(octet_length(sealed), 0)), 0) "
-    "FROM ops WHERE user_id = $1) AS bytes"
-)
+# Kept by triggers in the write's own transaction (memory_hub/migrations.py, step 8).
+USAGE = "SELECT live_memories AS n, op_bytes AS bytes FROM hub_users WHERE user_id = $1"
 
 
 @dataclass(frozen=True)
@@ -112,8 +109,8 @@ class Limits:
     ) -> AsyncIterator[None]:
         """Around a write in `conn`'s transaction (the user's row locked): refuse it, so the
         transaction rolls back, if it leaves the user over a quota. Deletes always pass, so a
-        user over a lowered quota can make room. One measure, after the write: it reads the
-        user's whole log, the price of being exact across hub processes."""
+        user over a lowered quota can make room. One measure, after the write: the user's two
+        counters, which triggers keep exact across hub processes."""
         if only_deletes or (self.quotas.max_bytes <= 0 and self.quotas.max_memories <= 0):
             yield
             return

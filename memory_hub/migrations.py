@@ -225,6 +225,84 @@ async def _v6_sharing(conn: asyncpg.Connection) -> None:
     await conn.execute(_V6_RLS)
 
 
+# Storage quotas (memory_hub/limits.py) read two counters per user instead of scanning the
+# user's whole log after every write: statement triggers keep them, from the rows each
+# statement added or removed, in the statement's own transaction (exact across hub
+# processes, whatever path wrote: push, REST, import, purge, migrate-secrets). A body's size
+# is its JSON text plus its sealed bytes: the same for a row coming and going, so the counter
+# never drifts.
+_OP_BYTES = "octet_length(fields::text) + coalesce(octet_length(sealed), 0)"
+_COUNTER_TRIGGERS = f"""
+ALTER TABLE hub_users ADD COLUMN op_bytes bigint NOT NULL DEFAULT 0;
+ALTER TABLE hub_users ADD COLUMN live_memories bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION memory_hub_count_ops() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE hub_users h SET op_bytes = h.op_bytes + d.n
+        FROM (SELECT user_id, sum({_OP_BYTES}) AS n FROM added GROUP BY user_id) d
+        WHERE h.user_id = d.user_id;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE hub_users h SET op_bytes = h.op_bytes - d.n
+        FROM (SELECT user_id, sum({_OP_BYTES}) AS n FROM removed GROUP BY user_id) d
+        WHERE h.user_id = d.user_id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION memory_hub_count_memories() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE hub_users h SET live_memories = h.live_memories + d.n
+        FROM (SELECT user_id, count(*) AS n FROM added WHERE deleted_ms IS NULL
+              GROUP BY user_id) d
+        WHERE h.user_id = d.user_id;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE hub_users h SET live_memories = h.live_memories - d.n
+        FROM (SELECT user_id, count(*) AS n FROM removed WHERE deleted_ms IS NULL
+              GROUP BY user_id) d
+        WHERE h.user_id = d.user_id;
+    END IF;
+    RETURN NULL;
+END $$;
+""" + "".join(
+    f"""
+CREATE TRIGGER {table}_count_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+CREATE TRIGGER {table}_count_update AFTER UPDATE ON {table}
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+CREATE TRIGGER {table}_count_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+"""
+    for table, function in (
+        ("ops", "memory_hub_count_ops"),
+        ("memories", "memory_hub_count_memories"),
+    )
+)
+# What the counters start from, read past row-level security (forced for the owner, who runs
+# the migration): the owner lifts it for this transaction's statements and puts it back.
+_COUNTER_BACKFILL = f"""
+ALTER TABLE hub_users NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE ops NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE memories NO FORCE ROW LEVEL SECURITY;
+UPDATE hub_users u SET
+    op_bytes = coalesce((SELECT sum({_OP_BYTES}) FROM ops o WHERE o.user_id = u.user_id), 0),
+    live_memories = (SELECT count(*) FROM memories m
+                     WHERE m.user_id = u.user_id AND m.deleted_ms IS NULL);
+ALTER TABLE hub_users FORCE ROW LEVEL SECURITY;
+ALTER TABLE ops FORCE ROW LEVEL SECURITY;
+ALTER TABLE memories FORCE ROW LEVEL SECURITY;
+"""
+
+
+async def _v8_usage_counters(conn: asyncpg.Connection) -> None:
+    await conn.execute(_COUNTER_TRIGGERS)
+    await conn.execute(_COUNTER_BACKFILL)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "tables", _v1),
     (2, "row-level security", _v2_rls),
@@ -232,6 +310,8 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (4, "supersedes", _v4_supersedes),
     (5, "integer ids", _v5_integer_ids),
     (6, "sharing", _v6_sharing),
+    # 7: typed links (another branch).
+    (8, "usage counters", _v8_usage_counters),
 ]
 
 

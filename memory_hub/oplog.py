@@ -22,11 +22,6 @@ from memory_core.model import SYNCED_FIELDS, Memory
 from memory_core.wire import sync
 from memory_hub.limits import Limits
 
-_OP_COLUMNS = (
-    "seq, op_id::text AS op_id, replica_id, replica_seq, entity_id, hlc, kind, field_mask, "
-    "key_id, fields, sealed"
-)
-
 
 @dataclass
 class UserRow:
@@ -67,7 +62,7 @@ async def head_seq(conn: asyncpg.Connection, user: str) -> int:
 
 
 def body_hash(op: sync.Op) -> bytes:
-    canonical = json.dumps(op.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = merge.canonical(op.fields)
     return hashlib.sha256(canonical.encode() + b"\0" + (op.sealed or "").encode()).digest()
 
 
@@ -94,14 +89,30 @@ _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
     "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, num"
 )
-# `num` is written by the insert only: a memory's integer id never changes.
+# One statement per page, whatever its size: the rows travel as parallel arrays (text[] for
+# the JSON values and the tags, cast back in SQL), so the page costs one round trip and one
+# plan instead of one execution per row. `num` is written by the insert only: a memory's
+# integer id never changes.
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, num) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
-    "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
-    "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
-    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15"
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, "
+    "num) "
+    "SELECT $1, r.id, r.content, r.secret, r.category, "
+    "ARRAY(SELECT jsonb_array_elements_text(r.tags::jsonb)), r.keywords, r.importance, "
+    "r.sensitive, r.project, r.source, r.created_ms, r.updated_ms, r.clocks::jsonb, "
+    "r.supersedes, r.num FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], "
+    "$6::text[], $7::text[], $8::float8[], $9::bool[], $10::text[], $11::text[], "
+    "$12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::bigint[]) "
+    "AS r(id, content, secret, category, tags, keywords, importance, sensitive, project, "
+    "source, created_ms, updated_ms, clocks, "
+    "supersedes, num) "
+    "ON CONFLICT (user_id, id) DO UPDATE SET content = EXCLUDED.content, "
+    "secret = EXCLUDED.secret, category = EXCLUDED.category, tags = EXCLUDED.tags, "
+    "expanded_keywords = EXCLUDED.expanded_keywords, importance = EXCLUDED.importance, "
+    "is_sensitive = EXCLUDED.is_sensitive, project = EXCLUDED.project, "
+    "source = EXCLUDED.source, created_ms = EXCLUDED.created_ms, "
+    "updated_ms = EXCLUDED.updated_ms, clocks = EXCLUDED.clocks, "
+    "supersedes = EXCLUDED.supersedes"
 )
 
 
@@ -138,25 +149,25 @@ def fold(values: dict[str, Any], op: sync.Op) -> None:
     values["new"] = False
 
 
-def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        user,
-        entity,
-        v["content"],
-        v["secret"],
-        v["category"],
-        v["tags"],
-        v["expanded_keywords"],
-        float(v["importance"]),
-        v["is_sensitive"],
-        v["project"],
-        v["source"],
-        v["created_ms"],
-        v["updated_ms"],
-        v["clocks"],
-        v["supersedes"],
-        v["num"],
-    )
+def _upsert_columns(rows: dict[str, dict[str, Any]]) -> list[list[Any]]:
+    """`_UPSERT`'s arrays ($2 …) for the joined rows, by entity id."""
+    return [
+        list(rows),
+        [v["content"] for v in rows.values()],
+        [v["secret"] for v in rows.values()],
+        [v["category"] for v in rows.values()],
+        [json.dumps(list(v["tags"])) for v in rows.values()],
+        [v["expanded_keywords"] for v in rows.values()],
+        [float(v["importance"]) for v in rows.values()],
+        [v["is_sensitive"] for v in rows.values()],
+        [v["project"] for v in rows.values()],
+        [v["source"] for v in rows.values()],
+        [v["created_ms"] for v in rows.values()],
+        [v["updated_ms"] for v in rows.values()],
+        [json.dumps(v["clocks"]) for v in rows.values()],
+        [v["supersedes"] for v in rows.values()],
+        [v["num"] for v in rows.values()],
+    ]
 
 
 async def _rows(
@@ -185,7 +196,7 @@ async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op]) -
         fold(values, op)
         touched[op.entity_id] = values
     await number_new(conn, user, [v for e, v in touched.items() if e not in rows])
-    await conn.executemany(_UPSERT, [_upsert_args(user, e, v) for e, v in touched.items()])
+    await conn.execute(_UPSERT, user, *_upsert_columns(touched))
 
 
 async def number_new(conn: asyncpg.Connection, user: str, fresh: list[dict[str, Any]]) -> None:
@@ -231,10 +242,17 @@ async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms
 
 # ----------------------------------------------------------------------------------- append
 
-_INSERT_OP = (
+# A page of ops in one statement, as parallel arrays (see `_UPSERT`). Not COPY: COPY FROM is
+# refused on tables under row-level security.
+_INSERT_OPS = (
     "INSERT INTO ops (user_id, seq, op_id, replica_id, replica_seq, entity_id, hlc, kind, "
     "field_mask, key_id, fields, sealed, body_hash) "
-    "VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    "SELECT $1, o.seq, o.op_id, o.replica_id, o.replica_seq, o.entity_id, o.hlc, o.kind, "
+    "ARRAY(SELECT jsonb_array_elements_text(o.mask::jsonb)), o.key_id, o.fields::jsonb, "
+    "o.sealed, o.body_hash FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], "
+    "$6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], "
+    "$12::bytea[], $13::bytea[]) AS o(seq, op_id, replica_id, replica_seq, entity_id, hlc, "
+    "kind, mask, key_id, fields, sealed, body_hash)"
 )
 
 
@@ -302,7 +320,6 @@ async def append_many(
         sealed = base64.b64decode(op.sealed) if op.sealed is not None else None
         rows.append(
             (
-                user,
                 seq,
                 op.op_id,
                 op.replica_id,
@@ -310,9 +327,9 @@ async def append_many(
                 op.entity_id,
                 op.hlc,
                 op.kind,
-                op.field_mask,
+                json.dumps(op.field_mask),
                 op.key_id,
-                op.fields,
+                json.dumps(op.fields),
                 sealed,
                 digest,
             )
@@ -327,7 +344,7 @@ async def append_many(
             inserted.append(op)
         acks.append(sync.Ack(op_id=op.op_id, status="inserted", seq=seq))
     if rows:
-        await conn.executemany(_INSERT_OP, rows)
+        await conn.execute(_INSERT_OPS, user, *[list(column) for column in zip(*rows, strict=True)])
     await materialise(
         conn, user, [op for op in inserted if op.entity_id not in {d.entity_id for d, _ in deletes}]
     )
@@ -364,33 +381,3 @@ async def push(
         acks = await append_many(conn, user, state, ops, now_ms)
     await save_user(conn, user, state)
     return acks, state.next_seq
-
-
-def pulled(row: asyncpg.Record) -> sync.PulledOp:
-    sealed = row["sealed"]
-    return sync.PulledOp(
-        seq=row["seq"],
-        replica_id=row["replica_id"],
-        replica_seq=row["replica_seq"],
-        op_id=row["op_id"],
-        entity_id=row["entity_id"],
-        hlc=row["hlc"],
-        kind=row["kind"],
-        field_mask=list(row["field_mask"]),
-        key_id=row["key_id"],
-        fields=row["fields"],
-        sealed=base64.b64encode(sealed).decode() if sealed is not None else None,
-    )
-
-
-async def pull(
-    conn: asyncpg.Connection, user: str, after: int, limit: int
-) -> tuple[list[sync.PulledOp], bool, int]:
-    rows = await conn.fetch(
-        f"SELECT {_OP_COLUMNS} FROM ops WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        user,
-        after,
-        limit + 1,
-    )
-    head = await head_seq(conn, user)
-    return [pulled(r) for r in rows[:limit]], len(rows) > limit, head

@@ -25,7 +25,7 @@ from memory_core.http.bodies import (
 from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
 from memory_core.wire import rest, sync
-from memory_hub import oplog, original, sharing
+from memory_hub import oplog, original, pulls, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
@@ -235,6 +235,10 @@ def parse_push(raw: bytes, limits: HubSettings) -> sync.PushRequest:
         raise PayloadTooLarge(
             f"{len(raw_ops)} ops in one push; at most {limits.max_push_ops}: push smaller pages"
         )
+    try:  # the usual case, every op valid: checked once
+        return sync.PushRequest.model_validate(data)
+    except ValidationError:
+        pass  # name the ops at fault, or say what else is wrong
     if isinstance(raw_ops, list):
         bad = []
         for item in raw_ops:
@@ -273,19 +277,31 @@ async def pull(request: Request) -> Response:
     who = user(request)
     after = int_param(request, "after", 0, 0, (1 << 63) - 1)
     limit = int_param(request, "limit", sync.DEFAULT_PULL_LIMIT, 1, sync.MAX_PULL_LIMIT)
+    own = _own_ops(request)
     the_hub = hub(request)
     async with user_tx(the_hub.pool, who) as conn:
-        ops, has_more, head = await oplog.pull(conn, who, after, limit)
+        ops, cursor, has_more, head = await pulls.pull(conn, who, after, limit, own)
     counter: Metrics = request.app.state.metrics
     counter.ops_pulled += len(ops)
     out = sync.PullResponse(
         ops=ops,
-        next_after=ops[-1].seq if ops else after,
+        next_after=cursor,
         has_more=has_more,
         head_seq=head,
         server_time=the_hub.clock.now_ms(),
     )
     return JSONResponse(out.model_dump())
+
+
+def _own_ops(request: Request) -> pulls.OwnOps | None:
+    """`replica_id` and `replica_seq_below`: the puller's own ops, which it need not get back."""
+    replica_id = request.query_params.get("replica_id")
+    if replica_id is None:
+        return None
+    if not (len(replica_id) == 32 and all(c in "0123456789abcdef" for c in replica_id)):
+        raise InvalidInput("replica_id must be 32 lowercase hex digits")
+    below = int_param(request, "replica_seq_below", 0, 0, (1 << 63) - 1)
+    return pulls.OwnOps(replica_id, below)
 
 
 ROUTES = [

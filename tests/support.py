@@ -92,6 +92,7 @@ class Daemon:
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     clients: list[httpx.Client] = field(default_factory=list)
+    cwd: Path | None = None  # where `python -m memoryd` finds the code (benches compare two)
 
     @property
     def socket(self) -> Path:
@@ -105,6 +106,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "memoryd", "serve"],
             env=self.env,
+            cwd=self.cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -195,8 +197,9 @@ class HubServer:
     """`memory-hub serve` as a child process on a loopback port, its output in a log file;
     stop() then start() again keeps its port and its database."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path = REPO) -> None:
         self.env = env
+        self.cwd = cwd  # where `python -m memory_hub` finds the code (benches compare two)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = short_tmpdir("hublog") / "hub.log"
@@ -211,7 +214,7 @@ class HubServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "memory_hub", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port)],
-                cwd=REPO, env=self.env, stdout=log, stderr=log,
+                cwd=self.cwd, env=self.env, stdout=log, stderr=log,
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -35,11 +35,17 @@ PULL_PATH = "/api/sync/pull"
 
 # The hub's default push limits (HUB_MAX_PUSH_OPS, HUB_MAX_PUSH_BYTES; an operator may lower
 # them): a replica sizes its pages to fit both, and halves a page the hub still answers 413.
-MAX_PUSH_OPS = 500  # ops per push request
+# Pages are sized by bytes: the op count is high enough that only ops under ~840 bytes meet
+# it, so a page carries ~4 MiB whatever the memories' length. (Hubs before issue 20 allowed
+# 500 ops: a replica's first page to one is refused with 413 and halved down to fit, once.)
+MAX_PUSH_OPS = 5000  # ops per push request
 MAX_PUSH_BYTES = 4 * 1024 * 1024  # a whole push request body, encoded
 MAX_OP_BODY_BYTES = 64 * 1024  # encoded `fields` + `sealed` of one op
-DEFAULT_PULL_LIMIT = 500
+# A pull page: at most `limit` ops (up to MAX_PULL_LIMIT, every hub's cap) and, from hubs since
+# issue 20, about MAX_PULL_BYTES of op bodies: the page is cut after the op that passes it.
+DEFAULT_PULL_LIMIT = 1000
 MAX_PULL_LIMIT = 1000
+MAX_PULL_BYTES = 4 * 1024 * 1024
 MAX_FUTURE_SKEW_MS = 10 * 60 * 1000  # the hub refuses ops stamped further ahead than this
 
 # Fields a put may carry. All but created_ms are last-writer-wins registers keyed by the op's
@@ -151,8 +157,12 @@ class Op(OpHeader):
         return self.kind == "put" and not self.fields and self.sealed is not None
 
 
+# Configured once, never changed (json.dumps with options builds an encoder per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def body_bytes(op: Op) -> int:
-    encoded = json.dumps(op.fields, separators=(",", ":"), ensure_ascii=False).encode()
+    encoded = _COMPACT.encode(op.fields).encode()
     return len(encoded) + len(op.sealed or "")
 
 
@@ -184,6 +194,13 @@ def ops_that_fit(op_bytes: list[int], max_bytes: int = MAX_PUSH_BYTES) -> int:
         if total > max_bytes:
             return max(count, 1)
     return len(op_bytes)
+
+
+def push_body(replica_id: str, envelopes: list[str]) -> bytes:
+    """A PushRequest's encoding from ops already encoded (`model_dump_json`), as a replica
+    keeps them queued: the same bytes as `PushRequest(...).model_dump_json()`, without parsing
+    and validating every op again."""
+    return f'{{"replica_id":"{replica_id}","ops":[{",".join(envelopes)}]}}'.encode()
 
 
 AckStatus = Literal["inserted", "duplicate", "obsolete"]

@@ -102,6 +102,13 @@ class MemoryStore(MemoryBackend):
         `replication`. Returns whether the row changed."""
         return await replication.apply_remote(self, conn, change)
 
+    async def apply_remote_page(
+        self, conn: aiosqlite.Connection, changes: list[Change]
+    ) -> list[bool | str]:
+        """`apply_remote` for a pulled page, batched; for each change whether its row changed,
+        or why it was refused. See `replication.apply_page`."""
+        return await replication.apply_page(self, conn, changes)
+
     async def import_many(self, items: list[NewMemory]) -> ImportResult:
         return await transfer.import_many(self, items)
 

@@ -11,7 +11,7 @@ import aiosqlite
 
 from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.errors import InvalidInput, NotFound
-from memory_core.model import Memory, check_id, normalize_for_dedup
+from memory_core.model import CREATION_FIELDS, Memory, check_id, normalize_for_dedup
 
 COLUMNS = (
     "rowid, id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
@@ -43,9 +43,24 @@ def open_sealed(cipher: Cipher, memory_id: str, sealed: bytes) -> str:
     return cipher.open(sealed, memory_aad(memory_id))
 
 
+# Configured once, never changed (json.dumps with options builds an encoder per call).
+_SORTED = json.JSONEncoder(sort_keys=True)
+
+
+async def write_row(
+    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
+) -> None:
+    """Store `memory` with plaintext `text` (see `row_values`)."""
+    values = row_values(cipher, memory, text)
+    await conn.execute(INSERT_ROW if insert else UPDATE_ROW, values)
+
+
 def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, Any]:
-    """The `memories` columns that store `memory` with plaintext `text` (see `write_row`); the
-    scale benchmark's bulk load (bench/scale_bench.py) writes its rows with these too."""
+    """The `memories` columns of `memory` with plaintext `text`. A sensitive memory's text is
+    sealed whole: no word of it reaches the content column, the full-text index or the vectors
+    (redacting only the detected secret left the rest findable, confirming a guess), so it is
+    found only by the tags, category and keywords the user gave it. `text` is None for content
+    this machine never had (sealed by the hub)."""
     if text is not None:
         memory.content = None if memory.is_sensitive else text
     return {
@@ -68,31 +83,30 @@ def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, An
         "source": memory.source,
         "created_ms": memory.created_ms,
         "updated_ms": memory.updated_ms,
-        "field_hlc": json.dumps(memory.field_hlc, sort_keys=True),
+        "field_hlc": _SORTED.encode(memory.field_hlc),
         "supersedes": memory.supersedes,
     }
 
 
-def insert_sql(values: dict[str, Any]) -> str:
-    names = ", ".join(values)
-    marks = ", ".join(f":{k}" for k in values)
-    return f"INSERT INTO memories ({names}) VALUES ({marks})"
-
-
-async def write_row(
-    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
-) -> None:
-    """Store `memory` with plaintext `text`. A sensitive memory's text is sealed whole: no word
-    of it reaches the content column, the full-text index or the vectors (redacting only the
-    detected secret left the rest findable, confirming a guess), so it is found only by the
-    tags, category and keywords the user gave it. `text` is None for content this machine
-    never had (sealed by the hub)."""
-    values = row_values(cipher, memory, text)
-    if insert:
-        await conn.execute(insert_sql(values), values)
-    else:
-        sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
-        await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)
+_ROW_NAMES = (
+    "id",
+    *CREATION_FIELDS,
+    "secret",
+    "content_hash",
+    "created_ms",
+    "updated_ms",
+    "field_hlc",
+    "supersedes",
+)
+# Named parameters: `row_values` feeds these one row at a time or many with executemany.
+INSERT_ROW = (
+    f"INSERT INTO memories ({', '.join(_ROW_NAMES)}) "
+    f"VALUES ({', '.join(f':{k}' for k in _ROW_NAMES)})"
+)
+UPDATE_ROW = (
+    f"UPDATE memories SET {', '.join(f'{k} = :{k}' for k in _ROW_NAMES if k != 'id')} "
+    "WHERE id = :id"
+)
 
 
 async def read_plaintext(conn: aiosqlite.Connection, cipher: Cipher, memory: Memory) -> str:
@@ -101,9 +115,14 @@ async def read_plaintext(conn: aiosqlite.Connection, cipher: Cipher, memory: Mem
         return memory.content or ""
     async with conn.execute("SELECT secret FROM memories WHERE id = ?", (memory.id,)) as cursor:
         row = await cursor.fetchone()
-    if row is None or row[0] is None:
-        return ""
-    return open_sealed(cipher, memory.id, row[0])
+    return plaintext_of_row(cipher, memory, None if row is None else row[0])
+
+
+def plaintext_of_row(cipher: Cipher, memory: Memory, secret: bytes | None) -> str:
+    """`read_plaintext` on a row already read with its `secret` column."""
+    if not memory.is_sensitive:
+        return memory.content or ""
+    return "" if secret is None else open_sealed(cipher, memory.id, secret)
 
 
 async def id_taken(conn: aiosqlite.Connection, memory_id: str) -> bool:

@@ -25,6 +25,13 @@ from memory_core.wire.sync import (
 T = TypeVar("T", PushResponse, PullResponse)
 
 
+# A page is up to 4 MiB (5,000 ops): a busy hub, queueing it behind the same user's other
+# pushes (one lock per user), may take well over 15 s to answer. A push that times out is not
+# lost (the retry is acked `duplicate`) but its work is done twice, so the answer is awaited
+# longer than a connection.
+ANSWER_TIMEOUT = httpx.Timeout(15.0, read=120.0)
+
+
 class HubRefused(RemoteError):
     """A 4xx from the hub: retrying the same request will not help. `error` is the whole
     answer (the ops at fault, the hub's clock)."""
@@ -40,7 +47,7 @@ class SyncClient:
         base_url: str,
         api_key: str,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 15.0,
+        timeout: httpx.Timeout = ANSWER_TIMEOUT,
     ) -> None:
         self.base_url = base_url
         self._http = httpx.AsyncClient(
@@ -69,20 +76,26 @@ class SyncClient:
         return response
 
     async def push(self, request: PushRequest) -> PushResponse:
+        return await self.push_encoded(request.model_dump_json().encode())
+
+    async def push_encoded(self, body: bytes) -> PushResponse:
+        """A push whose body is already encoded (`memory_core.wire.sync.push_body`)."""
         response = await self._send(
             self._http.build_request(
-                "POST",
-                PUSH_PATH,
-                content=request.model_dump_json(),
-                headers={"content-type": "application/json"},
+                "POST", PUSH_PATH, content=body, headers={"content-type": "application/json"}
             )
         )
         return _parse(PushResponse, response)
 
-    async def pull(self, after: int, limit: int = DEFAULT_PULL_LIMIT) -> PullResponse:
-        response = await self._send(
-            self._http.build_request("GET", PULL_PATH, params={"after": after, "limit": limit})
-        )
+    async def pull(
+        self, after: int, limit: int = DEFAULT_PULL_LIMIT, own: tuple[str, int] | None = None
+    ) -> PullResponse:
+        """A page after `after`. `own`: this replica's id and next replica_seq; hubs since
+        issue 20 leave out the ops it pushed below that (it holds them already)."""
+        params: dict[str, str | int] = {"after": after, "limit": limit}
+        if own is not None:
+            params.update(replica_id=own[0], replica_seq_below=own[1])
+        response = await self._send(self._http.build_request("GET", PULL_PATH, params=params))
         return _parse(PullResponse, response)
 
 

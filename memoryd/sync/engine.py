@@ -11,8 +11,8 @@ skew stay queued. A pulled page and the cursor move together, in one transaction
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import asyncio
+import contextlib
 
 import aiosqlite
 
@@ -22,57 +22,19 @@ from memory_core.wire.sync import (
     DEFAULT_PULL_LIMIT,
     MAX_PUSH_BYTES,
     MAX_PUSH_OPS,
-    Op,
     PulledOp,
-    PushRequest,
     ops_that_fit,
+    push_body,
 )
 from memoryd.store.db import Database
 from memoryd.store.memories import Change, MemoryStore
 from memoryd.store.statement import write_statement
 from memoryd.sync.client import HubRefused, SyncClient
 from memoryd.sync.envelope import SyncCipher, open_op
+from memoryd.sync.rounds import Queued, RoundResult, Status, SyncStopped
 from memoryd.sync.state import new_replica_id, restamp
 
-
-class SyncStopped(Exception):
-    """The round could not go on for a reason retrying soon will not fix."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class RoundResult:
-    pushed: int = 0
-    duplicates: int = 0
-    obsolete: int = 0
-    parked: int = 0
-    pulled: int = 0
-    applied: int = 0
-    quarantined: int = 0
-    ok: bool = True
-    error_code: str | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Status:
-    replica_id: str
-    cursor: int
-    queued: int
-    parked: int
-    quarantined: int
-    last_push_ms: int | None
-    last_pull_ms: int | None
-    last_error: str | None
-    server_offset_ms: int | None
-    parked_errors: list[str] = field(default_factory=list)
+__all__ = ["Queued", "RoundResult", "Status", "SyncEngine", "SyncStopped"]
 
 
 class SyncEngine:
@@ -125,7 +87,8 @@ class SyncEngine:
             if not ops:
                 return
             try:
-                answer = await self.client.push(PushRequest(replica_id=replica_id, ops=ops))
+                body = push_body(replica_id, [op.envelope for op in ops])
+                answer = await self.client.push_encoded(body)
             except HubRefused as exc:
                 if exc.code == "payload_too_large":
                     page = limit = await self._too_large(exc, ops, result, page)
@@ -159,24 +122,26 @@ class SyncEngine:
             if len(acked) < len(ops):
                 raise SyncStopped("bad_answer", "the hub acknowledged fewer ops than were sent")
 
-    async def _queued(self, limit: int) -> tuple[str, list[Op]]:
+    async def _queued(self, limit: int) -> tuple[str, list[Queued]]:
         """The next page: at most `limit` queued ops, as many as fit the hub's push limit."""
         async with self.db.reader() as conn:
             async with conn.execute("SELECT replica_id FROM sync_state WHERE id = 1") as cursor:
                 state = await cursor.fetchone()
             async with conn.execute(
-                "SELECT op_id, envelope FROM sync_outbox WHERE parked = 0 "
+                "SELECT op_id, entity_id, hlc, envelope FROM sync_outbox WHERE parked = 0 "
                 "ORDER BY replica_seq LIMIT ?",
                 (limit,),
             ) as cursor:
                 rows = list(await cursor.fetchall())
         assert state is not None
-        # The stored envelope is the op as the request encodes it: its size is the op's share.
-        fit = ops_that_fit([len(row["envelope"].encode()) for row in rows], self.push_bytes)
-        return str(state[0]), [Op.model_validate_json(row["envelope"]) for row in rows[:fit]]
+        # The stored envelope is the op as the request encodes it (it was validated when it
+        # was queued): it goes out as it is, and its size is the op's share of the body.
+        ops = [Queued(row[0], row[1], row[2], row[3]) for row in rows]
+        fit = ops_that_fit([len(op.envelope.encode()) for op in ops], self.push_bytes)
+        return str(state[0]), ops[:fit]
 
     async def _too_large(
-        self, exc: HubRefused, ops: list[Op], result: RoundResult, page: int
+        self, exc: HubRefused, ops: list[Queued], result: RoundResult, page: int
     ) -> int:
         """A page over the hub's limit (it may be configured below ours): halve it, down to one
         op. One op alone over the limit can never be pushed: it is set aside, shown in status,
@@ -184,7 +149,7 @@ class SyncEngine:
         if len(ops) > 1:
             return len(ops) // 2
         op = ops[0]
-        size = len(op.model_dump_json().encode())
+        size = len(op.envelope.encode())
         await self._park(
             [op.op_id],
             f"payload_too_large: the change to memory {op.entity_id} is {size} bytes, over the "
@@ -203,7 +168,7 @@ class SyncEngine:
         await self.db.write(job)
 
     async def _refused(
-        self, exc: HubRefused, ops: list[Op], result: RoundResult, collisions: int
+        self, exc: HubRefused, ops: list[Queued], result: RoundResult, collisions: int
     ) -> int:
         """React to a refused push; returns the page size to try next, or raises."""
         code, ids = exc.code, set(exc.error.op_ids)
@@ -235,33 +200,70 @@ class SyncEngine:
     # ------------------------------------------------------------------ pull
 
     async def pull(self, result: RoundResult) -> None:
+        """Pull pages until the hub has no more. The next page is asked for while this one is
+        applied: the hub reads and encodes it while this machine writes, so on two cores a page
+        costs about the larger of the two, not their sum. Pulls change nothing on the hub,
+        so a page fetched and then dropped (the round stopped) costs only the transfer."""
         await self._retry_quarantine(result)
-        while True:
-            cursor = await self.cursor()
-            page = await self.client.pull(cursor, self.pull_limit)
-            if page.ops and page.ops[0].seq <= cursor:
-                raise SyncStopped("bad_answer", "the hub sent ops at or before the cursor")
-            changes: list[tuple[PulledOp, Change | None, str | None]] = []
-            for op in page.ops:
-                try:
-                    values = open_op(op, self.cipher)
-                except WrongKey as exc:
-                    if self.cipher is not None:
-                        raise SyncStopped("wrong_key", exc.message) from None
-                    changes.append((op, None, exc.message))
-                    continue
-                except BadEnvelope as exc:
-                    changes.append((op, None, exc.message))
-                    continue
-                changes.append(
-                    (op, Change(op.entity_id, op.kind, op.hlc, values, op.replica_id), None)
-                )
-            applied, quarantined = await self._apply_page(changes, page.next_after)
-            result.pulled += len(page.ops)
-            result.applied += applied
-            result.quarantined += quarantined
-            if not page.has_more or not page.ops:
-                return
+        cursor, own = await self._pull_start()
+        fetching = asyncio.ensure_future(self.client.pull(cursor, self.pull_limit, own))
+        try:
+            while True:
+                page = await fetching
+                if page.ops and page.ops[0].seq <= cursor:
+                    raise SyncStopped("bad_answer", "the hub sent ops at or before the cursor")
+                if page.has_more and page.next_after <= cursor:
+                    raise SyncStopped("bad_answer", "the hub's cursor did not move on")
+                if page.has_more:
+                    fetching = asyncio.ensure_future(
+                        self.client.pull(page.next_after, self.pull_limit, own)
+                    )
+                # This replica's own ops (an older hub sends them back) are joined already.
+                ops = [op for op in page.ops if not _is_own(op, own)]
+                applied, quarantined = await self._apply_page(self._opened(ops), page.next_after)
+                result.pulled += len(ops)
+                result.applied += applied
+                result.quarantined += quarantined
+                if not page.has_more:
+                    return
+                cursor = page.next_after
+        finally:
+            if not fetching.done():
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, HubUnreachable, HubRefused):
+                    await fetching
+
+    async def _pull_start(self) -> tuple[int, tuple[str, int]]:
+        """The cursor, and this replica's own ops: its id and next replica_seq. Every op it
+        queued below that was written here, in the transaction that queued it, so its state
+        holds them (a database restored from a backup has the older counter, and gets back
+        what it pushed after the backup)."""
+        async with (
+            self.db.reader() as conn,
+            conn.execute(
+                "SELECT cursor, replica_id, next_replica_seq FROM sync_state WHERE id = 1"
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), (str(row[1]), int(row[2]))
+
+    def _opened(self, ops: list[PulledOp]) -> list[tuple[PulledOp, Change | None, str | None]]:
+        """Each op with its change, or why it cannot be read (it goes to quarantine)."""
+        changes: list[tuple[PulledOp, Change | None, str | None]] = []
+        for op in ops:
+            try:
+                values = open_op(op, self.cipher)
+            except WrongKey as exc:
+                if self.cipher is not None:
+                    raise SyncStopped("wrong_key", exc.message) from None
+                changes.append((op, None, exc.message))
+                continue
+            except BadEnvelope as exc:
+                changes.append((op, None, exc.message))
+                continue
+            changes.append((op, Change(op.entity_id, op.kind, op.hlc, values, op.replica_id), None))
+        return changes
 
     async def _apply_page(
         self, changes: list[tuple[PulledOp, Change | None, str | None]], next_after: int
@@ -269,14 +271,16 @@ class SyncEngine:
         now = self.clock.now_ms()
 
         async def job(conn: aiosqlite.Connection) -> tuple[int, int]:
+            readable = [change for _, change, _ in changes if change is not None]
+            answers = iter(await self.store.apply_remote_page(conn, readable))
             applied = quarantined = 0
             for op, change, error in changes:
                 if change is not None:
-                    try:
-                        applied += await self.store.apply_remote(conn, change)
+                    answer = next(answers)
+                    if not isinstance(answer, str):
+                        applied += answer
                         continue
-                    except InvalidInput as exc:
-                        error = exc.message
+                    error = answer
                 quarantined += 1
                 await conn.execute(
                     "INSERT OR REPLACE INTO sync_quarantine (op_id, seq, envelope, error, at_ms) "
@@ -374,3 +378,7 @@ class SyncEngine:
             server_offset_ms=state["server_offset_ms"],
             parked_errors=parked_errors,
         )
+
+
+def _is_own(op: PulledOp, own: tuple[str, int]) -> bool:
+    return op.replica_id == own[0] and op.replica_seq < own[1]

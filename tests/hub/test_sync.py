@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from memory_core.ids import uuid7
+from memory_core.wire.sync import MAX_PUSH_OPS
 from tests.hub.ops import delete, put, replica, sealed_put
 from tests.hubs import HubHarness
 
@@ -96,7 +97,7 @@ async def test_clock_skew_is_refused_with_server_time(hub: HubHarness) -> None:
 async def test_push_limits_and_invalid_ops(hub: HubHarness) -> None:
     alice = hub.client("alice")
     rep, hlc = replica(), hub.clock.ms << 16
-    many = [put(rep, i + 1, uuid7(), hlc, content="x") for i in range(501)]
+    many = [put(rep, i + 1, uuid7(), hlc, content="x") for i in range(MAX_PUSH_OPS + 1)]
     r = await alice.post("/api/sync/push", json={"replica_id": rep, "ops": many})
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     huge = put(rep, 1, uuid7(), hlc, content="y" * (65 * 1024))

@@ -3,34 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.hubs import KEYS
-from tests.support import Daemon, HubServer, daemon_env, run_module, short_tmpdir
-
-KEY = "0f" * 32
-
-
-def _daemon(hub: HubServer) -> Daemon:
-    home = short_tmpdir()
-    env = daemon_env(
-        home,
-        MEMORY_API_KEY=KEYS["alice"],
-        MEMORY_API_URL=hub.url,
-        MEMORY_ENCRYPTION_KEY=KEY,
-        MEMORY_SYNC_INTERVAL="3600",
-    )
-    return Daemon(home, env).start()
-
-
-def _sync(client: httpx.Client) -> dict[str, Any]:
-    response = client.post("/api/sync")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.support import Daemon, HubServer, run_module
+from tests.sync.processes import sync_round, synced_daemon
 
 
 def _recall(client: httpx.Client, text: str) -> list[str]:
@@ -43,38 +21,38 @@ def _recall(client: httpx.Client, text: str) -> list[str]:
 def test_two_daemons_converge_through_the_hub_and_survive_an_outage(
     hub_server: HubServer,
 ) -> None:
-    a, b = _daemon(hub_server), _daemon(hub_server)
+    a, b = synced_daemon(hub_server), synced_daemon(hub_server)
     try:
         ca, cb = a.client(), b.client()
         stored = ca.post("/api/memories", json={"content": "The staging cluster is in eu-west-1"})
         assert stored.status_code == 201
         mid = stored.json()["id"]
-        assert _sync(ca)["ok"]
-        assert _sync(cb)["ok"]  # (B's own start-up round may already have pulled it)
+        assert sync_round(ca)["ok"]
+        assert sync_round(cb)["ok"]  # (B's own start-up round may already have pulled it)
         assert _recall(cb, "staging cluster") == [mid]
 
         assert cb.delete(f"/api/memories/{mid}").status_code == 200
-        _sync(cb)
-        _sync(ca)
+        sync_round(cb)
+        sync_round(ca)
         assert _recall(ca, "staging cluster") == []
 
         hub_server.stop()
         for i in range(3):
             r = ca.post("/api/memories", json={"content": f"offline note {i} about kafka"})
             assert r.status_code == 201  # the daemon keeps working without the hub
-        down = _sync(ca)
+        down = sync_round(ca)
         assert not down["ok"] and down["error_code"] == "unreachable"
         status = ca.get("/api/sync/status").json()
         assert status["queue_depth"] == 3 and status["last_error"].startswith("unreachable")
 
         hub_server.start()  # the same database: what it acknowledged before is still there
-        assert _sync(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
-        assert _sync(ca)["pushed"] == 0
+        assert sync_round(ca)["ok"]  # (its backoff loop may have pushed first: either is fine)
+        assert sync_round(ca)["pushed"] == 0
         listed = hub_server.client(KEYS["alice"]).get("/api/memories").json()
         notes = [m["content"] for m in listed["memories"] if "offline note" in m["content"]]
         assert sorted(notes) == [f"offline note {i} about kafka" for i in range(3)]
         assert listed["total"] == 3  # the deleted one is gone from the hub too
-        _sync(cb)
+        sync_round(cb)
         found = _recall(cb, "offline note kafka")
         assert len(found) == len(set(found)) == 3  # converged, no duplicates
         assert ca.get("/api/sync/status").json()["queue_depth"] == 0
@@ -91,7 +69,7 @@ def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:
     assert client.post("/api/sync").status_code == 409
 
 
-def test_memory_status_shows_sync(daemon: Daemon) -> None:
+def test_memory_status_showssync_round(daemon: Daemon) -> None:
     done = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env)
     assert done.returncode == 0, done.stderr
     out = done.stdout

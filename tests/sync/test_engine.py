@@ -266,3 +266,36 @@ async def test_sensitive_memory_stored_over_hub_rest_arrives_without_content(wor
     secret = await rest.post(f"/api/memories/{mid}/secret")
     assert on_hub["tags"] == "deploy,prod" and on_hub["is_sensitive"] is True
     assert secret.json()["content"] == "the deploy password is Tr0ub4dor&3"
+
+
+async def test_a_replica_does_not_pull_back_what_it_pushed(world: Any) -> None:
+    _hub, _, make = world
+    a, b = await make("a"), await make("b")
+    for n in range(3):
+        await a.store.create(NewMemory(f"note {n} from a"))
+    mine = await a.engine.sync_once()
+    assert mine.ok and mine.pushed == 3 and mine.pulled == 0
+    theirs = await b.engine.sync_once()
+    assert theirs.ok and theirs.pulled == theirs.applied == 3
+    assert await a.engine.cursor() == await b.engine.cursor() == 3
+
+
+async def test_a_database_restored_from_a_backup_gets_back_what_it_pushed_since(
+    world: Any, tmp_path: Path
+) -> None:
+    _hub, _, make = world
+    a = await make("a")
+    await a.store.create(NewMemory("written before the backup"))
+    assert (await a.engine.sync_once()).ok
+    await a.close()
+    shutil.copy(a.db_path, tmp_path / "backup.db")  # the replica-id file stays as it is
+    a = await make("a")
+    later = await a.store.create(NewMemory("written after the backup"))
+    assert (await a.engine.sync_once()).pushed == 1
+    await a.close()
+    shutil.copy(tmp_path / "backup.db", a.db_path)
+    a = await make("a")
+    assert not a.cloned
+    back = await a.engine.sync_once()
+    assert back.ok and back.applied == 1
+    assert (await a.store.get(later.memory.id)).content == "written after the backup"

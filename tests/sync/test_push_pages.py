@@ -137,3 +137,18 @@ async def test_an_op_over_the_hubs_limit_is_set_aside_and_the_rest_flows(
     b = await make("b")
     await b.engine.sync_once()
     assert big.memory.id in await b.snapshot()
+
+
+async def test_a_hub_before_issue_20_with_500_ops_a_push_gets_halved_pages(hub_world: Any) -> None:
+    # A hub older than issue 20 allows 500 ops a push; replicas now send up to MAX_PUSH_OPS.
+    hub, make = await hub_world(max_push_ops=500)
+    a = await make("a", push_page=MAX_PUSH_OPS)
+    recorder = RecordingTransport(a.transport.inner)
+    a.transport.inner = recorder
+    await a.store.import_many([NewMemory(f"short note {n}") for n in range(1200)])
+    result = await a.engine.sync_once()
+    assert result.ok and result.pushed == 1200 and result.parked == 0, result
+    assert await a.outbox_depth() == 0 and await hub.head() == 1200
+    statuses = [status for _, status in recorder.pushes]
+    # The 1200 queued -> 600 -> 300: refused while over 500, then pages that fit; never a loop.
+    assert statuses == [413, 413, 200, 200, 200, 200], statuses
