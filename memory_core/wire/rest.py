@@ -149,6 +149,8 @@ class MemoryOut(BaseModel):
     updated_at: str
     # The older memory this one replaced, if any (that one ranks below this one).
     supersedes: str | None = None
+    # The daemon's short integer id (`memory show 42`): local to the machine, unlike `id`.
+    num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class ScoredMemoryOut(MemoryOut):

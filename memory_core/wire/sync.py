@@ -50,6 +50,7 @@ LWW_FIELDS = (
     "expanded_keywords",
     "importance",
     "is_sensitive",
+    "links",
     "project",
     "source",
     "supersedes",

@@ -20,7 +20,7 @@ from memory_core.http.openapi import openapi_route
 from memory_core.http.routing import routes
 from memory_core.version import __version__
 from memoryd.api import routes as memory_routes
-from memoryd.api import routes_admin, routes_automem
+from memoryd.api import routes_admin, routes_automem, routes_links
 from memoryd.api.components import Components
 from memoryd.learn import component as learn
 from memoryd.remote.component import http_only
@@ -32,6 +32,7 @@ from memoryd.viewer_component import VIEWER_ENDPOINTS
 
 ENDPOINTS = (
     *memory_routes.ENDPOINTS,
+    *routes_links.ENDPOINTS,
     *routes_admin.ENDPOINTS,
     *routes_automem.ENDPOINTS,
     *learn.ENDPOINTS,

@@ -53,7 +53,7 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
 
 
 def memory_out(memory: Memory) -> rest.MemoryOut:
-    return rest.MemoryOut(**_fields(memory, memory.shown_content()))
+    return rest.MemoryOut(**_fields(memory, memory.shown_content()), num=memory.num)
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -137,7 +137,7 @@ async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
     results = await components(request).store.recall(RecallQuery(**body.model_dump()))
     return rest.RecallOut(
         memories=[
-            rest.ScoredMemoryOut(**_fields(m, m.shown_content()), score=round(s, 6))
+            rest.ScoredMemoryOut(**_fields(m, m.shown_content()), num=m.num, score=round(s, 6))
             for m, s in results
         ]
     )
