@@ -92,15 +92,16 @@ def refused(op: sync.Op) -> str | None:
 
 _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes"
+    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, links"
 )
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, "
+    "links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
     "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
     "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
-    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15"
+    "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15, "
+    "links = $16"
 )
 
 
@@ -154,6 +155,7 @@ def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
         v["updated_ms"],
         v["clocks"],
         v["supersedes"],
+        v["links"],
     )
 
 
@@ -198,6 +200,7 @@ async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms
     )
     await conn.execute(
         "UPDATE memories SET content = NULL, secret = NULL, expanded_keywords = '', tags = '{}', "
+        "links = '[]', "
         "deleted_ms = $3, updated_ms = GREATEST(updated_ms, $3) "
         "WHERE user_id = $1 AND id = $2",
         user,

@@ -5,7 +5,8 @@ weights). PostgreSQL fetches the candidate pool, ranked with weights content A, 
 B, tags C in the daemon's BM25 proportions; then each candidate is rescored in Python with the
 shared functions, as the daemon does: rank relative to the best candidate, times term coverage
 and the adjacent-pair proximity bonus (`ranking.lexical`), then importance, recency and project
-(`ranking.score`).
+(`ranking.score`). A superseded memory is placed below its successor, which it brings in
+(`memory_core.recall.succession`, as on the daemon).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
+from memory_core.recall.succession import rank
 from memory_core.wire import rest
 from memory_hub.db import user_tx
 from memory_hub.memories import COLUMNS, Hub
+from memory_hub.succession import successors
 
 # ts_rank weights are ordered {D, C, B, A}; the daemon's are content 10, keywords 4, tags 2.
 _TOP = ranking.BM25_WEIGHTS[0]
@@ -46,7 +49,7 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         args.append(normalize_category(body.category))
         category = f"WHERE m.category = ${len(args)}"
     pool = max(body.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
-    rank = f"{RANK_FUNCTION}($2::float4[], m.search_vector, i.tq, {NORMALIZATION})"
+    term_rank = f"{RANK_FUNCTION}($2::float4[], m.search_vector, i.tq, {NORMALIZATION})"
     # ts_rank knows nothing of how rare a word is, which BM25 weighs most: rank each term
     # alone and weigh it by BM25's inverse document frequency. The frequencies are counted
     # among the user's rows the OR query matches (which PostgreSQL visits anyway), ignoring the
@@ -66,19 +69,35 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         "LATERAL (SELECT count(*) AS df FROM matched m WHERE m.search_vector @@ t.tq) d "
         "WHERE d.df > 0), "
         "top AS ("
-        f"SELECT m.id AS top_id, (SELECT sum(i.w * {rank}) FROM idf i) AS rank "
+        f"SELECT m.id AS top_id, (SELECT sum(i.w * {term_rank}) FROM idf i) AS rank "
         f"FROM matched m {category} ORDER BY rank DESC, m.id LIMIT {pool}) "
         f"SELECT {columns}, top.rank FROM top "
         "JOIN memories m ON m.user_id = $1 AND m.id = top.top_id ORDER BY top.rank DESC, m.id"
     )
     async with user_tx(hub.pool, user) as conn:
         await hub._e2e_guard(conn, user)
-        rows = await conn.fetch(sql, *args)
-    if not rows:
-        return []
+        rows = list(await conn.fetch(sql, *args))
+        if not rows:
+            return []
+        # A superseded candidate brings its successor in (the newer memory is found wherever
+        # the older one would have been), as the daemon does; a successor the category filter
+        # leaves out only marks the older one.
+        heads = await successors(conn, user, [r["id"] for r in rows])
+        absent = sorted({h for h in heads.values()} - {r["id"] for r in rows})
+        # ranking.lexical takes SQLite's BM25 sign (lower is better): negate ts_rank.
+        best = -max(float(r["rank"]) for r in rows)
+        if absent:
+            found: list[Any] = [user, absent]
+            also = ""
+            if body.category:
+                found.append(args[-1])  # the normalised category
+                also = " AND m.category = $3"
+            rows += await conn.fetch(
+                f"SELECT {columns}, 0.0::float4 AS rank FROM memories m "
+                f"WHERE {scope} AND m.id = ANY($2::text[]){also}",
+                *found,
+            )
     wanted = [fts.stem(t) for t in plan.terms]
-    # ranking.lexical takes SQLite's BM25 sign (lower is better): negate ts_rank.
-    best = -max(float(r["rank"]) for r in rows)
     now = hub.clock.now_ms()
     scored = []
     for row in rows:
@@ -91,4 +110,11 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         )
         scored.append((row, ranking.score(candidate, body.project)))
     ranking.order(scored, body.sort_by)
-    return [{**hub.out(row), "score": round(s, 6)} for row, s in scored[: body.limit] if s > 0]
+    # No superseded memory above its successor (memory_core.recall.succession).
+    placed = rank([(r["id"], s) for r, s in scored], heads, body.sort_by == "relevance")
+    by_id = {r["id"]: r for r, _ in scored}
+    return [
+        {**hub.out(by_id[p.id]), "score": round(p.score, 6)}
+        for p in placed[: body.limit]
+        if p.score > 0
+    ]
