@@ -76,6 +76,7 @@ BODIES: dict[str, Any] = {
         "project": "p",
     },
     "POST /api/memories/recall": _schema_example(rest.RecallIn),
+    "POST /api/memories/{id}/links": {"target_id": 1, "link_type": "see-also"},
     "POST /api/memories/import": [_schema_example(rest.ImportItem)],
     f"POST {sync.PUSH_PATH}": _push_body(),
 }
@@ -161,7 +162,11 @@ class FuzzedHub:
             path,
             query=QUERY.get(route, ()),
             body=BODIES.get(route),
-            path_values={"id": self.memory_id} if "{id}" in path else {},
+            path_values=(
+                {"id": self.memory_id, "dst": self.memory_id, "type": "see-also"}
+                if "{id}" in path
+                else {}
+            ),
         )
 
     def send(self, probe: Probe) -> Answer:
