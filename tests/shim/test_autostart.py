@@ -19,6 +19,7 @@ from mcp import Client
 
 from mcp_shim.autostart import DaemonUnavailable, ensure_daemon, probe
 from tests.shim.helpers import daemon_pids, mute_socket, shim, shim_env, stop_daemons
+from tests.shim.test_tools import TOOLS
 from tests.support import REPO, damage_schema_page, short_tmpdir, wait_until
 
 # The shim waits 3 s for a daemon it starts (the default, tested by the hang test below). The
@@ -122,7 +123,7 @@ async def test_a_daemon_that_never_answers_costs_at_most_five_seconds(home: Path
             assert "did not answer within 4.5 s" in text and "memoryd serve" in text, text
             assert elapsed < 5.5
             tools = await client.list_tools()  # the shim itself is still fine
-            assert len(tools.tools) == 8
+            assert len(tools.tools) == len(TOOLS)
 
 
 def test_ensure_daemon_from_many_threads_spawns_once(home: Path) -> None:

@@ -23,6 +23,7 @@ from tests.shim.plugin_helpers import (
     plugin_env,
     wait_for,
 )
+from tests.shim.test_tools import TOOLS
 from tests.support import REPO, short_tmpdir
 
 SCRIPT = REPO / "scripts" / "plugin_python.py"
@@ -109,7 +110,7 @@ def test_a_build_outlives_the_server_that_started_it() -> None:
     # The tools are there at once, while the build has only just started.
     assert "tools" in server.initialize()["capabilities"]
     server.request(1, "tools/list")
-    assert len(server.answer(1)["result"]["tools"]) == 8
+    assert len(server.answer(1)["result"]["tools"]) == len(TOOLS)
     wait_for(fake.building.exists, 60, "pip to build the fake package")
     server.kill_tree()
 

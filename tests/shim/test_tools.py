@@ -19,6 +19,9 @@ TOOLS = {
     "memory_update",
     "memory_delete",
     "secret_get",
+    "memory_link",
+    "memory_unlink",
+    "memory_links",
 }
 
 
@@ -295,7 +298,7 @@ def test_stdout_carries_only_the_protocol(daemon: Daemon) -> None:
     replies = [json.loads(line) for line in lines]
     assert [r["id"] for r in replies] == [1, 2, 3]
     assert replies[0]["result"]["serverInfo"]["name"] == "memoryd"
-    assert len(replies[1]["result"]["tools"]) == 8
+    assert len(replies[1]["result"]["tools"]) == len(TOOLS)
     assert replies[2]["result"]["structuredContent"]["total"] == 0
     assert rest.strip() == b""
     assert "DEBUG" in stderr  # the debug logs went to stderr, not stdout
