@@ -53,11 +53,11 @@ def check_type(value: object) -> str:
 
 
 def check_stored(value: Any, is_memory_id: Callable[[object], bool]) -> Links:
-    """Another replica's `links` value, checked as a local write would leave it: a list of
-    `[type, id]` pairs of the listed types, without repeats."""
+    """Another replica's `links` value, held to what a local write leaves: a sorted list of
+    distinct `[type, id]` pairs of the listed types. Refused, not repaired: every store must
+    join the very value the op carries."""
     if not isinstance(value, list):
         raise InvalidInput("links must be a list of [type, id] pairs")
-    out: Links = []
     for item in value:
         if (
             not isinstance(item, list)
@@ -66,10 +66,12 @@ def check_stored(value: Any, is_memory_id: Callable[[object], bool]) -> Links:
             or not is_memory_id(item[1])
         ):
             raise InvalidInput("links must be a list of [type, id] pairs of known types")
-        out.append([item[0], item[1]])
-    if len(out) > MAX_LINKS:
+    if len(value) > MAX_LINKS:
         raise InvalidInput(f"at most {MAX_LINKS} links from one memory")
-    return sorted({(t, d): [t, d] for t, d in out}.values())
+    pairs = [(kind, dst) for kind, dst in value]
+    if pairs != sorted(set(pairs)):
+        raise InvalidInput("links must be sorted and without repeats")
+    return [[kind, dst] for kind, dst in pairs]
 
 
 def with_link(links: Links, link_type: str, dst: str) -> Links:
