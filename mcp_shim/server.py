@@ -31,7 +31,7 @@ from memory_core.wire import rest
 
 log = logging.getLogger("mcp_shim")
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = f"""\
 Long-term memory that persists across sessions, projects and machines.
 RECALL with memory_recall before answering anything that may depend on the user's earlier \
 preferences, decisions, people, project facts or past conversations ("what did we decide", \
@@ -48,7 +48,7 @@ expanded_keywords (store) and expanded_query (recall): at least 5 extra words th
 words in the content or question do not already contain: synonyms, related technologies, \
 broader topics, likely future phrasings. They are what lets a later differently-worded \
 question find the memory.
-Categories: facts, preferences, projects, people, decisions.
+Categories: {", ".join(CATEGORIES)}.
 Content flagged sensitive (keys, passwords, tokens) is stored encrypted and shown as a \
 placeholder; read it with secret_get only when the user needs the value.
 Ids are UUIDs (any unique prefix of 8+ characters works) or the short number recall shows \

@@ -8,6 +8,7 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     ├── BadRequest                  400 bad_request
     ├── Unauthorized                401 unauthorized (hub: a missing or unknown API key)
     ├── NotFound                    404 not_found
+    │   └── MalformedId             422 invalid (an id that cannot name a memory, e.g. `-1`)
     ├── Conflict                    409 conflict
     │   ├── WrongKey                409 wrong_key (sealed with another encryption key)
     │   ├── EndToEndMode            409 end_to_end (hub: the user's data is sealed by clients)
@@ -74,6 +75,11 @@ class Unauthorized(ServiceError, status=401, code="unauthorized"): ...
 
 
 class NotFound(ServiceError, status=404, code="not_found"): ...
+
+
+class MalformedId(NotFound, status=422, code="invalid"):
+    """An id of no memory's shape: names nothing, as NotFound does for its callers, but the
+    client is told its input is wrong rather than that the memory is gone."""
 
 
 class Conflict(ServiceError, status=409, code="conflict"): ...

@@ -8,15 +8,44 @@ from dataclasses import dataclass, field
 
 from memory_core.errors import ContentTooLong, InvalidInput, UnknownCategory
 
-CATEGORIES = ("facts", "preferences", "projects", "people", "decisions")
+# The categories a memory may have: memoryd's first five, then the rest of the original
+# project's canonical seventeen (claude-memory-mcp ADR-0007), so that its stores import and sync
+# as they are. The one definition: daemon, hub, shim, merge and import all read it.
+CATEGORIES = (
+    "facts",
+    "preferences",
+    "projects",
+    "people",
+    "decisions",
+    "gotchas",
+    "references",
+    "infrastructure",
+    "runbook",
+    "lessons",
+    "operations",
+    "post-mortems",
+    "incidents",
+    "feedback",
+    "process",
+    "architecture",
+    "sessions",
+)
 SOURCES = ("manual", "auto-learn", "import")
 
-_CATEGORY_ALIASES = {
+# Spellings folded to a category on write (after case and surrounding whitespace): the
+# original's drift twins (its fold map) and memoryd's own short forms.
+CATEGORY_FOLDS = {
+    "gotcha": "gotchas",
+    "project": "projects",
+    "reference": "references",
+    "infra": "infrastructure",
+    "bug": "gotchas",
+    "incident": "incidents",
+    "procedures": "runbook",
     "fact": "facts",
     "preference": "preferences",
     "pref": "preferences",
     "prefs": "preferences",
-    "project": "projects",
     "person": "people",
     "peoples": "people",
     "decision": "decisions",
@@ -81,10 +110,13 @@ def check_time_ms(name: str, value: int) -> int:
 
 
 def normalize_category(value: str) -> str:
+    """A category as stored: case and surrounding whitespace dropped, a known twin folded;
+    anything else is refused (422) with the allowed set, never rewritten to another one."""
     key = check_text("category", value).strip().lower()
-    key = _CATEGORY_ALIASES.get(key, key)
+    key = CATEGORY_FOLDS.get(key, key)
     if key not in CATEGORIES:
-        raise UnknownCategory(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
+        shown = value if len(value) <= 60 else value[:60] + "…"
+        raise UnknownCategory(f"unknown category {shown!r}; use one of: {', '.join(CATEGORIES)}")
     return key
 
 

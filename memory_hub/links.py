@@ -15,6 +15,7 @@ import asyncpg
 from memory_core import links as rule
 from memory_core.errors import Conflict, NotFound
 from memory_hub.db import user_tx
+from memory_hub.ids import resolve_memory_id
 from memory_hub.memories import Hub, Write
 
 
@@ -81,7 +82,10 @@ async def unlink(hub: Hub, user: str, src_id: str, dst_id: str, link_type: str) 
     async with user_tx(hub.pool, user) as conn:
         await hub._e2e_guard(conn, user)
         src = await hub._row(conn, user, src_id)
-        dst = dst_id.strip().lower()
+        try:  # the target may have been deleted since
+            dst = await resolve_memory_id(conn, user, dst_id, include_deleted=True)
+        except NotFound:
+            raise NotFound(f"memory {src['id']} has no {kind} link to {dst_id[:64]!r}") from None
         current: rule.Links = list(src["links"])
         if kind == rule.SUPERSEDES and src["supersedes"] == dst:
             changed: dict[str, Any] = {"supersedes": None}

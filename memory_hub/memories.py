@@ -14,17 +14,18 @@ from memory_core.clock import Clock, iso_from_ms
 from memory_core.crypto.detect import contains_secret
 from memory_core.errors import EndToEndMode, InvalidInput, NotFound, SealedByClient
 from memory_core.ids import uuid7
-from memory_core.model import SENSITIVE_PLACEHOLDER, check_id, normalize_category
+from memory_core.model import SENSITIVE_PLACEHOLDER, normalize_category
 from memory_core.wire import rest, sync
 from memory_hub import oplog
 from memory_hub.db import user_tx
+from memory_hub.ids import resolve_memory_id
 from memory_hub.limits import Limits
 from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
     "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes, "
-    "links"
+    "num, links"
 )
 
 E2E_MESSAGE = (
@@ -66,26 +67,31 @@ class Hub:
             raise EndToEndMode(E2E_MESSAGE)
 
     async def _row(self, conn: asyncpg.Connection, user: str, memory_id: str) -> asyncpg.Record:
+        """The user's live memory named by its integer id or UUID; 404 otherwise."""
+        found = await resolve_memory_id(conn, user, memory_id)
         row = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2",
-            user,
-            check_id(memory_id),
+            f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
         )
-        if row is None or row["deleted_ms"] is not None:
-            raise NotFound(f"no memory with id {memory_id!r}")
+        assert row is not None, "resolved in this transaction"
         return row
 
     async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
         """The id of the user's live memory that a new one supersedes; 422 otherwise."""
-        row = await conn.fetchrow(
-            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2",
+        try:  # its integer id or its UUID
+            found = await resolve_memory_id(conn, user, memory_id, include_deleted=True)
+        except NotFound:
+            found = None
+        deleted = found is not None and await conn.fetchval(
+            "SELECT deleted_ms IS NOT NULL FROM memories WHERE user_id = $1 AND id = $2",
             user,
-            memory_id.strip().lower(),
+            found,
         )
-        if row is None or row["deleted_ms"] is not None:
-            state = "no memory" if row is None else "a deleted memory"
-            raise InvalidInput(f"supersedes: {state} with id {memory_id!r}; nothing was stored")
-        return str(row["id"])
+        if found is None or deleted:
+            state = "no memory" if found is None else "a deleted memory"
+            raise InvalidInput(
+                f"supersedes: {state} with id {memory_id[:64]!r}; nothing was stored"
+            )
+        return found
 
     async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
         """Append the hub's own ops for REST writes (one per put, together) and keep the
@@ -174,13 +180,11 @@ class Hub:
 
     async def delete(self, user: str, memory_id: str) -> dict[str, Any]:
         async with user_tx(self.pool, user) as conn:
+            found = await resolve_memory_id(conn, user, memory_id, include_deleted=True)
             row = await conn.fetchrow(
-                f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2",
-                user,
-                check_id(memory_id),
+                f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
             )
-            if row is None:
-                raise NotFound(f"no memory with id {memory_id!r}")
+            assert row is not None, "resolved in this transaction"
             if row["deleted_ms"] is not None:
                 return {"deleted": row["id"], "preview": "[already deleted]"}
             preview = self.shown(row)[:50]
@@ -203,6 +207,7 @@ class Hub:
             created_at=iso_from_ms(row["created_ms"]),
             updated_at=iso_from_ms(row["updated_ms"]),
             supersedes=row["supersedes"],
+            num=row["num"],
         ).model_dump()
 
     async def get(self, user: str, memory_id: str) -> dict[str, Any]:

@@ -136,6 +136,35 @@ async def _v4_supersedes(conn: asyncpg.Connection) -> None:
     await conn.execute("ALTER TABLE memories ADD COLUMN supersedes text")
 
 
+# Every memory's short integer id: what the original project's clients show (`#42`), type into
+# their tools and keep in their local `server_id`. Per user, from 1, never reused; the counter is
+# `hub_users.next_num`, which a write takes under the user's row lock (oplog.number_new).
+_V5 = """
+ALTER TABLE hub_users ADD COLUMN next_num bigint NOT NULL DEFAULT 0;
+ALTER TABLE memories ADD COLUMN num bigint;
+INSERT INTO hub_users (user_id) SELECT DISTINCT user_id FROM memories ON CONFLICT DO NOTHING;
+UPDATE memories AS m SET num = r.n FROM (
+    SELECT user_id, id, row_number() OVER (PARTITION BY user_id ORDER BY created_ms, id) AS n
+    FROM memories
+) AS r WHERE m.user_id = r.user_id AND m.id = r.id;
+UPDATE hub_users AS u SET next_num = c.n
+    FROM (SELECT user_id, max(num) AS n FROM memories GROUP BY user_id) AS c
+    WHERE u.user_id = c.user_id;
+ALTER TABLE memories ALTER COLUMN num SET NOT NULL;
+CREATE UNIQUE INDEX memories_num ON memories (user_id, num);
+"""
+
+
+async def _v5_integer_ids(conn: asyncpg.Connection) -> None:
+    # The backfill spans every user: row-level security, forced on the table owner too, would
+    # hide every row from it. Lifted for this transaction only (DDL is transactional).
+    for table in ("hub_users", "memories"):
+        await conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    await conn.execute(_V5)
+    for table in ("hub_users", "memories"):
+        await conn.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+
+
 # A memory's typed links other than `supersedes` (memory_core.links), as replicas push them and
 # the link routes write them: sorted [type, id] pairs. The GIN index finds the memories linking
 # to one (`links @> '[[type, id]]'`); the supersedes index finds a memory's successors, which
@@ -156,6 +185,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (2, "row-level security", _v2_rls),
     (3, "full-text index", _v3_search_index),
     (4, "supersedes", _v4_supersedes),
+    (5, "integer ids", _v5_integer_ids),
     (7, "links", _v7_links),
 ]
 

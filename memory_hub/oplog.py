@@ -92,23 +92,25 @@ def refused(op: sync.Op) -> str | None:
 
 _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, links"
+    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, num, links"
 )
+# `num` is written by the insert only: a memory's integer id never changes.
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, "
-    "links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+    "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, num, "
+    "links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+    "$17) "
     "ON CONFLICT (user_id, id) DO UPDATE SET content = $3, secret = $4, category = $5, "
     "tags = $6, expanded_keywords = $7, importance = $8, is_sensitive = $9, project = $10, "
     "source = $11, created_ms = $12, updated_ms = $13, clocks = $14, supersedes = $15, "
-    "links = $16"
+    "links = $17"
 )
 
 
 def _fresh() -> dict[str, Any]:
     blank = Memory.blank("")
     values = {name: getattr(blank, name) for name in SYNCED_FIELDS}
-    return {**values, "secret": None, "deleted_ms": None, "clocks": {}, "new": True}
+    return {**values, "secret": None, "deleted_ms": None, "clocks": {}, "num": None, "new": True}
 
 
 def fold(values: dict[str, Any], op: sync.Op) -> None:
@@ -155,6 +157,7 @@ def _upsert_args(user: str, entity: str, v: dict[str, Any]) -> tuple[Any, ...]:
         v["updated_ms"],
         v["clocks"],
         v["supersedes"],
+        v["num"],
         v["links"],
     )
 
@@ -184,7 +187,23 @@ async def materialise(conn: asyncpg.Connection, user: str, ops: list[sync.Op]) -
             continue
         fold(values, op)
         touched[op.entity_id] = values
+    await number_new(conn, user, [v for e, v in touched.items() if e not in rows])
     await conn.executemany(_UPSERT, [_upsert_args(user, e, v) for e, v in touched.items()])
+
+
+async def number_new(conn: asyncpg.Connection, user: str, fresh: list[dict[str, Any]]) -> None:
+    """Give new memories the user's next integer ids, in order. One UPDATE takes the whole
+    block from `hub_users.next_num`; its row lock serialises concurrent writers of the user."""
+    if not fresh:
+        return
+    last = await conn.fetchval(
+        "UPDATE hub_users SET next_num = next_num + $2 WHERE user_id = $1 RETURNING next_num",
+        user,
+        len(fresh),
+    )
+    assert last is not None, "the user's row is created by lock_user before any write"
+    for offset, values in enumerate(fresh):
+        values["num"] = int(last) - len(fresh) + 1 + offset
 
 
 async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms: int) -> None:

@@ -11,10 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from memory_core.clock import ms_from_iso
+from memory_core.model import CATEGORIES, SOURCES
 from memory_viewer.sessions import Session
-
-CATEGORIES = ("facts", "preferences", "projects", "people", "decisions")
-SOURCES = ("manual", "auto-learn", "import")
 
 
 def environment() -> jinja2.Environment:

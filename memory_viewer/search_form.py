@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from memory_core.clock import ms_from_iso
+from memory_core.model import CATEGORIES, SOURCES
 from memory_core.wire import rest
-from memory_viewer.render import CATEGORIES, SOURCES
 
 PAGE_SIZE = 25
 RANKED_LIMIT = 100  # recall's largest answer: how deep ranked results go

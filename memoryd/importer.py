@@ -9,14 +9,6 @@ from typing import Any
 
 from memory_core.clock import ms_from_iso
 from memory_core.errors import InvalidInput
-from memory_core.model import normalize_category
-
-
-def _category(value: str | None) -> str:
-    try:
-        return normalize_category(value or "facts")
-    except InvalidInput:
-        return "facts"  # the original accepted any string locally; keep the memory
 
 
 def read_original_db(path: Path) -> Iterator[dict[str, Any]]:
@@ -41,7 +33,9 @@ def read_original_db(path: Path) -> Iterator[dict[str, Any]]:
         for row in conn.execute(f"SELECT * FROM memories {deleted} ORDER BY id"):
             item: dict[str, Any] = {
                 "content": row["content"],
-                "category": _category(row["category"]),
+                # As the original stored it: the import folds its twins (memory_core.model) and
+                # refuses, naming it, a category that is neither; it never becomes another one.
+                "category": row["category"] or "facts",
                 "tags": [t for t in (row["tags"] or "").split(",") if t.strip()],
                 "expanded_keywords": row["expanded_keywords"] or ""
                 if "expanded_keywords" in columns

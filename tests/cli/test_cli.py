@@ -131,7 +131,7 @@ ORIGINAL_ROWS = [
      "2026-03-14T10:00:00.123456+00:00", "2026-03-15T11:30:00.654321+00:00"),
     ("Alice owns the billing service", "people", "billing, ownership ", "", 0.5, 0,
      "2026-03-16T09:00:00+00:00", "2026-03-16T09:00:00+00:00"),
-    ("Free-form category from the old store", "random-stuff", "", "", 1.7, 0,
+    ("A drift twin of the original's categories", " Bug ", "", "", 1.7, 0,
      "2026-04-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00"),
     ("The NAS admin passphrase is correct-horse-battery", "facts", "nas", "", 0.9, 1,
      "2026-05-01T08:00:00+00:00", "2026-05-02T08:00:00+00:00"),
@@ -164,7 +164,7 @@ def check_original_import(daemon: Daemon) -> None:
     assert svelte["updated_at"] == "2026-03-15T11:30:00.654+00:00"
     assert svelte["source"] == "import"
     assert by_start["2026-03-16"]["tags"] == ["billing", "ownership"]
-    assert by_start["2026-04-01"]["category"] == "facts"
+    assert by_start["2026-04-01"]["category"] == "gotchas"  # the original's fold of "bug"
     assert by_start["2026-04-01"]["importance"] == 1.0
     nas = by_start["2026-05-01"]
     assert nas["is_sensitive"] is True and nas["content"].startswith("[SENSITIVE")
@@ -203,6 +203,34 @@ def test_import_of_an_original_database_via_http(daemon: Daemon) -> None:
         headers={"content-type": "application/vnd.sqlite3"},
     )
     assert garbage.status_code == 422 and garbage.json()["error"]["message"]
+
+
+def test_an_original_category_is_kept_folded_or_refused_never_rewritten(daemon: Daemon) -> None:
+    """The original's canonical categories import as they are; one it never allowed is refused
+    by name (with the allowed set), never turned into `facts`."""
+    path = short_tmpdir() / "memory.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(ORIGINAL_SCHEMA)
+        conn.executemany(
+            "INSERT INTO memories (content, category, created_at, updated_at) "
+            "VALUES (?, ?, '2026-05-01T00:00:00+00:00', '2026-05-01T00:00:00+00:00')",
+            [
+                ("Docker restarts need the socket", "gotchas"),
+                ("The NAS is at rack 2", "Infrastructure"),
+                ("Free-form category from the old store", "random-stuff"),
+            ],
+        )
+    conn.close()
+    response = daemon.client().post(
+        "/api/memories/import",
+        content=path.read_bytes(),
+        headers={"content-type": "application/vnd.sqlite3"},
+    )
+    assert "random-stuff" in response.text and "post-mortems" in response.text, response.text
+    listed = daemon.client().get("/api/memories", params={"limit": 100}).json()["memories"]
+    assert "Free-form category from the old store" not in [m["content"] for m in listed]
+    kept = {m["content"]: m["category"] for m in listed}
+    assert set(kept.values()) <= {"gotchas", "infrastructure"}, kept
 
 
 @pytest.mark.slow

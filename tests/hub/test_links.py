@@ -145,3 +145,31 @@ async def test_other_users_memories_and_bad_input_are_4xx(hub: HubHarness) -> No
     r = await alice.post(f"/api/memories/{mine}/links", content=b"{not json")
     assert r.status_code in (400, 422), r.text
     assert (await alice.get(f"/api/memories/{mine}/links")).json()["links_out"] == []
+
+
+async def test_links_by_the_hubs_integer_ids_as_the_originals_clients_send_them(
+    hub: HubHarness,
+) -> None:
+    alice, bob = hub.client("alice"), hub.client("bob")
+    old = await _store(alice, "Standups are at 9:30")
+    new = await _store(alice, "Standups moved to 10:00")
+    nums = {m["id"]: m["num"] for m in (await alice.get("/api/memories")).json()["memories"]}
+    r = await _link(alice, nums[new], nums[old], "supersedes")  # the path takes a number too
+    assert r.status_code == 200, r.text
+    assert r.json() == {"src_id": new, "dst_id": old, "link_type": "supersedes"}
+    assert (await alice.get(f"/api/memories/{nums[old]}/links")).json()["links_in"] == [
+        {"id": new, "type": "supersedes"}
+    ]
+    # A successor stored with the number of the memory it replaces.
+    r = await alice.post(
+        "/api/memories", json={"content": "Standups are async", "supersedes": str(nums[new])}
+    )
+    assert r.status_code == 201, r.text
+    # Bob's integer ids are his own: alice's numbers name nothing of his.
+    mine = await _store(bob, "Bob's only memory")
+    bob_num = (await bob.get(f"/api/memories/{mine}")).json()["num"]
+    assert bob_num == 1 and nums[new] == 2
+    assert (await _link(bob, bob_num, nums[new], "see-also")).status_code == 404
+    gone = await alice.delete(f"/api/memories/{nums[new]}/links/{nums[old]}/supersedes")
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["unlinked"] == {"src_id": new, "dst_id": old, "link_type": "supersedes"}

@@ -104,3 +104,15 @@ def test_http_only_daemon_links_on_the_hub(hub_server: HubServer) -> None:
         assert client.delete(f"/api/memories/{second}/links/{first}/see-also").status_code == 404
         bad = client.post(f"/api/memories/{second}/links", json={"target_id": 1, "link_type": "x"})
         assert bad.status_code == 422, bad.text
+        # The hub's integer ids pass through, as shown by the daemon in this mode.
+        nums = [client.get(f"/api/memories/{m}").json()["num"] for m in (first, second)]
+        body = {"target_id": nums[0], "link_type": "part-of"}
+        answer = client.post(f"/api/memories/{nums[1]}/links", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["dst_id"] == first
+        assert client.get(f"/api/memories/{nums[1]}/links").json()["links_out"] == [
+            {"id": first, "type": "part-of"}
+        ]
+        assert client.delete(f"/api/memories/{nums[1]}/links/{nums[0]}/part-of").status_code == 200
+        for bad_id in ("-1", "1e309", "99999999999999999999"):
+            assert client.get(f"/api/memories/{bad_id}/links").status_code in (404, 422)

@@ -1,0 +1,51 @@
+"""A memory's two names on the hub: its UUID (the `id` column, what replicas and the op log use)
+and its short per-user integer (the `num` column, what the original project's clients show and
+send). Every route that takes a memory id in its path accepts either, through this resolver."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from memory_core.errors import MalformedId, NotFound
+from memory_core.model import is_id
+
+# The largest integer id PostgreSQL's bigint holds; a longer number names no memory.
+MAX_NUM = (1 << 63) - 1
+
+
+def parse_num(raw: str) -> int | None:
+    """`raw` as an integer id (ASCII digits only, within bigint), or None when it is not one.
+    A UUID always holds a letter or a dash, so the two forms never overlap."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_NUM else None
+
+
+async def resolve_memory_id(
+    conn: asyncpg.Connection, user_id: str, raw: str, *, include_deleted: bool = False
+) -> str:
+    """The UUID of `user_id`'s memory named `raw` (its integer id or its full UUID).
+
+    Raises NotFound (404) when `raw` names no memory of this user (another user's memory is "not
+    found" too, never "forbidden"), or a deleted one unless `include_deleted` (a delete answers
+    "already deleted"); its subclass MalformedId (422) when `raw` has neither form (`-1`, `x!`,
+    10,000 characters). An integer beyond bigint, or a UUID-shaped text no memory has, is 404."""
+    text = raw.strip().lower()
+    num = parse_num(text)
+    if num is not None:
+        row = await conn.fetchrow(
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND num = $2", user_id, num
+        )
+    elif is_id(text):
+        row = await conn.fetchrow(
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2", user_id, text
+        )
+    elif text.isascii() and text.isdigit():
+        row = None  # an integer too large for any id
+    else:
+        raise MalformedId(f"{raw[:64]!r} is not a memory id: send its integer id or its UUID")
+    if row is None or (row["deleted_ms"] is not None and not include_deleted):
+        raise NotFound(f"no memory with id {raw[:64]!r}")
+    return str(row["id"])
