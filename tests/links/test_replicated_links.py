@@ -10,26 +10,13 @@ import httpx
 
 from tests.hubs import KEYS
 from tests.remote.conftest import http_only_env
-from tests.support import Daemon, HubServer, daemon_env, running_daemon, short_tmpdir
-
-KEY = "0f" * 32
-
-
-def _daemon(hub: HubServer) -> Daemon:
-    home = short_tmpdir()
-    env = daemon_env(
-        home,
-        MEMORY_API_KEY=KEYS["alice"],
-        MEMORY_API_URL=hub.url,
-        MEMORY_ENCRYPTION_KEY=KEY,
-        MEMORY_SYNC_INTERVAL="3600",
-    )
-    return Daemon(home, env).start()
+from tests.support import HubServer, running_daemon
+from tests.sync.test_e2e import _daemon
+from tests.sync.test_e2e import _sync as sync_now
 
 
 def _sync(client: httpx.Client) -> None:
-    response = client.post("/api/sync")
-    assert response.status_code == 200 and response.json()["ok"], response.text
+    assert sync_now(client)["ok"]
 
 
 def _store(client: httpx.Client, content: str) -> str:
