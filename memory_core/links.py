@@ -121,3 +121,19 @@ def shown(links: Links, supersedes: str | None, live: set[str]) -> list[dict[str
     pairs = [(SUPERSEDES, supersedes)] if supersedes is not None else []
     pairs += [(kind, dst) for kind, dst in links]
     return [{"id": dst, "type": kind} for kind, dst in sorted(pairs) if dst in live]
+
+
+def check_listed(value: object, is_memory_id: Callable[[object], bool]) -> list[tuple[str, str]]:
+    """The `links` of an export line, `[{"id", "type"}…]` as answers show them, as
+    `(type, id)` pairs; a `supersedes` entry is left out (the line's own `supersedes` field
+    carries it)."""
+    if not isinstance(value, list) or len(value) > MAX_LINKS + 1:
+        raise InvalidInput(f"links must be a list of at most {MAX_LINKS} {{id, type}} objects")
+    pairs = []
+    for item in value:
+        if not isinstance(item, dict) or not is_memory_id(item.get("id")):
+            raise InvalidInput('links must be {"id": <memory id>, "type": <link type>} objects')
+        kind = check_type(item.get("type"))
+        if kind != SUPERSEDES:
+            pairs.append((kind, str(item["id"]).lower()))
+    return pairs

@@ -72,6 +72,8 @@ class ImportItem(MemoryIn):
     is_sensitive: bool = False
     created_at: str | None = None
     updated_at: str | None = None
+    # An export line's typed links, `[{"id", "type"}…]` (memory_core.links.check_listed).
+    links: list[Any] | None = Field(default=None, max_length=100)
 
 
 class MemoryPatch(_IgnoresUnknownFields):

@@ -49,6 +49,8 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "created_at": iso_from_ms(memory.created_ms),
         "updated_at": iso_from_ms(memory.updated_ms),
         "supersedes": memory.supersedes,
+        # Only export lines keep it (MemoryOut has no such field): an import restores them.
+        "links": [{"id": dst, "type": kind} for kind, dst in memory.links],
     }
 
 
@@ -172,6 +174,7 @@ def _import_item(index: int, data: Any) -> NewMemory:
         source=item.source,
         supersedes=item.supersedes,
         id=item.id,
+        links=item.links,
         created_ms=created,
         updated_ms=updated,
     )

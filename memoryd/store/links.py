@@ -11,7 +11,7 @@ from __future__ import annotations
 import aiosqlite
 
 from memory_core import links as rule
-from memory_core.errors import Conflict, NotFound
+from memory_core.errors import Conflict, InvalidInput, NotFound
 from memoryd.store.db import Database
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Link, LinksOf
@@ -94,6 +94,35 @@ async def unlink(parts: StoreParts, src_id: str, dst_id: str, link_type: str) ->
         return Link(src.id, kind, dst.id)
 
     return await parts.db.write(job)
+
+
+async def restore(parts: StoreParts, items: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """An import's links, each `(source id, [(type, target id)…])`, added to what the sources
+    have, once every item is stored. Like an import's `supersedes`, a link to a memory that is
+    not live here, or one that would close a cycle, is dropped, not an error: an export names
+    memories deleted since."""
+    if not items:
+        return
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        for src_id, pairs in items:
+            try:
+                src = await find_live(conn, src_id)
+            except NotFound:
+                continue
+            current = [list(pair) for pair in src.links]
+            for kind, dst_id in pairs:
+                try:
+                    dst = await find_live(conn, dst_id)
+                    await rule.refuse_cycle(src.id, kind, dst.id, _step(conn, kind))
+                    if [kind, dst.id] not in current:
+                        current = rule.with_link(current, kind, dst.id)
+                except (NotFound, InvalidInput):
+                    continue
+            if current != src.links:
+                await put_fields(parts, conn, src, {"links": current}, None)
+
+    await parts.db.write(job)
 
 
 async def links_of(db: Database, memory_id: str) -> LinksOf:

@@ -41,8 +41,9 @@ class NewMemory:
     source: str = "manual"
     # The id (or a unique prefix) of the older memory this one replaces.
     supersedes: str | None = None
-    # Import only: keep the identity and history of an exported memory.
+    # Import only: keep the identity, history and links of an exported memory.
     id: str | None = None
+    links: list[Any] | None = None
     created_ms: int | None = None
     updated_ms: int | None = None
 

@@ -4,6 +4,7 @@ answered 4xx, and `42` accepted wherever an id is."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -162,3 +163,41 @@ def test_short_integer_ids_work_wherever_an_id_does(client: httpx.Client) -> Non
     for bad in ("0", "-1", "1e309", "99999999999999999999", "9223372036854775808"):
         answer = client.get(f"/api/memories/{bad}")
         assert answer.status_code in (404, 422), (bad, answer.text)
+
+
+def test_an_export_imports_with_its_links_elsewhere(client: httpx.Client) -> None:
+    bug = store(client, "Export links test: the puffin report times out")
+    fix = store(client, "Export links test: the puffin report got an index on created_at")
+    overview = store(client, "Export links test: the puffin reporting overview")
+    for src, dst, kind in ((bug, fix, "resolved-by"), (fix, overview, "part-of")):
+        assert link(client, src["id"], dst["id"], kind).status_code == 200
+    lines = client.get("/api/memories/export").text.splitlines()
+    wanted = [json.loads(line) for line in lines if "Export links test" in line]
+    with running_daemon() as other:
+        elsewhere = other.client()
+        # Oldest first: the bug's line names the fix, which comes after it.
+        answer = elsewhere.post("/api/memories/import", json=wanted)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["imported"] == 3
+        assert _links(elsewhere, bug["id"])["links_out"] == [
+            {"id": fix["id"], "type": "resolved-by"}
+        ]
+        assert _links(elsewhere, overview["id"])["links_in"] == [
+            {"id": fix["id"], "type": "part-of"}
+        ]
+        # Again: nothing twice.
+        again = elsewhere.post("/api/memories/import", json=wanted)
+        assert again.json()["existing"] == 3
+        assert _links(elsewhere, bug["id"])["links_out"] == [
+            {"id": fix["id"], "type": "resolved-by"}
+        ]
+        bad = elsewhere.post(
+            "/api/memories/import",
+            json=[{"content": "x", "links": [{"id": fix["id"], "type": "related-to"}]}],
+        )
+        assert bad.status_code == 422 and "item 0" in bad.json()["error"]["message"]
+
+
+def _links(client: httpx.Client, memory_id: str) -> dict[str, object]:
+    body: dict[str, object] = client.get(f"/api/memories/{memory_id}/links").json()
+    return body
