@@ -90,6 +90,8 @@ BODYLESS = {
     "POST /api/memories/{id}/secret",
     "GET /api/memories/{id}",
     "DELETE /api/memories/{id}",
+    "GET /api/memories/{id}/links",
+    "DELETE /api/memories/{id}/links/{dst}/{type}",
     "GET /api/stats",
     f"GET {sync.PULL_PATH}",
 }
