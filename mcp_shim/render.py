@@ -34,8 +34,8 @@ def _one(memory: dict[str, Any], score: bool = False) -> str:
 
 def stored(out: dict[str, Any]) -> str:
     if out.get("duplicate_of"):
-        return f"Already stored as {out['duplicate_of']} [{out['category']}]; nothing new saved."
-    text = f"Stored memory {out['id']} [{out['category']}] importance {out['importance']:.1f}."
+        return f"Already stored as {name(out)} [{out['category']}]; nothing new saved."
+    text = f"Stored memory {name(out)} [{out['category']}] importance {out['importance']:.1f}."
     if out.get("is_sensitive"):
         text += " It looks sensitive: kept encrypted, readable only with secret_get."
     return text

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from memory_core.wire.rest import _IgnoresUnknownFields
 
@@ -23,6 +23,7 @@ _MAX_ID_CHARS = 64
 class LinkIn(_IgnoresUnknownFields):
     """POST /api/memories/{id}/links: link this memory (the source) to `target_id`."""
 
+    # StrictInt: `true` is not memory 1.
     target_id: Annotated[
         StrictInt | Annotated[str, StringConstraints(min_length=1, max_length=_MAX_ID_CHARS)],
         Field(description="The memory linked to: its UUID or short integer id."),
@@ -33,13 +34,8 @@ class LinkIn(_IgnoresUnknownFields):
         Field(description="part-of, supersedes, see-also or resolved-by."),
     ]
 
-    @field_validator("target_id", mode="after")
-    @classmethod
-    def _as_text(cls, value: int | str) -> str:
-        # Strict: `true` is not memory 1.
-        return str(value)
-
     def target(self) -> str:
+        """The target's id as text, whichever form it came in."""
         return str(self.target_id)
 
 

@@ -135,6 +135,8 @@ class StoredOut(BaseModel):
     is_sensitive: bool
     # Only in the 200 for a duplicate: the id of the memory that was already stored.
     duplicate_of: str | None = Field(default=None, exclude_if=_absent_if_none)
+    # The daemon's short integer id of the memory (see MemoryOut.num).
+    num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class MemoryOut(BaseModel):

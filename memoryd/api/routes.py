@@ -93,6 +93,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
         importance=memory.importance,
         is_sensitive=memory.is_sensitive,
         duplicate_of=created.duplicate_of,
+        num=memory.num,
     )
     return out if created.duplicate_of is None else model_response(out, 200)
 

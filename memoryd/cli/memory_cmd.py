@@ -39,11 +39,12 @@ def cmd_remember(client: DaemonClient, args: argparse.Namespace) -> None:
     out = client.request("POST", "/api/memories", json=body)
 
     def human(d: dict[str, Any]) -> None:
+        num = f" (#{d['num']})" if d.get("num") is not None else ""
         if d.get("duplicate_of"):
-            print(f"Already known as {d['id']} (merged tags and importance)")
+            print(f"Already known as {d['id']}{num} (merged tags and importance)")
         else:
             flag = " (sensitive: encrypted)" if d["is_sensitive"] else ""
-            print(f"Stored {d['id']} in {d['category']}{flag}")
+            print(f"Stored {d['id']}{num} in {d['category']}{flag}")
 
     emit(args, out, human)
 

@@ -82,7 +82,8 @@ async def write_row(
     if insert:
         names = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
-        await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
+        inserted = await conn.execute(f"INSERT INTO memories ({names}) VALUES ({marks})", values)
+        memory.num = inserted.lastrowid  # the short integer id (memory_from_row's `num`)
     else:
         sets = ", ".join(f"{k} = :{k}" for k in values if k != "id")
         await conn.execute(f"UPDATE memories SET {sets} WHERE id = :id", values)

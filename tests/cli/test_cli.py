@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -288,7 +289,9 @@ def test_an_id_with_control_characters_is_a_clear_error(daemon: Daemon) -> None:
 
 
 def test_short_ids_and_links_from_the_cli(daemon: Daemon) -> None:
-    old = json.loads(ok(daemon, "--json", "remember", "Deploys go through Jenkins"))["id"]
+    stored = ok(daemon, "remember", "Deploys go through Jenkins")
+    assert re.fullmatch(r"Stored [0-9a-f-]{36} \(#\d+\) in facts\n", stored), stored
+    old = stored.split()[1]
     new = json.loads(ok(daemon, "--json", "remember", "Deploys go through Argo CD now"))["id"]
     listed = json.loads(ok(daemon, "--json", "list"))["memories"]
     nums = {m["id"]: m["num"] for m in listed}

@@ -142,6 +142,9 @@ def test_short_integer_ids_work_wherever_an_id_does(client: httpx.Client) -> Non
     second = store(client, "Short id test: the otter queue moved to hourly drains")
     num, other = first["num"], second["num"]
     assert isinstance(num, int) and isinstance(other, int) and other > num
+    # The store's answer names it too; a duplicate answers the number already given.
+    again = client.post("/api/memories", json={"content": first["content"]})
+    assert again.status_code == 200 and again.json()["num"] == num
     assert client.get(f"/api/memories/{num}").json()["id"] == first["id"]
     listed = client.get("/api/memories", params={"limit": 100}).json()["memories"]
     assert {m["id"]: m["num"] for m in listed}[first["id"]] == num
