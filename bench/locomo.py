@@ -206,9 +206,12 @@ async def index(d: Target, items: list[tuple[Key | None, str, str]], wait_semant
         ]
         response = await d.client.post("/api/memories/import", json=body)
         response.raise_for_status()
-        for (key, _, _), result in zip(chunk, response.json()["memories"], strict=True):
+        # The daemon answers {"memories": [...]}; the hub, the original's list (UUID as `uuid`).
+        answer = response.json()
+        results = answer if isinstance(answer, list) else answer["memories"]
+        for (key, _, _), result in zip(chunk, results, strict=True):
             if key is not None:
-                store.turns_of[result["id"]].add(key)
+                store.turns_of[result.get("uuid", result["id"])].add(key)
     store.index_s = time.perf_counter() - start
     if wait_semantic:
         store.embed_s = await settle(d)
@@ -250,9 +253,8 @@ async def ask(d: Target, store: Store, conv: Conversation, scores: Scores) -> No
         response.raise_for_status()
         ranked: list[set[str]] = []
         for memory in response.json()["memories"]:
-            ranked.append(
-                {dia for sid, dia in store.turns_of.get(memory["id"], ()) if sid == conv.sample_id}
-            )
+            turns = store.turns_of.get(memory.get("uuid", memory["id"]), ())
+            ranked.append({dia for sid, dia in turns if sid == conv.sample_id})
         row: dict[str, Any] = {"conv": conv.sample_id, "category": q.category}
         wanted = set(q.evidence)
         for k in KS:

@@ -49,3 +49,41 @@ async def resolve_memory_id(
     if row is None or (row["deleted_ms"] is not None and not include_deleted):
         raise NotFound(f"no memory with id {raw[:64]!r}")
     return str(row["id"])
+
+
+async def adopt_numbers(conn: asyncpg.Connection, user_id: str, wanted: dict[str, int]) -> None:
+    """Give just-imported memories (UUID → integer) the integer ids they had in the original
+    project's database, so its clients' `server_id`s keep naming the same memories. A number
+    another memory of the user already holds is not taken: that memory keeps the number it was
+    given. Runs in the import's transaction, under the user's row lock."""
+    if not wanted:
+        return
+    entities = list(wanted)
+    # Park their fresh numbers below zero, so that they free the numbers they were given.
+    await conn.execute(
+        "UPDATE memories SET num = -num WHERE user_id = $1 AND id = ANY($2::text[])",
+        user_id,
+        entities,
+    )
+    rows = await conn.fetch(
+        "SELECT num FROM memories WHERE user_id = $1 AND num = ANY($2::bigint[])",
+        user_id,
+        list(wanted.values()),
+    )
+    taken = {row["num"] for row in rows}
+    adopted: list[tuple[str, str, int]] = []
+    for entity, num in wanted.items():
+        if num not in taken:
+            taken.add(num)
+            adopted.append((user_id, entity, num))
+    await conn.executemany("UPDATE memories SET num = $3 WHERE user_id = $1 AND id = $2", adopted)
+    await conn.execute(
+        "UPDATE memories SET num = -num WHERE user_id = $1 AND id = ANY($2::text[]) AND num < 0",
+        user_id,
+        entities,
+    )
+    await conn.execute(
+        "UPDATE hub_users SET next_num = GREATEST(next_num, (SELECT max(num) FROM memories "
+        "WHERE user_id = $1)) WHERE user_id = $1",
+        user_id,
+    )

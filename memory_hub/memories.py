@@ -59,7 +59,8 @@ class Hub:
 
     def shown(self, row: asyncpg.Record) -> str:
         if row["is_sensitive"]:
-            return SENSITIVE_PLACEHOLDER.format(id=row["id"])
+            # The integer id: what the original's secret_get takes (its schema says integer).
+            return SENSITIVE_PLACEHOLDER.format(id=row["num"])
         return str(row["content"] or "")
 
     async def _e2e_guard(self, conn: asyncpg.Connection, user: str) -> None:
@@ -76,22 +77,19 @@ class Hub:
         return row
 
     async def _replaced(self, conn: asyncpg.Connection, user: str, memory_id: str) -> str:
-        """The id of the user's live memory that a new one supersedes; 422 otherwise."""
-        try:  # its integer id or its UUID
+        """The UUID of the user's live memory (named by UUID or integer id) that a new one
+        supersedes; 422 otherwise."""
+        try:
             found = await resolve_memory_id(conn, user, memory_id, include_deleted=True)
         except NotFound:
-            found = None
-        deleted = found is not None and await conn.fetchval(
-            "SELECT deleted_ms IS NOT NULL FROM memories WHERE user_id = $1 AND id = $2",
-            user,
-            found,
+            found = ""
+        row = await conn.fetchrow(
+            "SELECT id, deleted_ms FROM memories WHERE user_id = $1 AND id = $2", user, found
         )
-        if found is None or deleted:
-            state = "no memory" if found is None else "a deleted memory"
-            raise InvalidInput(
-                f"supersedes: {state} with id {memory_id[:64]!r}; nothing was stored"
-            )
-        return found
+        if row is None or row["deleted_ms"] is not None:
+            state = "no memory" if row is None else "a deleted memory"
+            raise InvalidInput(f"supersedes: {state} with id {memory_id!r}; nothing was stored")
+        return str(row["id"])
 
     async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
         """Append the hub's own ops for REST writes (one per put, together) and keep the
@@ -149,8 +147,12 @@ class Hub:
             if body.supersedes is not None:
                 write.fields["supersedes"] = await self._replaced(conn, user, body.supersedes)
             await self.write(conn, user, [write])
+            num = await conn.fetchval(
+                "SELECT num FROM memories WHERE user_id = $1 AND id = $2", user, write.entity
+            )
         return {
             "id": write.entity,
+            "num": num,
             "category": fields["category"],
             "importance": fields["importance"],
             "is_sensitive": fields["is_sensitive"],
@@ -185,16 +187,19 @@ class Hub:
                 f"SELECT {COLUMNS} FROM memories WHERE user_id = $1 AND id = $2", user, found
             )
             assert row is not None, "resolved in this transaction"
+            named = {"deleted": row["num"], "uuid": row["id"]}
             if row["deleted_ms"] is not None:
-                return {"deleted": row["id"], "preview": "[already deleted]"}
+                return {**named, "preview": "[already deleted]"}
             preview = self.shown(row)[:50]
             await self.write(conn, user, [Write(row["id"], {}, kind="del")])
-            return {"deleted": row["id"], "preview": preview}
+            return {**named, "preview": preview}
 
     # -------------------------------------------------------------------------------- reads
 
     def out(self, row: asyncpg.Record) -> dict[str, Any]:
-        return rest.MemoryOut(
+        """A memory in memoryd's typed shape and its integer id as `num` (memory_hub.original
+        turns it into the original's shape)."""
+        typed = rest.MemoryOut(
             id=row["id"],
             content=self.shown(row),
             category=row["category"],
@@ -207,8 +212,8 @@ class Hub:
             created_at=iso_from_ms(row["created_ms"]),
             updated_at=iso_from_ms(row["updated_ms"]),
             supersedes=row["supersedes"],
-            num=row["num"],
         ).model_dump()
+        return {**typed, "num": row["num"]}
 
     async def get(self, user: str, memory_id: str) -> dict[str, Any]:
         async with user_tx(self.pool, user) as conn:
@@ -245,9 +250,11 @@ class Hub:
             blob = await conn.fetchval(
                 "SELECT secret FROM memories WHERE user_id = $1 AND id = $2", user, row["id"]
             )
+        # The original's client prints `#id [category] content`.
+        named = {"id": row["num"], "uuid": row["id"], "category": row["category"]}
         if not row["is_sensitive"]:
             return {
-                "id": row["id"],
+                **named,
                 "content": row["content"],
                 "is_sensitive": False,
                 "source": "plaintext",
@@ -258,12 +265,7 @@ class Hub:
                 "the hub cannot read it. Read it with `memory show` on a machine with the key."
             )
         content = await self.sealer.open(bytes(blob), binding(user, row["id"]))
-        return {
-            "id": row["id"],
-            "content": content,
-            "is_sensitive": True,
-            "source": self.sealer.name,
-        }
+        return {**named, "content": content, "is_sensitive": True, "source": self.sealer.name}
 
     async def feed(
         self,

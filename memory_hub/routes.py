@@ -26,7 +26,7 @@ from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
 from memory_core.wire import links as wire_links
 from memory_core.wire import rest, sync
-from memory_hub import links, oplog
+from memory_hub import links, oplog, original
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
@@ -94,24 +94,28 @@ async def create_memory(request: Request) -> Response:
     who = user(request)
     body = await read_model(request, rest.MemoryIn)
     created = await hub(request).create(who, body)
-    return JSONResponse(created, status_code=201)
+    return JSONResponse(original.stored(created))  # 200, as the original answers a store
 
 
 async def list_memories(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).page(who, read_query(request, rest.ListQuery)))
+    page = await hub(request).page(who, read_query(request, rest.ListQuery))
+    return JSONResponse(
+        {"memories": [original.memory(m, who) for m in page["memories"]], "total": page["total"]}
+    )
 
 
 async def get_memory(request: Request) -> Response:
     who = user(request)
-    return JSONResponse(await hub(request).get(who, request.path_params["id"]))
+    found = await hub(request).get(who, request.path_params["id"])
+    return JSONResponse(original.memory(found, who))
 
 
 async def update_memory(request: Request) -> Response:
     who = user(request)
     body = await read_model(request, rest.MemoryPatch)
-    memory = await hub(request).update(who, request.path_params["id"], body)
-    return JSONResponse({"updated": memory["id"], "memory": memory})
+    memory = original.memory(await hub(request).update(who, request.path_params["id"], body), who)
+    return JSONResponse({"updated": memory["id"], "uuid": memory["uuid"], "memory": memory})
 
 
 async def delete_memory(request: Request) -> Response:
@@ -122,7 +126,8 @@ async def delete_memory(request: Request) -> Response:
 async def recall(request: Request) -> Response:
     who = user(request)
     body = await read_model(request, rest.RecallIn)
-    return JSONResponse({"memories": await run_recall(hub(request), who, body)})
+    found = await run_recall(hub(request), who, body)
+    return JSONResponse({"memories": [original.memory(m, who) for m in found]})
 
 
 async def secret(request: Request) -> Response:
@@ -170,7 +175,9 @@ async def feed(request: Request) -> Response:
     # Taken before the query, as the original does: the next `since`.
     server_time = iso_from_ms(hub(request).clock.now_ms())
     memories, following = await hub(request).feed(who, since_ms, after, limit)
-    body: dict[str, Any] = {"memories": memories, "server_time": server_time}
+    # Tags as text: the original's sync binds them into a TEXT column as they come.
+    shaped = [original.memory(m, who) for m in memories]
+    body: dict[str, Any] = {"memories": shaped, "server_time": server_time}
     if limit is not None:
         body["next"] = f"{following[0]}.{following[1]}" if following else None
     return JSONResponse(body)
@@ -217,12 +224,22 @@ async def import_memories(request: Request) -> Response:
             items.append(rest.ImportItem.model_validate(entry))
         except ValidationError as exc:
             raise InvalidInput(f"item {index}: {_message(exc)}") from None
-    return JSONResponse(await import_items(hub(request), who, items))
+    return JSONResponse(original.import_answer(await import_items(hub(request), who, items)))
 
 
 async def stats(request: Request) -> Response:
     who = user(request)
     return JSONResponse(await hub(request).stats(who))
+
+
+async def categories(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await original.categories(hub(request).pool, who))
+
+
+async def tags(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await original.tags(hub(request).pool, who))
 
 
 # -------------------------------------------------------------------------------- sync
@@ -310,6 +327,8 @@ ROUTES = [
     Route("/api/memories/{id}", update_memory, methods=["PUT"]),
     Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),
     Route("/api/stats", stats, methods=["GET"]),
+    Route("/api/categories", categories, methods=["GET"]),
+    Route("/api/tags", tags, methods=["GET"]),
     Route(sync.PUSH_PATH, push, methods=["POST"]),
     Route(sync.PULL_PATH, pull, methods=["GET"]),
 ]

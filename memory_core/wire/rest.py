@@ -1,14 +1,24 @@
 """The REST shapes of /api/memories, spoken by the daemon and by the hub.
 
 They follow the original project's API so that its clients keep working: `tags` may be sent as
-a comma-separated string or a list; responses always carry a list.
+a comma-separated string or a list. The daemon answers with a list and the UUID as `id`; the hub
+answers in the original's shape (memory_hub/original.py: `id` the memory's integer id, the UUID
+as `uuid`, tags as comma-joined text). The answer models read both: memoryd's HTTP-only mode and
+the viewer take the UUID as the id whichever server answered.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from memory_core.errors import InvalidInput
 from memory_core.model import check_text
@@ -17,11 +27,44 @@ LIST_LIMIT = 20  # GET /api/memories: the page a list without `limit` gets
 MAX_LIST_LIMIT = 10_000
 
 Text = Annotated[str, StringConstraints(max_length=100_000)]
-MemoryId = Annotated[str, StringConstraints(max_length=64)]
+
+
+def _id_text(value: Any) -> Any:
+    """An id sent as a JSON number (the original's integer ids, as the hub answers them) is
+    taken as its text; whoever resolves it says whether it names a memory."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+MemoryId = Annotated[str, BeforeValidator(_id_text), StringConstraints(max_length=64)]
 
 
 def _absent_if_none(value: Any) -> bool:
     return value is None
+
+
+def _typed(data: Any, id_field: str = "id") -> Any:
+    """An answer in the hub's original shape as the typed one: its `uuid` as `id_field` (the
+    original's integer `id` as `num`, which models without one ignore) and comma-joined `tags`
+    as a list."""
+    if not isinstance(data, dict):
+        return data
+    if isinstance(data.get("uuid"), str):
+        number = data.get("id")
+        data = {**data, id_field: data["uuid"]}
+        if id_field == "id" and isinstance(number, int) and not isinstance(number, bool):
+            data["num"] = number  # the integer id, kept as `num` where the model has one
+    if isinstance(data.get("tags"), str):
+        data = {**data, "tags": [tag for tag in data["tags"].split(",") if tag.strip()]}
+    return data
+
+
+class _ReadsOriginalShape(BaseModel):
+    """An answer model that also reads the hub's original shape (see the module docstring)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_original(cls, data: Any) -> Any:
+        return _typed(data)
 
 
 class _IgnoresUnknownFields(BaseModel):
@@ -68,7 +111,8 @@ class MemoryIn(_IgnoresUnknownFields):
 class ImportItem(MemoryIn):
     """One element of POST /api/memories/import: an export line, or a plain store body."""
 
-    id: str | None = None
+    # A memoryd export's UUID, or the original project's integer id (taken as its text).
+    id: Annotated[str | None, BeforeValidator(_id_text)] = None
     is_sensitive: bool = False
     created_at: str | None = None
     updated_at: str | None = None
@@ -126,7 +170,7 @@ class GetManyIn(_IgnoresUnknownFields):
     ]
 
 
-class StoredOut(BaseModel):
+class StoredOut(_ReadsOriginalShape):
     """201 (or 200 when it was a duplicate) from POST /api/memories."""
 
     id: str
@@ -139,7 +183,7 @@ class StoredOut(BaseModel):
     num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
-class MemoryOut(BaseModel):
+class MemoryOut(_ReadsOriginalShape):
     id: str
     content: str
     category: str
@@ -182,13 +226,23 @@ class UpdatedOut(BaseModel):
     updated: str
     memory: MemoryOut
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_original(cls, data: Any) -> Any:
+        return _typed(data, "updated")
+
 
 class DeletedOut(BaseModel):
     deleted: str
     preview: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_original(cls, data: Any) -> Any:
+        return _typed(data, "deleted")
 
-class SecretOut(BaseModel):
+
+class SecretOut(_ReadsOriginalShape):
     id: str
     content: str
     is_sensitive: bool
@@ -199,6 +253,21 @@ class ImportOut(BaseModel):
     duplicates: int
     existing: int
     memories: list[dict[str, Any]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_original(cls, data: Any) -> Any:
+        """The hub answers the original's list of results, one per item with its `status`."""
+        if not isinstance(data, list):
+            return data
+        results = [_typed(item) for item in data]
+        statuses = [item.get("status") if isinstance(item, dict) else None for item in results]
+        return {
+            "imported": statuses.count("imported"),
+            "duplicates": statuses.count("duplicate"),
+            "existing": statuses.count("exists"),
+            "memories": results,
+        }
 
 
 class HealthOut(BaseModel):

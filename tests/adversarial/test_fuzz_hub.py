@@ -93,6 +93,8 @@ BODYLESS = {
     "GET /api/memories/{id}/links",
     "DELETE /api/memories/{id}/links/{dst}/{type}",
     "GET /api/stats",
+    "GET /api/categories",
+    "GET /api/tags",
     f"GET {sync.PULL_PATH}",
 }
 
@@ -131,7 +133,7 @@ class FuzzedHub:
         server.start()
         client = server.client(KEYS["alice"])
         created = [
-            client.post("/api/memories", json={"content": text, "tags": ["seed"]}).json()["id"]
+            client.post("/api/memories", json={"content": text, "tags": ["seed"]}).json()["uuid"]
             for text in ("The staging cluster runs in eu-west-1", "I prefer Svelte")
         ]
         # A bare client: each request carries alice's key unless the probe says otherwise.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract_original.schema import ORIGINAL_SCHEMA
 from tests.support import Daemon, daemon_env, running_daemon, short_tmpdir
 
 BIN = Path(sys.executable).parent
@@ -103,28 +104,6 @@ def test_config_errors_are_one_line_naming_the_variable() -> None:
     assert done.returncode == 2 and "MEMORY_ENCRYPTION_KEY" in done.stderr
     assert "short" not in done.stderr  # a key, even a bad one, is never echoed
 
-
-ORIGINAL_SCHEMA = """
-CREATE TABLE memories (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    content TEXT NOT NULL,
-    category TEXT DEFAULT 'facts',
-    tags TEXT DEFAULT '',
-    expanded_keywords TEXT DEFAULT '',
-    importance REAL DEFAULT 0.5,
-    is_sensitive INTEGER DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    server_id INTEGER
-);
-CREATE UNIQUE INDEX idx_memories_server_id ON memories(server_id);
-CREATE VIRTUAL TABLE memories_fts USING fts5(
-    content, category, tags, expanded_keywords, content='memories', content_rowid='id'
-);
-CREATE TABLE pending_ops (id INTEGER PRIMARY KEY AUTOINCREMENT, op_type TEXT, payload TEXT,
-    created_at TEXT, retry_count INTEGER DEFAULT 0);
-CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT);
-"""
 
 ORIGINAL_ROWS = [
     # content, category, tags, keywords, importance, sensitive, created, updated

@@ -5,6 +5,7 @@ accepted in paths wherever a memory id is (memory_hub.ids.resolve_memory_id)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import asyncpg
 import pytest
@@ -94,27 +95,56 @@ async def test_paths_take_the_integer_id(hub: HubHarness[FakeClock]) -> None:
         assert r.status_code in (404, 422), (bad, r.text)
 
 
+async def _migrated_to_4_with_rows(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE TABLE hub_schema_migrations (version integer PRIMARY KEY, "
+            "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version, name, step in MIGRATIONS[:4]:
+            await step(conn)
+            await conn.execute(
+                "INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)", version, name
+            )
+    rows = [("alice", "a-late", 30), ("alice", "a-early", 10), ("bob", "b-only", 20)]
+    await conn.executemany(
+        "INSERT INTO memories (user_id, id, content, created_ms, updated_ms) "
+        "VALUES ($1, $2, 'x', $3, $3)",
+        rows,
+    )
+
+
+async def test_migration_5_backfills_as_the_tables_owner_under_forced_rls(hub_dsn: str) -> None:
+    """In production the hub's role owns its tables, and row-level security is forced on the
+    owner: the backfill, which spans every user, must still see every row."""
+    owner = f"hub_owner_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(hub_dsn)
+    try:
+        await _migrated_to_4_with_rows(admin)
+        await admin.execute(f"CREATE ROLE {owner} LOGIN")
+        await admin.execute(f"GRANT CREATE ON SCHEMA public TO {owner}")
+        for table in ("hub_meta", "hub_users", "ops", "tombstones", "memories",
+                      "hub_schema_migrations"):  # fmt: skip
+            await admin.execute(f"ALTER TABLE {table} OWNER TO {owner}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(hub_dsn, user=owner)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM memories") == 0  # RLS binds the owner
+        assert await migrate(conn) == [v for v, _, _ in MIGRATIONS[4:]]
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('memory_hub.user_id', 'alice', true)")
+            nums = await conn.fetch("SELECT id, num FROM memories ORDER BY num")
+            assert [(r["id"], r["num"]) for r in nums] == [("a-early", 1), ("a-late", 2)]
+        assert await conn.fetchval("SELECT count(*) FROM memories") == 0  # forced again
+    finally:
+        await conn.close()
+
+
 async def test_migration_5_numbers_existing_rows(hub_dsn: str) -> None:
     conn = await asyncpg.connect(hub_dsn)
     try:
-        async with conn.transaction():
-            await conn.execute(
-                "CREATE TABLE hub_schema_migrations (version integer PRIMARY KEY, "
-                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version, name, step in MIGRATIONS[:4]:
-                await step(conn)
-                await conn.execute(
-                    "INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)",
-                    version,
-                    name,
-                )
-        rows = [("alice", "a-late", 30), ("alice", "a-early", 10), ("bob", "b-only", 20)]
-        await conn.executemany(
-            "INSERT INTO memories (user_id, id, content, created_ms, updated_ms) "
-            "VALUES ($1, $2, 'x', $3, $3)",
-            rows,
-        )
+        await _migrated_to_4_with_rows(conn)
         await conn.execute("INSERT INTO hub_users (user_id) VALUES ('bob')")
         assert await migrate(conn) == [v for v, _, _ in MIGRATIONS[4:]]
         got = {

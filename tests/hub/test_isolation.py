@@ -16,7 +16,7 @@ async def _alice_data(hub: HubHarness) -> tuple[str, dict[str, object]]:
             "/api/memories",
             json={"content": "alice private zebra plan", "tags": ["zebra"], "user_id": "bob"},
         )
-    ).json()["id"]
+    ).json()["uuid"]
     rep = replica()
     op = put(rep, 1, uuid7(), hub.clock.ms << 16, content="alice zebra synced")
     await alice.post("/api/sync/push", json={"replica_id": rep, "ops": [op]})
@@ -36,8 +36,9 @@ async def test_bob_sees_nothing_of_alice(hub: HubHarness) -> None:
     assert pulled["ops"] == [] and pulled["head_seq"] == 0
     stats = (await bob.get("/api/stats")).json()
     assert stats["total"] == 0 and stats["head_seq"] == 0
-    # Every by-id endpoint answers for A's id exactly as for an id that never existed.
-    for target in (memory_id, unknown):
+    # Every by-id endpoint answers for A's id (her UUID, or her integer id 1, which names
+    # nothing of bob's) exactly as for an id that never existed.
+    for target in (memory_id, unknown, "1"):
         for method, path, body in (
             ("GET", f"/api/memories/{target}", None),
             ("PUT", f"/api/memories/{target}", {"content": "bob was here"}),

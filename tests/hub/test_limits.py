@@ -57,7 +57,7 @@ async def test_ops_per_minute_refuse_rest_and_push_alike_and_spare_others(hub_ds
     async with limited_hub(hub_dsn, ops_per_minute=3) as hub:
         alice, bob = hub.client("alice"), hub.client("bob")
         for i in range(3):
-            assert (await alice.post("/api/memories", json={"content": f"n{i}"})).status_code == 201
+            assert (await alice.post("/api/memories", json={"content": f"n{i}"})).status_code == 200
         refused = await alice.post("/api/memories", json={"content": "one too many"})
         assert assert_limited(refused, "rate_limited") == 20  # one op back every 20 s
         rep = replica()
@@ -66,7 +66,7 @@ async def test_ops_per_minute_refuse_rest_and_push_alike_and_spare_others(hub_ds
         assert_limited(pushed, "rate_limited")
         assert await count(hub, "alice") == 3 and await hub.head("alice") == 3
         # Bob has his own allowance.
-        assert (await bob.post("/api/memories", json={"content": "bob's"})).status_code == 201
+        assert (await bob.post("/api/memories", json={"content": "bob's"})).status_code == 200
         # After Retry-After the push goes through.
         hub.clock.advance(20_000)
         pushed = await alice.post("/api/sync/push", json={"replica_id": rep, "ops": ops})
@@ -91,7 +91,7 @@ async def test_memories_quota_stores_nothing_of_a_refused_write(hub_dsn: str) ->
     async with limited_hub(hub_dsn, max_memories=2) as hub:
         alice, bob = hub.client("alice"), hub.client("bob")
         for i in range(2):
-            assert (await alice.post("/api/memories", json={"content": f"m{i}"})).status_code == 201
+            assert (await alice.post("/api/memories", json={"content": f"m{i}"})).status_code == 200
         assert_limited(await alice.post("/api/memories", json={"content": "m2"}), "quota_exceeded")
         imported = await alice.post("/api/memories/import", json=[{"content": "i0"}])
         assert_limited(imported, "quota_exceeded")
@@ -104,21 +104,21 @@ async def test_memories_quota_stores_nothing_of_a_refused_write(hub_dsn: str) ->
         memory = (await alice.get("/api/memories")).json()["memories"][0]["id"]
         assert (await alice.put(f"/api/memories/{memory}", json={"content": "m0b"})).is_success
         assert (await alice.delete(f"/api/memories/{memory}")).is_success
-        assert (await alice.post("/api/memories", json={"content": "m2"})).status_code == 201
+        assert (await alice.post("/api/memories", json={"content": "m2"})).status_code == 200
         # Bob's quota is his own.
         for i in range(2):
-            assert (await bob.post("/api/memories", json={"content": f"b{i}"})).status_code == 201
+            assert (await bob.post("/api/memories", json={"content": f"b{i}"})).status_code == 200
 
 
 async def test_bytes_quota_refuses_the_write_that_passes_it(hub_dsn: str) -> None:
     async with limited_hub(hub_dsn, max_bytes=3000) as hub:
         alice, bob = hub.client("alice"), hub.client("bob")
-        assert (await alice.post("/api/memories", json={"content": "x" * 1000})).status_code == 201
-        assert (await alice.post("/api/memories", json={"content": "y" * 1000})).status_code == 201
+        assert (await alice.post("/api/memories", json={"content": "x" * 1000})).status_code == 200
+        assert (await alice.post("/api/memories", json={"content": "y" * 1000})).status_code == 200
         big = await alice.post("/api/memories", json={"content": "z" * 1200})
         assert_limited(big, "quota_exceeded")
         assert await count(hub, "alice") == 2 and await hub.head("alice") == 2
-        assert (await bob.post("/api/memories", json={"content": "z" * 1200})).status_code == 201
+        assert (await bob.post("/api/memories", json={"content": "z" * 1200})).status_code == 200
 
 
 async def test_failed_keys_throttle_one_address_only(hub_dsn: str) -> None:

@@ -16,8 +16,8 @@ UNKNOWN = "01900000-0000-7000-8000-000000000000"
 
 async def _store(client: httpx.AsyncClient, content: str, **fields: Any) -> str:
     r = await client.post("/api/memories", json={"content": content, **fields})
-    assert r.status_code == 201, r.text
-    memory_id: str = r.json()["id"]
+    assert r.status_code == 200, r.text  # the original's status for a store
+    memory_id: str = r.json()["uuid"]  # `id` is the integer id, in the original's shape
     return memory_id
 
 
@@ -30,7 +30,7 @@ async def _link(client: httpx.AsyncClient, src: str, dst: Any, kind: str) -> htt
 async def _recall(client: httpx.AsyncClient, context: str, **extra: Any) -> list[str]:
     r = await client.post("/api/memories/recall", json={"context": context, **extra})
     assert r.status_code == 200, r.text
-    return [m["id"] for m in r.json()["memories"]]
+    return [m["uuid"] for m in r.json()["memories"]]
 
 
 async def test_hub_recall_ranks_a_superseded_memory_below_its_successor(
@@ -153,7 +153,7 @@ async def test_links_by_the_hubs_integer_ids_as_the_originals_clients_send_them(
     alice, bob = hub.client("alice"), hub.client("bob")
     old = await _store(alice, "Standups are at 9:30")
     new = await _store(alice, "Standups moved to 10:00")
-    nums = {m["id"]: m["num"] for m in (await alice.get("/api/memories")).json()["memories"]}
+    nums = {m["uuid"]: m["id"] for m in (await alice.get("/api/memories")).json()["memories"]}
     r = await _link(alice, nums[new], nums[old], "supersedes")  # the path takes a number too
     assert r.status_code == 200, r.text
     assert r.json() == {"src_id": new, "dst_id": old, "link_type": "supersedes"}
@@ -164,10 +164,10 @@ async def test_links_by_the_hubs_integer_ids_as_the_originals_clients_send_them(
     r = await alice.post(
         "/api/memories", json={"content": "Standups are async", "supersedes": str(nums[new])}
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     # Bob's integer ids are his own: alice's numbers name nothing of his.
     mine = await _store(bob, "Bob's only memory")
-    bob_num = (await bob.get(f"/api/memories/{mine}")).json()["num"]
+    bob_num = (await bob.get(f"/api/memories/{mine}")).json()["id"]
     assert bob_num == 1 and nums[new] == 2
     assert (await _link(bob, bob_num, nums[new], "see-also")).status_code == 404
     gone = await alice.delete(f"/api/memories/{nums[new]}/links/{nums[old]}/supersedes")

@@ -17,15 +17,17 @@ async def test_store_get_list_update_delete_round_trip(hub: HubHarness) -> None:
             "importance": 0.8,
         },
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     stored = r.json()
-    assert set(stored) >= {"id", "category", "importance"}
+    assert set(stored) >= {"id", "uuid", "category", "importance"}
     assert stored["category"] == "preferences" and stored["importance"] == 0.8
-    memory_id = stored["id"]
+    memory_id = stored["id"]  # the original's integer id; `uuid` names it too
+    assert memory_id == 1
 
     got = (await alice.get(f"/api/memories/{memory_id}")).json()
+    assert got == (await alice.get(f"/api/memories/{stored['uuid']}")).json()
     assert got["content"] == "I prefer Svelte for new frontend apps"
-    assert got["tags"] == ["frontend", "ui"]
+    assert got["tags"] == "frontend,ui" and got["owner"] == "alice"  # as the original answers
     assert got["created_at"].endswith("+00:00")
 
     listed = (await alice.get("/api/memories", params={"category": "preferences"})).json()
@@ -34,10 +36,14 @@ async def test_store_get_list_update_delete_round_trip(hub: HubHarness) -> None:
     r = await alice.put(f"/api/memories/{memory_id}", json={"importance": 0.3, "tags": ["web"]})
     assert r.status_code == 200
     assert r.json()["updated"] == memory_id
-    assert r.json()["memory"]["importance"] == 0.3 and r.json()["memory"]["tags"] == ["web"]
+    assert r.json()["memory"]["importance"] == 0.3 and r.json()["memory"]["tags"] == "web"
 
     r = await alice.delete(f"/api/memories/{memory_id}")
-    assert r.json() == {"deleted": memory_id, "preview": "I prefer Svelte for new frontend apps"}
+    assert r.json() == {
+        "deleted": memory_id,
+        "uuid": stored["uuid"],
+        "preview": "I prefer Svelte for new frontend apps",
+    }
     again = await alice.delete(f"/api/memories/{memory_id}")
     assert again.status_code == 200 and again.json()["preview"] == "[already deleted]"
     assert (await alice.get(f"/api/memories/{memory_id}")).status_code == 404
@@ -88,13 +94,16 @@ async def test_sensitive_memory_is_sealed_and_readable_by_secret(hub: HubHarness
     alice = hub.client("alice")
     secret_text = "db password=Hunter2-canary-XYZ"
     r = await alice.post("/api/memories", json={"content": secret_text})
-    assert r.status_code == 201 and r.json()["is_sensitive"] is True
+    assert r.status_code == 200 and r.json()["is_sensitive"] is True
     memory_id = r.json()["id"]
     shown = (await alice.get(f"/api/memories/{memory_id}")).json()
     assert shown["content"].startswith("[SENSITIVE")
+    assert shown["content"] == f"[SENSITIVE - use secret_get(id={memory_id})]"
     r = await alice.post(f"/api/memories/{memory_id}/secret")
     assert r.json() == {
         "id": memory_id,
+        "uuid": shown["uuid"],
+        "category": "facts",
         "content": secret_text,
         "is_sensitive": True,
         "source": "local",
@@ -115,9 +124,14 @@ async def test_import_keeps_ids_and_reports_existing(hub: HubHarness) -> None:
     ]
     r = await alice.post("/api/memories/import", json=items)
     assert r.status_code == 200, r.text
-    assert r.json()["imported"] == 2
+    # The original's answer: one {id, category, importance} per item (ours beside them).
+    assert [(m["id"], m["category"], m["importance"], m["status"]) for m in r.json()] == [
+        (1, "facts", 0.5, "imported"),
+        (2, "facts", 0.5, "imported"),
+    ]
+    assert r.json()[0]["uuid"] == items[0]["id"]
     again = (await alice.post("/api/memories/import", json=items[:1])).json()
-    assert again["existing"] == 1 and again["imported"] == 0
+    assert [(m["id"], m["status"]) for m in again] == [(1, "exists")]
     got = (await alice.get("/api/memories/01900000-0000-7000-8000-000000000001")).json()
     assert got["created_at"].startswith("2024-01-02T03:04:05")
     stats = (await alice.get("/api/stats")).json()
@@ -194,7 +208,7 @@ async def test_health_and_metrics_without_user_content(hub: HubHarness) -> None:
     assert r.status_code == 200 and r.json()["db"] == "ok"
     text = (await hub.client().get("/metrics")).text
     assert (
-        'memory_hub_requests_total{endpoint="create_memory",method="POST",status="201"} 1' in text
+        'memory_hub_requests_total{endpoint="create_memory",method="POST",status="200"} 1' in text
     )
     assert "memory_hub_request_seconds_bucket" in text
     assert "canary" not in text and "alice" not in text
@@ -204,11 +218,12 @@ async def test_supersedes_is_stored_and_returned_and_must_name_the_users_live_me
     hub: HubHarness,
 ) -> None:
     alice, bob = hub.client("alice"), hub.client("bob")
-    old = (await alice.post("/api/memories", json={"content": "CI runs on CircleCI"})).json()["id"]
-    r = await alice.post(
-        "/api/memories", json={"content": "CI runs on GitHub Actions", "supersedes": old}
+    stored = (await alice.post("/api/memories", json={"content": "CI runs on CircleCI"})).json()
+    old = stored["uuid"]
+    r = await alice.post(  # named by its integer id, as the original's clients name it
+        "/api/memories", json={"content": "CI runs on GitHub Actions", "supersedes": stored["id"]}
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     new = r.json()["id"]
     assert (await alice.get(f"/api/memories/{new}")).json()["supersedes"] == old
     assert (await alice.get(f"/api/memories/{old}")).json()["supersedes"] is None

@@ -76,7 +76,7 @@ def test_memory_hub_serve_process_end_to_end(hub_dsn: str) -> None:
     try:
         alice = server.client(KEYS["alice"])
         r = alice.post("/api/memories", json={"content": "over real HTTP"})
-        assert r.status_code == 201
+        assert r.status_code == 200
         got = alice.get("/api/memories").json()
         assert [m["content"] for m in got["memories"]] == ["over real HTTP"]
     finally:
@@ -203,7 +203,7 @@ async def test_vault_transit_seals_sensitive_memories(hub_dsn: str, fake_vault: 
     async with running_hub(hub_dsn, FakeClock(), **vault) as hub:
         client = hub.client("alice")
         r = await client.post("/api/memories", json={"content": "aws key AKIAABCDEFGHIJKLMNOP"})
-        memory_id = r.json()["id"]
+        memory_id = r.json()["uuid"]
         assert r.json()["is_sensitive"] is True
         got = (await client.post(f"/api/memories/{memory_id}/secret")).json()
         assert got["content"] == "aws key AKIAABCDEFGHIJKLMNOP" and got["source"] == "vault"

@@ -35,7 +35,7 @@ async def test_push_pull_and_retry_is_duplicate(hub: HubHarness) -> None:
 
 async def test_rest_writes_become_ops_stamped_by_the_hub(hub: HubHarness) -> None:
     alice = hub.client("alice")
-    memory_id = (await alice.post("/api/memories", json={"content": "via rest"})).json()["id"]
+    memory_id = (await alice.post("/api/memories", json={"content": "via rest"})).json()["uuid"]
     pulled = (await alice.get("/api/sync/pull")).json()["ops"]
     assert len(pulled) == 1
     op = pulled[0]

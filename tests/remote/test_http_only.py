@@ -44,14 +44,15 @@ def test_reads_and_writes_land_on_the_hub_and_nothing_is_kept_locally(
     assert stored.json()["category"] == "preferences"
     on_hub = hub.get(f"/api/memories/{memory_id}").json()
     assert on_hub["content"] == "I prefer Svelte for new frontend apps"
-    assert on_hub["tags"] == ["frontend", "ui"] and on_hub["project"] == "dash"
+    # The hub answers in the original's shape: tags as its comma-joined text.
+    assert on_hub["tags"] == "frontend,ui" and on_hub["project"] == "dash"
 
     # A memory written on the hub directly is read through the daemon: there is no copy.
     direct = hub.post("/api/memories", json={"content": "The staging cluster is in eu-west-1"})
-    assert direct.status_code == 201
+    assert direct.status_code == 200
     listed = client.get("/api/memories", params={"limit": 10}).json()
     assert listed["total"] == 2
-    assert {m["id"] for m in listed["memories"]} == {memory_id, direct.json()["id"]}
+    assert {m["id"] for m in listed["memories"]} == {memory_id, direct.json()["uuid"]}
     only = client.get("/api/memories", params={"category": "preferences"}).json()
     assert [m["id"] for m in only["memories"]] == [memory_id] and only["total"] == 1
 
@@ -237,7 +238,7 @@ def test_get_many_asks_the_hub_and_reports_other_users_ids_as_not_found(
     bobs = (
         hub_server.client(KEYS["bob"])
         .post("/api/memories", json={"content": "Bob's private note"})
-        .json()["id"]
+        .json()["uuid"]
     )
     answer = client.post("/api/memories/get", json={"ids": [mine, bobs]})
     assert answer.status_code == 200, answer.text

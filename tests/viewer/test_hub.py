@@ -48,8 +48,8 @@ async def logged_in(hub: HubHarness[FakeClock], user: str) -> tuple[httpx.AsyncC
 
 async def remember(hub: HubHarness[FakeClock], user: str, content: str, **fields: Any) -> str:
     answer = await hub.client(user).post("/api/memories", json={"content": content, **fields})
-    assert answer.status_code == 201, answer.text
-    memory_id: str = answer.json()["id"]
+    assert answer.status_code == 200, answer.text
+    memory_id: str = answer.json()["uuid"]
     return memory_id
 
 
