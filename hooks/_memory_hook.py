@@ -40,7 +40,18 @@ DEFAULT_BUDGET = 8192
 
 # Tools that only read or add: approved without a prompt. Anything else of ours still asks.
 SAFE_TOOLS = frozenset(
-    {"memory_recall", "memory_get", "memory_list", "memory_count", "memory_store", "memory_update"}
+    {
+        "memory_recall",
+        "memory_get",
+        "memory_list",
+        "memory_count",
+        "memory_store",
+        "memory_update",
+        # Links relate memories and delete none (an unlinked memory stays as it was).
+        "memory_link",
+        "memory_unlink",
+        "memory_links",
+    }
 )
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})
 # Claude Code names MCP tools `mcp__<server>__<tool>`. Ours: the plugin's server (plugin

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from memory_core.clock import ms_from_iso
 from memory_core.wire import rest
@@ -16,6 +16,8 @@ PREVIEW_CHARS = 120
 
 class CompactMemory(BaseModel):
     id: str
+    # The daemon's short integer id, as typed back (`42`); absent where the store has none.
+    num: int | None = Field(default=None, exclude_if=lambda value: value is None)
     preview: str  # the first line's worth of content, at most PREVIEW_CHARS characters
     category: str
     project: str | None
@@ -55,6 +57,7 @@ def compact(out: dict[str, Any], now_ms: int) -> dict[str, Any]:
         "memories": [
             CompactMemory(
                 id=memory["id"],
+                num=memory.get("num"),
                 preview=preview(str(memory["content"])),
                 category=memory["category"],
                 project=memory.get("project"),

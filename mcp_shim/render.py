@@ -7,8 +7,15 @@ from typing import Any
 _PREVIEW = 300
 
 
+def name(memory: dict[str, Any]) -> str:
+    """How a memory is named to the model: its short integer id, when the store has one,
+    beside its UUID (either works as an id)."""
+    num = memory.get("num")
+    return f"#{num} {memory['id']}" if num is not None else str(memory["id"])
+
+
 def _one(memory: dict[str, Any], score: bool = False) -> str:
-    head = f"- {memory['id']} [{memory['category']}] importance {memory['importance']:.1f}"
+    head = f"- {name(memory)} [{memory['category']}] importance {memory['importance']:.1f}"
     if memory.get("project"):
         head += f", project {memory['project']}"
     if score and "score" in memory:
@@ -27,8 +34,8 @@ def _one(memory: dict[str, Any], score: bool = False) -> str:
 
 def stored(out: dict[str, Any]) -> str:
     if out.get("duplicate_of"):
-        return f"Already stored as {out['duplicate_of']} [{out['category']}]; nothing new saved."
-    text = f"Stored memory {out['id']} [{out['category']}] importance {out['importance']:.1f}."
+        return f"Already stored as {name(out)} [{out['category']}]; nothing new saved."
+    text = f"Stored memory {name(out)} [{out['category']}] importance {out['importance']:.1f}."
     if out.get("is_sensitive"):
         text += " It looks sensitive: kept encrypted, readable only with secret_get."
     return text
@@ -48,11 +55,11 @@ def recalled_compact(out: dict[str, Any], context: str) -> str:
     memories = out["memories"]
     if not memories:
         return f"No memories found for: {context}"
-    lines = [f"{len(memories)} memories (id [category] project age score: preview):"]
+    lines = [f"{len(memories)} memories (#short-id id [category] project age score: preview):"]
     for m in memories:
         where = f" {m['project']}" if m.get("project") else ""
         lines.append(
-            f"{m['id']} [{m['category']}]{where} {m['age']} {m['score']:.2f}: {m['preview']}"
+            f"{name(m)} [{m['category']}]{where} {m['age']} {m['score']:.2f}: {m['preview']}"
         )
     lines.append("Full texts: memory_get with the ids you need.")
     return "\n".join(lines)
@@ -66,7 +73,7 @@ def got(out: dict[str, Any]) -> str:
 
 
 def _full(memory: dict[str, Any]) -> str:
-    head = f"- {memory['id']} [{memory['category']}] importance {memory['importance']:.1f}"
+    head = f"- {name(memory)} [{memory['category']}] importance {memory['importance']:.1f}"
     if memory.get("project"):
         head += f", project {memory['project']}"
     details = ["stored " + str(memory["created_at"])[:10]]

@@ -1,5 +1,5 @@
-"""The MCP server: eight memory tools and six sharing tools (mcp_shim.sharing), each one
-request to memoryd.
+"""The MCP server: the memory tools, the link tools (`link_tools`) and six sharing tools
+(mcp_shim.sharing), each one request to memoryd.
 
 `create_server` is the app factory; its lifespan owns the one HTTP client to the daemon (and
 starts the daemon in the background if it is not running, so the first tool call does not
@@ -19,7 +19,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from mcp_shim import compact, render
@@ -53,12 +53,19 @@ question find the memory.
 Categories: {", ".join(CATEGORIES)}.
 Content flagged sensitive (keys, passwords, tokens) is stored encrypted and shown as a \
 placeholder; read it with secret_get only when the user needs the value.
-Ids are UUIDs; any unique prefix of 8+ characters works. memory_update corrects a memory \
-in place; when a decision or preference changed, store the new one with `supersedes` set to \
-the old one's id instead of storing a contradicting duplicate.
+Ids are UUIDs (any unique prefix of 8+ characters works) or the short number recall shows \
+as #42. memory_update corrects a memory in place; when a decision or preference changed, \
+store the new one with `supersedes` set to the old one's id instead of storing a \
+contradicting duplicate. memory_link relates two memories (part-of, see-also, resolved-by).
 """
 
 _CATEGORY_HELP = "One of: " + ", ".join(CATEGORIES) + "."
+
+
+def _id_text(value: object) -> object:
+    """A short integer id sent as a JSON number (the original's tools declare ids as
+    integers) is taken as its text; `true` is not memory 1."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _memory_id(value: str) -> str:
@@ -69,7 +76,8 @@ def _memory_id(value: str) -> str:
     if not text or text in (".", "..") or any(c in "/?#%" or not c.isprintable() for c in text):
         raise PydanticCustomError(
             "memory_id",
-            "{value} is not a memory id (a UUID, or a unique prefix of it, as recall shows)",
+            "{value} is not a memory id (a UUID or a unique prefix of it, or a short integer "
+            "id, as recall shows)",
             {"value": repr(value)},
         )
     return text
@@ -78,10 +86,12 @@ def _memory_id(value: str) -> str:
 Id = Annotated[
     str,
     Field(
-        description="The memory's id (a UUID, or any unique prefix of it, as shown by recall).",
+        description="The memory's id as recall shows it: a UUID (or a unique prefix of it) "
+        "or its short integer id.",
         min_length=1,
         max_length=64,
     ),
+    BeforeValidator(_id_text),
     AfterValidator(_memory_id),
 ]
 
@@ -393,3 +403,8 @@ def _add_tools(server: MCPServer[ShimState]) -> None:
         Only when the user needs the value now; do not repeat it needlessly."""
         out = await _state(ctx).require().request("POST", f"/api/memories/{id}/secret")
         return _result(out, render.secret(out))
+
+    # Imported here, not at the top: the link tools share this module's tool helpers.
+    from mcp_shim.link_tools import add_link_tools
+
+    add_link_tools(server)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from memory_core import links
 from memory_core.errors import InvalidInput
 from memory_core.hlc import wall_ms
 from memory_core.model import CATEGORIES, SOURCES, SYNCED_FIELDS, check_text, check_time_ms, is_id
@@ -118,5 +119,7 @@ def check_remote_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             _text("project", value)
         elif name == "supersedes" and value is not None and not is_id(value):
             raise InvalidInput("supersedes must be a memory id or null")
+        elif name == "links":
+            value = links.check_stored(value, is_id)
         out[name] = value
     return out

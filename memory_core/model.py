@@ -63,9 +63,10 @@ CREATION_FIELDS = (
     "source",
 )
 # The fields that replicate, each with its own last-writer-wins clock. `supersedes` (the id of
-# the older memory this one replaces) is set only on a memory that replaces another, so the
-# ops of every other memory stay readable by a hub or replica that predates it.
-SYNCED_FIELDS = (*CREATION_FIELDS, "supersedes")
+# the older memory this one replaces) and `links` (its other typed links, memory_core.links)
+# are set only on a memory that has them, so the ops of every other memory stay readable by a
+# hub or replica that predates them.
+SYNCED_FIELDS = (*CREATION_FIELDS, "supersedes", "links")
 
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
@@ -192,6 +193,22 @@ def is_id(value: object) -> bool:
     return isinstance(value, str) and _ID_CHARS.match(value) is not None
 
 
+# The largest short integer id: SQLite's and PostgreSQL's 64-bit integers.
+MAX_NUM = (1 << 63) - 1
+
+
+def parse_num(value: str) -> int | None:
+    """`value` as a short integer id (`42`: ASCII digits, no leading zero, within 64 bits), or
+    None when it is not one. A UUID or a prefix of one is never read as a number unless it is
+    all digits and starts with 1-9; memoryd's UUIDv7 ids start with 0, so a prefix of one
+    never is."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or text.startswith("0") or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_NUM else None
+
+
 def check_id(value: str) -> str:
     text = value.strip().lower()
     if not is_id(text):
@@ -219,6 +236,11 @@ class Memory:
     field_hlc: dict[str, int] = field(default_factory=dict)
     # The id of the older memory this one replaces (kept for history, never shown above it).
     supersedes: str | None = None
+    # Its other typed links, sorted `[type, id]` pairs (memory_core.links).
+    links: list[list[str]] = field(default_factory=list)
+    # The short integer id of this store (the daemon's rowid, the hub's per-user number);
+    # local to where it was read, unlike `id`; None where the store has none.
+    num: int | None = None
 
     @classmethod
     def blank(

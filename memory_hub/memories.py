@@ -24,7 +24,8 @@ from memory_hub.sealing import Sealer, binding
 
 COLUMNS = (
     "id, content, secret IS NOT NULL AS hub_sealed, category, tags, expanded_keywords, "
-    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes, num"
+    "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes, "
+    "num, links"
 )
 
 E2E_MESSAGE = (

@@ -303,6 +303,21 @@ async def _v8_usage_counters(conn: asyncpg.Connection) -> None:
     await conn.execute(_COUNTER_BACKFILL)
 
 
+# A memory's typed links other than `supersedes` (memory_core.links), as replicas push them and
+# the link routes write them: sorted [type, id] pairs. The GIN index finds the memories linking
+# to one (`links @> '[[type, id]]'`); the supersedes index finds a memory's successors, which
+# recall looks up for every candidate.
+_V7 = """
+ALTER TABLE memories ADD COLUMN links jsonb NOT NULL DEFAULT '[]'::jsonb;
+CREATE INDEX memories_links ON memories USING gin (links jsonb_path_ops);
+CREATE INDEX memories_supersedes ON memories (user_id, supersedes) WHERE supersedes IS NOT NULL;
+"""
+
+
+async def _v7_links(conn: asyncpg.Connection) -> None:
+    await conn.execute(_V7)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "tables", _v1),
     (2, "row-level security", _v2_rls),
@@ -310,7 +325,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (4, "supersedes", _v4_supersedes),
     (5, "integer ids", _v5_integer_ids),
     (6, "sharing", _v6_sharing),
-    # 7: typed links (another branch).
+    (7, "links", _v7_links),
     (8, "usage counters", _v8_usage_counters),
 ]
 

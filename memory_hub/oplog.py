@@ -87,7 +87,7 @@ def refused(op: sync.Op) -> str | None:
 
 _MEMORY_COLUMNS = (
     "id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, num"
+    "project, source, created_ms, updated_ms, deleted_ms, clocks, supersedes, num, links"
 )
 # One statement per page, whatever its size: the rows travel as parallel arrays (text[] for
 # the JSON values and the tags, cast back in SQL), so the page costs one round trip and one
@@ -96,23 +96,24 @@ _MEMORY_COLUMNS = (
 _UPSERT = (
     "INSERT INTO memories (user_id, id, content, secret, category, tags, expanded_keywords, "
     "importance, is_sensitive, project, source, created_ms, updated_ms, clocks, supersedes, "
-    "num) "
+    "num, links) "
     "SELECT $1, r.id, r.content, r.secret, r.category, "
     "ARRAY(SELECT jsonb_array_elements_text(r.tags::jsonb)), r.keywords, r.importance, "
     "r.sensitive, r.project, r.source, r.created_ms, r.updated_ms, r.clocks::jsonb, "
-    "r.supersedes, r.num FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], "
-    "$6::text[], $7::text[], $8::float8[], $9::bool[], $10::text[], $11::text[], "
-    "$12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::bigint[]) "
+    "r.supersedes, r.num, r.links::jsonb "
+    "FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], "
+    "$8::float8[], $9::bool[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], "
+    "$14::text[], $15::text[], $16::bigint[], $17::text[]) "
     "AS r(id, content, secret, category, tags, keywords, importance, sensitive, project, "
     "source, created_ms, updated_ms, clocks, "
-    "supersedes, num) "
+    "supersedes, num, links) "
     "ON CONFLICT (user_id, id) DO UPDATE SET content = EXCLUDED.content, "
     "secret = EXCLUDED.secret, category = EXCLUDED.category, tags = EXCLUDED.tags, "
     "expanded_keywords = EXCLUDED.expanded_keywords, importance = EXCLUDED.importance, "
     "is_sensitive = EXCLUDED.is_sensitive, project = EXCLUDED.project, "
     "source = EXCLUDED.source, created_ms = EXCLUDED.created_ms, "
     "updated_ms = EXCLUDED.updated_ms, clocks = EXCLUDED.clocks, "
-    "supersedes = EXCLUDED.supersedes"
+    "supersedes = EXCLUDED.supersedes, links = EXCLUDED.links"
 )
 
 
@@ -167,6 +168,7 @@ def _upsert_columns(rows: dict[str, dict[str, Any]]) -> list[list[Any]]:
         [json.dumps(v["clocks"]) for v in rows.values()],
         [v["supersedes"] for v in rows.values()],
         [v["num"] for v in rows.values()],
+        [json.dumps(v["links"]) for v in rows.values()],
     ]
 
 
@@ -227,6 +229,7 @@ async def bury(conn: asyncpg.Connection, user: str, op: sync.Op, seq: int, at_ms
     )
     await conn.execute(
         "UPDATE memories SET content = NULL, secret = NULL, expanded_keywords = '', tags = '{}', "
+        "links = '[]', "
         "deleted_ms = $3, updated_ms = GREATEST(updated_ms, $3) "
         "WHERE user_id = $1 AND id = $2",
         user,

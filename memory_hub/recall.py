@@ -5,7 +5,8 @@ weights). PostgreSQL fetches the candidate pool, ranked with weights content A, 
 B, tags C in the daemon's BM25 proportions; then each candidate is rescored in Python with the
 shared functions, as the daemon does: rank relative to the best candidate, times term coverage
 and the adjacent-pair proximity bonus (`ranking.lexical`), then importance, recency and project
-(`ranking.score`).
+(`ranking.score`). A superseded memory is placed below its successor, which it brings in
+(`memory_core.recall.succession`, as on the daemon).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 
 from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
+from memory_core.recall.succession import rank
 from memory_core.wire import rest
 from memory_hub import visibility
 from memory_hub.db import user_tx
 from memory_hub.memories import COLUMNS, Hub
+from memory_hub.succession import successors
 
 # ts_rank weights are ordered {D, C, B, A}; the daemon's are content 10, keywords 4, tags 2.
 _TOP = ranking.BM25_WEIGHTS[0]
@@ -45,10 +48,11 @@ async def recall(hub: Hub, user: str, body: rest.RecallIn) -> list[dict[str, Any
         await hub._e2e_guard(conn, user)
         # Memories other users share with this one too (memory_hub.sharing), if any.
         shared = await visibility.has_incoming(conn, user)
-        rows = await conn.fetch(_sql(body, args, shared), *args)
-    if not rows:
-        return []
-    return _ranked(hub, user, body, plan, rows)
+        rows = list(await conn.fetch(_sql(body, args, shared), *args))
+        if not rows:
+            return []
+        heads = await _with_successors(conn, user, body, rows, shared)
+    return _ranked(hub, user, body, plan, rows, heads)
 
 
 def _sql(body: rest.RecallIn, args: list[Any], shared: bool) -> str:
@@ -60,7 +64,7 @@ def _sql(body: rest.RecallIn, args: list[Any], shared: bool) -> str:
         args.append(normalize_category(body.category))
         category = f"WHERE m.category = ${len(args)}"
     pool = max(body.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
-    rank = f"{RANK_FUNCTION}($2::float4[], m.search_vector, i.tq, {NORMALIZATION})"
+    term_rank = f"{RANK_FUNCTION}($2::float4[], m.search_vector, i.tq, {NORMALIZATION})"
     # ts_rank knows nothing of how rare a word is, which BM25 weighs most: rank each term
     # alone and weigh it by BM25's inverse document frequency. The frequencies are counted
     # among the user's rows the OR query matches (which PostgreSQL visits anyway), ignoring the
@@ -81,7 +85,7 @@ def _sql(body: rest.RecallIn, args: list[Any], shared: bool) -> str:
         "WHERE d.df > 0), "
         "top AS ("
         f"SELECT m.user_id AS top_user, m.id AS top_id, "
-        f"(SELECT sum(i.w * {rank}) FROM idf i) AS rank "
+        f"(SELECT sum(i.w * {term_rank}) FROM idf i) AS rank "
         f"FROM matched m {category} ORDER BY rank DESC, m.id LIMIT {pool}) "
         f"SELECT {columns}, m.user_id, top.rank FROM top "
         "JOIN memories m ON m.user_id = top.top_user AND m.id = top.top_id "
@@ -89,12 +93,41 @@ def _sql(body: rest.RecallIn, args: list[Any], shared: bool) -> str:
     )
 
 
+async def _with_successors(
+    conn: Any, user: str, body: rest.RecallIn, rows: list[Any], shared: bool
+) -> dict[str, str]:
+    """Each superseded candidate's successor, brought into `rows` when absent (the newer memory
+    is found wherever the older one would have been), as the daemon does; a successor the
+    category filter leaves out only marks the older one."""
+    heads = await successors(conn, user, [r["id"] for r in rows])
+    absent = sorted(set(heads.values()) - {r["id"] for r in rows})
+    if absent:
+        found: list[Any] = [user, absent]
+        also = ""
+        if body.category:
+            found.append(normalize_category(body.category))
+            also = " AND m.category = $3"
+        scope = f"{visibility.visible('m', '$1', shared)} AND m.deleted_ms IS NULL"
+        columns = ", ".join("m." + c.strip() for c in COLUMNS.split(", "))
+        rows += await conn.fetch(
+            f"SELECT {columns}, m.user_id, 0.0::float4 AS rank FROM memories m "
+            f"WHERE {scope} AND NOT m.is_sensitive AND m.id = ANY($2::text[]){also}",
+            *found,
+        )
+    return heads
+
+
 def _ranked(
-    hub: Hub, user: str, body: rest.RecallIn, plan: fts.Plan, rows: list[Any]
+    hub: Hub,
+    user: str,
+    body: rest.RecallIn,
+    plan: fts.Plan,
+    rows: list[Any],
+    heads: dict[str, str],
 ) -> list[dict[str, Any]]:
-    wanted = [fts.stem(t) for t in plan.terms]
     # ranking.lexical takes SQLite's BM25 sign (lower is better): negate ts_rank.
     best = -max(float(r["rank"]) for r in rows)
+    wanted = [fts.stem(t) for t in plan.terms]
     now = hub.clock.now_ms()
     scored = []
     for row in rows:
@@ -107,8 +140,13 @@ def _ranked(
         )
         scored.append((row, ranking.score(candidate, body.project)))
     ranking.order(scored, body.sort_by)
+    # No superseded memory above its successor (memory_core.recall.succession).
+    placed = rank([(r["id"], s) for r, s in scored], heads, body.sort_by == "relevance")
+    by_id = {r["id"]: r for r, _ in scored}
     return [
-        visibility.marked({**hub.out(row), "score": round(s, 6)}, row["user_id"], user)
-        for row, s in scored[: body.limit]
-        if s > 0
+        visibility.marked(
+            {**hub.out(by_id[p.id]), "score": round(p.score, 6)}, by_id[p.id]["user_id"], user
+        )
+        for p in placed[: body.limit]
+        if p.score > 0
     ]

@@ -24,8 +24,9 @@ from memory_core.http.bodies import (
 )
 from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
+from memory_core.wire import links as wire_links
 from memory_core.wire import rest, sync
-from memory_hub import oplog, original, pulls, sharing
+from memory_hub import links, oplog, original, pulls, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
@@ -133,6 +134,27 @@ async def recall(request: Request) -> Response:
 async def secret(request: Request) -> Response:
     who = user(request)
     return JSONResponse(await sharing.secret(hub(request), who, request.path_params["id"]))
+
+
+async def link(request: Request) -> Response:
+    who = user(request)
+    body = await read_model(request, wire_links.LinkIn)
+    found = await links.link(
+        hub(request), who, request.path_params["id"], body.link_type, body.target()
+    )
+    return JSONResponse(found)
+
+
+async def unlink(request: Request) -> Response:
+    who = user(request)
+    params = request.path_params
+    found = await links.unlink(hub(request), who, params["id"], params["dst"], params["type"])
+    return JSONResponse(found)
+
+
+async def links_of(request: Request) -> Response:
+    who = user(request)
+    return JSONResponse(await links.links_of(hub(request), who, request.path_params["id"]))
 
 
 async def feed(request: Request) -> Response:
@@ -315,6 +337,9 @@ ROUTES = [
     Route("/api/memories/import", import_memories, methods=["POST"]),
     Route("/api/memories/migrate-secrets", migrate_secrets, methods=["POST"]),
     Route("/api/memories/{id}/secret", secret, methods=["POST"]),
+    Route("/api/memories/{id}/links", link, methods=["POST"]),
+    Route("/api/memories/{id}/links", links_of, methods=["GET"]),
+    Route("/api/memories/{id}/links/{dst}/{type}", unlink, methods=["DELETE"]),
     Route("/api/memories/{id}", get_memory, methods=["GET"]),
     Route("/api/memories/{id}", update_memory, methods=["PUT"]),
     Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),

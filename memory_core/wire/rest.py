@@ -44,11 +44,15 @@ def _absent_if_none(value: Any) -> bool:
 
 def _typed(data: Any, id_field: str = "id") -> Any:
     """An answer in the hub's original shape as the typed one: its `uuid` as `id_field` (the
-    original's integer `id` dropped) and comma-joined `tags` as a list."""
+    original's integer `id` as `num`, which models without one ignore) and comma-joined `tags`
+    as a list."""
     if not isinstance(data, dict):
         return data
     if isinstance(data.get("uuid"), str):
+        number = data.get("id")
         data = {**data, id_field: data["uuid"]}
+        if id_field == "id" and isinstance(number, int) and not isinstance(number, bool):
+            data["num"] = number  # the integer id, kept as `num` where the model has one
     if isinstance(data.get("tags"), str):
         data = {**data, "tags": [tag for tag in data["tags"].split(",") if tag.strip()]}
     return data
@@ -112,6 +116,8 @@ class ImportItem(MemoryIn):
     is_sensitive: bool = False
     created_at: str | None = None
     updated_at: str | None = None
+    # An export line's typed links, `[{"id", "type"}…]` (memory_core.links.check_listed).
+    links: list[Any] | None = Field(default=None, max_length=100)
 
 
 class MemoryPatch(_IgnoresUnknownFields):
@@ -176,6 +182,8 @@ class StoredOut(_ReadsOriginalShape):
     is_sensitive: bool
     # Only in the 200 for a duplicate: the id of the memory that was already stored.
     duplicate_of: str | None = Field(default=None, exclude_if=_absent_if_none)
+    # The daemon's short integer id of the memory (see MemoryOut.num).
+    num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class MemoryOut(_ReadsOriginalShape):
@@ -192,6 +200,8 @@ class MemoryOut(_ReadsOriginalShape):
     updated_at: str
     # The older memory this one replaced, if any (that one ranks below this one).
     supersedes: str | None = None
+    # The daemon's short integer id (`memory show 42`): local to the machine, unlike `id`.
+    num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class ScoredMemoryOut(MemoryOut):

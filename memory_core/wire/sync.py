@@ -56,6 +56,7 @@ LWW_FIELDS = (
     "expanded_keywords",
     "importance",
     "is_sensitive",
+    "links",
     "project",
     "source",
     "supersedes",

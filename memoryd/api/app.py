@@ -21,7 +21,7 @@ from memory_core.http.openapi import openapi_route
 from memory_core.http.routing import routes
 from memory_core.version import __version__
 from memoryd.api import routes as memory_routes
-from memoryd.api import routes_admin, routes_automem, routes_curation
+from memoryd.api import routes_admin, routes_automem, routes_curation, routes_links
 from memoryd.api.components import Components
 from memoryd.curation import curation_parts
 from memoryd.daily_stats import TimingMiddleware
@@ -40,6 +40,7 @@ ENDPOINTS = (
     # Sharing's literal paths (share-tag, shared-with-me, ...) before /api/memories/{id}.
     *sharing.ENDPOINTS,
     *memory_routes.ENDPOINTS,
+    *routes_links.ENDPOINTS,
     *routes_admin.ENDPOINTS,
     *routes_automem.ENDPOINTS,
     *learn.ENDPOINTS,

@@ -50,11 +50,13 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "created_at": iso_from_ms(memory.created_ms),
         "updated_at": iso_from_ms(memory.updated_ms),
         "supersedes": memory.supersedes,
+        # Only export lines keep it (MemoryOut has no such field): an import restores them.
+        "links": [{"id": dst, "type": kind} for kind, dst in memory.links],
     }
 
 
 def memory_out(memory: Memory) -> rest.MemoryOut:
-    return rest.MemoryOut(**_fields(memory, memory.shown_content()))
+    return rest.MemoryOut(**_fields(memory, memory.shown_content()), num=memory.num)
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -92,6 +94,7 @@ async def create_memory(request: Request, body: rest.MemoryIn) -> rest.StoredOut
         importance=memory.importance,
         is_sensitive=memory.is_sensitive,
         duplicate_of=created.duplicate_of,
+        num=memory.num,
     )
     return out if created.duplicate_of is None else model_response(out, 200)
 
@@ -140,7 +143,7 @@ async def recall(request: Request, body: rest.RecallIn) -> rest.RecallOut:
     results = await components(request).store.recall(RecallQuery(**body.model_dump()))
     return rest.RecallOut(
         memories=[
-            rest.ScoredMemoryOut(**_fields(m, m.shown_content()), score=round(s, 6))
+            rest.ScoredMemoryOut(**_fields(m, m.shown_content()), num=m.num, score=round(s, 6))
             for m, s in results
         ]
     )
@@ -177,6 +180,7 @@ def _import_item(index: int, data: Any) -> NewMemory:
         source=item.source,
         supersedes=item.supersedes,
         id=item.id,
+        links=item.links,
         created_ms=created,
         updated_ms=updated,
     )

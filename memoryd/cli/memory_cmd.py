@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError, DaemonDown, InvalidInput, RemoteError, StoreCorrupt
 from memoryd.cli import automem_cmd
 from memoryd.cli.client import DaemonClient
 from memoryd.cli.hooks_cmd import add_commands as add_hook_commands
+from memoryd.cli.links_cmd import ID_HELP, memory_path
+from memoryd.cli.links_cmd import add_commands as add_link_commands
 from memoryd.cli.pause_cmd import add_command as add_pause_command
 from memoryd.cli.render import emit, memory_rows, table
 from memoryd.cli.status_cmd import cmd_reindex, cmd_stats, cmd_status
@@ -39,11 +40,12 @@ def cmd_remember(client: DaemonClient, args: argparse.Namespace) -> None:
     out = client.request("POST", "/api/memories", json=body)
 
     def human(d: dict[str, Any]) -> None:
+        num = f" (#{d['num']})" if d.get("num") is not None else ""
         if d.get("duplicate_of"):
-            print(f"Already known as {d['id']} (merged tags and importance)")
+            print(f"Already known as {d['id']}{num} (merged tags and importance)")
         else:
             flag = " (sensitive: encrypted)" if d["is_sensitive"] else ""
-            print(f"Stored {d['id']} in {d['category']}{flag}")
+            print(f"Stored {d['id']}{num} in {d['category']}{flag}")
 
     emit(args, out, human)
 
@@ -65,7 +67,7 @@ def cmd_recall(client: DaemonClient, args: argparse.Namespace) -> None:
             print("No memories found.")
         table(
             memory_rows(d["memories"], score=True),
-            ["ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"],
+            ["#", "ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"],
         )
 
     emit(args, out, human)
@@ -82,29 +84,24 @@ def cmd_list(client: DaemonClient, args: argparse.Namespace) -> None:
     )
 
     def human(d: dict[str, Any]) -> None:
-        table(memory_rows(d["memories"]), ["ID", "CATEGORY", "IMP", "PROJECT", "CONTENT"])
+        table(memory_rows(d["memories"]), ["#", "ID", "CATEGORY", "IMP", "PROJECT", "CONTENT"])
         print(f"{len(d['memories'])} of {d['total']} shown")
 
     emit(args, out, human)
-
-
-def memory_path(memory_id: str) -> str:
-    """The memory's URL path; the id goes percent-encoded, so that whatever was typed reaches
-    the daemon, which answers a bad id with a 422 naming it (httpx refuses a control character
-    in a URL outright)."""
-    return f"/api/memories/{quote(memory_id, safe='')}"
 
 
 def _show_memory(m: dict[str, Any]) -> None:
     print(m["content"])
     print()
     for key in (
+        "num",
         "id",
         "category",
         "tags",
         "importance",
         "project",
         "source",
+        "supersedes",
         "is_sensitive",
         "expanded_keywords",
         "created_at",
@@ -185,18 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("show", help="show one memory")
-    p.add_argument("id")
+    p.add_argument("id", help=ID_HELP)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("update", help="change fields of a memory")
-    p.add_argument("id")
+    p.add_argument("id", help=ID_HELP)
     p.add_argument("--content")
     _add_field_flags(p)  # no defaults: only the fields given change
     p.set_defaults(func=cmd_update)
 
     p = sub.add_parser("forget", help="delete a memory")
-    p.add_argument("id")
+    p.add_argument("id", help=ID_HELP)
     p.set_defaults(func=cmd_forget)
+    add_link_commands(sub)  # link, unlink, links
 
     p = sub.add_parser("export", help="export as JSON lines")
     p.add_argument("-o", "--output", help="file (default: stdout)")

@@ -36,10 +36,17 @@ def table(rows: list[list[str]], headers: list[str], out: TextIO = sys.stdout) -
         print("  ".join(cells).rstrip(), file=out)
 
 
+def num_cell(memory: dict[str, Any]) -> str:
+    """The short integer id (`memory show 42`), local to this machine; "-" where the store
+    has none."""
+    num = memory.get("num")
+    return str(num) if num is not None else "-"
+
+
 def memory_rows(memories: list[dict[str, Any]], score: bool = False) -> list[list[str]]:
     rows = []
     for m in memories:
-        row = [short_id(m["id"]), m["category"], f"{m['importance']:.1f}"]
+        row = [num_cell(m), short_id(m["id"]), m["category"], f"{m['importance']:.1f}"]
         if score:
             row.append(f"{m.get('score', 0):.3f}")
         row += [m.get("project") or "-", m["content"]]

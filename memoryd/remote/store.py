@@ -22,11 +22,21 @@ from pydantic import BaseModel, ValidationError
 
 from memory_core.clock import iso_from_ms, ms_from_iso
 from memory_core.errors import HubFailed, InvalidInput, NotFound, ServiceError
-from memory_core.model import Memory, check_id
+from memory_core.links import check_type
+from memory_core.model import Memory, check_id, parse_num
+from memory_core.wire import links as wire_links
 from memory_core.wire import rest
 from memoryd.remote.errors import answer, unreachable
 from memoryd.store.backend import BackendHealth, MemoryBackend
-from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
+from memoryd.store.records import (
+    Created,
+    ImportResult,
+    Link,
+    LinksOf,
+    NewMemory,
+    Patch,
+    RecallQuery,
+)
 
 # Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
 # shim timeout that blames the daemon.
@@ -50,6 +60,7 @@ def _memory(out: rest.MemoryOut) -> Memory:
         created_ms=ms_from_iso(out.created_at),
         updated_ms=ms_from_iso(out.updated_at),
         supersedes=out.supersedes,
+        num=out.num,
     )
 
 
@@ -60,8 +71,11 @@ def _stub(memory_id: str, *, content: str | None, is_sensitive: bool = False) ->
 
 
 def _path_id(memory_id: str) -> str:
-    # The same rule as the local store; it also keeps the id from escaping the URL path.
-    return quote(check_id(memory_id), safe="")
+    """A UUID (or prefix) by the local store's rule, or a short integer id, which names the
+    hub's own number for the memory and passes through as typed. Either way the id cannot
+    escape the URL path."""
+    number = parse_num(memory_id)
+    return str(number) if number is not None else quote(check_id(memory_id), safe="")
 
 
 class RemoteStore(MemoryBackend):
@@ -170,7 +184,27 @@ class RemoteStore(MemoryBackend):
         out = self._parse(rest.ImportOut, data)
         return ImportResult(out.imported, out.duplicates, out.existing, out.memories)
 
+    async def link(self, src_id: str, link_type: str, dst_id: str) -> Link:
+        body = {"target_id": dst_id, "link_type": link_type}
+        data = await self._call("POST", f"/api/memories/{_path_id(src_id)}/links", json=body)
+        out = self._parse(wire_links.LinkOut, data)
+        return Link(out.src_id, out.link_type, out.dst_id)
+
+    async def unlink(self, src_id: str, dst_id: str, link_type: str) -> Link:
+        path = f"/api/memories/{_path_id(src_id)}/links/{_path_id(dst_id)}/{check_type(link_type)}"
+        out = self._parse(wire_links.UnlinkOut, await self._call("DELETE", path)).unlinked
+        return Link(out.src_id, out.link_type, out.dst_id)
+
     # ------------------------------------------------------------------------------- reads
+
+    async def links_of(self, memory_id: str) -> LinksOf:
+        data = await self._call("GET", f"/api/memories/{_path_id(memory_id)}/links")
+        out = self._parse(wire_links.LinksOut, data)
+        return LinksOf(
+            out.id,
+            [item.model_dump() for item in out.links_out],
+            [item.model_dump() for item in out.links_in],
+        )
 
     async def get(self, memory_id: str) -> Memory:
         data = await self._call("GET", f"/api/memories/{_path_id(memory_id)}")

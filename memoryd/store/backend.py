@@ -10,7 +10,15 @@ from typing import Any, Protocol
 
 from memory_core.model import Memory
 from memory_core.wire.rest import ListQuery
-from memoryd.store.records import Created, ImportResult, NewMemory, Patch, RecallQuery
+from memoryd.store.records import (
+    Created,
+    ImportResult,
+    Link,
+    LinksOf,
+    NewMemory,
+    Patch,
+    RecallQuery,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,14 @@ class MemoryBackend(Protocol):
         ...
 
     async def import_many(self, items: list[NewMemory]) -> ImportResult: ...
+
+    async def link(self, src_id: str, link_type: str, dst_id: str) -> Link:
+        """Link two live memories (memory_core.links)."""
+        ...
+
+    async def unlink(self, src_id: str, dst_id: str, link_type: str) -> Link: ...
+
+    async def links_of(self, memory_id: str) -> LinksOf: ...
 
     async def get(self, memory_id: str) -> Memory: ...
 

@@ -177,7 +177,7 @@ class History:
                 raise InvalidInput("a memory cannot supersede itself")
             if newer.supersedes == older:
                 return newer
-            return await writes._put(self.store, conn, newer, {"supersedes": older}, None)
+            return await writes.put_fields(self.store, conn, newer, {"supersedes": older}, None)
 
         return await self.store.db.write(job)
 

@@ -19,7 +19,7 @@ from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
 from memory_core.wire.rest import ListQuery
-from memoryd.store import reads, replication, succession, transfer, writes
+from memoryd.store import links, reads, replication, succession, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
 from memoryd.store.recall import run_recall
@@ -29,6 +29,8 @@ from memoryd.store.records import (
     ChangeSink,
     Created,
     ImportResult,
+    Link,
+    LinksOf,
     NewMemory,
     Patch,
     Recalled,
@@ -111,6 +113,15 @@ class MemoryStore(MemoryBackend):
 
     async def import_many(self, items: list[NewMemory]) -> ImportResult:
         return await transfer.import_many(self, items)
+
+    async def link(self, src_id: str, link_type: str, dst_id: str) -> Link:
+        return await links.link(self, src_id, link_type, dst_id)
+
+    async def unlink(self, src_id: str, dst_id: str, link_type: str) -> Link:
+        return await links.unlink(self, src_id, dst_id, link_type)
+
+    async def links_of(self, memory_id: str) -> LinksOf:
+        return await links.links_of(self.db, memory_id)
 
     # ----------------------------------------------------------------- reads
 

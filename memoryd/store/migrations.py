@@ -223,6 +223,45 @@ CREATE INDEX memories_standing ON memories (project, importance, updated_ms)
 WHERE deleted_ms IS NULL AND is_sensitive = 0;
 """
 
+# A memory's typed links other than `supersedes` (memory_core.links): sorted [type, id] pairs,
+# replicated as one field like `tags`.
+_V8_LINKS = """
+ALTER TABLE memories ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
+"""
+
+# The links again, one row each, kept by triggers from the `links` column: what finds the
+# memories that link *to* one (GET .../links) and walks part-of chains without reading JSON.
+# A short integer id needs no migration: it is the rowid, `INTEGER PRIMARY KEY` since
+# migration 1, so VACUUM keeps it, and rows are never removed (a delete leaves a tombstone),
+# so it is never reused.
+_V9_LINK_INDEX = """
+CREATE TABLE memory_links (
+    dst TEXT NOT NULL,
+    type TEXT NOT NULL,
+    src TEXT NOT NULL,
+    PRIMARY KEY (dst, type, src)
+) WITHOUT ROWID;
+CREATE INDEX memory_links_src ON memory_links (src, type);
+
+INSERT OR IGNORE INTO memory_links (dst, type, src)
+SELECT json_extract(j.value, '$[1]'), json_extract(j.value, '$[0]'), m.id
+FROM memories m, json_each(m.links) j WHERE m.links != '[]';
+
+CREATE TRIGGER memory_links_insert AFTER INSERT ON memories WHEN new.links != '[]' BEGIN
+    INSERT OR IGNORE INTO memory_links (dst, type, src)
+    SELECT json_extract(value, '$[1]'), json_extract(value, '$[0]'), new.id
+    FROM json_each(new.links);
+END;
+
+CREATE TRIGGER memory_links_update AFTER UPDATE OF links ON memories
+WHEN new.links IS NOT old.links BEGIN
+    DELETE FROM memory_links WHERE src = old.id;
+    INSERT OR IGNORE INTO memory_links (dst, type, src)
+    SELECT json_extract(value, '$[1]'), json_extract(value, '$[0]'), new.id
+    FROM json_each(new.links);
+END;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base schema: memories, full-text index, meta", _V1_BASE),
     Migration(2, "hooks: session tracking, compaction markers, learning queue", _V2_HOOKS_LEARN),
@@ -231,8 +270,10 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "supersedes: the older memory a memory replaces", _V5_SUPERSEDES),
     Migration(6, "memory_usage: how often each memory was recalled or injected", _V6_USAGE),
     Migration(7, "sensitive memories: no word of their content indexed", _V7_SEAL_SENSITIVE_WHOLE),
-    # 8 and 9 are allocated to typed links (another branch): the runner applies what is newer.
+    Migration(8, "links: a memory's typed links to others", _V8_LINKS),
+    Migration(9, "memory_links: the links one row each, for lookups", _V9_LINK_INDEX),
     Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
+    # 11 and 12 were set aside for other work and not needed: the runner applies what is newer.
     Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
 ]
 

@@ -43,8 +43,9 @@ class NewMemory:
     source: str = "manual"
     # The id (or a unique prefix) of the older memory this one replaces.
     supersedes: str | None = None
-    # Import only: keep the identity and history of an exported memory.
+    # Import only: keep the identity, history and links of an exported memory.
     id: str | None = None
+    links: list[Any] | None = None
     created_ms: int | None = None
     updated_ms: int | None = None
 
@@ -122,3 +123,22 @@ class ImportResult:
     duplicates: int = 0
     existing: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A typed link (memory_core.links), by the full ids of its two memories."""
+
+    src: str
+    link_type: str
+    dst: str
+
+
+@dataclass(frozen=True)
+class LinksOf:
+    """A live memory's links: to the live memories it links to and from those linking to
+    it, each `{"id", "type"}`."""
+
+    id: str
+    outgoing: list[dict[str, str]]
+    incoming: list[dict[str, str]]

@@ -11,11 +11,11 @@ import aiosqlite
 
 from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.errors import InvalidInput, NotFound
-from memory_core.model import CREATION_FIELDS, Memory, check_id, normalize_for_dedup
+from memory_core.model import CREATION_FIELDS, Memory, check_id, normalize_for_dedup, parse_num
 
 COLUMNS = (
     "rowid, id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
-    "project, source, created_ms, updated_ms, deleted_ms, field_hlc, supersedes"
+    "project, source, created_ms, updated_ms, deleted_ms, field_hlc, supersedes, links"
 )
 
 
@@ -35,6 +35,9 @@ def memory_from_row(row: sqlite3.Row) -> Memory:
         deleted_ms=row["deleted_ms"],
         field_hlc=json.loads(row["field_hlc"]),
         supersedes=row["supersedes"],
+        links=json.loads(row["links"]),
+        # The rowid: `INTEGER PRIMARY KEY`, never reused (migrations.py, _V9_LINK_INDEX).
+        num=row["rowid"],
     )
 
 
@@ -52,7 +55,9 @@ async def write_row(
 ) -> None:
     """Store `memory` with plaintext `text` (see `row_values`)."""
     values = row_values(cipher, memory, text)
-    await conn.execute(INSERT_ROW if insert else UPDATE_ROW, values)
+    done = await conn.execute(INSERT_ROW if insert else UPDATE_ROW, values)
+    if insert:
+        memory.num = done.lastrowid  # the short integer id (memory_from_row's `num`)
 
 
 def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, Any]:
@@ -85,6 +90,7 @@ def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, An
         "updated_ms": memory.updated_ms,
         "field_hlc": _SORTED.encode(memory.field_hlc),
         "supersedes": memory.supersedes,
+        "links": json.dumps(memory.links),
     }
 
 
@@ -97,6 +103,7 @@ _ROW_NAMES = (
     "updated_ms",
     "field_hlc",
     "supersedes",
+    "links",
 )
 # Named parameters: `row_values` feeds these one row at a time or many with executemany.
 INSERT_ROW = (
@@ -131,7 +138,16 @@ async def id_taken(conn: aiosqlite.Connection, memory_id: str) -> bool:
 
 
 async def find_row(conn: aiosqlite.Connection, memory_id: str) -> sqlite3.Row:
-    """The row of a memory, live or deleted, by its id or a unique prefix of it."""
+    """The row of a memory, live or deleted, by its short integer id (`42`, the rowid), its
+    id or a unique prefix of it."""
+    number = parse_num(memory_id)
+    if number is not None:
+        sql = f"SELECT {COLUMNS} FROM memories WHERE rowid = ?"
+        async with conn.execute(sql, (number,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise NotFound(f"no memory with id {memory_id}")
+        return row
     key = check_id(memory_id)
     if len(key) == 36:
         sql = f"SELECT {COLUMNS} FROM memories WHERE id = ?"
@@ -174,6 +190,7 @@ async def tombstone(conn: aiosqlite.Connection, memory_id: str, now_ms: int, hlc
     stamp stay so that the delete replicates and wins."""
     await conn.execute(
         "UPDATE memories SET content = NULL, secret = NULL, content_hash = NULL, "
-        "tags = '[]', expanded_keywords = '', deleted_ms = ?, deleted_hlc = ? WHERE id = ?",
+        "tags = '[]', expanded_keywords = '', links = '[]', deleted_ms = ?, deleted_hlc = ? "
+        "WHERE id = ?",
         (now_ms, hlc, memory_id),
     )

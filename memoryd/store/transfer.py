@@ -11,9 +11,11 @@ import aiosqlite
 
 from memory_core import writes as rule
 from memory_core.crypto.aead import Cipher
-from memory_core.model import check_id, check_time_ms
+from memory_core.links import check_listed
+from memory_core.model import check_id, check_time_ms, is_id
 from memoryd.store import succession
 from memoryd.store.db import Database
+from memoryd.store.links import restore
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import ImportResult, NewMemory
 from memoryd.store.rows import COLUMNS, id_taken, memory_from_row, open_sealed
@@ -35,7 +37,8 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
     duplicates: known ids are skipped, equal content merges into the existing memory (as a
     store would). A `supersedes` link is kept when it names a live memory (stored before, or
     earlier in the import) and dropped otherwise: an export holds links to memories deleted
-    since, and must import again all the same."""
+    since, and must import again all the same. The other links are restored once every item
+    is in (`links.restore`), since they may name memories later in the export."""
     prepared: list[Prepared] = []
     for index, new in enumerate(items):
         if index and index % IMPORT_BATCH == 0:
@@ -46,6 +49,8 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
                     check_time_ms(name, ms)
             fields = rule.new_memory(new, parts.max_content_chars)
             memory_id = check_id(new.id) if new.id else None
+            if new.links is not None:
+                new.links = check_listed(new.links, is_id)
         prepared.append((new, fields, memory_id))
 
     result = ImportResult()
@@ -66,6 +71,8 @@ async def import_many(parts: StoreParts, items: list[NewMemory]) -> ImportResult
         result.duplicates += done.duplicates
         result.existing += done.existing
         result.results.extend(done.results)
+    listed = [(r["id"], new.links) for (new, _, _), r in zip(prepared, result.results, strict=True)]
+    await restore(parts, [(src, pairs) for src, pairs in listed if pairs])
     return result
 
 

@@ -80,7 +80,7 @@ async def create_in(
             merged["supersedes"] = replaces  # the same text, stored again as a replacement
         changed = {k: v for k, v in merged.items() if getattr(existing, k) != v}
         if changed:
-            existing = await _put(parts, conn, existing, changed, None)
+            existing = await put_fields(parts, conn, existing, changed, None)
         return Created(existing, duplicate_of=existing.id)
 
     now = parts.clock.now_ms()
@@ -96,7 +96,7 @@ async def create_in(
         created_ms=created,
         updated_ms=updated_ms or created,
     )
-    memory = await _put(parts, conn, blank, fields, fields["content"], insert=True)
+    memory = await put_fields(parts, conn, blank, fields, fields["content"], insert=True)
     return Created(memory)
 
 
@@ -118,7 +118,7 @@ async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
         if not delta:
             return current
         async with write_origin(conn, patch.origin):
-            return await _put(parts, conn, current, delta, plaintext)
+            return await put_fields(parts, conn, current, delta, plaintext)
 
     return await parts.db.write(job)
 
@@ -138,7 +138,7 @@ async def delete(parts: StoreParts, memory_id: str) -> tuple[Memory, bool]:
     return await parts.db.write(job)
 
 
-async def _put(
+async def put_fields(
     parts: StoreParts,
     conn: aiosqlite.Connection,
     current: Memory,

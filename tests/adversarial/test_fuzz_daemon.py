@@ -56,7 +56,15 @@ class FuzzedDaemon:
         ]
         ids = [client.post("/api/memories", json=seed).json()["id"] for seed in seeds]
         document = client.get("/openapi.json").json()
-        return daemon, client, {"id": ids[0], "entry": "1", "user": "bob"}, document
+        # Path values: a memory, an auto-learn entry, a share's user, a link's target and type.
+        path_values = {
+            "id": ids[0],
+            "entry": "1",
+            "user": "bob",
+            "dst": ids[1],
+            "type": "see-also",
+        }
+        return daemon, client, path_values, document
 
     def sound(self) -> FuzzedDaemon:
         try:

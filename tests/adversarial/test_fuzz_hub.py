@@ -76,6 +76,7 @@ BODIES: dict[str, Any] = {
         "project": "p",
     },
     "POST /api/memories/recall": _schema_example(rest.RecallIn),
+    "POST /api/memories/{id}/links": {"target_id": 1, "link_type": "see-also"},
     "POST /api/memories/import": [_schema_example(rest.ImportItem)],
     f"POST {sync.PUSH_PATH}": _push_body(),
     "POST /api/memories/{id}/share": _schema_example(sharing.ShareIn),
@@ -92,6 +93,8 @@ BODYLESS = {
     "POST /api/memories/{id}/secret",
     "GET /api/memories/{id}",
     "DELETE /api/memories/{id}",
+    "GET /api/memories/{id}/links",
+    "DELETE /api/memories/{id}/links/{dst}/{type}",
     "GET /api/stats",
     "GET /api/categories",
     "GET /api/tags",
@@ -172,7 +175,12 @@ class FuzzedHub:
             body=BODIES.get(route),
             path_values={
                 name: value
-                for name, value in (("id", self.memory_id), ("user", "bob"))
+                for name, value in (
+                    ("id", self.memory_id),
+                    ("user", "bob"),
+                    ("dst", self.memory_id),
+                    ("type", "see-also"),
+                )
                 if "{" + name + "}" in path
             },
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -43,8 +44,10 @@ def test_cli_commands_against_a_daemon(daemon: Daemon) -> None:
 
     table = ok(daemon, "recall", "staging", "cluster", "region")
     lines = table.splitlines()
-    assert lines[0].split() == ["ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"]
-    assert lines[1].startswith(memory_id[:23]) and "platform" in lines[1]
+    assert lines[0].split() == ["#", "ID", "CATEGORY", "IMP", "SCORE", "PROJECT", "CONTENT"]
+    # The short integer id first, then the UUID's first 23 characters.
+    num, short = lines[1].split()[:2]
+    assert num.isdigit() and short == memory_id[:23] and "platform" in lines[1]
     assert "The staging cluster is in eu-west-1" in lines[1]
     found = json.loads(ok(daemon, "--json", "recall", "staging", "cluster"))
     assert found["memories"][0]["id"] == memory_id and found["memories"][0]["score"] > 0
@@ -344,3 +347,27 @@ def test_an_id_with_control_characters_is_a_clear_error(daemon: Daemon) -> None:
         done = memory(daemon, *args)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert done.stderr == f"memory: {args[1]!r} is not a memory id\n"
+
+
+def test_short_ids_and_links_from_the_cli(daemon: Daemon) -> None:
+    stored = ok(daemon, "remember", "Deploys go through Jenkins")
+    assert re.fullmatch(r"Stored [0-9a-f-]{36} \(#\d+\) in facts\n", stored), stored
+    old = stored.split()[1]
+    new = json.loads(ok(daemon, "--json", "remember", "Deploys go through Argo CD now"))["id"]
+    listed = json.loads(ok(daemon, "--json", "list"))["memories"]
+    nums = {m["id"]: m["num"] for m in listed}
+    # `memory show 42`: the number of the list's # column.
+    assert ok(daemon, "show", str(nums[old])).splitlines()[0] == "Deploys go through Jenkins"
+    out = ok(daemon, "link", str(nums[new]), "supersedes", str(nums[old]))
+    assert out.strip() == f"Linked {new} -supersedes-> {old}"
+    assert f"supersedes         {old}" in ok(daemon, "show", str(nums[new]))
+    assert ok(daemon, "links", str(nums[old])).strip() == f"<-supersedes- {new}"
+    table = ok(daemon, "recall", "deploys", "go", "through").splitlines()
+    assert [line.split()[0] for line in table[1:3]] == [str(nums[new]), str(nums[old])]
+    assert ok(daemon, "unlink", new, "supersedes", old).startswith("Unlinked")
+    again = memory(daemon, "unlink", new, "supersedes", old)
+    assert again.returncode == 1 and "no supersedes link" in again.stderr
+    for bad in ("0", "-1", "1e309", "99999999999999999999"):
+        done = memory(daemon, "show", bad)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, bad
+    assert "short integer id" in memory(daemon, "show", "--help").stdout

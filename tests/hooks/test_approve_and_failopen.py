@@ -34,6 +34,9 @@ SAFE = [
     "memory_count",
     "memory_store",
     "memory_update",
+    "memory_link",
+    "memory_unlink",
+    "memory_links",
 ]
 GUARDED = ["memory_delete", "secret_get"]
 

@@ -45,7 +45,7 @@ async def test_recall_answers_previews_and_memory_get_the_full_texts(
         hits = recalled.structured_content["memories"]
         assert {h["id"] for h in hits} == set(ids)
         long_hit = next(h for h in hits if h["id"] == ids[0])
-        assert set(long_hit) == {"id", "preview", "category", "project", "age", "score"}
+        assert set(long_hit) == {"id", "num", "preview", "category", "project", "age", "score"}
         assert len(long_hit["preview"]) <= PREVIEW_CHARS and long_hit["preview"].endswith("…")
         assert long_hit["project"] == "apollo-web" and long_hit["age"] == "0m"
         text = recalled.content[0].text  # type: ignore[union-attr]

@@ -21,6 +21,9 @@ TOOLS = {
     "memory_delete",
     "secret_get",
     *SHARING,  # mcp_shim.sharing
+    "memory_link",
+    "memory_unlink",
+    "memory_links",
 }
 
 

@@ -69,7 +69,7 @@ def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:
     assert client.post("/api/sync").status_code == 409
 
 
-def test_memory_status_showssync_round(daemon: Daemon) -> None:
+def test_memory_status_shows_sync(daemon: Daemon) -> None:
     done = run_module("memoryd.cli.memory_cmd", "status", env=daemon.env)
     assert done.returncode == 0, done.stderr
     out = done.stdout

@@ -23,6 +23,7 @@ from memory_core.clock import ms_from_iso
 from memory_core.hlc import MAX_HLC, pack
 from memory_core.ids import uuid7
 from memory_core.model import CATEGORIES
+from memory_core.wire import rest
 from memory_core.wire.rest import ListQuery
 from memory_core.wire.sync import Op
 from memoryd.store.memories import Change, NewMemory, RecallQuery
@@ -100,18 +101,18 @@ class World:
         assert r.status_code == 200, r.text
 
     async def hub_view(self) -> dict[str, dict[str, Any]]:
-        """What the hub's REST API shows of each live memory. Its list answers in the original
-        project's shapes (memory_hub/original.py): the UUID as `uuid`, tags as a comma text."""
+        """What the hub's REST API shows of each live memory."""
         r = await self.client.get("/api/memories", params={"limit": 100})
         assert r.status_code == 200, r.text
+        # Read as memoryd reads the hub's original shape (the UUID is `uuid`, tags a text).
+        typed = [rest.MemoryOut.model_validate(m).model_dump() for m in r.json()["memories"]]
         return {
-            m["uuid"]: {
+            m["id"]: {
                 **{k: m[k] for k in VISIBLE},
-                "tags": [t for t in m["tags"].split(",") if t],
                 "created_ms": ms_from_iso(m["created_at"]),
                 "updated_ms": ms_from_iso(m["updated_at"]),
             }
-            for m in r.json()["memories"]
+            for m in typed
         }
 
 
