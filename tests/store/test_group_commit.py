@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
 
 import aiosqlite
 import pytest
@@ -100,3 +102,78 @@ async def test_the_result_comes_after_the_commit(store: MemoryStore, jobs: int) 
     async with store.db.reader() as conn:
         rows = list(await conn.execute_fetchall("SELECT id FROM memories"))
     assert {r[0] for r in rows} == {c.memory.id for c in created}
+
+
+async def test_a_commit_that_fails_fails_only_the_write_that_cannot_commit(
+    store: MemoryStore,
+) -> None:
+    """A COMMIT refused (here a deferred foreign key, checked only at COMMIT) undoes the shared
+    transaction; the batch runs again one write per transaction, and only the write that
+    cannot commit fails: never acknowledged, never stored."""
+    db = store.db
+    await db.write(_run("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+    await db.write(
+        _run(
+            "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+            "DEFERRABLE INITIALLY DEFERRED)"
+        )
+    )
+    statements: list[str] = []
+    await db.writer.set_trace_callback(statements.append)
+    results = await asyncio.gather(
+        store.create(NewMemory(content="stored before the orphan")),
+        db.write(_run("INSERT INTO child (parent_id) VALUES (42)")),
+        store.create(NewMemory(content="stored after the orphan")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert not isinstance(results[0], BaseException) and not isinstance(results[2], BaseException)
+    # One shared transaction whose COMMIT failed, then one per write.
+    assert sum(s.startswith("BEGIN") for s in statements) == 4, statements
+    async with db.reader() as conn:
+        assert not list(await conn.execute_fetchall("SELECT * FROM child"))
+    contents = {m.content for m in (await store.page(ListQuery(limit=10)))[0]}
+    assert contents == {"stored before the orphan", "stored after the orphan"}
+
+
+async def test_statements_inside_a_transaction_run_on_the_loop_thread(store: MemoryStore) -> None:
+    """What makes group commit pay: between BEGIN and COMMIT no statement travels to the
+    connection's thread and back (memoryd/store/writer.py)."""
+    db = store.db
+    await db.writer.create_function("thread_id", 0, threading.get_ident)
+
+    async def where(conn: aiosqlite.Connection) -> int:
+        rows = list(await conn.execute_fetchall("SELECT thread_id()"))
+        return int(rows[0][0])
+
+    assert await db.write(where) == threading.get_ident()
+    rows = list(await db.writer.execute_fetchall("SELECT thread_id()"))  # outside: the thread
+    assert rows[0][0] != threading.get_ident()
+
+
+async def test_a_long_write_job_lets_the_loop_run_meanwhile(store: MemoryStore) -> None:
+    """Inline statements never suspend, so a job of many statements would hold the event loop
+    for its whole length; the writer gives the loop a turn every SLICE_S."""
+    ticked = asyncio.Event()
+
+    async def ticker() -> None:
+        await asyncio.sleep(0)  # first in line once the job has started
+        ticked.set()
+
+    async def long_job(conn: aiosqlite.Connection) -> tuple[bool, int]:
+        asyncio.get_running_loop().create_task(ticker())
+        statements = 0
+        while not ticked.is_set() and statements < 200_000:
+            await conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('tick', 'x')")
+            statements += 1
+        return ticked.is_set(), statements
+
+    during, statements = await store.db.write(long_job)
+    assert during, f"the loop never ran during {statements} statements"
+
+
+def _run(sql: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+    async def job(conn: aiosqlite.Connection) -> None:
+        await conn.execute(sql)
+
+    return job
