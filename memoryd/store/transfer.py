@@ -84,7 +84,9 @@ async def _import_batch(
         if new.supersedes is not None:
             target = await succession.live_target(conn, new.supersedes)
             chosen = fields if target is None else {**fields, "supersedes": target}
-        created = await create_in(parts, conn, chosen, memory_id, new.created_ms, new.updated_ms)
+        created = await create_in(
+            parts, conn, chosen, memory_id, new.created_ms, new.updated_ms, id_checked=True
+        )
         if created.duplicate_of:
             result.duplicates += 1
             status = "duplicate"
