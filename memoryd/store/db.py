@@ -231,10 +231,12 @@ class Database:
                 conn.begin_inline()  # the statements between run on the loop's thread
                 try:
                     yield conn
+                    await conn.run_at_commit()
                 finally:
                     conn.end_inline()
                 await conn.execute("COMMIT")
             except BaseException:
+                conn.drop_at_commit()
                 # SQLite may have rolled back already (a full disk does that), and a COMMIT
                 # that failed may have left the transaction open: end it, whatever it was.
                 if conn.in_transaction:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class WriterConnection(aiosqlite.Connection):
         )
         self.inline = False
         self._slice_began = 0.0
+        self._at_commit: dict[str, tuple[str, Sequence[Any]]] = {}
 
     def begin_inline(self) -> None:
         self.inline = True
@@ -52,6 +53,21 @@ class WriterConnection(aiosqlite.Connection):
 
     def end_inline(self) -> None:
         self.inline = False
+
+    def at_commit(self, key: str, sql: str, params: Sequence[Any]) -> None:
+        """Run `sql` once, last in this transaction; a later call with the same `key` replaces
+        it. For a value of which only the last matters (the clock: a batch of 64 stores
+        upserted it 64 times)."""
+        self._at_commit[key] = (sql, params)
+
+    async def run_at_commit(self) -> None:
+        for sql, params in self._at_commit.values():
+            await self.execute(sql, params)
+        self._at_commit.clear()
+
+    def drop_at_commit(self) -> None:
+        """The transaction is rolled back: what was to run at its commit, too."""
+        self._at_commit.clear()
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self.inline:

@@ -13,6 +13,7 @@ import pytest
 from memory_core.errors import Conflict
 from memory_core.wire.rest import ListQuery
 from memoryd.store.memories import MemoryStore, NewMemory
+from memoryd.store.writer import WriterConnection
 
 
 async def _meta(conn: aiosqlite.Connection, key: str) -> str | None:
@@ -170,6 +171,43 @@ async def test_a_long_write_job_lets_the_loop_run_meanwhile(store: MemoryStore) 
 
     during, statements = await store.db.write(long_job)
     assert during, f"the loop never ran during {statements} statements"
+
+
+async def test_the_clock_is_saved_once_per_transaction_with_its_last_value(
+    store: MemoryStore,
+) -> None:
+    statements: list[str] = []
+    await store.db.writer.set_trace_callback(statements.append)
+    await asyncio.gather(*(store.create(NewMemory(content=f"clock note {n}")) for n in range(40)))
+    transactions = sum(s.startswith("BEGIN") for s in statements)
+    assert sum(s.startswith("INSERT INTO meta") for s in statements) == transactions
+    async with store.db.reader() as conn:
+        assert await _meta(conn, "hlc") == str(store.hlc.last)
+
+
+async def test_what_a_rolled_back_transaction_left_to_run_at_commit_is_dropped(
+    store: MemoryStore,
+) -> None:
+    class Boom(Exception):
+        pass
+
+    async def defers_then_fails(conn: aiosqlite.Connection) -> None:
+        assert isinstance(conn, WriterConnection)
+        conn.at_commit("probe", "INSERT INTO meta (key, value) VALUES ('probe', 'leaked')", ())
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('half-done', 'x')")
+        raise Boom
+
+    results = await asyncio.gather(
+        store.create(NewMemory(content="kept")),
+        store.db.write(defers_then_fails),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], Boom)
+    await store.db.write(_run("INSERT INTO meta (key, value) VALUES ('later', 'x')"))
+    async with store.db.reader() as conn:
+        assert await _meta(conn, "probe") is None
+        assert await _meta(conn, "half-done") is None
+        assert await _meta(conn, "hlc") == str(store.hlc.last)
 
 
 def _run(sql: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
