@@ -247,13 +247,16 @@ class Database:
         self,
         job: Callable[[aiosqlite.Connection], Awaitable[T]],
         stored_if_disk_full: str = "nothing was stored",
+        alone: bool = False,
     ) -> T:
         """Run `job` in a write transaction, possibly shared with other queued jobs (see the
         module's docstring). Shielded: once queued, a job commits or rolls back even if the
         request that asked for it goes away. `stored_if_disk_full` tells what a full disk
-        leaves stored (for a caller whose earlier transactions committed)."""
+        leaves stored (for a caller whose earlier transactions committed). `alone`: a long job
+        (an import batch) that shares its transaction with no other, so that the small writes
+        queued beside it commit, and are answered, without waiting for it."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Queued(job, done))
+        self._queued.append(_Queued(job, done, alone))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         try:
@@ -266,7 +269,12 @@ class Database:
 
     async def _flush(self) -> None:
         while self._queued:
-            batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+            size = next(
+                (n for n, queued in enumerate(self._queued[:MAX_BATCH]) if queued.alone),
+                MAX_BATCH,
+            )
+            size = max(size, 1)  # a job alone first in the queue: its own transaction
+            batch, self._queued = self._queued[:size], self._queued[size:]
             if len(batch) == 1 or not await self._run_shared(batch):
                 for queued in batch:
                     await self._run_alone(queued)
@@ -344,6 +352,7 @@ class _UndoBatch(Exception):
 class _Queued:
     job: Callable[[aiosqlite.Connection], Awaitable[Any]]
     done: asyncio.Future[Any]
+    alone: bool = False
 
     def settle(self, ok: bool, value: Any) -> None:
         if self.done.done():

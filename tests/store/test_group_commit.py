@@ -215,3 +215,25 @@ def _run(sql: str) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
         await conn.execute(sql)
 
     return job
+
+
+async def test_a_job_queued_alone_shares_its_transaction_with_no_other(
+    store: MemoryStore,
+) -> None:
+    """An import batch runs alone: the stores queued beside it commit in a transaction of
+    their own, so that they are answered without waiting for the whole batch."""
+    statements: list[str] = []
+    await store.db.writer.set_trace_callback(statements.append)
+    db = store.db
+    await asyncio.gather(
+        db.write(_run("INSERT INTO meta (key, value) VALUES ('a', 'x')")),
+        db.write(_run("INSERT INTO meta (key, value) VALUES ('b', 'x')")),
+        db.write(_run("INSERT INTO meta (key, value) VALUES ('big', 'x')"), alone=True),
+        db.write(_run("INSERT INTO meta (key, value) VALUES ('c', 'x')")),
+    )
+    transactions = " ".join(statements).split("BEGIN IMMEDIATE")[1:]
+    assert [[k for k in ("'a'", "'b'", "'big'", "'c'") if k in t] for t in transactions] == [
+        ["'a'", "'b'"],
+        ["'big'"],
+        ["'c'"],
+    ]
