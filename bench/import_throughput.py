@@ -1,9 +1,9 @@
 """Import throughput as users run it: `memory import FILE` (the CLI, which sends the file in
-requests of IMPORT_BATCH items) into a running daemon on a fresh database, while one
-interactive client keeps storing memories one after another on the same socket. Prints the
+requests of 500 items) into a running daemon on a fresh database, while one
+interactive client keeps storing memories (one every --pause seconds) on the same socket. Prints the
 import's wall time, its rate, and the interactive stores' latency while it ran.
 
-    .venv/bin/python bench/import_throughput.py [--items 10000 100000] [--runs 1]
+    .venv/bin/python bench/import_throughput.py [--items 10000 100000] [--runs 1] [--pause 0.05]
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ def _iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
 
-async def interactive(sock: Path, running: asyncio.Event, latencies: list[float]) -> int:
-    """Store one memory after another until the import has finished; the errors."""
+async def interactive(
+    sock: Path, running: asyncio.Event, latencies: list[float], pause: float
+) -> int:
+    """Store a memory every `pause` seconds (after the previous answer) until the import has
+    finished; the errors."""
     errors = 0
     reader, writer = await asyncio.open_unix_connection(str(sock))
     try:
@@ -67,19 +70,22 @@ async def interactive(sock: Path, running: asyncio.Event, latencies: list[float]
             latencies.append((time.perf_counter() - started) * 1000)
             errors += status != 201
             n += 1
+            await asyncio.sleep(pause)
     finally:
         writer.close()
         await writer.wait_closed()
     return errors
 
 
-async def timed_import(daemon: DaemonProcess, path: Path) -> tuple[float, int, list[float], int]:
+async def timed_import(
+    daemon: DaemonProcess, path: Path, pause: float
+) -> tuple[float, int, list[float], int]:
     """The CLI's import of `path`: its wall time and exit code, and the interactive stores'
     latencies and errors meanwhile."""
     running = asyncio.Event()
     running.set()
     latencies: list[float] = []
-    writer = asyncio.create_task(interactive(daemon.socket, running, latencies))
+    writer = asyncio.create_task(interactive(daemon.socket, running, latencies, pause))
     started = time.perf_counter()
     cli = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -111,6 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, nargs="+", default=[10_000])
     parser.add_argument("--runs", type=int, default=1)
+    # The interactive writer's pause between stores: 0.05 s is 20 stores a second, more than
+    # many sessions auto-learning at once; 0 stores one after another as fast as answered.
+    parser.add_argument("--pause", type=float, default=0.05)
     args = parser.parse_args()
     print(machine())
     folder = Path(tempfile.mkdtemp(prefix="mdi", dir="/tmp"))
@@ -121,7 +130,9 @@ def main() -> None:
             daemon = DaemonProcess(folder / f"memory-{count}-{run}.db")
             try:
                 cpu_before, cli_before = daemon.cpu_seconds(), _children_cpu()
-                elapsed, code, latencies, errors = asyncio.run(timed_import(daemon, path))
+                elapsed, code, latencies, errors = asyncio.run(
+                    timed_import(daemon, path, args.pause)
+                )
                 cpu, cli_cpu = daemon.cpu_seconds() - cpu_before, _children_cpu() - cli_before
             finally:
                 daemon.stop()

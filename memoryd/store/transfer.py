@@ -23,8 +23,9 @@ EXPORT_PAGE = 500
 # Items per write transaction. The store has one writer; an import holding it for its whole
 # length (20k items took ~7 s) made interactive writes time out. Between batches the writer
 # takes the writes that queued meanwhile, in a transaction of their own, so those wait for at
-# most the batch under way (about 12 ms of CPU).
-IMPORT_BATCH = 100
+# most the batch under way: 50 items, about 6 ms of CPU (100 gave an interactive store a p95
+# of 56-77 ms on a loaded machine, 50 gave 32-37 ms, for the same import CPU).
+IMPORT_BATCH = 50
 
 Prepared = tuple[NewMemory, dict[str, Any], str | None]
 
