@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -152,6 +153,7 @@ class DaemonProcess:
             # Lexical recall, as measured in-process; the semantic leg has its own benchmark.
             MEMORY_SEMANTIC="1" if semantic else "0",
         )
+        self.env = env  # for a CLI run against this daemon (`memory import`)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "memoryd", "serve"],
             env=env,
@@ -182,6 +184,22 @@ class DaemonProcess:
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
+
+
+async def unix_post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, body: bytes
+) -> tuple[int, bytes]:
+    """One POST on a keep-alive connection in plain HTTP/1.1: a lean client, so that what is
+    measured is the daemon (httpx costs about a millisecond of CPU per request, and the
+    benchmark's clients share the machine's 2 cores with the daemon). The status and body."""
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nhost: memoryd\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    return int(head.split(b" ", 2)[1]), await reader.readexactly(length)
 
 
 def machine() -> str:

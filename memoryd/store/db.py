@@ -4,13 +4,14 @@ The writer runs each transaction as `BEGIN IMMEDIATE` under an asyncio lock, so 
 contend inside SQLite and no "database is locked" can reach a client. Readers see committed
 data through WAL and never block the writer.
 
-Writes that queue up while a transaction runs share the next one (group commit). Each step of
-a write is a round trip to the writer's thread, and under concurrent load those round trips,
-not SQLite, bound the throughput: sharing saves each write its BEGIN and COMMIT. A job that
+Writes that queue up while a transaction runs share the next one (group commit): one BEGIN
+and one COMMIT, the two steps that go to the writer's thread (memoryd/store/writer.py), for up
+to MAX_BATCH writes, whose statements run on the event loop's thread in between. A job that
 fails without having changed a row (a validation error, a conflict: the usual failures) fails
-alone; one that fails after changing rows undoes the shared transaction, and the batch is then
-run again one job per transaction. Every caller hears of its job once its transaction has
-committed.
+alone; one that fails after changing rows undoes the shared transaction, and so does a COMMIT
+that fails: the batch is then run again one job per transaction, so that only the job that
+cannot be stored fails. Every caller hears of its job once its transaction has committed
+(with `synchronous=NORMAL`, unchanged: durable across a crash of the process).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 from memoryd.store.wal import damage_advice, damage_message, damaged_wal
+from memoryd.store.writer import WriterConnection, connect_writer
 
 T = TypeVar("T")
+C = TypeVar("C", bound=aiosqlite.Connection)
 
 MAX_BATCH = 64  # writes per shared transaction, so that one batch never holds the writer long
 
@@ -96,7 +99,7 @@ class Database:
     def __init__(self, path: Path, readers: int = 2) -> None:
         self.path = path
         self._reader_count = readers
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: WriterConnection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
@@ -119,7 +122,7 @@ class Database:
         before = _files_of(self.path)
         old_umask = os.umask(0o077)
         try:
-            self._writer = await self._connect()
+            self._writer = await self._configured(await connect_writer(self.path))
             _protect_files(self.path)
             if not integrity_checked:
                 await self._check_integrity(self._writer)
@@ -150,7 +153,11 @@ class Database:
         )
 
     async def _connect(self, *extra_pragmas: str) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        return await self._configured(
+            await aiosqlite.connect(self.path, isolation_level=None), *extra_pragmas
+        )
+
+    async def _configured(self, conn: C, *extra_pragmas: str) -> C:
         try:
             conn.row_factory = sqlite3.Row
             for pragma in (*_PRAGMAS, *extra_pragmas):
@@ -182,7 +189,7 @@ class Database:
         self._all_readers.clear()
 
     @property
-    def writer(self) -> aiosqlite.Connection:
+    def writer(self) -> WriterConnection:
         if self._writer is None:
             raise RuntimeError("database is not open")
         return self._writer
@@ -228,9 +235,15 @@ class Database:
             conn = self.writer
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                conn.begin_inline()  # the statements between run on the loop's thread
+                try:
+                    yield conn
+                    await conn.run_at_commit()
+                finally:
+                    conn.end_inline()
                 await conn.execute("COMMIT")
             except BaseException:
+                conn.drop_at_commit()
                 # SQLite may have rolled back already (a full disk does that), and a COMMIT
                 # that failed may have left the transaction open: end it, whatever it was.
                 if conn.in_transaction:
@@ -241,13 +254,16 @@ class Database:
         self,
         job: Callable[[aiosqlite.Connection], Awaitable[T]],
         stored_if_disk_full: str = "nothing was stored",
+        alone: bool = False,
     ) -> T:
         """Run `job` in a write transaction, possibly shared with other queued jobs (see the
         module's docstring). Shielded: once queued, a job commits or rolls back even if the
         request that asked for it goes away. `stored_if_disk_full` tells what a full disk
-        leaves stored (for a caller whose earlier transactions committed)."""
+        leaves stored (for a caller whose earlier transactions committed). `alone`: a long job
+        (an import batch) that shares its transaction with no other, so that the small writes
+        queued beside it commit, and are answered, without waiting for it."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Queued(job, done))
+        self._queued.append(_Queued(job, done, alone))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         try:
@@ -260,7 +276,12 @@ class Database:
 
     async def _flush(self) -> None:
         while self._queued:
-            batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+            size = next(
+                (n for n, queued in enumerate(self._queued[:MAX_BATCH]) if queued.alone),
+                MAX_BATCH,
+            )
+            size = max(size, 1)  # a job alone first in the queue: its own transaction
+            batch, self._queued = self._queued[:size], self._queued[size:]
             if len(batch) == 1 or not await self._run_shared(batch):
                 for queued in batch:
                     await self._run_alone(queued)
@@ -291,7 +312,13 @@ class Database:
                         outcomes.append((False, exc))
         except _UndoBatch:
             return False
-        except BaseException as exc:  # BEGIN or COMMIT failed: nothing was stored
+        except BaseException as exc:
+            if isinstance(exc, Exception) and len(outcomes) == len(batch):
+                # COMMIT failed and undid every job: they run again one per transaction, so
+                # that only a job whose writes cannot commit fails (and a full disk may still
+                # take the smaller transactions).
+                return False
+            # BEGIN failed, or the flush was cancelled: nothing was stored.
             for queued in batch:
                 queued.settle(False, exc)
             if not isinstance(exc, Exception):
@@ -332,6 +359,7 @@ class _UndoBatch(Exception):
 class _Queued:
     job: Callable[[aiosqlite.Connection], Awaitable[Any]]
     done: asyncio.Future[Any]
+    alone: bool = False
 
     def settle(self, ok: bool, value: Any) -> None:
         if self.done.done():

@@ -12,6 +12,7 @@ import aiosqlite
 from memory_core.crypto.aead import Cipher, memory_aad
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import CREATION_FIELDS, Memory, check_id, normalize_for_dedup, parse_num
+from memoryd.store.writer import WriterConnection
 
 COLUMNS = (
     "rowid, id, content, secret, category, tags, expanded_keywords, importance, is_sensitive, "
@@ -176,13 +177,20 @@ async def find_live(conn: aiosqlite.Connection, memory_id: str) -> Memory:
     return live(memory_from_row(await find_row(conn, memory_id)))
 
 
+_SAVE_CLOCK = (
+    "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
 async def save_clock(conn: aiosqlite.Connection, last_hlc: int) -> None:
-    """Persist the hybrid logical clock, in the transaction of the write it stamped."""
-    await conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (str(last_hlc),),
-    )
+    """Persist the hybrid logical clock, in the transaction of the write it stamped: once,
+    last, when the writer's transaction holds several writes (the clock only moves forward,
+    so the last value saved is the highest)."""
+    if isinstance(conn, WriterConnection) and conn.inline:
+        conn.at_commit("hlc", _SAVE_CLOCK, (str(last_hlc),))
+        return
+    await conn.execute(_SAVE_CLOCK, (str(last_hlc),))
 
 
 async def tombstone(conn: aiosqlite.Connection, memory_id: str, now_ms: int, hlc: int) -> None:

@@ -53,10 +53,12 @@ async def create_in(
     memory_id: str | None,
     created_ms: int | None,
     updated_ms: int | None,
+    id_checked: bool = False,
 ) -> Created:
     """Create a memory from `rule.new_memory`'s fields (plus `supersedes`, the checked id of
     the memory it replaces, if any) inside the caller's write transaction, or merge it into a
-    live memory with the same text."""
+    live memory with the same text. `id_checked`: the caller found `memory_id` free in this
+    transaction (an import, which answers "exists" rather than a conflict)."""
     fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
     # One round trip to the writer thread per statement (execute_fetchall): the writer is
     # the one serial resource, and every hop holds it.
@@ -86,7 +88,7 @@ async def create_in(
     now = parts.clock.now_ms()
     new_id = memory_id or uuid7(now)
     # A fresh UUIDv7 cannot collide (74 random bits); only a given id is checked.
-    if memory_id is not None and await id_taken(conn, new_id):
+    if memory_id is not None and not id_checked and await id_taken(conn, new_id):
         raise Conflict(f"a memory with id {new_id} already exists")
     created = created_ms or now
     blank = Memory.blank(
