@@ -342,3 +342,63 @@ def test_a_query_is_read_up_to_its_first_64_tokens_and_a_memory_further() -> Non
     assert float(queries[0] @ queries[1]) > 0.9999  # the tails were never read
     memories = [embedder.embed([f"{head} {tail}"])[0] for tail in (log_tail, lunch_tail)]
     assert float(memories[0] @ memories[1]) < 0.99  # here they were, even one memory alone
+
+
+def test_the_similarity_counts_more_the_more_the_nearest_memory_stands_out() -> None:
+    assert ranking.dense_weight(None) == ranking.SEMANTIC_WEIGHT  # too small a store to tell
+    weights = [ranking.dense_weight(s) for s in (-5.0, 0.0, 1.0, 2.0, 3.0, 9.0)]
+    assert weights == sorted(weights)
+    assert weights[0] == weights[1] == ranking.DENSE_WEIGHT_LOW
+    assert weights[-2] == weights[-1] == ranking.DENSE_WEIGHT_HIGH
+
+
+async def _fused_order(store: MemoryStore, filler_cosine: float) -> list[str]:
+    """Two lexical matches of "deploy notes" (`strong` holds the words twice and scores
+    ~1.7x `close`, a longer text) and 40 fillers
+    that match no word; `close` is the query's direction exactly, `strong` orthogonal, and
+    the fillers at `filler_cosine` (with a little spread): whether `close` stands out from
+    the store depends on them."""
+    strong = "deploy notes deploy notes beta"
+    close = "notes on the alpha service: how we deploy it, what to watch, and who to call"
+    table = {"deploy notes": [1.0, 0.0], close: [1.0, 0.0], strong: [0.0, 1.0]}
+    for i in range(40):
+        cosine = filler_cosine + 0.002 * (i % 5)
+        table[f"unrelated filler number {i}"] = [cosine, float(np.sqrt(1 - cosine**2))]
+    leg = _TableIndex(table)
+    for text in table:
+        if text == "deploy notes":
+            continue
+        created = await store.create(NewMemory(content=text))
+        async with store.db.reader() as conn:
+            cursor = await conn.execute(
+                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        leg.index.put([row[0]], leg.vectors[text][None, :])
+    lexical = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    assert lexical[:2] == [strong, close]
+    store.semantic = leg
+    fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    return [t for t in fused if t in (strong, close)]
+
+
+async def test_a_nearest_memory_that_stands_out_outranks_a_better_word_match(
+    store: MemoryStore,
+) -> None:
+    # The fillers are far from the query: `close` stands out by far, its similarity decides.
+    assert await _fused_order(store, filler_cosine=0.05) == [
+        "notes on the alpha service: how we deploy it, what to watch, and who to call",
+        "deploy notes deploy notes beta",
+    ]
+
+
+async def test_a_nearest_memory_no_nearer_than_chance_leaves_the_words_to_decide(
+    store: MemoryStore,
+) -> None:
+    # Every filler is about as near the query as `close` (cosine 0.99): being nearest says
+    # little, so the better word match stays first (with a fixed weight of 0.4 it lost).
+    assert await _fused_order(store, filler_cosine=0.99) == [
+        "deploy notes deploy notes beta",
+        "notes on the alpha service: how we deploy it, what to watch, and who to call",
+    ]
