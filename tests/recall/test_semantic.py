@@ -352,15 +352,18 @@ def test_the_similarity_counts_more_the_more_the_nearest_memory_stands_out() -> 
     assert weights[-2] == weights[-1] == ranking.DENSE_WEIGHT_HIGH
 
 
+_STRONG = "deploy notes deploy notes beta"
+_CLOSE = "notes on the alpha service, its owners, its alerts, and how we deploy it on fridays"
+
+
 async def _fused_order(store: MemoryStore, filler_cosine: float) -> list[str]:
-    """Two lexical matches of "deploy notes" (`strong` holds the words twice and scores
-    ~1.7x `close`, a longer text) and 40 fillers
-    that match no word; `close` is the query's direction exactly, `strong` orthogonal, and
-    the fillers at `filler_cosine` (with a little spread): whether `close` stands out from
-    the store depends on them."""
-    strong = "deploy notes deploy notes beta"
-    close = "notes on the alpha service: how we deploy it, what to watch, and who to call"
-    table = {"deploy notes": [1.0, 0.0], close: [1.0, 0.0], strong: [0.0, 1.0]}
+    """The fused order of two lexical matches of "deploy notes": `strong` holds the words
+    side by side and twice (its words score ~1.6x `close`'s), `close` is the query's direction
+    exactly (`strong` at cosine 0.3). The two swap where the similarity's weight crosses
+    ~0.35. 40 fillers match no word and lie at `filler_cosine` (with a little spread):
+    whether `close` stands out from the store depends on them."""
+    strong, close = _STRONG, _CLOSE
+    table = {"deploy notes": [1.0, 0.0], close: [1.0, 0.0], strong: [0.3, 0.954]}
     for i in range(40):
         cosine = filler_cosine + 0.002 * (i % 5)
         table[f"unrelated filler number {i}"] = [cosine, float(np.sqrt(1 - cosine**2))]
@@ -387,10 +390,7 @@ async def test_a_nearest_memory_that_stands_out_outranks_a_better_word_match(
     store: MemoryStore,
 ) -> None:
     # The fillers are far from the query: `close` stands out by far, its similarity decides.
-    assert await _fused_order(store, filler_cosine=0.05) == [
-        "notes on the alpha service: how we deploy it, what to watch, and who to call",
-        "deploy notes deploy notes beta",
-    ]
+    assert await _fused_order(store, filler_cosine=0.05) == [_CLOSE, _STRONG]
 
 
 async def test_a_nearest_memory_no_nearer_than_chance_leaves_the_words_to_decide(
@@ -398,7 +398,4 @@ async def test_a_nearest_memory_no_nearer_than_chance_leaves_the_words_to_decide
 ) -> None:
     # Every filler is about as near the query as `close` (cosine 0.99): being nearest says
     # little, so the better word match stays first (with a fixed weight of 0.4 it lost).
-    assert await _fused_order(store, filler_cosine=0.99) == [
-        "deploy notes deploy notes beta",
-        "notes on the alpha service: how we deploy it, what to watch, and who to call",
-    ]
+    assert await _fused_order(store, filler_cosine=0.99) == [_STRONG, _CLOSE]
