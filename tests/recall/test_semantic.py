@@ -247,6 +247,24 @@ class _TableIndex:
         """Vectors are put by the test itself."""
 
 
+async def _stored_with_vectors(
+    store: MemoryStore, leg: _TableIndex, texts: list[str]
+) -> dict[str, int]:
+    """Store each text as a memory and put its table vector in the leg's index; their rowids."""
+    rowids = {}
+    for text in texts:
+        created = await store.create(NewMemory(content=text))
+        async with store.db.reader() as conn:
+            cursor = await conn.execute(
+                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        rowids[text] = row[0]
+        leg.index.put([row[0]], leg.vectors[text][None, :])
+    return rowids
+
+
 async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     store: MemoryStore,
 ) -> None:
@@ -258,17 +276,7 @@ async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     table = {"deploy notes": [1.0, 0.0], near: [0.8, 0.6], far: [0.1, 0.995]}
     table |= {f: [0.9, 0.436] for f in fillers}
     leg = _TableIndex(table)
-    rowids = {}
-    for text in [near, far, *fillers]:
-        created = await store.create(NewMemory(content=text))
-        async with store.db.reader() as conn:
-            cursor = await conn.execute(
-                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
-            )
-            row = await cursor.fetchone()
-        assert row is not None
-        rowids[text] = row[0]
-        leg.index.put([row[0]], leg.vectors[text][None, :])
+    rowids = await _stored_with_vectors(store, leg, [near, far, *fillers])
     lexical_only = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert lexical_only[:2] == [far, near]
 
@@ -368,17 +376,7 @@ async def _fused_order(store: MemoryStore, filler_cosine: float) -> list[str]:
         cosine = filler_cosine + 0.002 * (i % 5)
         table[f"unrelated filler number {i}"] = [cosine, float(np.sqrt(1 - cosine**2))]
     leg = _TableIndex(table)
-    for text in table:
-        if text == "deploy notes":
-            continue
-        created = await store.create(NewMemory(content=text))
-        async with store.db.reader() as conn:
-            cursor = await conn.execute(
-                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
-            )
-            row = await cursor.fetchone()
-        assert row is not None
-        leg.index.put([row[0]], leg.vectors[text][None, :])
+    await _stored_with_vectors(store, leg, [t for t in table if t != "deploy notes"])
     lexical = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert lexical[:2] == [strong, close]
     store.semantic = leg
