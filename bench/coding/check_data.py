@@ -139,6 +139,9 @@ class Prompt:
     kind: str
     needs: tuple[str, ...]
     split: str
+    # What a model would pass as memory_recall's `expanded_query`, written from the prompt
+    # alone (never from the needed memories' words); "" for small talk it would not expand.
+    expansion: str = ""
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
@@ -189,7 +192,7 @@ def _prompt(row: Any, where: str, problems: list[str]) -> Prompt | None:
     if not isinstance(row, dict):
         problems.append(f"{where}: not a JSON object")
         return None
-    fields = {"key", "text", "project", "kind", "needs", "split"}
+    fields = {"key", "text", "project", "kind", "needs", "split", "expansion"}
     if row.keys() != fields:
         problems.append(
             f"{where}: missing {sorted(fields - row.keys())}, unknown {sorted(row.keys() - fields)}"
@@ -198,6 +201,7 @@ def _prompt(row: Any, where: str, problems: list[str]) -> Prompt | None:
     ok = (
         all(isinstance(row[f], str) and row[f] for f in ("key", "text", "project", "kind"))
         and isinstance(row["split"], str)
+        and isinstance(row["expansion"], str)
         and isinstance(row["needs"], list)
         and all(isinstance(n, str) for n in row["needs"])
     )
@@ -205,7 +209,13 @@ def _prompt(row: Any, where: str, problems: list[str]) -> Prompt | None:
         problems.append(f"{where}: a field has the wrong type")
         return None
     return Prompt(
-        row["key"], row["text"], row["project"], row["kind"], tuple(row["needs"]), row["split"]
+        row["key"],
+        row["text"],
+        row["project"],
+        row["kind"],
+        tuple(row["needs"]),
+        row["split"],
+        row["expansion"],
     )
 
 

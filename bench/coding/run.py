@@ -244,6 +244,9 @@ class Row:
     hook: HookResult
     recalled: list[str]  # ids, best first
     recall_s: float
+    # The same recall with the prompt's `expansion` as `expanded_query` (what a model calling
+    # memory_recall would add from the prompt alone); empty when the prompt has none.
+    expanded: list[str] = field(default_factory=list)
 
 
 SKIPPED = HookResult([], 0.0, 0, False)  # --no-profile: no SessionStart hook run
@@ -287,7 +290,20 @@ def ask(
     recall_s = time.perf_counter() - started
     response.raise_for_status()
     recalled = [m["id"] for m in response.json()["memories"]]
-    return Row(p, [ids[k] for k in p.needs], digest, injected, recalled, recall_s)
+    expanded: list[str] = []
+    if p.expansion:
+        response = d.client.post(
+            "/api/memories/recall",
+            json={
+                "context": p.text,
+                "expanded_query": p.expansion,
+                "project": p.project,
+                "limit": RECALL_LIMIT,
+            },
+        )
+        response.raise_for_status()
+        expanded = [m["id"] for m in response.json()["memories"]]
+    return Row(p, [ids[k] for k in p.needs], digest, injected, recalled, recall_s, expanded)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -320,6 +336,7 @@ class Group:
             ("hit_digest_hook", lambda r: set(r.digest.ids) | set(r.hook.ids)),
             ("hit_recall5", lambda r: set(r.recalled[:5])),
             ("hit_recall10", lambda r: set(r.recalled[:RECALL_LIMIT])),
+            ("hit_expanded10", lambda r: set(r.expanded[:RECALL_LIMIT])),
         ):
             out[name] = _mean([_share(r.needed, got(r)) for r in scored])
         out["all_needed_digest_hook"] = _mean(
@@ -414,7 +431,8 @@ def _num(value: float | None) -> str:
 def table(summary: dict[str, Any]) -> str:
     head = (
         f"{'kind':<12} {'n':>3} {'dig':>5} {'hook':>5} {'d+h':>5} {'all':>5} {'r@5':>5} "
-        f"{'r@10':>5} {'P.hk':>5} {'P.d+h':>5} {'inj.h':>5} {'inj.dh':>6} {'stale r/i/o':>12}"
+        f"{'r@10':>5} {'x@10':>5} {'P.hk':>5} {'P.d+h':>5} {'inj.h':>5} {'inj.dh':>6} "
+        f"{'stale r/i/o':>12}"
     )
     lines = [head, "-" * len(head)]
     for name in [*KINDS, "all_but_none", "all"]:
@@ -431,6 +449,7 @@ def table(summary: dict[str, Any]) -> str:
             f"{name:<12} {g['n']:>3} {_pct(g['hit_digest']):>5} {_pct(g['hit_hook']):>5} "
             f"{_pct(g['hit_digest_hook']):>5} {_pct(g['all_needed_digest_hook']):>5} "
             f"{_pct(g['hit_recall5']):>5} {_pct(g['hit_recall10']):>5} "
+            f"{_pct(g['hit_expanded10']):>5} "
             f"{_pct(g['precision_hook']):>5} {_pct(g['precision_digest_hook']):>5} "
             f"{_num(g['mean_injected_hook']):>5} {_num(g['mean_injected_digest_hook']):>6} "
             f"{stale:>12}"
@@ -455,11 +474,12 @@ def table(summary: dict[str, Any]) -> str:
 LEGEND = """\
 dig/hook/d+h: share of needed memories injected by the SessionStart digest / the prompt hook /
 either; all: share of prompts with every needed memory injected (d+h); r@5, r@10: share of
-needed memories in recall's top 5 / 10; P.hk, P.d+h: precision of what the prompt hook / both
-injected, over prompts that need something; inj.h, inj.dh: mean memories injected per prompt;
-stale r/i/o: of the checks made (needed memories that superseded another), how often the old
-one was in recall's top 10 above the new one (or without it) / was injected while the new one
-was not / was injected at all."""
+needed memories in recall's top 5 / 10; x@10: the same for the top 10 with the prompt's
+`expansion` (prompts.jsonl: written from the prompt alone) as `expanded_query`; P.hk, P.d+h:
+precision of what the prompt hook / both injected, over prompts that need something; inj.h,
+inj.dh: mean memories injected per prompt; stale r/i/o: of the checks made (needed memories
+that superseded another), how often the old one was in recall's top 10 above the new one (or
+without it) / was injected while the new one was not / was injected at all."""
 
 
 # ----------------------------------------------------------------------------- main

@@ -99,20 +99,46 @@ def lexical(bm25: float, best_bm25: float, covered: float, near: float = 0.0) ->
 # The semantic leg: a convex mix of the lexical score and the dense similarity (the cosine
 # after the index's projection, memoryd.semantic.index), each scaled to its best candidate,
 # over the lexical pool plus the DENSE_POOL nearest memories; every candidate gets its own
-# similarity. Similarities under COSINE_FLOOR count as nothing. Chosen on the LoCoMo dev
-# conversations only: with the projection, R@10 is 73-75 for weights 0.3-0.5 and floors
-# 0-0.1 (it dips past 0.5); these are the centre of the best neighbourhood of that grid, not
-# its peak; dense pools of 20 and 50 score the same (bench/locomo.py --split dev,
-# docs/benchmarks.md). A candidate without a vector is ranked on its lexical evidence alone.
-SEMANTIC_WEIGHT = 0.4
+# similarity. Similarities under COSINE_FLOOR count as nothing; dense pools of 20 and 50 score
+# the same (bench/locomo.py --split dev, docs/benchmarks.md). A candidate without a vector is
+# ranked on its lexical evidence alone.
+#
+# How much the similarity counts depends on how sure the dense leg is: the standout of its
+# best match (`standout`: how far it lies above what the best of that many unrelated memories
+# reaches by chance). When the nearest memory is no nearer than chance, the ranking leans on
+# the words (DENSE_WEIGHT_LOW); the more it stands out, the more the similarity counts, up to
+# DENSE_WEIGHT_HIGH at a standout of DENSE_CONFIDENT. Chosen on dev data only: on the LoCoMo
+# dev conversations a plateau of the grid (low 0.2-0.35, rise 0.1-0.5, from standout -1 to
+# 0.5, over 1-3) scores R@10 76-77 against 74.2 for the fixed weight of 0.4 (which scores 74-75
+# anywhere in 0.3-0.5), both dev conversations up; on the coding benchmark's dev split a low
+# end of 0.25 cost recall's top 10 two paraphrase needs, 0.3 one paraphrase for one implicit
+# need (top 10 70.7 either way, top 5 64.0 -> 65.3; docs/benchmarks.md).
+SEMANTIC_WEIGHT = 0.4  # the weight when the query's standout cannot be told (a tiny store)
+DENSE_WEIGHT_LOW = 0.3
+DENSE_WEIGHT_HIGH = 0.7
+DENSE_CONFIDENT = 3.0
 COSINE_FLOOR = 0.0
 DENSE_POOL = 20
 
 
+def dense_weight(best_standout: float | None) -> float:
+    """The similarity's share of the fused relevance, given the standout of the query's
+    nearest memory (None when the store is too small to tell)."""
+    if best_standout is None:
+        return SEMANTIC_WEIGHT
+    sure = min(1.0, max(0.0, best_standout / DENSE_CONFIDENT))
+    return DENSE_WEIGHT_LOW + (DENSE_WEIGHT_HIGH - DENSE_WEIGHT_LOW) * sure
+
+
 def fuse(
-    lexical_score: float, best_lexical: float, cosine: float | None, best_cosine: float
+    lexical_score: float,
+    best_lexical: float,
+    cosine: float | None,
+    best_cosine: float,
+    weight: float = SEMANTIC_WEIGHT,
 ) -> float:
-    """The fused relevance of one candidate; `cosine` None when it has no vector."""
+    """The fused relevance of one candidate; `cosine` None when it has no vector; `weight`
+    the similarity's share (`dense_weight`)."""
     lex = lexical_score / best_lexical if best_lexical > 0 else 0.0
     if cosine is None:
         # Not embedded yet (just stored, imported, pulled from the hub) or never (sensitive):
@@ -123,7 +149,7 @@ def fuse(
         return lex
     span = best_cosine - COSINE_FLOOR
     dense = max(0.0, cosine - COSINE_FLOOR) / span if span > 0 else 0.0
-    return (1 - SEMANTIC_WEIGHT) * lex + SEMANTIC_WEIGHT * dense
+    return (1 - weight) * lex + weight * dense
 
 
 def standout(cosine: float, spread: tuple[float, float, int]) -> float | None:

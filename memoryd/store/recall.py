@@ -220,13 +220,18 @@ def _scored(
     query: RecallQuery,
 ) -> list[tuple[sqlite3.Row, float]]:
     best_lexical = max(lexical.values(), default=0.0)
+    weight = ranking.SEMANTIC_WEIGHT
+    if hits is not None and hits.top:
+        weight = ranking.dense_weight(ranking.standout(hits.best, hits.spread))
     scored = []
     for row in rows:
         relevance = lexical.get(row["rowid"], 0.0)
         if hits is not None:
             # Every candidate's own cosine, not only the nearest's: a lexical match just
             # outside the dense top-k is not scored as if it were unrelated.
-            relevance = ranking.fuse(relevance, best_lexical, hits.cosine(row["rowid"]), hits.best)
+            relevance = ranking.fuse(
+                relevance, best_lexical, hits.cosine(row["rowid"]), hits.best, weight
+            )
         candidate = ranking.Candidate(
             relevance=relevance,
             importance=row["importance"],

@@ -65,3 +65,20 @@ def test_light_stemming_rule() -> None:
         "policies": "policy",
         "class": "class",
     }
+
+
+def test_every_prompt_carries_an_expansion_and_a_row_without_one_is_reported(
+    tmp_path: Path,
+) -> None:
+    """run.py's x@10 recalls each prompt with its `expansion` as `expanded_query`: a prompt
+    that needs memories has one (small talk may have ""), and a row lacking the field is a
+    violation, not a silent "" (the checker requires every field)."""
+    checker = load_checker()
+    _, prompts, problems = checker.load()
+    assert problems == []
+    assert all(p.expansion.strip() for p in prompts if p.needs)
+    rows = checker.PROMPTS.read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "prompts.jsonl"
+    broken.write_text("\n".join([rows[0].replace(', "expansion":', ', "expansion_":'), *rows[1:]]))
+    _, _, problems = checker.load(prompts_path=broken)
+    assert any("expansion" in p for p in problems)

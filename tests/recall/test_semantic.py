@@ -247,6 +247,24 @@ class _TableIndex:
         """Vectors are put by the test itself."""
 
 
+async def _stored_with_vectors(
+    store: MemoryStore, leg: _TableIndex, texts: list[str]
+) -> dict[str, int]:
+    """Store each text as a memory and put its table vector in the leg's index; their rowids."""
+    rowids = {}
+    for text in texts:
+        created = await store.create(NewMemory(content=text))
+        async with store.db.reader() as conn:
+            cursor = await conn.execute(
+                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        rowids[text] = row[0]
+        leg.index.put([row[0]], leg.vectors[text][None, :])
+    return rowids
+
+
 async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     store: MemoryStore,
 ) -> None:
@@ -258,17 +276,7 @@ async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     table = {"deploy notes": [1.0, 0.0], near: [0.8, 0.6], far: [0.1, 0.995]}
     table |= {f: [0.9, 0.436] for f in fillers}
     leg = _TableIndex(table)
-    rowids = {}
-    for text in [near, far, *fillers]:
-        created = await store.create(NewMemory(content=text))
-        async with store.db.reader() as conn:
-            cursor = await conn.execute(
-                "SELECT rowid FROM memories WHERE id = ?", (created.memory.id,)
-            )
-            row = await cursor.fetchone()
-        assert row is not None
-        rowids[text] = row[0]
-        leg.index.put([row[0]], leg.vectors[text][None, :])
+    rowids = await _stored_with_vectors(store, leg, [near, far, *fillers])
     lexical_only = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert lexical_only[:2] == [far, near]
 
@@ -342,3 +350,50 @@ def test_a_query_is_read_up_to_its_first_64_tokens_and_a_memory_further() -> Non
     assert float(queries[0] @ queries[1]) > 0.9999  # the tails were never read
     memories = [embedder.embed([f"{head} {tail}"])[0] for tail in (log_tail, lunch_tail)]
     assert float(memories[0] @ memories[1]) < 0.99  # here they were, even one memory alone
+
+
+def test_the_similarity_counts_more_the_more_the_nearest_memory_stands_out() -> None:
+    assert ranking.dense_weight(None) == ranking.SEMANTIC_WEIGHT  # too small a store to tell
+    weights = [ranking.dense_weight(s) for s in (-5.0, 0.0, 1.0, 2.0, 3.0, 9.0)]
+    assert weights == sorted(weights)
+    assert weights[0] == weights[1] == ranking.DENSE_WEIGHT_LOW
+    assert weights[-2] == weights[-1] == ranking.DENSE_WEIGHT_HIGH
+
+
+_STRONG = "deploy notes deploy notes beta"
+_CLOSE = "notes on the alpha service, its owners, its alerts, and how we deploy it on fridays"
+
+
+async def _fused_order(store: MemoryStore, filler_cosine: float) -> list[str]:
+    """The fused order of two lexical matches of "deploy notes": `strong` holds the words
+    side by side and twice (its words score ~1.6x `close`'s), `close` is the query's direction
+    exactly (`strong` at cosine 0.3). The two swap where the similarity's weight crosses
+    ~0.35. 40 fillers match no word and lie at `filler_cosine` (with a little spread):
+    whether `close` stands out from the store depends on them."""
+    strong, close = _STRONG, _CLOSE
+    table = {"deploy notes": [1.0, 0.0], close: [1.0, 0.0], strong: [0.3, 0.954]}
+    for i in range(40):
+        cosine = filler_cosine + 0.002 * (i % 5)
+        table[f"unrelated filler number {i}"] = [cosine, float(np.sqrt(1 - cosine**2))]
+    leg = _TableIndex(table)
+    await _stored_with_vectors(store, leg, [t for t in table if t != "deploy notes"])
+    lexical = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    assert lexical[:2] == [strong, close]
+    store.semantic = leg
+    fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
+    return [t for t in fused if t in (strong, close)]
+
+
+async def test_a_nearest_memory_that_stands_out_outranks_a_better_word_match(
+    store: MemoryStore,
+) -> None:
+    # The fillers are far from the query: `close` stands out by far, its similarity decides.
+    assert await _fused_order(store, filler_cosine=0.05) == [_CLOSE, _STRONG]
+
+
+async def test_a_nearest_memory_no_nearer_than_chance_leaves_the_words_to_decide(
+    store: MemoryStore,
+) -> None:
+    # Every filler is about as near the query as `close` (cosine 0.99): being nearest says
+    # little, so the better word match stays first (with a fixed weight of 0.4 it lost).
+    assert await _fused_order(store, filler_cosine=0.99) == [_STRONG, _CLOSE]

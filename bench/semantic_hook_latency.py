@@ -1,0 +1,146 @@
+"""Issue 16's latency targets at 10k memories with the semantic leg on, in one run: recall over
+the socket; one prompt hook process; 8 prompt hooks at once (bursts, as bench/hook_latency.py
+makes them) against 8 bare `python -S -c pass` in the same run.
+
+The store is bench/hook_latency.py's 10k memories; their vectors are random unit vectors
+written straight into `memory_vectors` under the packaged model's id before the semantic daemon
+starts (it loads them and has nothing to embed). Latency does not depend on the vectors'
+values (the same product over 10k x 384, the same query embedding), and embedding 10k
+memories first would take minutes of both cores on this shared machine.
+
+    .venv/bin/python bench/semantic_hook_latency.py [--runs 160]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import hook_latency as hl  # noqa: E402
+
+from memoryd.semantic.model import PACKAGED_ID  # noqa: E402
+from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
+
+SIZE = 10_000
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process: the daemon's cost, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def random_vectors(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    rowids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT rowid FROM memories WHERE deleted_ms IS NULL AND is_sensitive = 0"
+        )
+    ]
+    vectors = np.random.default_rng(1).standard_normal((len(rowids), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    conn.executemany(
+        "INSERT INTO memory_vectors (rowid, model, vector) VALUES (?, ?, ?)",
+        [(r, PACKAGED_ID, v.tobytes()) for r, v in zip(rowids, vectors, strict=True)],
+    )
+    conn.commit()
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=160)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    rare = hl.vocabulary(rng)
+    home = short_tmpdir()
+    env = daemon_env(
+        home,
+        MEMORY_SEMANTIC="0",
+        ANTHROPIC_API_KEY="sk-bench",
+        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
+    )
+    daemon = Daemon(home, env).start()
+    try:
+        hl.fill(daemon.client(timeout=120), SIZE, 0, rng, rare)
+    finally:
+        daemon.stop()
+    random_vectors(daemon.db)
+    env["MEMORY_SEMANTIC"] = "1"
+    daemon = Daemon(home, env).start()
+    try:
+        client = daemon.client(timeout=120)
+        print(f"<!-- {hl.settle(client)} -->")
+        os.environ.update(MEMORY_SOCKET=str(daemon.socket), MEMORY_HOME=str(home))
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+        python = sys.executable
+        counter = iter(range(10**9))
+
+        def text() -> str:
+            words = [rng.choice(hl.COMMON) for _ in range(2)] + [rng.choice(rare) for _ in range(3)]
+            return "how do we handle the " + " and ".join(words) + " here?"
+
+        def prompt(worker: int, i: int) -> tuple[list[str], str]:
+            event = {
+                "session_id": f"bench-{next(counter)}",
+                "transcript_path": "/nonexistent/t.jsonl",
+                "cwd": "/tmp/shop",
+                "hook_event_name": "UserPromptSubmit",
+                "prompt": text(),
+            }
+            return [python, "-S", str(hl.HOOK), "prompt"], json.dumps(event)
+
+        def bare(worker: int, i: int) -> tuple[list[str], str]:
+            return [python, "-S", "-c", "pass"], ""
+
+        print(f"load average before: {os.getloadavg()}")
+        assert daemon.proc is not None
+        pid = daemon.proc.pid
+        recall = hl.Samples()
+        before = cpu_s(pid)
+        for _ in range(300):
+            started = time.perf_counter()
+            response = client.post("/api/memories/recall", json={"context": text(), "limit": 10})
+            response.raise_for_status()
+            recall.wall.append(time.perf_counter() - started)
+        recall_cpu_ms = (cpu_s(pid) - before) / 300 * 1000
+        print("| case | p50 ms | p95 ms | p99 ms | CPU p50 ms | n | p50 ratio |")
+        print("|---|---|---|---|---|---|---|")
+        print(hl.row("recall over the socket, limit 10", recall, None))
+        alone = hl.load(bare, args.runs, 1)
+        print(hl.row("`python -S -c pass`, 1 session", alone, None))
+        print(hl.row("prompt hook, 1 session", hl.load(prompt, args.runs, 1), alone))
+        bare8 = hl.burst(bare, args.runs, 8)
+        print(hl.row("`python -S -c pass`, 8 at once (bursts)", bare8, None))
+        before = cpu_s(pid)
+        hooks8 = hl.burst(prompt, args.runs, 8)
+        hook_cpu_ms = (cpu_s(pid) - before) / len(hooks8.wall) * 1000
+        print(hl.row("prompt hook, 8 at once (bursts)", hooks8, bare8))
+        print(f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms")
+
+        def p95(samples: hl.Samples) -> float:
+            return hl.percentile(samples.wall, 0.95)
+
+        print(f"p95 ratio, 8 hooks / 8 bare: {p95(hooks8) / p95(bare8):.2f}")
+        print(f"load average after: {os.getloadavg()}")
+    finally:
+        daemon.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
