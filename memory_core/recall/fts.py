@@ -119,7 +119,7 @@ def selective(terms: list[str], counts: list[int], indexed: int, enough: int) ->
     chosen: set[str] = set()
     total = 0
     for term, count in sorted(held, key=lambda pair: pair[1]):
-        if chosen and total + count > RANKED_BUDGET:
+        if total and total + count > RANKED_BUDGET:  # a word in no row adds none
             break
         chosen.add(term)
         total += count

@@ -143,6 +143,11 @@ def test_in_a_large_store_only_the_rarest_words_within_the_budget_are_matched() 
     assert fts.selective(terms, [budget + 1] * 4, big, 50) == ["deploy"]
     # The rarest alone cannot fill the pool, but the next is past the budget: the rarest alone.
     assert fts.selective(terms, [budget + 1, 10, budget + 1, budget - 5], big, 50) == ["checkout"]
+    # A word in no row (a typo) is no rarest word: the rarest that holds rows is matched too.
+    assert fts.selective(["deploi", *terms[:2]], [0, budget + 1, budget + 1], big, 50) == [
+        "deploi",
+        "deploy",
+    ]
     # Within the budget, or a store no larger than it: as before.
     assert fts.selective(terms, [900, 800, 700, 600], big, 50) == terms
     assert fts.selective(terms, [5_000, 4_000, 3_000, 2_000], budget, 50) == terms
