@@ -103,7 +103,8 @@ def selective(terms: list[str], counts: list[int], indexed: int, enough: int) ->
     """The words worth matching, given how many rows hold each (`counts`, which may be capped
     just above RANKED_BUDGET) out of `indexed`: all of them, unless they would make FTS5 rank
     many rows and the uncommon ones alone still match `enough` rows to fill the candidate pool;
-    and of those, the rarest that together hold at most RANKED_BUDGET rows (at least one word).
+    and of those, the rarest that together hold at most RANKED_BUDGET rows (at least the
+    rarest that holds any).
     Past the budget, the next word is not added even if the rarer ones hold too few rows to fill
     the pool: it would bring in thousands of rows holding one common word, and `recall_sql`
     ranks only the newest RANKED_BUDGET rows of a MATCH, which could leave out the rows of the
