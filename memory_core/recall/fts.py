@@ -91,18 +91,40 @@ def plan(context: str, expanded: str = "") -> Plan:
 # outright cost 2.3 points of R@10, this form 0.5, and it is still ~2x cheaper than all words).
 COMMON_SHARE = 0.07  # a word in more than this share of the indexed rows is common
 SELECTIVE_FROM = 1500  # ... and only once the words match this many rows in all
+# At a million memories even the uncommon words (under 7%) of a prompt made of everyday words
+# ("who owns checkout and how do I deploy it to staging") hold tens of thousands of rows each,
+# and ranking each costs 2-3 us: 200 ms a recall (docs/benchmarks.md, "Scale"). So the words
+# matched are also the rarest ones only, as many as fit in this many rows; the others are still
+# counted by bm25 among those. A store of at most that many rows is ranked whole anyway.
+RANKED_BUDGET = 10_000
 
 
 def selective(terms: list[str], counts: list[int], indexed: int, enough: int) -> list[str]:
-    """The words worth matching, given how many rows hold each (`counts`) out of `indexed`:
-    all of them, unless they would make FTS5 rank many rows and the uncommon ones alone still
-    match `enough` rows to fill the candidate pool."""
+    """The words worth matching, given how many rows hold each (`counts`, which may be capped
+    just above RANKED_BUDGET) out of `indexed`: all of them, unless they would make FTS5 rank
+    many rows and the uncommon ones alone still match `enough` rows to fill the candidate pool;
+    and of those, the rarest that together hold at most RANKED_BUDGET rows (at least the
+    rarest that holds any).
+    Past the budget, the next word is not added even if the rarer ones hold too few rows to fill
+    the pool: it would bring in thousands of rows holding one common word, and `recall_sql`
+    ranks only the newest RANKED_BUDGET rows of a MATCH, which could leave out the rows of the
+    rarest words, the ones the query is about."""
     if sum(counts) <= SELECTIVE_FROM:
         return terms
-    rare = [(t, c) for t, c in zip(terms, counts, strict=True) if c <= COMMON_SHARE * indexed]
-    if not rare or sum(c for _, c in rare) < enough:
-        return terms
-    return [t for t, _ in rare]
+    held = list(zip(terms, counts, strict=True))
+    rare = [(t, c) for t, c in held if c <= COMMON_SHARE * indexed]
+    if rare and sum(c for _, c in rare) >= enough:
+        held = rare
+    if indexed <= RANKED_BUDGET:  # the whole store is within the budget
+        return [t for t, _ in held]
+    chosen: set[str] = set()
+    total = 0
+    for term, count in sorted(held, key=lambda pair: pair[1]):
+        if total and total + count > RANKED_BUDGET:  # a word in no row adds none
+            break
+        chosen.add(term)
+        total += count
+    return [t for t in terms if t in chosen]
 
 
 def quote(term: str) -> str:

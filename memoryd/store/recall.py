@@ -80,11 +80,17 @@ def recall_sql(query: RecallQuery) -> RecallSql:
     fetch = pool if query.include_sensitive else pool + _SENSITIVE_MARGIN
     where = " AND ".join(filters)
     # Rank inside the FTS table first, then join only the top rows: joining every match
-    # before the sort costs most of the time on frequent words (1.5-3x).
+    # before the sort costs most of the time on frequent words (1.5-3x). FTS5 computes bm25
+    # for every row it is stepped to, so it is stepped newest first and stops after
+    # fts.RANKED_BUDGET rows: that bounds a recall's work where narrowing the MATCH to the
+    # rarest words (fts.selective) cannot, when even the rarest is in more rows, or when the
+    # query is one common word.
     search = (
         f"SELECT {_JOINED_COLUMNS}, t.bm FROM ("
+        "SELECT rowid, bm FROM ("
         f"SELECT rowid, bm25(memories_fts, {_WEIGHTS}) AS bm FROM memories_fts "
-        f"WHERE memories_fts MATCH ? {inner} ORDER BY bm LIMIT ?"
+        f"WHERE memories_fts MATCH ? {inner} ORDER BY rowid DESC LIMIT {fts.RANKED_BUDGET}"
+        ") ORDER BY bm LIMIT ?"
         ") t JOIN memories m ON m.rowid = t.rowid "
         f"WHERE {where} ORDER BY t.bm LIMIT ?"
     )
@@ -249,8 +255,14 @@ async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
     (FTS5 reads only their document lists), about a tenth of what ranking them costs."""
     if plan.phrase or len(plan.terms) < 2:
         return plan.match()
+    # Counted only up to just past the budget: above it, a word is not among those kept unless
+    # it is the rarest, and counting a common word's rows in full costs as much as ranking them.
     counts = ", ".join(
-        ["(SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?)"] * len(plan.terms)
+        [
+            "(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ?"
+            f" LIMIT {fts.RANKED_BUDGET + 1}))"
+        ]
+        * len(plan.terms)
     )
     sql = f"SELECT (SELECT count(*) FROM memories_fts_docsize), {counts}"
     (row,) = await conn.execute_fetchall(sql, [fts.quote(t) for t in plan.terms])

@@ -133,6 +133,26 @@ def test_common_words_leave_the_match_only_when_rarer_words_fill_the_pool() -> N
     assert fts.selective(terms, [5_000, 4_000, 3_000], 10_000, 50) == terms
 
 
+def test_in_a_large_store_only_the_rarest_words_within_the_budget_are_matched() -> None:
+    budget, big = fts.RANKED_BUDGET, 100 * fts.RANKED_BUDGET
+    terms = ["deploy", "checkout", "staging", "owns"]
+    # Each under the common share, but together far past the budget: the rarest that fit.
+    counts = [budget // 2, budget // 3, budget + 1, budget // 4]
+    assert fts.selective(terms, counts, big, 50) == ["checkout", "owns"]
+    # Every word past the budget: the rarest alone (the first of equals).
+    assert fts.selective(terms, [budget + 1] * 4, big, 50) == ["deploy"]
+    # The rarest alone cannot fill the pool, but the next is past the budget: the rarest alone.
+    assert fts.selective(terms, [budget + 1, 10, budget + 1, budget - 5], big, 50) == ["checkout"]
+    # A word in no row (a typo) is no rarest word: the rarest that holds rows is matched too.
+    assert fts.selective(["deploi", *terms[:2]], [0, budget + 1, budget + 1], big, 50) == [
+        "deploi",
+        "deploy",
+    ]
+    # Within the budget, or a store no larger than it: as before.
+    assert fts.selective(terms, [900, 800, 700, 600], big, 50) == terms
+    assert fts.selective(terms, [5_000, 4_000, 3_000, 2_000], budget, 50) == terms
+
+
 async def test_rows_holding_a_common_word_too_still_rank_first(store: MemoryStore) -> None:
     """With the MATCH narrowed to rows holding the rarer words, the common word still counts."""
     common = [NewMemory(content=f"caroline said hello, note {i}") for i in range(1_500)]

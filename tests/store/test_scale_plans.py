@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from memory_core.recall import fts
 from memoryd.store import reads
-from memoryd.store.memories import MemoryStore, NewMemory
+from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
+from memoryd.store.recall import _match
 
 # The statement `reads.standing` replaced: the same rows, found by sorting every live memory.
 _ONE_STATEMENT = (
@@ -71,3 +75,66 @@ async def test_the_projects_are_found_by_seeking_not_reading_every_memory(
     assert all("(project>?)" in row[3] for row in plan if "memories" in row[3]), plan
     _, projects = await store.standing(None, 5)
     assert sorted(projects) == sorted(r[0] for r in distinct) == ["kestrel", "ledger", "lumen"]
+
+
+_BUDGET = 80  # fts.RANKED_BUDGET, scaled down with the store
+
+
+@pytest.fixture
+def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The narrowing of a million memories, on a store of a few hundred."""
+    monkeypatch.setattr(fts, "RANKED_BUDGET", _BUDGET)
+    monkeypatch.setattr(fts, "SELECTIVE_FROM", _BUDGET)
+
+
+async def _common_words_store(store: MemoryStore) -> str:
+    """Rows of everyday words (each in half of the store, as common words are in a few percent
+    of a million memories: far more rows than the budget), rows of two rarer words, and,
+    oldest of all, the one row holding them all."""
+    target = await store.create(NewMemory("who owns checkout: deploy it to staging with ansible"))
+    rng = random.Random(9)
+    common = ["owns", "deploy", "staging"]
+    filler = [
+        NewMemory(f"note {n}: " + " ".join(w for w in common if rng.random() < 0.5) + " today")
+        for n in range(300)
+    ]
+    filler += [NewMemory(f"ansible role {n} for staging") for n in range(30)]
+    filler += [NewMemory(f"checkout service {n} is owned by payments") for n in range(35)]
+    await store.import_many(filler)
+    return target.memory.id
+
+
+async def test_a_common_word_query_ranks_only_rows_of_its_rarest_words(
+    store: MemoryStore, small_budget: None
+) -> None:
+    target = await _common_words_store(store)
+    context = "who owns checkout and how do I deploy it to staging with ansible"
+    plan = fts.plan(context)
+    count = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
+    async with store.db.reader() as conn:
+        match = await _match(conn, plan, 50)
+        (every,) = await conn.execute_fetchall(count, (plan.match(),))
+        (matched,) = await conn.execute_fetchall(count, (match,))
+    # The two rarest words (31 and 36 rows) are within the budget, the next is far past it;
+    # the common words are left to bm25 among those rows.
+    assert every[0] > 250 and matched[0] == 31 + 36 - 1
+    found = await store.recall(RecallQuery(context=context, limit=10))
+    assert found[0][0].id == target  # the oldest row, holding every word, still ranks first
+
+
+async def test_one_common_word_is_ranked_among_the_newest_rows_only(
+    store: MemoryStore, small_budget: None
+) -> None:
+    await _common_words_store(store)
+    async with store.db.reader() as conn:
+        newest = await conn.execute_fetchall(
+            "SELECT id FROM memories WHERE rowid IN (SELECT rowid FROM memories_fts "
+            "WHERE memories_fts MATCH 'staging' ORDER BY rowid DESC LIMIT ?)",
+            (_BUDGET,),
+        )
+        (holding,) = await conn.execute_fetchall(
+            "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'staging'"
+        )
+    found = await store.recall(RecallQuery(context="staging", limit=100))
+    assert holding[0] > 2 * _BUDGET  # some are left out ...
+    assert {m.id for m, _ in found} == {r[0] for r in newest}  # ... the oldest
