@@ -133,20 +133,28 @@ def test_import_and_export_go_through_the_hub(hub_server: HubServer, http_daemon
 def test_an_import_skipping_bad_items_works_against_the_hub(
     hub_server: HubServer, http_daemon: Daemon
 ) -> None:
-    """The hub's import is all or nothing; the daemon skips the item the hub refuses (its
-    error names the item) and imports the others."""
+    """The hub skips the item it refuses and reports it by index; the daemon passes that on
+    (one request) and imports the others. Sent again, nothing is imported twice. Without
+    skip_invalid the daemon's import stays all or nothing in HTTP-only mode too."""
     items = [
         {"content": "first of three"},
         {"content": "a category the hub refuses", "category": "banana"},
         {"content": "third of three"},
     ]
-    out = http_daemon.client().post(
-        "/api/memories/import", params={"skip_invalid": "1"}, json=items
-    )
-    assert out.status_code == 200, out.text
-    assert out.json()["imported"] == 2
-    assert [(r["item"], r["code"]) for r in out.json()["rejected"]] == [(1, "unknown_category")]
-    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 2
+    whole = http_daemon.client().post("/api/memories/import", json=items)
+    assert whole.status_code == 422 and whole.json()["error"]["item"] == 1, whole.text
+    hub = hub_server.client(KEYS["alice"])
+    assert hub.get("/api/memories").json()["total"] == 0
+    for imported, duplicates in ((2, 0), (0, 2)):
+        out = http_daemon.client().post(
+            "/api/memories/import", params={"skip_invalid": "1"}, json=items
+        )
+        assert out.status_code == 200, out.text
+        assert (out.json()["imported"], out.json()["duplicates"]) == (imported, duplicates)
+        rejected = [(r["item"], r["code"]) for r in out.json()["rejected"]]
+        assert rejected == [(1, "unknown_category")]
+        assert "banana" in out.json()["rejected"][0]["reason"]
+        assert hub.get("/api/memories").json()["total"] == 2
 
 
 def test_bad_input_gets_the_hubs_4xx_and_message(
