@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from memory_core.clock import ms_from_iso
 from memory_core.wire import rest
@@ -21,6 +21,8 @@ class CompactMemory(BaseModel):
     project: str | None
     age: str  # since the last change: "5m", "3h", "12d", "4mo", "2y"
     score: float
+    # Whose memory it is when another user shared it (HTTP-only mode); absent for one's own.
+    shared_by: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class RecallAnswer(BaseModel):
@@ -60,6 +62,7 @@ def compact(out: dict[str, Any], now_ms: int) -> dict[str, Any]:
                 project=memory.get("project"),
                 age=age(ms_from_iso(memory["updated_at"]), now_ms),
                 score=round(float(memory["score"]), 3),
+                shared_by=memory.get("shared_by"),
             ).model_dump()
             for memory in out["memories"]
         ]

@@ -219,6 +219,9 @@ class Memory:
     field_hlc: dict[str, int] = field(default_factory=dict)
     # The id of the older memory this one replaces (kept for history, never shown above it).
     supersedes: str | None = None
+    # The owner's user name when this is another user's memory shared with the reader (only
+    # a hub knows: memoryd's HTTP-only mode); None for the reader's own. Never stored.
+    shared_by: str | None = None
 
     @classmethod
     def blank(

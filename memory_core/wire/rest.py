@@ -192,6 +192,9 @@ class MemoryOut(_ReadsOriginalShape):
     updated_at: str
     # The older memory this one replaced, if any (that one ranks below this one).
     supersedes: str | None = None
+    # Whose it is when it is another user's, shared with the caller (the hub says so, and
+    # memoryd passes it on in HTTP-only mode); absent for the caller's own.
+    shared_by: str | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class ScoredMemoryOut(MemoryOut):

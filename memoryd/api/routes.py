@@ -50,6 +50,7 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "created_at": iso_from_ms(memory.created_ms),
         "updated_at": iso_from_ms(memory.updated_ms),
         "supersedes": memory.supersedes,
+        "shared_by": memory.shared_by,
     }
 
 

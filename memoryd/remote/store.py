@@ -50,6 +50,7 @@ def _memory(out: rest.MemoryOut) -> Memory:
         created_ms=ms_from_iso(out.created_at),
         updated_ms=ms_from_iso(out.updated_at),
         supersedes=out.supersedes,
+        shared_by=out.shared_by,
     )
 
 
