@@ -118,11 +118,11 @@ async def import_items(
                     item, hub.max_content_chars, sensitive=item.is_sensitive, source="import"
                 )
                 created = imported_time("created_at", item.created_at)
-                memory_id = uuid7(now)
+                memory_id, num = uuid7(now), None
                 if item.id is not None and len(item.id) == ID_CHARS:
                     memory_id = check_id(item.id)
-                elif item.id is not None and (num := parse_num(item.id)) is not None:
-                    numbers[memory_id] = num
+                elif item.id is not None:
+                    num = parse_num(item.id)
                 sealed = await hub.sealed(user, memory_id, {**fields, "created_ms": created or now})
         except InvalidInput as exc:
             if not skip_invalid:
@@ -132,6 +132,8 @@ async def import_items(
                 {"item": index, "id": source_id(entry), "code": exc.code, "reason": reason}
             )
             continue
+        if num is not None:
+            numbers[memory_id] = num
         rows.append(_Row(index, sealed, item.id is not None, created is not None))
     async with user_tx(hub.pool, user) as conn:
         done.results = await _store(hub, conn, user, rows, numbers)
