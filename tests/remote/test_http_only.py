@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import memory as cli
+from tests.cli.test_cli import original_db_with_bad_rows
 from tests.hubs import KEYS
 from tests.remote.conftest import http_only_env
-from tests.support import Daemon, HubServer, free_port, run_module, running_daemon
+from tests.support import Daemon, HubServer, free_port, run_module, running_daemon, short_tmpdir
 
 SECRET = "my db password is hunter2-Xq9-secret-zz"
 
@@ -271,3 +273,25 @@ def test_get_many_asks_the_hub_and_reports_other_users_ids_as_not_found(
     assert answer.status_code == 200, answer.text
     assert [m["content"] for m in answer.json()["memories"]] == ["Alice deploys on Fridays"]
     assert answer.json()["not_found"] == [bobs]
+
+
+def test_memory_import_of_an_original_database_through_the_hub(
+    hub_server: HubServer, http_daemon: Daemon
+) -> None:
+    """`memory import` in HTTP-only mode (issue 19): the hub skips the two bad rows, the CLI
+    names them by their ids in the original database and exits 4; a second run imports
+    nothing twice (the rows have no id: the hub matches their content)."""
+    source = original_db_with_bad_rows(short_tmpdir())
+    done = cli(http_daemon, "--json", "import", "--from-claude-memory-mcp", str(source))
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["imported"] == 5
+    assert [(r["row"], r["code"]) for r in out["rejected"]] == [
+        (5, "content_too_long"),
+        (6, "unknown_category"),
+    ]
+    again = cli(http_daemon, "import", "--from-claude-memory-mcp", str(source))
+    assert again.returncode == 4
+    assert "Imported 0, merged 5 duplicates" in again.stdout
+    assert "row 5: " in again.stdout and "row 6: " in again.stdout
+    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 5
