@@ -25,10 +25,11 @@ from memory_core.http.bodies import (
 from memory_core.http.bodies import validation_message as _message
 from memory_core.version import __version__
 from memory_core.wire import rest, sync
-from memory_hub import imports, oplog, original, sharing
+from memory_hub import oplog, original, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
+from memory_hub.imports import SKIPPED_HEADER, ImportQuery, import_items
 from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
@@ -188,18 +189,18 @@ async def migrate_secrets(request: Request) -> Response:
 
 async def import_memories(request: Request) -> Response:
     who = user(request)
-    query = read_query(request, imports.ImportQuery)
+    query = read_query(request, ImportQuery)
     raw = await read_bytes(request, IMPORT_LIMIT)
     data: Any = parse_json(raw) if raw.strip() else None
     if isinstance(data, dict) and isinstance(data.get("memories"), list):
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    done = await imports.import_items(hub(request), who, data, skip_invalid=query.skip_invalid)
+    done = await import_items(hub(request), who, data, skip_invalid=query.skip_invalid)
     if query.report:
         return JSONResponse(original.import_report(done.results, done.rejected))
     # The original's list has no room for the rows set aside: their count rides in a header.
-    skipped = {imports.SKIPPED_HEADER: str(len(done.rejected))}
+    skipped = {SKIPPED_HEADER: str(len(done.rejected))}
     return JSONResponse(original.import_answer(done.results), headers=skipped)
 
 
