@@ -23,6 +23,8 @@ class CompactMemory(BaseModel):
     project: str | None
     age: str  # since the last change: "5m", "3h", "12d", "4mo", "2y"
     score: float
+    # Whose memory it is when another user shared it (HTTP-only mode); absent for one's own.
+    shared_by: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class RecallAnswer(BaseModel):
@@ -63,6 +65,7 @@ def compact(out: dict[str, Any], now_ms: int) -> dict[str, Any]:
                 project=memory.get("project"),
                 age=age(ms_from_iso(memory["updated_at"]), now_ms),
                 score=round(float(memory["score"]), 3),
+                shared_by=memory.get("shared_by"),
             ).model_dump()
             for memory in out["memories"]
         ]

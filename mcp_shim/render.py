@@ -14,10 +14,17 @@ def name(memory: dict[str, Any]) -> str:
     return f"#{num} {memory['id']}" if num is not None else str(memory["id"])
 
 
+def shared_mark(memory: dict[str, Any]) -> str:
+    """ " [shared by bob]" for another user's memory shared with the caller, else nothing."""
+    owner = memory.get("shared_by")
+    return f" [shared by {owner}]" if owner else ""
+
+
 def _one(memory: dict[str, Any], score: bool = False) -> str:
     head = f"- {name(memory)} [{memory['category']}] importance {memory['importance']:.1f}"
     if memory.get("project"):
         head += f", project {memory['project']}"
+    head += shared_mark(memory)
     if score and "score" in memory:
         head += f", score {memory['score']:.2f}"
     content = " ".join(str(memory["content"]).split())
@@ -58,6 +65,7 @@ def recalled_compact(out: dict[str, Any], context: str) -> str:
     lines = [f"{len(memories)} memories (#short-id id [category] project age score: preview):"]
     for m in memories:
         where = f" {m['project']}" if m.get("project") else ""
+        where += shared_mark(m)
         lines.append(
             f"{name(m)} [{m['category']}]{where} {m['age']} {m['score']:.2f}: {m['preview']}"
         )
@@ -76,6 +84,7 @@ def _full(memory: dict[str, Any]) -> str:
     head = f"- {name(memory)} [{memory['category']}] importance {memory['importance']:.1f}"
     if memory.get("project"):
         head += f", project {memory['project']}"
+    head += shared_mark(memory)
     details = ["stored " + str(memory["created_at"])[:10]]
     if memory.get("tags"):
         details.insert(0, "tags: " + ", ".join(memory["tags"]))

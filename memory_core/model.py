@@ -241,6 +241,9 @@ class Memory:
     # The short integer id of this store (the daemon's rowid, the hub's per-user number);
     # local to where it was read, unlike `id`; None where the store has none.
     num: int | None = None
+    # The owner's user name when this is another user's memory shared with the reader (only
+    # a hub knows: memoryd's HTTP-only mode); None for the reader's own. Never stored.
+    shared_by: str | None = None
 
     @classmethod
     def blank(

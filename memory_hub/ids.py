@@ -51,7 +51,27 @@ async def resolve_memory_id(
     return str(row["id"])
 
 
-async def adopt_numbers(conn: asyncpg.Connection, user_id: str, wanted: dict[str, int]) -> None:
+async def reserve_numbers(conn: asyncpg.Connection, user_id: str, wanted: dict[str, int]) -> int:
+    """Before an import's write: its fresh integer ids start above every number it will adopt
+    (adopt_numbers), so a memory imported without one never takes one another imported memory
+    had in the source database. Returns the user's last number before, for adopt_numbers."""
+    if not wanted:
+        return 0
+    before = await conn.fetchval(
+        "SELECT next_num FROM hub_users WHERE user_id = $1 FOR UPDATE", user_id
+    )
+    await conn.execute(
+        "INSERT INTO hub_users (user_id, next_num) VALUES ($1, $2) ON CONFLICT (user_id) "
+        "DO UPDATE SET next_num = GREATEST(hub_users.next_num, EXCLUDED.next_num)",
+        user_id,
+        max(wanted.values()),
+    )
+    return int(before or 0)
+
+
+async def adopt_numbers(
+    conn: asyncpg.Connection, user_id: str, wanted: dict[str, int], last_before: int = 0
+) -> None:
     """Give just-imported memories (UUID → integer) the integer ids they had in the original
     project's database, so its clients' `server_id`s keep naming the same memories. A number
     another memory of the user already holds is not taken: that memory keeps the number it was
@@ -82,8 +102,10 @@ async def adopt_numbers(conn: asyncpg.Connection, user_id: str, wanted: dict[str
         user_id,
         entities,
     )
+    # The numbers reserve_numbers skipped and no memory kept are handed out again.
     await conn.execute(
-        "UPDATE hub_users SET next_num = GREATEST(next_num, (SELECT max(num) FROM memories "
+        "UPDATE hub_users SET next_num = GREATEST($2::bigint, (SELECT max(num) FROM memories "
         "WHERE user_id = $1)) WHERE user_id = $1",
         user_id,
+        last_before,
     )

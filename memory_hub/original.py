@@ -48,9 +48,24 @@ def stored(created: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_answer(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The original's import answer: a list of `{id, category, importance}`, one per item in
-    order, with ours (`uuid`, `is_sensitive`, `status`: imported or exists) beside them."""
+    """The original's import answer: a list of `{id, category, importance}`, one per row taken,
+    in order, with ours (`uuid`, `is_sensitive`, `status`: imported, exists or duplicate, and
+    `item`, the row's index in the request) beside them. Rows set aside are not in it: every
+    entry keeps the shape the original's clients read (memory_hub.imports)."""
     return [stored(dict(result)) for result in results]
+
+
+def import_report(results: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> dict[str, Any]:
+    """The import answer as memoryd reads it (`?report=1`, memory_core.wire.rest.ImportOut):
+    the counts, the original's entries, and the rows set aside with their reasons."""
+    statuses = [result["status"] for result in results]
+    return {
+        "imported": statuses.count("imported"),
+        "duplicates": statuses.count("duplicate"),
+        "existing": statuses.count("exists"),
+        "memories": import_answer(results),
+        "rejected": rejected,
+    }
 
 
 async def categories(pool: asyncpg.Pool, user: str) -> dict[str, Any]:

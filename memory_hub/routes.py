@@ -30,7 +30,7 @@ from memory_hub import links, oplog, original, pulls, sharing
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import user_tx
-from memory_hub.imports import import_items
+from memory_hub.imports import SKIPPED_HEADER, ImportQuery, import_items
 from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics
@@ -211,21 +211,19 @@ async def migrate_secrets(request: Request) -> Response:
 
 async def import_memories(request: Request) -> Response:
     who = user(request)
+    query = read_query(request, ImportQuery)
     raw = await read_bytes(request, IMPORT_LIMIT)
     data: Any = parse_json(raw) if raw.strip() else None
     if isinstance(data, dict) and isinstance(data.get("memories"), list):
         data = data["memories"]
     if not isinstance(data, list):
         raise InvalidInput('send a JSON array of memories (or {"memories": [...]})')
-    items = []
-    for index, entry in enumerate(data):
-        if not isinstance(entry, dict):
-            raise InvalidInput(f"item {index}: must be a JSON object", item=index)
-        try:
-            items.append(rest.ImportItem.model_validate(entry))
-        except ValidationError as exc:
-            raise InvalidInput(f"item {index}: {_message(exc)}", item=index) from None
-    return JSONResponse(original.import_answer(await import_items(hub(request), who, items)))
+    done = await import_items(hub(request), who, data, skip_invalid=query.skip_invalid)
+    if query.report:
+        return JSONResponse(original.import_report(done.results, done.rejected))
+    # The original's list has no room for the rows set aside: their count rides in a header.
+    skipped = {SKIPPED_HEADER: str(len(done.rejected))}
+    return JSONResponse(original.import_answer(done.results), headers=skipped)
 
 
 async def stats(request: Request) -> Response:

@@ -96,7 +96,12 @@ class MemoryApi:
         return await self.model(rest.SecretOut, "POST", f"/api/memories/{memory_id}/secret")
 
     async def import_items(self, items: list[Any]) -> rest.ImportOut:
-        return await self.model(rest.ImportOut, "POST", "/api/memories/import", json=items)
+        """All or nothing, on the daemon (its default) and on the hub (which skips refused
+        rows unless told not to): the page shows the refused item's error instead."""
+        params = {"skip_invalid": "0"}
+        return await self.model(
+            rest.ImportOut, "POST", "/api/memories/import", json=items, params=params
+        )
 
     async def import_database(self, raw: bytes) -> rest.ImportOut:
         headers = {"content-type": "application/vnd.sqlite3"}

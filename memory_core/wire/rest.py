@@ -202,6 +202,9 @@ class MemoryOut(_ReadsOriginalShape):
     supersedes: str | None = None
     # The daemon's short integer id (`memory show 42`): local to the machine, unlike `id`.
     num: int | None = Field(default=None, exclude_if=_absent_if_none)
+    # Whose it is when it is another user's, shared with the caller (the hub says so, and
+    # memoryd passes it on in HTTP-only mode); absent for the caller's own.
+    shared_by: str | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class ScoredMemoryOut(MemoryOut):
@@ -257,13 +260,17 @@ class ImportOut(BaseModel):
     existing: int
     memories: list[dict[str, Any]]
     # Daemon, with skip_invalid (always for an original database): the items not imported,
-    # each with where it came from (`row`, `line` or `item`), `reason` and `code`.
+    # each with where it came from (`row`, `line` or `item`), `reason` and `code`. The hub
+    # (`?report=1`): each with `item`, the `id` it was sent with, `reason` and `code`.
     rejected: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _from_original(cls, data: Any) -> Any:
-        """The hub answers the original's list of results, one per item with its `status`."""
+        """The hub answers the original's list of results, one per item with its `status`
+        (or, with `?report=1`, this object holding those entries and the rows it skipped)."""
+        if isinstance(data, dict) and isinstance(data.get("memories"), list):
+            return {**data, "memories": [_typed(item) for item in data["memories"]]}
         if not isinstance(data, list):
             return data
         results = [_typed(item) for item in data]

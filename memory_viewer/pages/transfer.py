@@ -50,11 +50,14 @@ async def export(request: Request) -> Response:
 @csrf_protected
 async def import_file(request: Request) -> Response:
     """Import an uploaded file, all or nothing."""
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return page(request, "transfer.html", status_code=422, error="Choose a file to import.")
-    raw = await upload.read(UPLOAD_LIMIT + 1)
+    # Closing the form closes the upload's spooled temporary file.
+    async with request.form() as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            error = "Choose a file to import."
+            return page(request, "transfer.html", status_code=422, error=error)
+        filename = upload.filename
+        raw = await upload.read(UPLOAD_LIMIT + 1)
     if len(raw) > UPLOAD_LIMIT:
         return page(request, "transfer.html", status_code=413, error="The file is over 256 MiB.")
     memories = api(request)
@@ -63,7 +66,7 @@ async def import_file(request: Request) -> Response:
         if raw.startswith(SQLITE_HEADER):
             result = await memories.import_database(raw)
         else:
-            items = read_items(raw.decode("utf-8"), upload.filename)
+            items = read_items(raw.decode("utf-8"), filename)
             kept = [i for i in items if not content_withheld(i)]
             withheld = len(items) - len(kept)
             result = await memories.import_items(kept)
@@ -71,7 +74,7 @@ async def import_file(request: Request) -> Response:
         return page(request, "transfer.html", status_code=422, error=exc.message)
     except (UnicodeDecodeError, ValueError) as exc:
         return page(
-            request, "transfer.html", status_code=422, error=f"Cannot read {upload.filename}: {exc}"
+            request, "transfer.html", status_code=422, error=f"Cannot read {filename}: {exc}"
         )
     return page(request, "transfer.html", result=result, withheld=withheld)
 

@@ -52,6 +52,7 @@ def _fields(memory: Memory, content: str | None) -> dict[str, Any]:
         "supersedes": memory.supersedes,
         # Only export lines keep it (MemoryOut has no such field): an import restores them.
         "links": [{"id": dst, "type": kind} for kind, dst in memory.links],
+        "shared_by": memory.shared_by,
     }
 
 

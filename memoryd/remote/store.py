@@ -61,6 +61,7 @@ def _memory(out: rest.MemoryOut) -> Memory:
         updated_ms=ms_from_iso(out.updated_at),
         supersedes=out.supersedes,
         num=out.num,
+        shared_by=out.shared_by,
     )
 
 
@@ -163,6 +164,28 @@ class RemoteStore(MemoryBackend):
         return _stub(out.deleted, content=out.preview), was_live
 
     async def import_many(self, items: list[NewMemory]) -> ImportResult:
+        """All or nothing, as the store's import is: an item the hub refuses is a 422 naming it."""
+        return self._imported(await self._import(items, skip_invalid=False))
+
+    async def import_skipping_invalid(
+        self, items: list[NewMemory]
+    ) -> tuple[ImportResult, list[tuple[int, InvalidInput]]]:
+        """One request: the hub imports what it takes and reports each item it set aside by
+        its index (memoryd.import_rows.SkipsInvalid)."""
+        out = await self._import(items, skip_invalid=True)
+        refused = []
+        for entry in out.rejected:
+            index = entry.get("item")
+            if not isinstance(index, int) or not 0 <= index < len(items):
+                raise HubFailed(
+                    f"the hub at {self.hub_url} reported a skipped item it was not sent"
+                )
+            error = InvalidInput(str(entry.get("reason") or "refused by the hub"))
+            error.code = str(entry.get("code") or error.code)
+            refused.append((index, error))
+        return self._imported(out), refused
+
+    async def _import(self, items: list[NewMemory], *, skip_invalid: bool) -> rest.ImportOut:
         body = [
             {
                 "content": item.content,
@@ -180,8 +203,12 @@ class RemoteStore(MemoryBackend):
             }
             for item in items
         ]
-        data = await self._call("POST", "/api/memories/import", json=body)
-        out = self._parse(rest.ImportOut, data)
+        params = {"skip_invalid": "1" if skip_invalid else "0", "report": "1"}
+        data = await self._call("POST", "/api/memories/import", json=body, params=params)
+        return self._parse(rest.ImportOut, data)
+
+    @staticmethod
+    def _imported(out: rest.ImportOut) -> ImportResult:
         return ImportResult(out.imported, out.duplicates, out.existing, out.memories)
 
     async def link(self, src_id: str, link_type: str, dst_id: str) -> Link:

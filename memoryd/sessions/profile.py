@@ -41,11 +41,25 @@ AGE_SCALE_DAYS = 365.0  # ... reaching ~63% of that after a year (standing rules
 CANDIDATES = 500  # read from the store, the most important first
 MAX_MEMORIES = 60  # a briefing, not the whole store, even with a large budget
 
+# Every category's heading, in the order the sections are shown: standing rules first, then
+# what the work is about, what happened, where to look, and plain facts last.
 _HEADINGS = {
     "preferences": "Preferences:",
+    "feedback": "Feedback on how to work:",
     "decisions": "Decisions and conventions:",
+    "process": "Process:",
+    "lessons": "Lessons learned:",
+    "gotchas": "Gotchas:",
     "projects": "Projects:",
+    "architecture": "Architecture:",
+    "infrastructure": "Infrastructure:",
+    "operations": "Operations:",
+    "runbook": "Runbooks:",
+    "incidents": "Incidents:",
+    "post-mortems": "Post-mortems:",
+    "references": "References:",
     "people": "People:",
+    "sessions": "Past sessions:",
     "facts": "Facts:",
 }
 

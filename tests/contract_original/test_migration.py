@@ -80,3 +80,27 @@ def test_a_number_already_held_is_not_taken(api: OriginalApi) -> None:
     answer = api.call("POST", "/api/memories/import", [{"id": 1, "content": "from the old server"}])
     assert answer[0]["status"] == "imported" and answer[0]["id"] == 2
     assert api.call("GET", "/api/memories/1")["content"] == "already on the hub"
+
+
+def test_a_bad_row_is_skipped_by_its_id_and_a_rerun_adds_nothing(api: OriginalApi) -> None:
+    """The issue's row of 2,017 characters no longer fails the move: it is left out of the
+    original's answer list (every entry still `{id, category, importance}`) and named by its
+    id in the source database in the report (`?report=1`, the recipe in docs/hub.md)."""
+    dump = {
+        "memories": [
+            DUMP["memories"][0],
+            {**DUMP["memories"][1], "id": 58, "content": "y" * 2017},
+            DUMP["memories"][1],
+        ]
+    }
+    answer = api.call("POST", "/api/memories/import", dump)
+    assert [(m["id"], m["category"], m["importance"]) for m in answer] == [
+        (3, "process", 0.9),
+        (57, "gotchas", 0.5),
+    ]
+    report = api.call("POST", "/api/memories/import?report=1", dump)
+    assert (report["imported"], report["existing"]) == (0, 2)
+    [skipped] = report["rejected"]
+    assert (skipped["id"], skipped["code"]) == (58, "content_too_long")
+    assert "2017 characters" in skipped["reason"]
+    assert api.call("GET", "/api/memories")["total"] == 2

@@ -1,6 +1,7 @@
 """The hub follows the daemon's rule for writes (memory_core.writes): the same import statuses,
-list defaults, sensitivity rule and field checks; an import is all or nothing; hostile text,
-times and bodies are a 4xx and never poison what the hub serves afterwards."""
+list defaults, sensitivity rule and field checks; an import failing as a request (or any refused
+row with `skip_invalid=0`) stores nothing; hostile text, times and bodies are a 4xx and never
+poison what the hub serves afterwards. (Rows skipped by an import: test_import_skips.py.)"""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from memory_core.errors import SecretBackendError
 from memory_core.hlc import pack
-from memory_hub.sealing import NoSealer
+from memory_hub.sealing import LocalSealer
 from tests.hostile_text import BODIES, DEEP, DEEP_FIELD, HUGE_INT, PATCHES, SURROGATE, raw
 from tests.hub import ops
-from tests.hubs import HubHarness
+from tests.hubs import ENCRYPTION_KEY, HubHarness
 
 LIVE = "01900000-0000-7000-8000-00000000a001"
 
@@ -110,27 +112,43 @@ async def test_equal_hlcs_pick_the_daemons_winner_not_the_larger_replica_id(
 
 # ---------------------------------------------------------------- import: all or nothing
 
+WHOLE = "/api/memories/import?skip_invalid=0"  # a refused row fails the whole import
+
 
 async def test_an_import_with_one_bad_item_stores_nothing(hub: HubHarness) -> None:
     alice = hub.client("alice")
     items = [{"content": "first fine"}, {"content": "second fine"}, {"content": "z" * 1500}]
-    r = await alice.post("/api/memories/import", json=items)
+    r = await alice.post(WHOLE, json=items)
     assert r.status_code == 422 and "item 2" in r.json()["error"]["message"]
     assert (await alice.get("/api/memories")).json()["total"] == 0
     assert (await alice.get("/api/sync/pull", params={"after": 0})).json()["ops"] == []
 
 
+class VaultDownAtThird(LocalSealer):
+    """Seals two contents, then fails as an unreachable Vault does (a 502, not a row's fault)."""
+
+    sealed = 0
+
+    async def seal(self, plaintext: str, aad: bytes) -> bytes:
+        self.sealed += 1
+        if self.sealed == 3:
+            raise SecretBackendError("Vault is unreachable (ConnectError)")
+        return await super().seal(plaintext, aad)
+
+
 async def test_an_import_refused_mid_way_stores_nothing(hub: HubHarness) -> None:
-    """Without an encryption key the third item, sensitive, is refused after two were ready."""
+    """Vault fails at the third sensitive item after two were sealed: the request fails, and
+    neither the rows before it nor the others are stored."""
     alice = hub.client("alice")
     items = [
         {"content": "first fine"},
-        {"content": "second fine", "id": LIVE},
+        {"content": "second fine", "id": LIVE, "is_sensitive": True},
         {"content": "third", "is_sensitive": True},
+        {"content": "fourth", "is_sensitive": True},
     ]
-    hub.app.state.hub.sealer = NoSealer()  # the hub as run without an encryption key
+    hub.app.state.hub.sealer = VaultDownAtThird(ENCRYPTION_KEY)
     r = await alice.post("/api/memories/import", json=items)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "sensitive_not_stored"
+    assert r.status_code == 502 and r.json()["error"]["code"] == "secret_backend"
     assert (await alice.get("/api/memories")).json()["total"] == 0
 
 
@@ -147,7 +165,7 @@ async def test_hostile_text_is_a_422_everywhere_and_changes_nothing(
     for method, path, payload in (
         ("POST", "/api/memories", BODIES[name]),
         ("PUT", f"/api/memories/{live}", PATCHES[name]),
-        ("POST", "/api/memories/import", [BODIES[name]]),
+        ("POST", WHOLE, [BODIES[name]]),
     ):
         r = await alice.request(method, path, content=raw(payload), headers=headers)
         assert r.status_code == 422, (method, path, r.text)
@@ -238,7 +256,7 @@ async def test_an_import_created_at_out_of_range_is_a_422(hub: HubHarness) -> No
     alice = hub.client("alice")
     for when in ("0001-01-01T00:00:00+00:00", "1969-12-31T23:59:59+00:00"):
         item = {"content": "old", "created_at": when}
-        r = await alice.post("/api/memories/import", json=[item])
+        r = await alice.post(WHOLE, json=[item])
         assert r.status_code == 422, r.text
     await _still_serves(hub)
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import memory as cli
+from tests.cli.test_cli import original_db_with_bad_rows
 from tests.hubs import KEYS
 from tests.remote.conftest import http_only_env
-from tests.support import Daemon, HubServer, free_port, run_module, running_daemon
+from tests.support import Daemon, HubServer, free_port, run_module, running_daemon, short_tmpdir
 
 SECRET = "my db password is hunter2-Xq9-secret-zz"
 
@@ -133,20 +135,28 @@ def test_import_and_export_go_through_the_hub(hub_server: HubServer, http_daemon
 def test_an_import_skipping_bad_items_works_against_the_hub(
     hub_server: HubServer, http_daemon: Daemon
 ) -> None:
-    """The hub's import is all or nothing; the daemon skips the item the hub refuses (its
-    error names the item) and imports the others."""
+    """The hub skips the item it refuses and reports it by index; the daemon passes that on
+    (one request) and imports the others. Sent again, nothing is imported twice. Without
+    skip_invalid the daemon's import stays all or nothing in HTTP-only mode too."""
     items = [
         {"content": "first of three"},
         {"content": "a category the hub refuses", "category": "banana"},
         {"content": "third of three"},
     ]
-    out = http_daemon.client().post(
-        "/api/memories/import", params={"skip_invalid": "1"}, json=items
-    )
-    assert out.status_code == 200, out.text
-    assert out.json()["imported"] == 2
-    assert [(r["item"], r["code"]) for r in out.json()["rejected"]] == [(1, "unknown_category")]
-    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 2
+    whole = http_daemon.client().post("/api/memories/import", json=items)
+    assert whole.status_code == 422 and whole.json()["error"]["item"] == 1, whole.text
+    hub = hub_server.client(KEYS["alice"])
+    assert hub.get("/api/memories").json()["total"] == 0
+    for imported, duplicates in ((2, 0), (0, 2)):
+        out = http_daemon.client().post(
+            "/api/memories/import", params={"skip_invalid": "1"}, json=items
+        )
+        assert out.status_code == 200, out.text
+        assert (out.json()["imported"], out.json()["duplicates"]) == (imported, duplicates)
+        rejected = [(r["item"], r["code"]) for r in out.json()["rejected"]]
+        assert rejected == [(1, "unknown_category")]
+        assert "banana" in out.json()["rejected"][0]["reason"]
+        assert hub.get("/api/memories").json()["total"] == 2
 
 
 def test_bad_input_gets_the_hubs_4xx_and_message(
@@ -263,3 +273,22 @@ def test_get_many_asks_the_hub_and_reports_other_users_ids_as_not_found(
     assert answer.status_code == 200, answer.text
     assert [m["content"] for m in answer.json()["memories"]] == ["Alice deploys on Fridays"]
     assert answer.json()["not_found"] == [bobs]
+
+
+def test_memory_import_of_an_original_database_through_the_hub(
+    hub_server: HubServer, http_daemon: Daemon
+) -> None:
+    """`memory import` in HTTP-only mode (issue 19): the hub skips the two bad rows, the CLI
+    names them by their ids in the original database and exits 4; a second run imports
+    nothing twice (the rows have no id: the hub matches their content)."""
+    source = original_db_with_bad_rows(short_tmpdir())
+    first = cli(http_daemon, "--json", "import", "--from-claude-memory-mcp", str(source))
+    report = json.loads(first.stdout)
+    skipped = {r["row"]: r["code"] for r in report["rejected"]}
+    assert (first.returncode, report["imported"]) == (4, 5), first.stderr
+    assert skipped == {5: "content_too_long", 6: "unknown_category"}
+    again = cli(http_daemon, "import", "--from-claude-memory-mcp", str(source))
+    assert again.returncode == 4
+    assert "Imported 0, merged 5 duplicates" in again.stdout
+    assert "row 5: " in again.stdout and "row 6: " in again.stdout
+    assert hub_server.client(KEYS["alice"]).get("/api/memories").json()["total"] == 5

@@ -94,6 +94,26 @@ async def test_share_through_daemons_and_the_hub(hub_server: HubServer) -> None:
                 detail="full",
             )
             assert [m["id"] for m in recalled["memories"]] == [memory_id]
+            # Marked with its owner, in the answer and in the text the model reads; bob's own
+            # memory is not.
+            assert [m["shared_by"] for m in recalled["memories"]] == ["alice"]
+            await _call(
+                his,
+                "memory_store",
+                content="Bob's own note on billing deploys",
+                expanded_keywords="release rollout schedule payments",
+            )
+            for tool, arguments in (
+                ("memory_recall", {"context": "billing deploys", "expanded_query": "release"}),
+                ("memory_list", {}),
+            ):
+                result = await his.call_tool(tool, arguments)
+                lines = _text(result).splitlines()
+                assert [line for line in lines if "[shared by alice]" in line], (tool, lines)
+                assert not [line for line in lines if "Bob's own" in line and "shared" in line]
+            listed = await _call(his, "memory_list")
+            marks = {m["content"][:10]: m.get("shared_by") for m in listed["memories"]}
+            assert marks == {"The billin": "alice", "Bob's own ": None}
             # bob writes (a write share), never deletes.
             updated = await his.call_tool(
                 "memory_update", {"id": memory_id, "content": "Billing deploys on Thursdays"}

@@ -188,3 +188,18 @@ async def test_sessions_history_and_trash_stay_private_on_the_hub(
     restore = await bob.post("/ui/trash/1/restore", data={"csrf": bob_csrf}, headers=change)
     assert restore.status_code == 404 and "ocelot" not in restore.text.lower()
     assert (await hub.client("alice").get(f"/api/memories/{newer}")).json()["supersedes"] is None
+
+
+async def test_an_import_from_the_page_stays_all_or_nothing(hub: HubHarness[FakeClock]) -> None:
+    """The hub skips a refused row by default; the viewer's import page asks it for all or
+    nothing, so the page shows the row's error and nothing is stored, as on the daemon."""
+    client, token = await logged_in(hub, "alice")
+    lines = [{"content": "a fine row"}, {"content": "x", "category": "banana"}]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    answer = await client.post(
+        "/ui/import",
+        files={"file": ("memories.jsonl", body, "application/x-ndjson")},
+        headers={"origin": ORIGIN, "x-csrf-token": token},
+    )
+    assert answer.status_code == 422 and "banana" in answer.text
+    assert (await hub.client("alice").get("/api/memories")).json()["total"] == 0
