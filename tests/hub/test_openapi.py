@@ -7,27 +7,19 @@ from typing import Any
 
 import httpx
 import jsonschema
-from starlette.routing import Route
 
 from memory_core.ids import uuid7
 from memory_hub.app import create_app
 from tests.hub.ops import put, replica
 from tests.hubs import HubHarness, hub_settings
+from tests.openapi import documented_routes, served_routes
 
 
 async def test_openapi_describes_every_route_the_hub_serves(hub: HubHarness) -> None:
     r = await hub.client().get("/openapi.json")  # no key: it holds nothing of anyone's
     assert r.status_code == 200, r.text
-    spec = r.json()
-    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
-    app = create_app(hub_settings("postgresql:///unused"))
-    served = {
-        (route.path, method.lower())
-        for route in app.routes
-        if isinstance(route, Route)
-        for method in (route.methods or set())
-        if method != "HEAD" and route.path != "/openapi.json"
-    }
+    described = documented_routes(r.json())
+    served = served_routes(create_app(hub_settings("postgresql:///unused")))
     assert served - described == set()
     assert described - served == set()
 
@@ -102,5 +94,4 @@ async def test_answers_match_the_models_the_openapi_document_names(hub: HubHarne
     await check(alice, "GET", "/api/sync/pull", params={"after": 0})
 
     # Every route that answers JSON was checked (/metrics answers Prometheus text).
-    documented = {(p, m) for p, ops in check.spec["paths"].items() for m in ops}
-    assert documented - check.checked == {("/metrics", "get")}
+    assert documented_routes(check.spec) - check.checked == {("/metrics", "get")}
