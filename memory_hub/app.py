@@ -11,16 +11,18 @@ from starlette.middleware import Middleware
 
 from memory_core.clock import Clock, SystemClock
 from memory_core.http.errors import exception_handlers
+from memory_core.http.openapi import openapi_route
+from memory_core.http.routing import routes
+from memory_core.version import __version__
 from memory_hub.auth import KeyRing
 from memory_hub.config import HubSettings
 from memory_hub.db import create_pool
+from memory_hub.endpoints import ENDPOINTS, HUB_ERRORS
 from memory_hub.limits import Limits
 from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
-from memory_hub.routes import ROUTES
 from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
-from memory_hub.sharing_routes import SHARING_ROUTES
 from memory_viewer import hub_viewer
 
 
@@ -72,8 +74,11 @@ def create_app(
             await pool.close()
 
     app = Starlette(
-        # Sharing's literal paths (share-tag, ...) first: never taken for a memory id.
-        routes=[*SHARING_ROUTES, *ROUTES],
+        # The table's routes, and GET /openapi.json: its document.
+        routes=[
+            *routes(ENDPOINTS),
+            openapi_route(ENDPOINTS, "memory-hub", __version__, errors=HUB_ERRORS),
+        ],
         lifespan=lifespan,
         exception_handlers=exception_handlers("hub", metrics.count_error),
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],

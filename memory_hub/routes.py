@@ -1,4 +1,5 @@
-"""HTTP handlers: parse, authenticate, call the hub, shape the answer."""
+"""HTTP handlers: parse, authenticate, call the hub, shape the answer. Their table, with
+each route's wire models, is memory_hub.endpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import asyncpg
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from memory_core.clock import iso_from_ms, ms_from_iso
 from memory_core.errors import BadRequest, InvalidInput, InvalidOp, PayloadTooLarge
@@ -322,28 +322,3 @@ def _own_ops(request: Request) -> pulls.OwnOps | None:
         raise InvalidInput("replica_id must be 32 lowercase hex digits")
     below = int_param(request, "replica_seq_below", 0, 0, (1 << 63) - 1)
     return pulls.OwnOps(replica_id, below)
-
-
-ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-    Route("/api/auth-check", auth_check, methods=["GET"]),
-    Route("/api/memories", create_memory, methods=["POST"]),
-    Route("/api/memories", list_memories, methods=["GET"]),
-    Route("/api/memories/sync", feed, methods=["GET"]),
-    Route("/api/memories/recall", recall, methods=["POST"]),
-    Route("/api/memories/import", import_memories, methods=["POST"]),
-    Route("/api/memories/migrate-secrets", migrate_secrets, methods=["POST"]),
-    Route("/api/memories/{id}/secret", secret, methods=["POST"]),
-    Route("/api/memories/{id}/links", link, methods=["POST"]),
-    Route("/api/memories/{id}/links", links_of, methods=["GET"]),
-    Route("/api/memories/{id}/links/{dst}/{type}", unlink, methods=["DELETE"]),
-    Route("/api/memories/{id}", get_memory, methods=["GET"]),
-    Route("/api/memories/{id}", update_memory, methods=["PUT"]),
-    Route("/api/memories/{id}", delete_memory, methods=["DELETE"]),
-    Route("/api/stats", stats, methods=["GET"]),
-    Route("/api/categories", categories, methods=["GET"]),
-    Route("/api/tags", tags, methods=["GET"]),
-    Route(sync.PUSH_PATH, push, methods=["POST"]),
-    Route(sync.PULL_PATH, pull, methods=["GET"]),
-]

@@ -1,12 +1,11 @@
-"""HTTP handlers of the sharing routes (memory_core.wire.sharing names them). The app puts
-them before memory_hub.routes, so the literal paths (share-tag, shared-with-me, my-shares) are
-never taken for a memory id."""
+"""HTTP handlers of the sharing routes (memory_core.wire.sharing names them). Their table
+(memory_hub.endpoints) puts them before /api/memories/{id}, so the literal paths (share-tag,
+shared-with-me, my-shares) are never taken for a memory id."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from memory_core.http.bodies import read_model
 from memory_core.wire import sharing as wire
@@ -59,14 +58,3 @@ async def my_shares(request: Request) -> Response:
 
 async def users(request: Request) -> Response:
     return JSONResponse(await sharing.users(hub(request), user(request), _users(request)))
-
-
-SHARING_ROUTES = [
-    Route(wire.SHARE_TAG_PATH, share_tag, methods=["POST"]),
-    Route(wire.SHARE_TAG_PATH, unshare_tag, methods=["DELETE"]),
-    Route(wire.SHARED_WITH_ME_PATH, shared_with_me, methods=["GET"]),
-    Route(wire.MY_SHARES_PATH, my_shares, methods=["GET"]),
-    Route(wire.SHARE_PATH, share_memory, methods=["POST"]),
-    Route(wire.UNSHARE_PATH, unshare_memory, methods=["DELETE"]),
-    Route(wire.USERS_PATH, users, methods=["GET"]),
-]

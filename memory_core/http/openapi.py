@@ -76,11 +76,15 @@ def openapi_document(
 
 
 def openapi_route(
-    endpoints: Sequence[Endpoint], title: str, version: str, path: str = "/openapi.json"
+    endpoints: Sequence[Endpoint],
+    title: str,
+    version: str,
+    path: str = "/openapi.json",
+    errors: Sequence[int] = ERROR_STATUSES,
 ) -> Route:
     """GET `path`: the document of `endpoints` (the route itself is not in it)."""
 
     async def openapi(_request: Request) -> Response:
-        return JSONResponse(openapi_document(endpoints, title, version))
+        return JSONResponse(openapi_document(endpoints, title, version, errors))
 
     return Route(path, openapi, methods=["GET"])

@@ -6,7 +6,8 @@ A handler returns a pydantic model, answered as JSON with the endpoint's status,
 `Response` for anything else (a stream, a 204, another status, a background task). An endpoint
 declared with a `body` model reads and validates the request body before its handler runs and
 passes it in: a body too large, not JSON or not valid is a 413, 400 or 422, and the handler
-never sees it.
+never sees it. A handler that must read its body itself (after authenticating the caller, with
+its own limit, in a thread) names the body's model with `reads`: in the document only.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Endpoint:
     # The handler's name, and the first line of its docstring.
     name: str
     summary: str
+    # The body's model: read for the handler, or (`reads`) by the handler itself.
     body: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None
     # The status of a model answer; a handler answering otherwise returns a Response.
@@ -58,6 +60,9 @@ class Endpoint:
             answer = await run(request)
             return answer if isinstance(answer, Response) else model_response(answer, status)
 
+        # Named as the handler: middleware that labels requests by endpoint (the hub's
+        # metrics) reads the handler's name, not this wrapper's.
+        respond.__name__ = respond.__qualname__ = self.name
         return Route(self.path, respond, methods=[self.method], name=self.name)
 
 
@@ -67,6 +72,7 @@ def endpoint(
     path: str,
     handler: Handler,
     *,
+    reads: type[BaseModel] | None = None,
     answer: type[BaseModel] | None = None,
     status: int = 200,
     also: Sequence[int] = (),
@@ -96,12 +102,14 @@ def endpoint(
     *,
     body: type[BaseModel] | None = None,
     body_limit: int = DEFAULT_LIMIT,
+    reads: type[BaseModel] | None = None,
     answer: type[BaseModel] | None = None,
     status: int = 200,
     also: Sequence[int] = (),
     query: Sequence[str] = (),
 ) -> Endpoint:
-    """An entry of the table. With `body`, the handler is called as `handler(request, body)`."""
+    """An entry of the table. With `body`, the handler is called as `handler(request, body)`;
+    with `reads`, as `handler(request)`, and it reads that body itself."""
     run: Handler = handler
     if body is not None:
         model = body
@@ -117,7 +125,7 @@ def endpoint(
         run,
         handler.__name__,
         summary_of(handler),
-        body,
+        body or reads,
         answer,
         status,
         tuple(also),

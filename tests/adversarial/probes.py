@@ -59,6 +59,28 @@ class Probe:
         return f"{self.method} {self.url[:300]} ({self.content_type}; {body}{extra})"
 
 
+def documented_operation(
+    document: dict[str, Any], route: str, path_values: dict[str, str], body: Any = None
+) -> Operation:
+    """`route` ("METHOD /path") as an OpenAPI document describes it: its query parameters, a
+    valid body built from its request body's schema (unless `body` is given: one the schema
+    would not make valid, or one the route reads without declaring it), and for each path
+    parameter its value from `path_values`."""
+    method, path = route.split(" ", 1)
+    entry = document["paths"][path][method.lower()]
+    params = entry.get("parameters", [])
+    if body is None and "requestBody" in entry:
+        schema = entry["requestBody"]["content"]["application/json"]["schema"]
+        body = example_of(schema, document["components"]["schemas"])
+    return Operation(
+        method,
+        path,
+        query=tuple(p["name"] for p in params if p["in"] == "query"),
+        body=body,
+        path_values={p["name"]: path_values[p["name"]] for p in params if p["in"] == "path"},
+    )
+
+
 # ---------------------------------------------------------------------------- JSON bodies
 
 

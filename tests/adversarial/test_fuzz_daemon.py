@@ -21,7 +21,7 @@ from memory_core.wire import rest
 from memoryd.api.app import ENDPOINTS
 from tests.adversarial.daemons import OFFLINE_LEARNING, LoggedDaemon, start_logged
 from tests.adversarial.fuzz import Answer, fuzz, grid, send
-from tests.adversarial.probes import KINDS, Operation, Probe, example_of
+from tests.adversarial.probes import KINDS, Operation, Probe, documented_operation, example_of
 from tests.adversarial.xfails import DAEMON_DEFECTS
 
 # The parametrization comes from the same table the daemon serves its document from; the first
@@ -80,20 +80,7 @@ class FuzzedDaemon:
         return self
 
     def operation(self, route: str) -> Operation:
-        method, path = route.split(" ", 1)
-        entry = self.document["paths"][path][method.lower()]
-        params = entry.get("parameters", [])
-        body = None
-        if "requestBody" in entry:
-            schema = entry["requestBody"]["content"]["application/json"]["schema"]
-            body = example_of(schema, self.document["components"]["schemas"])
-        return Operation(
-            method,
-            path,
-            query=tuple(p["name"] for p in params if p["in"] == "query"),
-            body=UNDECLARED_BODIES.get(route, body),
-            path_values={p["name"]: self.ids[p["name"]] for p in params if p["in"] == "path"},
-        )
+        return documented_operation(self.document, route, self.ids, UNDECLARED_BODIES.get(route))
 
     def send(self, probe: Probe) -> Answer:
         if _hands_over(probe):
