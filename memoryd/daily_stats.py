@@ -9,7 +9,6 @@ fixed set of names, and each histogram a fixed set of buckets.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memory_core.clock import Clock
 from memoryd.store.db import Database
+from memoryd.tasks import cancel_and_wait
 
 KEEP_DAYS = 90
 FLUSH_SECONDS = 60.0
@@ -79,10 +79,7 @@ class DailyCounters:
         self._task = asyncio.create_task(self._every_minute(), name="memoryd-daily-stats")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush()
 
     async def _every_minute(self) -> None:

@@ -32,6 +32,7 @@ from memory_core.http.routing import endpoint
 from memory_viewer import Viewer, daemon_viewer
 from memoryd.api.components import Components, components
 from memoryd.service.activation import server_config
+from memoryd.tasks import cancel_and_wait
 
 log = logging.getLogger("memoryd")
 
@@ -122,10 +123,7 @@ class ViewerComponent:
     async def close(self) -> None:
         """Stop serving (the daemon is stopping): the listener and its connections close."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def login_url(self) -> str:
         assert self._viewer is not None

@@ -146,6 +146,14 @@ class Daemon:
         return self.proc.stdout.read().decode()
 
 
+def store(client: httpx.Client, content: str, **fields: object) -> str:
+    """A memory stored through POST /api/memories (it must be created: 201); its id."""
+    response = client.post("/api/memories", json={"content": content, **fields})
+    assert response.status_code == 201, response.text
+    memory_id: str = response.json()["id"]
+    return memory_id
+
+
 @contextmanager
 def running_daemon(**extra_env: str) -> Iterator[Daemon]:
     home = short_tmpdir()

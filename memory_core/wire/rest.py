@@ -9,7 +9,7 @@ the viewer take the UUID as the id whichever server answered.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -61,10 +61,13 @@ def _typed(data: Any, id_field: str = "id") -> Any:
 class _ReadsOriginalShape(BaseModel):
     """An answer model that also reads the hub's original shape (see the module docstring)."""
 
+    # The field the hub's `uuid` lands in: `id`, or the one that names the memory acted on.
+    _uuid_field: ClassVar[str] = "id"
+
     @model_validator(mode="before")
     @classmethod
     def _from_original(cls, data: Any) -> Any:
-        return _typed(data)
+        return _typed(data, cls._uuid_field)
 
 
 class _IgnoresUnknownFields(BaseModel):
@@ -228,24 +231,18 @@ class ListOut(BaseModel):
     total: int
 
 
-class UpdatedOut(BaseModel):
+class UpdatedOut(_ReadsOriginalShape):
+    _uuid_field = "updated"
+
     updated: str
     memory: MemoryOut
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_original(cls, data: Any) -> Any:
-        return _typed(data, "updated")
 
+class DeletedOut(_ReadsOriginalShape):
+    _uuid_field = "deleted"
 
-class DeletedOut(BaseModel):
     deleted: str
     preview: str
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_original(cls, data: Any) -> Any:
-        return _typed(data, "deleted")
 
 
 class SecretOut(_ReadsOriginalShape):

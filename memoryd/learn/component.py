@@ -34,6 +34,7 @@ from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import SessionTracker
 from memoryd.store.memories import MemoryStore
+from memoryd.tasks import cancel_and_wait
 
 log = logging.getLogger("memoryd.learn")
 
@@ -124,9 +125,7 @@ async def hooks_and_learning(
         journal = curation.journal if curation is not None else None
         yield HookService(store, tracker, markers, clock, journal), queue
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         await tracker.close()  # the session marks the prompt hook left to write
         if isinstance(judge, ApiJudge):
             await judge.close()

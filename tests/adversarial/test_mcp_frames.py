@@ -10,7 +10,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.adversarial.daemons import LoggedDaemon, logged_daemon
-from tests.shim.helpers import shim_env
+from tests.shim.helpers import raw_shim, shim_env
 
 ANSWER_WITHIN = 10.0  # seconds; a loaded machine answers a tool call in well under one
 
@@ -29,14 +28,7 @@ class RawShim:
 
     def __init__(self, daemon: LoggedDaemon) -> None:
         env = {**os.environ, **shim_env(daemon.home)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mcp_shim"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=daemon.home,
-        )
+        self.proc = raw_shim(daemon.home, env, stderr=subprocess.DEVNULL)
         self.buffer = b""
         self.answers: dict[Any, dict[str, Any]] = {}
         self.send({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {

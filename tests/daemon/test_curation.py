@@ -14,7 +14,7 @@ import pytest
 
 from tests.hooks.helpers import hook_event, prompt_event, session_start_event
 from tests.remote.conftest import http_only_env
-from tests.support import Daemon, HubServer, running_daemon
+from tests.support import Daemon, HubServer, running_daemon, store
 
 PASSWORD = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz9Xc8V"  # detected as a secret
 
@@ -36,13 +36,6 @@ def project(tmp_path: Path) -> str:
     repo = tmp_path / "orders"
     (repo / ".git").mkdir(parents=True)
     return str(repo)
-
-
-def store(client: httpx.Client, content: str, **fields: Any) -> str:
-    response = client.post("/api/memories", json={"content": content, **fields})
-    assert response.status_code == 201, response.text
-    memory_id: str = response.json()["id"]
-    return memory_id
 
 
 def ok(response: httpx.Response) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests import support
 from tests.support import REPO, Daemon
 
 HOOK = REPO / "hooks" / "memory_hook.py"
@@ -106,3 +107,8 @@ def tool_event(event_name: str, tool_name: str, session: str = "s-tool") -> dict
         tool_use_id="toolu_01",
         mcp_server={"name": server, "source": "plugin"},
     )
+
+
+def store(daemon: Daemon, content: str, **fields: object) -> str:
+    """tests.support.store on a client of `daemon`: the id of the memory stored."""
+    return support.store(daemon.client(), content, **fields)

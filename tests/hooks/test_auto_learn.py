@@ -45,6 +45,12 @@ def write_transcript(path: Path, turns: list[tuple[str, str]], append: bool = Fa
             handle.write(json.dumps(entry) + "\n")
 
 
+def one_user_turn(path: Path, text: str) -> Path:
+    """A transcript at `path` holding only the user's `text`: what most tests have Claude judge."""
+    write_transcript(path, [("user", text)])
+    return path
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     repo = tmp_path / "webshop"
@@ -132,8 +138,9 @@ def test_a_long_last_message_does_not_stop_learning(
     daemon: Daemon, fake: FakeAnthropic, project: Path, tmp_path: Path
 ) -> None:
     fake.on_structured = lambda text: {"lessons": []}
-    transcript = tmp_path / "long.jsonl"
-    write_transcript(transcript, [("user", "summarise the incident report for the payments team")])
+    transcript = one_user_turn(
+        tmp_path / "long.jsonl", "summarise the incident report for the payments team"
+    )
     before = len(fake.requests)
     stop(daemon, "learn-long", transcript, project, last="x" * 400_000)
     assert len(fake.requests) == before + 1
@@ -143,8 +150,7 @@ def test_only_new_turns_are_judged(
     daemon: Daemon, fake: FakeAnthropic, project: Path, tmp_path: Path
 ) -> None:
     fake.on_structured = lambda text: {"lessons": []}
-    transcript = tmp_path / "t2.jsonl"
-    write_transcript(transcript, [("user", "first question about the cart page layout")])
+    transcript = one_user_turn(tmp_path / "t2.jsonl", "first question about the cart page layout")
     stop(daemon, "learn-2", transcript, project)
     write_transcript(
         transcript, [("user", "second question about the checkout button colour")], append=True
@@ -160,8 +166,9 @@ def test_a_repeated_fact_is_not_stored_twice(
     content = "The webshop deploys to Fly.io in the ams region"
     fake.on_structured = lambda text: {"lessons": [lesson(content, kind="fact")]}
     for n in range(2):
-        transcript = tmp_path / f"t3-{n}.jsonl"
-        write_transcript(transcript, [("user", "remember we deploy to fly.io, region ams")])
+        transcript = one_user_turn(
+            tmp_path / f"t3-{n}.jsonl", "remember we deploy to fly.io, region ams"
+        )
         stop(daemon, f"learn-3-{n}", transcript, project)
     # Third time the model itself says it is a duplicate of the memory it was shown.
     first = find(daemon, "fly.io ams region deploys")
@@ -177,8 +184,7 @@ def test_a_repeated_fact_is_not_stored_twice(
         }
 
     fake.on_structured = duplicate
-    transcript = tmp_path / "t3-2.jsonl"
-    write_transcript(transcript, [("user", "again: deploys go to fly.io in ams")])
+    transcript = one_user_turn(tmp_path / "t3-2.jsonl", "again: deploys go to fly.io in ams")
     stop(daemon, "learn-3-2", transcript, project)
     hits = find(daemon, "fly.io ams region deploys")
     assert [m["content"] for m in hits].count(content) == 1
@@ -218,8 +224,9 @@ def test_a_contradiction_supersedes_the_old_memory_and_can_be_undone(
         }
 
     fake.on_structured = supersede
-    transcript = tmp_path / "t4.jsonl"
-    write_transcript(transcript, [("user", "we replaced memcached with redis for session caches")])
+    transcript = one_user_turn(
+        tmp_path / "t4.jsonl", "we replaced memcached with redis for session caches"
+    )
     stop(daemon, "learn-4", transcript, project)
     memory = daemon.client().get(f"/api/memories/{old}").json()
     assert memory["content"] == "The webshop caches sessions in Redis (moved off Memcached)"
@@ -262,8 +269,7 @@ def test_a_lesson_carrying_a_secret_is_not_stored(
     fake.on_structured = lambda text: {
         "lessons": [lesson(f"The staging password is password={GITHUB_TOKEN}", kind="fact")]
     }
-    transcript = tmp_path / "t6.jsonl"
-    write_transcript(transcript, [("user", "note the staging login details")])
+    transcript = one_user_turn(tmp_path / "t6.jsonl", "note the staging login details")
     before = daemon.client().get("/api/stats").json()["total"]
     stop(daemon, "learn-6", transcript, project)
     assert daemon.client().get("/api/stats").json()["total"] == before
@@ -276,8 +282,7 @@ def test_the_daily_token_cap_pauses_learning(project: Path, tmp_path: Path) -> N
         ) as capped,
         running_daemon(**capped.daemon_env(), MEMORY_LEARN_DAILY_TOKENS="100") as daemon,
     ):
-        transcript = tmp_path / "cap.jsonl"
-        write_transcript(transcript, [("user", "we always write tests with pytest")])
+        transcript = one_user_turn(tmp_path / "cap.jsonl", "we always write tests with pytest")
         stop(daemon, "cap-1", transcript, project)
         state = status(daemon)
         assert state["today"]["tokens"] == 110 and state["paused"] is True
@@ -298,8 +303,7 @@ def test_auto_learn_off(project: Path, tmp_path: Path) -> None:
         fake_anthropic() as unused,
         running_daemon(**unused.daemon_env(), MEMORY_AUTO_LEARN="0") as daemon,
     ):
-        transcript = tmp_path / "off.jsonl"
-        write_transcript(transcript, [("user", "we always write tests with pytest")])
+        transcript = one_user_turn(tmp_path / "off.jsonl", "we always write tests with pytest")
         response = daemon.client().post(
             "/api/hooks/stop",
             json={"session_id": "off", "transcript_path": str(transcript), "cwd": str(project)},
@@ -323,8 +327,7 @@ def test_an_answer_that_does_not_fit_is_reported_without_its_content(
             ANTHROPIC_API_KEY="sk-ant-test-key", ANTHROPIC_BASE_URL=bad.url, MEMORY_AUTO_LEARN="1"
         ) as daemon,
     ):
-        transcript = tmp_path / "odd.jsonl"
-        write_transcript(transcript, [("user", "where is the spare key again?")])
+        transcript = one_user_turn(tmp_path / "odd.jsonl", "where is the spare key again?")
         event = {"session_id": "odd-1", "transcript_path": str(transcript), "cwd": str(project)}
         assert run_hook("stop", event, for_daemon(daemon)).returncode == 0
         wait_until(

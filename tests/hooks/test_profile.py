@@ -16,6 +16,7 @@ from tests.hooks.helpers import (
     prompt_event,
     run_hook,
     session_start_event,
+    store,
 )
 from tests.support import Daemon, running_daemon
 
@@ -25,13 +26,6 @@ def daemon() -> Iterator[Daemon]:
     # One daemon per test: what a profile holds depends on everything stored.
     with running_daemon(MEMORY_AUTO_LEARN="0", MEMORY_SEMANTIC="0") as running:
         yield running
-
-
-def store(daemon: Daemon, content: str, **fields: object) -> str:
-    response = daemon.client().post("/api/memories", json={"content": content, **fields})
-    assert response.status_code == 201, response.text
-    memory_id: str = response.json()["id"]
-    return memory_id
 
 
 def workdir(tmp_path: Path, project: str) -> str:

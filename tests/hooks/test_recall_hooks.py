@@ -15,6 +15,7 @@ from tests.hooks.helpers import (
     prompt_event,
     run_hook,
     session_start_event,
+    store,
 )
 from tests.support import Daemon, running_daemon
 
@@ -31,13 +32,6 @@ def project(tmp_path: Path) -> str:
     (repo / ".git").mkdir(parents=True)
     (repo / "src").mkdir()
     return str(repo / "src")
-
-
-def store(daemon: Daemon, content: str, **fields: object) -> str:
-    response = daemon.client().post("/api/memories", json={"content": content, **fields})
-    assert response.status_code == 201, response.text
-    memory_id: str = response.json()["id"]
-    return memory_id
 
 
 def test_prompt_injects_the_relevant_memory_with_id_and_category(

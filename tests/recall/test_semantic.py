@@ -27,6 +27,7 @@ from tests.support import (
     running_daemon,
     serve_refuses,
     short_tmpdir,
+    store,
 )
 
 PARAPHRASED = "I love hiking in the mountains on weekends"
@@ -48,13 +49,6 @@ def wait_embedded(client: httpx.Client, indexed: int, timeout: float = 60.0) -> 
         if time.monotonic() > deadline:
             raise TimeoutError(f"semantic indexing did not settle: {status}")
         time.sleep(0.05)
-
-
-def store(client: httpx.Client, content: str, **extra: Any) -> str:
-    response = client.post("/api/memories", json={"content": content, **extra})
-    assert response.status_code == 201, response.text
-    memory_id: str = response.json()["id"]
-    return memory_id
 
 
 def recall(client: httpx.Client, context: str) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -35,6 +36,19 @@ def shim_params(home: Path, cwd: Path | None = None, **extra: str) -> StdioServe
         args=["-m", "mcp_shim"],
         env=shim_env(home, **extra),
         cwd=str(cwd or home),
+    )
+
+
+def raw_shim(home: Path, env: dict[str, str], stderr: int) -> subprocess.Popen[bytes]:
+    """`python -m mcp_shim` with pipes on stdin and stdout, for tests that write JSON-RPC lines
+    themselves (no client library between them and the shim)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mcp_shim"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+        cwd=home,
     )
 
 

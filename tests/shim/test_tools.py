@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.shim.helpers import shim, shim_env
+from mcp import Client
+from mcp.types import CallToolResult
+
+from tests.shim.helpers import raw_shim, shim, shim_env
 from tests.shim.test_sharing_tools import SHARING
 from tests.support import Daemon
 
@@ -25,6 +27,15 @@ TOOLS = {
     "memory_unlink",
     "memory_links",
 }
+
+
+async def recall_full(client: Client, context: str, expanded_query: str) -> CallToolResult:
+    """memory_recall asked for the memories' full texts; it must answer without an error."""
+    recalled = await client.call_tool(
+        "memory_recall", {"context": context, "expanded_query": expanded_query, "detail": "full"}
+    )
+    assert not recalled.is_error, recalled.content
+    return recalled
 
 
 async def test_tools_schemas_annotations_and_instructions(daemon: Daemon) -> None:
@@ -94,15 +105,7 @@ async def test_store_recall_update_delete_secret_round_trip(
         assert stored.structured_content["category"] == "decisions"
         assert memory_id in stored.content[0].text  # type: ignore[union-attr]
 
-        recalled = await client.call_tool(
-            "memory_recall",
-            {
-                "context": "which UI framework",
-                "expanded_query": "frontend javascript css web",
-                "detail": "full",
-            },
-        )
-        assert not recalled.is_error, recalled.content
+        recalled = await recall_full(client, "which UI framework", "frontend javascript css web")
         assert recalled.structured_content is not None
         hits = recalled.structured_content["memories"]
         assert [h["id"] for h in hits] == [memory_id]
@@ -137,14 +140,7 @@ async def test_store_recall_update_delete_secret_round_trip(
         assert secret.structured_content is not None
         assert secret.structured_content["is_sensitive"] is True
         secret_id = secret.structured_content["id"]
-        masked = await client.call_tool(
-            "memory_recall",
-            {
-                "context": "staging database password",
-                "expanded_query": "credentials login",
-                "detail": "full",
-            },
-        )
+        masked = await recall_full(client, "staging database password", "credentials login")
         assert masked.structured_content is not None
         shown = [m for m in masked.structured_content["memories"] if m["id"] == secret_id]
         assert shown and "hunter2" not in json.dumps(masked.structured_content)
@@ -173,14 +169,7 @@ async def test_store_recall_update_delete_secret_round_trip(
         assert not newer.is_error, newer.content
         assert newer.structured_content is not None
         newer_id = newer.structured_content["id"]
-        ranked = await client.call_tool(
-            "memory_recall",
-            {
-                "context": "which UI framework",
-                "expanded_query": "frontend javascript css web",
-                "detail": "full",
-            },
-        )
+        ranked = await recall_full(client, "which UI framework", "frontend javascript css web")
         assert ranked.structured_content is not None
         order = [m["id"] for m in ranked.structured_content["memories"]]
         assert order.index(newer_id) < order.index(memory_id)
@@ -280,14 +269,7 @@ def test_stdout_carries_only_the_protocol(daemon: Daemon) -> None:
     ]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(daemon.home)}
     env.update(shim_env(daemon.home, DEBUG_CLAUDE_MEMORY_HOOKS="1"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_shim"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=daemon.home,
-    )
+    proc = raw_shim(daemon.home, env, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     lines = []
     for message in messages:
