@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE / "coding"))
 sys.path.insert(0, str(HERE.parent))
 
 from check_data import load  # noqa: E402
-from run import daemon, store  # noqa: E402
+from session import daemon, store  # noqa: E402
 
 from mcp_shim import compact, render  # noqa: E402
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent.parent))
 
 from check_data import Memory, Prompt, load  # noqa: E402
-from run import store_order  # noqa: E402
+from session import store_order  # noqa: E402
 
 from memory_core.clock import SystemClock  # noqa: E402
 from memory_core.crypto.aead import Cipher  # noqa: E402
