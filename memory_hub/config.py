@@ -55,6 +55,9 @@ class _Env(BaseModel):
     auth_failures_per_minute: Annotated[
         int, Field(validation_alias="HUB_AUTH_FAILURES_PER_MINUTE", ge=0, le=1_000_000)
     ] = 30
+    refusal_delay_s: Annotated[
+        float, Field(validation_alias="HUB_RATE_REFUSAL_DELAY", ge=0, le=10)
+    ] = 1.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> HubSettings:
             max_bytes=env.user_max_bytes,
             max_memories=env.user_max_memories,
             auth_failures_per_minute=env.auth_failures_per_minute,
+            refusal_delay_s=env.refusal_delay_s,
         ),
     )
 

@@ -13,6 +13,7 @@ kind only: no user, no key, no address.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -41,6 +42,8 @@ class Quotas:
     max_bytes: int = 1 << 30
     max_memories: int = 1_000_000
     auth_failures_per_minute: int = 30
+    # How long a push refused for the rate waits before its 429 (see Limits.admit).
+    refusal_delay_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,23 @@ class Limits:
 
     # ----------------------------------------------------------------------- ops per minute
 
-    def admit(self, user: str) -> None:
+    async def admit(self, user: str) -> None:
         """Refuse a user with no op left before reading the body: a client retrying a 429 at
         once then costs the hub almost nothing (a push's parsing is its dearest part)."""
-        self.charge_ops(user, 1, spend=False)
+        await self.charge_ops_or_wait(user, 1, spend=False)
+
+    async def charge_ops_or_wait(self, user: str, count: int, spend: bool = True) -> None:
+        """`charge_ops`, with its refusal answered after `refusal_delay_s`. Waiting costs the
+        hub nothing, and a client that ignores Retry-After and pushes again at once is held to
+        about one refusal per delay and connection, instead of a loop whose pages the hub reads
+        and parses with the CPU other users' requests need (bench/hub_fairness.py --hostile).
+        A client that waits Retry-After, as memoryd does, loses nothing."""
+        try:
+            self.charge_ops(user, count, spend)
+        except RateLimited:
+            if self.quotas.refusal_delay_s > 0:
+                await asyncio.sleep(self.quotas.refusal_delay_s)
+            raise
 
     def charge_ops(self, user: str, count: int, spend: bool = True) -> None:
         """Spend `count` of the user's ops, or refuse the request with nothing spent."""

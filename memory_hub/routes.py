@@ -274,7 +274,7 @@ def parse_push(raw: bytes, limits: HubSettings) -> sync.PushRequest:
 
 async def push(request: Request) -> Response:
     who = user(request)
-    hub(request).limits.admit(who)
+    await hub(request).limits.admit(who)
     limits = settings(request)
     raw = await read_bytes(request, limits.max_push_bytes)
     # Parsing and checking a page of ops is a push's dearest CPU work: in a thread, so the event
@@ -283,7 +283,7 @@ async def push(request: Request) -> Response:
     the_hub = hub(request)
     now = the_hub.clock.now_ms()
     oplog.check_ops(body.ops, now, limits.max_future_skew_ms, the_hub.replica_id)
-    the_hub.limits.charge_ops(who, len(body.ops))  # every op counts, as REST writes do
+    await the_hub.limits.charge_ops_or_wait(who, len(body.ops))  # every op counts, as REST's
     async with user_tx(the_hub.pool, who) as conn:
         acks, head = await oplog.push(conn, who, list(body.ops), now, the_hub.limits)
     counter: Metrics = request.app.state.metrics

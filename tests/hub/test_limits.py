@@ -4,7 +4,9 @@ addresses unaffected, and /metrics counting without naming anyone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -18,11 +20,13 @@ from tests.conftest import FakeClock
 from tests.hub.ops import put, replica
 from tests.hubs import KEYS, HubHarness, running_hub
 
-OFF = Quotas(ops_per_minute=0, max_bytes=0, max_memories=0, auth_failures_per_minute=0)
+OFF = Quotas(
+    ops_per_minute=0, max_bytes=0, max_memories=0, auth_failures_per_minute=0, refusal_delay_s=0
+)
 
 
 @asynccontextmanager
-async def limited_hub(dsn: str, **quotas: int) -> AsyncIterator[HubHarness[FakeClock]]:
+async def limited_hub(dsn: str, **quotas: float) -> AsyncIterator[HubHarness[FakeClock]]:
     settings = {**OFF.__dict__, **quotas}
     async with running_hub(dsn, FakeClock(), quotas=Quotas(**settings)) as harness:
         yield harness
@@ -72,6 +76,39 @@ async def test_ops_per_minute_refuse_rest_and_push_alike_and_spare_others(hub_ds
         pushed = await alice.post("/api/sync/push", json={"replica_id": rep, "ops": ops})
         assert pushed.status_code == 200, pushed.text
         assert await count(hub, "alice") == 4
+
+
+async def test_a_refused_push_waits_before_its_429_while_others_are_served(hub_dsn: str) -> None:
+    """A client that sends again at once after a 429 gets about one refusal per delay, not a
+    loop that takes the CPU other users need (bench/hub_fairness.py --hostile)."""
+    async with limited_hub(hub_dsn, ops_per_minute=4, refusal_delay_s=2.0) as hub:
+        alice, bob = hub.client("alice"), hub.client("bob")
+        for i in range(3):
+            assert (await alice.post("/api/memories", json={"content": f"n{i}"})).status_code == 200
+        rep, hlc = replica(), hub.clock.ms << 16
+        page = [put(rep, 1 + i, uuid7(), hlc + i, content=f"p{i}") for i in range(3)]
+
+        async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+            started = time.monotonic()
+            answer = await request
+            return answer, time.monotonic() - started
+
+        # One op left: the page of three is refused once it is read, after the delay, while
+        # bob's store is answered meanwhile.
+        (pushed, push_s), (stored, store_s) = await asyncio.gather(
+            timed(alice.post("/api/sync/push", json={"replica_id": rep, "ops": page})),
+            timed(bob.post("/api/memories", json={"content": "bob's"})),
+        )
+        assert_limited(pushed, "rate_limited")
+        assert push_s >= 2.0
+        assert stored.status_code == 200 and store_s < push_s - 0.5
+        # None left: refused before its body is read, after the same delay.
+        assert (await alice.post("/api/memories", json={"content": "n3"})).status_code == 200
+        again, again_s = await timed(
+            alice.post("/api/sync/push", json={"replica_id": rep, "ops": page[:1]})
+        )
+        assert_limited(again, "rate_limited")
+        assert again_s >= 2.0
 
 
 async def test_a_push_counts_each_op(hub_dsn: str) -> None:
