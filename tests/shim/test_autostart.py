@@ -251,6 +251,9 @@ def test_a_killed_daemon_not_yet_reaped_by_its_parent_is_restarted_at_once(
         wait_until(lambda: probe(sock) is not None, 15, "the starter's daemon to answer")
         [pid] = daemon_pids(home)
         starter.send_signal(signal.SIGSTOP)
+        # A signal is delivered when the process next runs: until the starter is stopped, its
+        # reaper thread can still reap the daemon killed below (a flake under load).
+        wait_until(lambda: _proc_state(starter.pid) == "T", 10, "the starter to be stopped")
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: _proc_state(pid) == "Z", 10, "the killed daemon to be a zombie")
 
