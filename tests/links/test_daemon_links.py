@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support import Daemon, running_daemon
+from tests.support import store as stored
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +26,9 @@ def client(shared: Daemon) -> httpx.Client:
 
 
 def store(client: httpx.Client, content: str, **fields: object) -> dict[str, object]:
-    response = client.post("/api/memories", json={"content": content, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = client.get(f"/api/memories/{response.json()['id']}").json()
+    """A memory stored (tests.support.store), as GET /api/memories/{id} shows it."""
+    memory_id = stored(client, content, **fields)
+    body: dict[str, object] = client.get(f"/api/memories/{memory_id}").json()
     return body
 
 
