@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -29,11 +29,21 @@ def api_memory(daemon: Daemon, memory_id: str) -> dict[str, Any]:
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], seconds: float = 10) -> Any:
-    # The results are replaced as the user types: an element read mid-swap is stale.
+    # The results are replaced as the user types, and a form's answer replaces the page: an
+    # element read mid-swap is stale. Chromium sometimes reports that as a generic inspector
+    # error ("Node with given id does not belong to the document"): stale too.
+    def checked(d: WebDriver) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                raise StaleElementReferenceException(exc.msg) from exc
+            raise
+
     wait = WebDriverWait(
         driver, seconds, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
     )
-    return wait.until(condition)
+    return wait.until(checked)
 
 
 def hits(driver: WebDriver) -> list[str]:
