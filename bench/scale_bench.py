@@ -25,81 +25,35 @@ import os
 import random
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import KEY_HEX, machine, summary
+from _daemon import REPO, ServedDaemon
 from scale_corpus import Corpus
 from scale_store import database
 
-REPO = Path(__file__).resolve().parent.parent
 
-
-class Daemon:
+class Daemon(ServedDaemon):
     """`memoryd serve` on a temporary home and socket, for the given database."""
 
     def __init__(self, db: Path, semantic: bool = False) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="mds", dir="/tmp"))
-        self.socket = self.home / "run" / "d.sock"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
-        self.env.pop("XDG_RUNTIME_DIR", None)
-        self.env.update(
-            MEMORY_HOME=str(self.home),
-            MEMORY_DB=str(db),
-            MEMORY_SOCKET=str(self.socket),
-            MEMORY_ENCRYPTION_KEY=KEY_HEX,
-            MEMORY_SEMANTIC="1" if semantic else "0",
-        )
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "memoryd", "serve"],
-            env=self.env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://m", timeout=60
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if self.client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None:
-                raise SystemExit("the daemon exited while starting")
-            time.sleep(0.005)
-        else:
-            raise SystemExit("the daemon did not answer /health within 120 s")
-        self.startup_s = time.perf_counter() - started
+        settings = {
+            "MEMORY_DB": str(db),
+            "MEMORY_ENCRYPTION_KEY": KEY_HEX,
+            "MEMORY_SEMANTIC": "1" if semantic else "0",
+        }
+        home = Path(tempfile.mkdtemp(prefix="mds", dir="/tmp"))
+        super().__init__(home, settings, start_timeout_s=120)
         self.startup_cpu_s = self.cpu_s()
 
-    def cpu_s(self) -> float:
-        """User + system CPU the daemon has used so far: on a machine this loaded, what its
-        wall times would shrink to with a core to itself."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(120)
+    def stop(self, timeout_s: float = 120) -> None:
+        super().stop(timeout_s)
         shutil.rmtree(self.home, ignore_errors=True)
 
 

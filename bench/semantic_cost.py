@@ -17,60 +17,28 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parent.parent
+from _daemon import REPO, ServedDaemon
+
 MEMORIES = REPO / "bench" / "coding" / "memories.jsonl"
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Daemon:
+class Daemon(ServedDaemon):
     def __init__(self, home: Path, semantic: bool) -> None:
-        self.sock = home / "run" / "d.sock"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORY_")}
-        env.pop("XDG_RUNTIME_DIR", None)
-        env.update(
-            MEMORY_HOME=str(home),
-            MEMORY_SOCKET=str(self.sock),
-            MEMORY_SYNC_DISABLE="1",
-            MEMORY_AUTO_LEARN="0",
-            MEMORY_SEMANTIC="1" if semantic else "0",
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "memoryd", "serve"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.sock)), base_url="http://m", timeout=60
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("memoryd did not start")
-            time.sleep(0.05)
+        settings = {
+            "MEMORY_SYNC_DISABLE": "1",
+            "MEMORY_AUTO_LEARN": "0",
+            "MEMORY_SEMANTIC": "1" if semantic else "0",
+        }
+        super().__init__(home, settings, start_timeout_s=60)
 
     def settle(self) -> dict[str, Any]:
         while True:
@@ -83,11 +51,6 @@ class Daemon:
                 return status
             time.sleep(0.1)
 
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
-
 
 def at_rest(semantic: bool, memories: list[dict[str, Any]]) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="semcost", dir="/tmp"))
@@ -96,10 +59,10 @@ def at_rest(semantic: bool, memories: list[dict[str, Any]]) -> dict[str, Any]:
         for m in memories:
             first.client.post("/api/memories", json=m).raise_for_status()
         first.settle()
-        first.stop()
+        first.stop(30)
         d = Daemon(home, semantic)
         status = d.settle()
-        started = rss_mib(d.proc.pid)
+        started = d.rss_mib()
         for m in memories[:50]:
             d.client.post(
                 "/api/memories/recall", json={"context": m["content"], "limit": 10}
@@ -109,9 +72,9 @@ def at_rest(semantic: bool, memories: list[dict[str, Any]]) -> dict[str, Any]:
             "memories": len(memories),
             "status": status,
             "rss_started_mib": round(started, 1),
-            "rss_after_50_recalls_mib": round(rss_mib(d.proc.pid), 1),
+            "rss_after_50_recalls_mib": round(d.rss_mib(), 1),
         }
-        d.stop()
+        d.stop(30)
         return result
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -135,7 +98,7 @@ def store_to_vector(count: int, memories: list[dict[str, Any]]) -> dict[str, Any
             indexed += 1
             answer_ms.append((answered - start) * 1000)
             embedded_ms.append((time.perf_counter() - answered) * 1000)
-        d.stop()
+        d.stop(30)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     sys.path.insert(0, str(REPO))

@@ -32,23 +32,23 @@ CATEGORIES = (
 )
 SOURCES = ("manual", "auto-learn", "import")
 
-# Spellings folded to a category on write (after case and surrounding whitespace): the
-# original's drift twins (its fold map) and memoryd's own short forms.
+# The spellings folded to each category on write (after case and surrounding whitespace):
+# the original's drift twins (its fold map: gotcha, bug, project, reference, infra, incident,
+# procedures) and memoryd's own short forms.
+_FOLDED_FROM = {
+    "facts": ("fact",),
+    "preferences": ("preference", "pref", "prefs"),
+    "projects": ("project",),
+    "people": ("person", "peoples"),
+    "decisions": ("decision",),
+    "gotchas": ("gotcha", "bug"),
+    "references": ("reference",),
+    "infrastructure": ("infra",),
+    "runbook": ("procedures",),
+    "incidents": ("incident",),
+}
 CATEGORY_FOLDS = {
-    "gotcha": "gotchas",
-    "project": "projects",
-    "reference": "references",
-    "infra": "infrastructure",
-    "bug": "gotchas",
-    "incident": "incidents",
-    "procedures": "runbook",
-    "fact": "facts",
-    "preference": "preferences",
-    "pref": "preferences",
-    "prefs": "preferences",
-    "person": "people",
-    "peoples": "people",
-    "decision": "decisions",
+    spelling: category for category, spellings in _FOLDED_FROM.items() for spelling in spellings
 }
 
 # The fields every memory has a value for: a creation sets them all.

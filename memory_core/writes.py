@@ -9,7 +9,7 @@ redacted there, since those are always indexed and never sealed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -25,8 +25,6 @@ from memory_core.model import (
     parse_tags,
 )
 
-Tags = str | Iterable[str] | None
-
 NOTHING_TO_UPDATE = (
     "nothing to update: give content, category, tags, importance, expanded_keywords or project"
 )
@@ -41,23 +39,18 @@ def _clean_metadata(tags: list[str], keywords: str) -> tuple[list[str], str, boo
 
 
 class NewMemoryFields(Protocol):
-    """A new memory as a request gives it: the daemon's NewMemory, the REST MemoryIn."""
+    """A new memory as a request gives it: the daemon's NewMemory, the REST MemoryIn. Typed
+    as both declare them (a protocol's plain attributes must match exactly)."""
 
-    @property
-    def content(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def tags(self) -> Tags: ...
-    @property
-    def expanded_keywords(self) -> str: ...
-    @property
-    def importance(self) -> float: ...
-    @property
-    def force_sensitive(self) -> bool: ...
-    @property
-    def project(self) -> str | None: ...
-    @property
+    content: str
+    category: str
+    tags: list[str] | str | None
+    expanded_keywords: str
+    importance: float
+    force_sensitive: bool
+    project: str | None
+
+    @property  # read-only: MemoryIn narrows it to the sources it accepts
     def source(self) -> str: ...
 
 
@@ -87,18 +80,12 @@ def new_memory(
 class PatchFields(Protocol):
     """A patch as a request gives it (every field optional): the daemon's Patch, MemoryPatch."""
 
-    @property
-    def content(self) -> str | None: ...
-    @property
-    def category(self) -> str | None: ...
-    @property
-    def tags(self) -> Tags: ...
-    @property
-    def expanded_keywords(self) -> str | None: ...
-    @property
-    def importance(self) -> float | None: ...
-    @property
-    def project(self) -> str | None: ...
+    content: str | None
+    category: str | None
+    tags: list[str] | str | None
+    expanded_keywords: str | None
+    importance: float | None
+    project: str | None
 
 
 def patch(given: PatchFields, max_content_chars: int, *, clear_project: bool) -> dict[str, Any]:

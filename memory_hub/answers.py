@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from memory_core.wire.rest import ImportItem
+from memory_core.wire.rest import ImportItem, ShownMemory
 from memory_core.wire.sharing import Permission
 
 OwnId = Field(description="The memory's integer id among its owner's memories")
@@ -36,21 +36,12 @@ class HubAuthCheckOut(BaseModel):
     user_id: str
 
 
-class HubMemoryOut(BaseModel):
+class HubMemoryOut(ShownMemory[int | str, str]):
     """A memory in the original's shape (memory_hub.original.memory)."""
 
     id: int | str = ShownId
-    uuid: str
-    content: str
-    category: str
     tags: str = Field(description="The tags, comma-joined, as the original stores them")
-    expanded_keywords: str
-    importance: float
-    is_sensitive: bool
-    project: str | None
-    source: str
-    created_at: str
-    updated_at: str
+    uuid: str
     supersedes: str | None
     owner: str
     # Only on another user's memory shared with the caller.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -45,11 +45,12 @@ class _Env(BaseModel):
     pool_min: Annotated[int, Field(validation_alias="HUB_POOL_MIN", ge=0, le=100)] = 1
     pool_max: Annotated[int, Field(validation_alias="HUB_POOL_MAX", ge=1, le=200)] = 10
     # Per-user quotas and the failed-key throttle (docs/hub.md "Limits"); 0 turns one off.
-    user_ops_per_minute: Annotated[
+    # Named as Quotas' fields: `quotas` reads them by name.
+    ops_per_minute: Annotated[
         int, Field(validation_alias="HUB_USER_OPS_PER_MINUTE", ge=0, le=10_000_000)
     ] = 20_000
-    user_max_bytes: Annotated[int, Field(validation_alias="HUB_USER_MAX_BYTES", ge=0)] = 1 << 30
-    user_max_memories: Annotated[
+    max_bytes: Annotated[int, Field(validation_alias="HUB_USER_MAX_BYTES", ge=0)] = 1 << 30
+    max_memories: Annotated[
         int, Field(validation_alias="HUB_USER_MAX_MEMORIES", ge=0, le=1 << 40)
     ] = 1_000_000
     auth_failures_per_minute: Annotated[
@@ -58,6 +59,9 @@ class _Env(BaseModel):
     refusal_delay_s: Annotated[
         float, Field(validation_alias="HUB_RATE_REFUSAL_DELAY", ge=0, le=10)
     ] = 1.0
+
+    def quotas(self) -> Quotas:
+        return Quotas(**{quota.name: getattr(self, quota.name) for quota in fields(Quotas)})
 
 
 @dataclass(frozen=True)
@@ -145,13 +149,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> HubSettings:
         max_future_skew_ms=int(env.max_future_skew_s * 1000),
         pool_min=env.pool_min,
         pool_max=env.pool_max,
-        quotas=Quotas(
-            ops_per_minute=env.user_ops_per_minute,
-            max_bytes=env.user_max_bytes,
-            max_memories=env.user_max_memories,
-            auth_failures_per_minute=env.auth_failures_per_minute,
-            refusal_delay_s=env.refusal_delay_s,
-        ),
+        quotas=env.quotas(),
     )
 
 

@@ -27,6 +27,17 @@ COLUMNS = (
     "importance, is_sensitive, project, source, created_ms, updated_ms, deleted_ms, supersedes, "
     "num, links"
 )
+# The answer's fields that their columns hold as they are (tags are an array, times ms).
+_OUT_AS_STORED = (
+    "id",
+    "category",
+    "expanded_keywords",
+    "importance",
+    "is_sensitive",
+    "project",
+    "source",
+    "supersedes",
+)
 
 E2E_MESSAGE = (
     "this user syncs in end-to-end mode: the hub holds only ciphertext it cannot read, so it "
@@ -200,18 +211,11 @@ class Hub:
         """A memory in memoryd's typed shape and its integer id as `num` (memory_hub.original
         turns it into the original's shape)."""
         typed = rest.MemoryOut(
-            id=row["id"],
+            **{name: row[name] for name in _OUT_AS_STORED},
             content=self.shown(row),
-            category=row["category"],
             tags=list(row["tags"]),
-            expanded_keywords=row["expanded_keywords"],
-            importance=row["importance"],
-            is_sensitive=row["is_sensitive"],
-            project=row["project"],
-            source=row["source"],
             created_at=iso_from_ms(row["created_ms"]),
             updated_at=iso_from_ms(row["updated_ms"]),
-            supersedes=row["supersedes"],
         ).model_dump()
         return {**typed, "num": row["num"]}
 

@@ -11,21 +11,17 @@ import asyncpg
 from memory_core.wire import sync
 from memory_hub.oplog import head_seq
 
+# The op's fields that its columns hold as they are (the mask is an array, `sealed` bytes).
+_AS_STORED = ("seq", "replica_id", "replica_seq", "op_id", "entity_id", "hlc", "kind", "key_id")
+
 
 def pulled(row: asyncpg.Record) -> sync.PulledOp:
     """An op as stored, which was checked when it was appended: built without validating it
     again (the dearest part of a pull's CPU otherwise)."""
     sealed = row["sealed"]
     return sync.PulledOp.model_construct(
-        seq=row["seq"],
-        replica_id=row["replica_id"],
-        replica_seq=row["replica_seq"],
-        op_id=row["op_id"],
-        entity_id=row["entity_id"],
-        hlc=row["hlc"],
-        kind=row["kind"],
+        **{name: row[name] for name in _AS_STORED},
         field_mask=list(row["field_mask"]),
-        key_id=row["key_id"],
         fields=row["fields"],
         sealed=base64.b64encode(sealed).decode() if sealed is not None else None,
     )

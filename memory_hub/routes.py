@@ -4,6 +4,7 @@ each route's wire models, is memory_hub.endpoints."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from memory_core.http.bodies import (
     validate,
 )
 from memory_core.http.bodies import validation_message as _message
+from memory_core.http.routing import app_state
 from memory_core.version import __version__
 from memory_core.wire import links as wire_links
 from memory_core.wire import rest, sync
@@ -41,18 +43,19 @@ FEED_PAGE_MAX = 1000
 
 
 def hub(request: Request) -> Hub:
-    found: Hub = request.app.state.hub
-    return found
+    return app_state(request, "hub", Hub)
 
 
 def user(request: Request) -> str:
-    keys: KeyRing = request.app.state.keys
-    return keys.authenticate(request)
+    return app_state(request, "keys", KeyRing).authenticate(request)
 
 
 def settings(request: Request) -> HubSettings:
-    found: HubSettings = request.app.state.settings
-    return found
+    return app_state(request, "settings", HubSettings)
+
+
+def metrics_of(request: Request) -> Metrics:
+    return app_state(request, "metrics", Metrics)
 
 
 # ------------------------------------------------------------------------ unauthenticated
@@ -77,13 +80,20 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    found: Metrics = request.app.state.metrics
-    limits: Limits = request.app.state.limits
-    text = found.render() + limits.render()
+    text = metrics_of(request).render() + app_state(request, "limits", Limits).render()
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 # -------------------------------------------------------------------------------- REST
+
+# What a handler does to the memory its path names (`{id}`): hub, user, id -> the answer.
+MemoryAction = Callable[[Hub, str, str], Awaitable[dict[str, Any]]]
+
+
+async def _on_named_memory(request: Request, action: MemoryAction) -> Response:
+    """Authenticate the caller, then answer what `action` makes of the memory the path names."""
+    who = user(request)
+    return JSONResponse(await action(hub(request), who, request.path_params["id"]))
 
 
 async def auth_check(request: Request) -> Response:
@@ -120,8 +130,7 @@ async def update_memory(request: Request) -> Response:
 
 
 async def delete_memory(request: Request) -> Response:
-    who = user(request)
-    return JSONResponse(await sharing.delete(hub(request), who, request.path_params["id"]))
+    return await _on_named_memory(request, sharing.delete)
 
 
 async def recall(request: Request) -> Response:
@@ -132,8 +141,7 @@ async def recall(request: Request) -> Response:
 
 
 async def secret(request: Request) -> Response:
-    who = user(request)
-    return JSONResponse(await sharing.secret(hub(request), who, request.path_params["id"]))
+    return await _on_named_memory(request, sharing.secret)
 
 
 async def link(request: Request) -> Response:
@@ -153,8 +161,7 @@ async def unlink(request: Request) -> Response:
 
 
 async def links_of(request: Request) -> Response:
-    who = user(request)
-    return JSONResponse(await links.links_of(hub(request), who, request.path_params["id"]))
+    return await _on_named_memory(request, links.links_of)
 
 
 async def feed(request: Request) -> Response:
@@ -286,7 +293,7 @@ async def push(request: Request) -> Response:
     await the_hub.limits.charge_ops_or_wait(who, len(body.ops))  # every op counts, as REST's
     async with user_tx(the_hub.pool, who) as conn:
         acks, head = await oplog.push(conn, who, list(body.ops), now, the_hub.limits)
-    counter: Metrics = request.app.state.metrics
+    counter = metrics_of(request)
     for ack in acks:
         counter.ops_pushed[ack.status] += 1
     out = sync.PushResponse(acks=acks, head_seq=head, server_time=now)
@@ -301,8 +308,7 @@ async def pull(request: Request) -> Response:
     the_hub = hub(request)
     async with user_tx(the_hub.pool, who) as conn:
         ops, cursor, has_more, head = await pulls.pull(conn, who, after, limit, own)
-    counter: Metrics = request.app.state.metrics
-    counter.ops_pulled += len(ops)
+    metrics_of(request).ops_pulled += len(ops)
     out = sync.PullResponse(
         ops=ops,
         next_after=cursor,

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memory_core.http.middleware import HttpMiddleware
 from memory_viewer.sessions import Session, SessionStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -76,7 +77,7 @@ def origin_allowed(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
-class Guard:
+class Guard(HttpMiddleware):
     """ASGI middleware: the checks above, and the security headers on every answer."""
 
     def __init__(
@@ -86,16 +87,12 @@ class Guard:
         sessions: SessionStore,
         refuse: Callable[[Request, int, str], Response],
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.policy = policy
         self.sessions = sessions
         self.refuse = refuse
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:

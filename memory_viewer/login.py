@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from memory_core.errors import RemoteError
+from memory_core.http.routing import app_state
 from memory_viewer.api import MemoryApi
 from memory_viewer.guard import Policy, csrf_protected, session_of
 from memory_viewer.render import base_path, page
@@ -18,13 +19,11 @@ MAX_KEY_CHARS = 512
 
 
 def _policy(request: Request) -> Policy:
-    found: Policy = request.app.state.policy
-    return found
+    return app_state(request, "policy", Policy)
 
 
 def _sessions(request: Request) -> SessionStore:
-    found: SessionStore = request.app.state.sessions
-    return found
+    return app_state(request, "sessions", SessionStore)
 
 
 def _with_cookie(request: Request, session: Session) -> Response:

@@ -41,11 +41,9 @@ ENTRY = Path("scripts") / "plugin_python.py"  # the command line, under the plug
 
 def retry_command(layout: Layout) -> str:
     """The shell command that builds the environment again, in the foreground."""
-    return (
-        f"CLAUDE_PLUGIN_ROOT={shlex.quote(str(layout.root))} "
-        f"CLAUDE_PLUGIN_DATA={shlex.quote(str(layout.data))} "
-        f"python3 {shlex.quote(str(layout.root / ENTRY))} --install"
-    )
+    assignments = {"CLAUDE_PLUGIN_ROOT": layout.root, "CLAUDE_PLUGIN_DATA": layout.data}
+    words = [f"{name}={shlex.quote(str(path))}" for name, path in assignments.items()]
+    return " ".join([*words, "python3", shlex.quote(str(layout.root / ENTRY)), "--install"])
 
 
 def _lock_file(layout: Layout) -> int:

@@ -44,9 +44,9 @@ import re
 import sqlite3
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve().parent
 MEMORIES = HERE / "memories.jsonl"
@@ -144,12 +144,25 @@ class Prompt:
     expansion: str = ""
 
 
+R = TypeVar("R", Memory, Prompt)
+
+
 def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             rows.append((number, json.loads(line)))
     return rows
+
+
+def _record(kind: type[R], row: dict[str, Any]) -> R:
+    """A checked row as a record: each field from the row's value of the same name (None
+    where an optional one is absent), lists as tuples."""
+    values: dict[str, Any] = {}
+    for field in fields(kind):
+        value = row.get(field.name)
+        values[field.name] = tuple(value) if isinstance(value, list) else value
+    return kind(**values)
 
 
 def _memory(row: Any, where: str, problems: list[str]) -> Memory | None:
@@ -177,15 +190,7 @@ def _memory(row: Any, where: str, problems: list[str]) -> Memory | None:
     if not ok:
         problems.append(f"{where}: a field has the wrong type or range")
         return None
-    return Memory(
-        row["key"],
-        row["content"],
-        row["category"],
-        tuple(row["tags"]),
-        row["project"],
-        float(row["importance"]),
-        row.get("supersedes"),
-    )
+    return _record(Memory, {**row, "importance": float(row["importance"])})
 
 
 def _prompt(row: Any, where: str, problems: list[str]) -> Prompt | None:
@@ -208,15 +213,7 @@ def _prompt(row: Any, where: str, problems: list[str]) -> Prompt | None:
     if not ok:
         problems.append(f"{where}: a field has the wrong type")
         return None
-    return Prompt(
-        row["key"],
-        row["text"],
-        row["project"],
-        row["kind"],
-        tuple(row["needs"]),
-        row["split"],
-        row["expansion"],
-    )
+    return _record(Prompt, row)
 
 
 def load(

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from memory_core.http.bodies import DEFAULT_LIMIT, read_model
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Answer = BaseModel | Response
 Handler = Callable[[Request], Awaitable[Answer]]
@@ -141,3 +142,12 @@ def summary_of(handler: Callable[..., Any]) -> str:
 def routes(endpoints: Iterable[Endpoint]) -> list[Route]:
     """Starlette's routes, in the table's order (the first route whose path matches wins)."""
     return [entry.route() for entry in endpoints]
+
+
+def app_state(request: Request, name: str, kind: type[T]) -> T:
+    """What the app's factory or lifespan put on `app.state` under `name`, as the handlers'
+    type (a `kind` other than the one put there is a programming error, said at once)."""
+    found = getattr(request.app.state, name)
+    if not isinstance(found, kind):
+        raise TypeError(f"app.state.{name} is a {type(found).__name__}, not a {kind.__name__}")
+    return found

@@ -9,7 +9,7 @@ the viewer take the UUID as the id whichever server answered.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,8 @@ LIST_LIMIT = 20  # GET /api/memories: the page a list without `limit` gets
 MAX_LIST_LIMIT = 10_000
 
 Text = Annotated[str, StringConstraints(max_length=100_000)]
+IdT = TypeVar("IdT")
+TagsT = TypeVar("TagsT")
 
 
 def _id_text(value: Any) -> Any:
@@ -189,11 +191,15 @@ class StoredOut(_ReadsOriginalShape):
     num: int | None = Field(default=None, exclude_if=_absent_if_none)
 
 
-class MemoryOut(_ReadsOriginalShape):
-    id: str
+class ShownMemory(BaseModel, Generic[IdT, TagsT]):
+    """The fields every answer that shows a memory carries, whichever server answers: the
+    daemon's shape (MemoryOut: the UUID as `id`, a list of tags) and the original's, as the
+    hub answers (memory_hub.answers.HubMemoryOut: an integer `id`, comma-joined tags)."""
+
+    id: IdT
     content: str
     category: str
-    tags: list[str]
+    tags: TagsT
     expanded_keywords: str
     importance: float
     is_sensitive: bool
@@ -201,6 +207,9 @@ class MemoryOut(_ReadsOriginalShape):
     source: str
     created_at: str
     updated_at: str
+
+
+class MemoryOut(_ReadsOriginalShape, ShownMemory[str, list[str]]):
     # The older memory this one replaced, if any (that one ranks below this one).
     supersedes: str | None = None
     # The daemon's short integer id (`memory show 42`): local to the machine, unlike `id`.
