@@ -364,7 +364,7 @@ class SyncEngine:
         return Status(
             replica_id=state["replica_id"],
             cursor=state["cursor"],
-            queued=counts[0],
+            queue_depth=counts[0],
             parked=counts[1],
             quarantined=quarantine[0],
             last_push_ms=state["last_push_ms"],
