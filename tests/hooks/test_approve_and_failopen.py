@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_shim.server import ShimState, create_server
+from mcp_shim.server import create_server
+from mcp_shim.tool_base import ShimState
 from tests.hooks.helpers import (
     HOOK,
     hook_env,
