@@ -88,14 +88,20 @@ def test_the_budget_holds_the_heaviest_memories_first(daemon: Daemon, tmp_path: 
     rule, fact, elsewhere, plain = (
         store(daemon, content, category=category, project=project, importance=0.8)
         for content, category, project in [
-            ("Amounts in ledger are int64 minor units; float64 is never used for money",
-             "decisions", "ledger"),
+            (
+                "Amounts in ledger are int64 minor units; float64 is never used for money",
+                "decisions",
+                "ledger",
+            ),
             ("ledger supports EUR, GBP, CHF, SEK and PLN currencies today", "facts", "ledger"),
             ("Priya owns the lumen search service and reviews its releases", "people", None),
-            ("Mehdi is the security engineer; new public endpoints need his sign-off",
-             "people", None),
+            (
+                "Mehdi is the security engineer; new public endpoints need his sign-off",
+                "people",
+                None,
+            ),
         ]
-    )  # fmt: skip
+    )
     store(daemon, "ledger deploys need a second approver", project="lumen", importance=1.0)
     full = ledger.profile("s-full")
     assert all(f"(id {m})" in full for m in (rule, fact, elsewhere, plain))

@@ -127,13 +127,21 @@ def test_session_start_digest_prefers_this_projects_preferences_and_decisions(
     mine, _, hidden = (
         store(daemon, content, category=category, project=scope, importance=importance)
         for content, category, scope, importance in [
-            ("Decision: shopfront uses PostgreSQL 16 and never MySQL",
-             "decisions", "shopfront", 0.9),
+            (
+                "Decision: shopfront uses PostgreSQL 16 and never MySQL",
+                "decisions",
+                "shopfront",
+                0.9,
+            ),
             ("Decision: the unrelated-app uses MongoDB", "decisions", "unrelated-app", 1.0),
-            ("Preference: deploy key is ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
-             "preferences", "shopfront", 1.0),
+            (
+                "Preference: deploy key is ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+                "preferences",
+                "shopfront",
+                1.0,
+            ),
         ]
-    )  # fmt: skip
+    )
     run = run_hook(
         "session-start", session_start_event("s-start", "startup", project), for_daemon(daemon)
     )
