@@ -128,6 +128,7 @@ class SyntheticMemory:
     source: str
     created_ms: int
     supersedes: int | None  # the index, in this corpus, of the memory this one replaces
+    force_sensitive: bool = False  # (secrets are in the content: the store's rule finds them)
 
 
 def _zipf(count: int, exponent: float = 1.0) -> list[float]:

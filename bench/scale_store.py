@@ -30,7 +30,6 @@ from memory_core.hlc import HLC
 from memory_core.ids import uuid7
 from memory_core.model import Memory
 from memoryd.store.db import Database
-from memoryd.store.records import NewMemory
 from memoryd.store.rows import INSERT_ROW, row_values
 
 CACHE = Path("/tmp/memoryd-scale")
@@ -77,16 +76,9 @@ def build(path: Path, count: int, cipher: Cipher) -> None:
     batch: list[dict[str, object]] = []
     sql = ""
     for index, synthetic in enumerate(Corpus().memories(count)):
-        new = NewMemory(
-            content=synthetic.content,
-            category=synthetic.category,
-            tags=synthetic.tags,
-            expanded_keywords=synthetic.expanded_keywords,
-            importance=synthetic.importance,
-            project=synthetic.project,
-            source=synthetic.source,
-        )
-        fields = rule.new_memory(new, MAX_CONTENT_CHARS)
+        # A synthetic memory has a new memory's fields, name for name: the store's own rule
+        # checks and normalises it as it would a request.
+        fields = rule.new_memory(synthetic, MAX_CONTENT_CHARS)
         if synthetic.supersedes is not None:
             fields["supersedes"] = ids[synthetic.supersedes]
         clock.ms = synthetic.created_ms

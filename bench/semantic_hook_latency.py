@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import hook_latency as hl  # noqa: E402
+import hook_load  # noqa: E402
 
 from memoryd.semantic.model import PACKAGED_ID  # noqa: E402
 from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
@@ -110,7 +111,7 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()}")
         assert daemon.proc is not None
         pid = daemon.proc.pid
-        recall = hl.Samples()
+        recall = hook_load.Samples()
         before = cpu_s(pid)
         for _ in range(300):
             started = time.perf_counter()
@@ -120,20 +121,20 @@ def main() -> None:
         recall_cpu_ms = (cpu_s(pid) - before) / 300 * 1000
         print("| case | p50 ms | p95 ms | p99 ms | CPU p50 ms | n | p50 ratio |")
         print("|---|---|---|---|---|---|---|")
-        print(hl.row("recall over the socket, limit 10", recall, None))
-        alone = hl.load(bare, args.runs, 1)
-        print(hl.row("`python -S -c pass`, 1 session", alone, None))
-        print(hl.row("prompt hook, 1 session", hl.load(prompt, args.runs, 1), alone))
-        bare8 = hl.burst(bare, args.runs, 8)
-        print(hl.row("`python -S -c pass`, 8 at once (bursts)", bare8, None))
+        print(hook_load.row("recall over the socket, limit 10", recall, None))
+        alone = hook_load.load(bare, args.runs, 1)
+        print(hook_load.row("`python -S -c pass`, 1 session", alone, None))
+        print(hook_load.row("prompt hook, 1 session", hook_load.load(prompt, args.runs, 1), alone))
+        bare8 = hook_load.burst(bare, args.runs, 8)
+        print(hook_load.row("`python -S -c pass`, 8 at once (bursts)", bare8, None))
         before = cpu_s(pid)
-        hooks8 = hl.burst(prompt, args.runs, 8)
+        hooks8 = hook_load.burst(prompt, args.runs, 8)
         hook_cpu_ms = (cpu_s(pid) - before) / len(hooks8.wall) * 1000
-        print(hl.row("prompt hook, 8 at once (bursts)", hooks8, bare8))
+        print(hook_load.row("prompt hook, 8 at once (bursts)", hooks8, bare8))
         print(f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms")
 
-        def p95(samples: hl.Samples) -> float:
-            return hl.percentile(samples.wall, 0.95)
+        def p95(samples: hook_load.Samples) -> float:
+            return hook_load.percentile(samples.wall, 0.95)
 
         print(f"p95 ratio, 8 hooks / 8 bare: {p95(hooks8) / p95(bare8):.2f}")
         print(f"load average after: {os.getloadavg()}")

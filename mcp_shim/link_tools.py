@@ -1,6 +1,5 @@
 """The link tools: memory_link, memory_unlink and memory_links, each one request to memoryd's
-link routes (memory_core.wire.links). Added by `mcp_shim.server` once its module is loaded,
-whose tool helpers they share."""
+link routes (memory_core.wire.links)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from mcp_shim.server import Id, ShimContext, ShimState, _result, _state
+from mcp_shim.tool_base import Id, ShimContext, ShimState, result, state_of
 from memory_core.wire import links as wire
 
 LinkType = Annotated[
@@ -47,9 +46,9 @@ def add_link_tools(server: MCPServer[ShimState]) -> None:
         """Link memory `id` to memory `target_id` with a type. Use supersedes when `id`
         replaces an outdated memory; part-of to group details under an overview."""
         body = {"target_id": target_id, "link_type": link_type}
-        link = _state(ctx).require()
+        link = state_of(ctx).require()
         out = await link.request("POST", f"/api/memories/{id}/links", write=True, json=body)
-        return _result(out, _line(out, "Linked"))
+        return result(out, _line(out, "Linked"))
 
     @server.tool(
         title="Unlink two memories",
@@ -62,8 +61,8 @@ def add_link_tools(server: MCPServer[ShimState]) -> None:
     ) -> Annotated[CallToolResult, wire.UnlinkOut]:
         """Remove the link of type `link_type` from memory `id` to memory `target_id`."""
         path = f"/api/memories/{id}/links/{target_id}/{link_type}"
-        out = await _state(ctx).require().request("DELETE", path, write=True)
-        return _result(out, _line(out["unlinked"], "Unlinked"))
+        out = await state_of(ctx).require().request("DELETE", path, write=True)
+        return result(out, _line(out["unlinked"], "Unlinked"))
 
     @server.tool(
         title="Show a memory's links",
@@ -72,5 +71,5 @@ def add_link_tools(server: MCPServer[ShimState]) -> None:
     async def memory_links(id: Id, ctx: ShimContext) -> Annotated[CallToolResult, wire.LinksOut]:
         """The typed links of memory `id`: to the memories it links to, and from those that
         link to it."""
-        out = await _state(ctx).require().request("GET", f"/api/memories/{id}/links")
-        return _result(out, _listed(out))
+        out = await state_of(ctx).require().request("GET", f"/api/memories/{id}/links")
+        return result(out, _listed(out))

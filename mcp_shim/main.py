@@ -17,7 +17,8 @@ from typing import cast
 
 from mcp_shim.link import START_BUDGET, DaemonLink
 from mcp_shim.project import project_name
-from mcp_shim.server import ShimState, create_server
+from mcp_shim.server import create_server
+from mcp_shim.tool_base import ShimState
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError
 from memory_core.log_format import log_to

@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from mcp_shim.server import Id, ShimContext, ShimState, _result, _state
+from mcp_shim.tool_base import Id, ShimContext, ShimState, result, state_of
 from memory_core.wire import sharing as wire
 
 _PREVIEW = 200
@@ -100,11 +100,11 @@ def add_sharing_tools(server: MCPServer[ShimState]) -> None:
         the permission. Needs a hub (memoryd with MEMORY_API_KEY)."""
         body = {"shared_with": shared_with, "permission": permission, "secret_get": secret_get}
         out = (
-            await _state(ctx)
+            await state_of(ctx)
             .require()
             .request("POST", f"/api/memories/{id}/share", write=True, json=body)
         )
-        return _result(out, f"Shared memory {out['shared']} with {out['with']} ({_grant(out)}).")
+        return result(out, f"Shared memory {out['shared']} with {out['with']} ({_grant(out)}).")
 
     @server.tool(title="Stop sharing a memory", annotations=revokes)
     async def memory_unshare(
@@ -112,9 +112,9 @@ def add_sharing_tools(server: MCPServer[ShimState]) -> None:
     ) -> Annotated[CallToolResult, wire.UnsharedOut]:
         """Stop sharing one of your memories with a user."""
         path = f"/api/memories/{id}/share/{quote(shared_with, safe='')}"
-        out = await _state(ctx).require().request("DELETE", path)
+        out = await state_of(ctx).require().request("DELETE", path)
         done = "Stopped sharing" if out.get("removed") else "Was not sharing"
-        return _result(out, f"{done} memory {out['unshared']} with {out['from']}.")
+        return result(out, f"{done} memory {out['unshared']} with {out['from']}.")
 
     @server.tool(title="Share a tag", annotations=grants)
     async def memory_share_tag(
@@ -132,12 +132,12 @@ def add_sharing_tools(server: MCPServer[ShimState]) -> None:
             "secret_get": secret_get,
         }
         out = (
-            await _state(ctx)
+            await state_of(ctx)
             .require()
             .request("POST", "/api/memories/share-tag", write=True, json=body)
         )
         text = f"Shared tag {out['shared_tag']!r} with {out['with']} ({_grant(out)})."
-        return _result(out, text)
+        return result(out, text)
 
     @server.tool(title="Stop sharing a tag", annotations=revokes)
     async def memory_unshare_tag(
@@ -145,23 +145,23 @@ def add_sharing_tools(server: MCPServer[ShimState]) -> None:
     ) -> Annotated[CallToolResult, wire.UnsharedTagOut]:
         """Stop sharing a tag with a user."""
         body = {"tag": tag, "shared_with": shared_with}
-        out = await _state(ctx).require().request("DELETE", "/api/memories/share-tag", json=body)
+        out = await state_of(ctx).require().request("DELETE", "/api/memories/share-tag", json=body)
         done = "Stopped sharing" if out.get("removed") else "Was not sharing"
-        return _result(out, f"{done} tag {out['unshared_tag']!r} with {out['from']}.")
+        return result(out, f"{done} tag {out['unshared_tag']!r} with {out['from']}.")
 
     @server.tool(title="Memories shared with me", annotations=reads)
     async def memory_shared_with_me(
         ctx: ShimContext,
     ) -> Annotated[CallToolResult, wire.SharedWithMeOut]:
         """The memories other users share with you, each with its owner and permission."""
-        answer = await _state(ctx).require().request("GET", "/api/memories/shared-with-me")
+        answer = await state_of(ctx).require().request("GET", "/api/memories/shared-with-me")
         # The hub answers in the original's shape (tags as comma text, the UUID as `uuid`);
         # the tool's output is the typed one its schema declares.
         out = wire.SharedWithMeOut.model_validate(answer).model_dump(by_alias=True)
-        return _result(out, _shared_with_me(out))
+        return result(out, _shared_with_me(out))
 
     @server.tool(title="What I share", annotations=reads)
     async def memory_my_shares(ctx: ShimContext) -> Annotated[CallToolResult, wire.MySharesOut]:
         """The memories and tags you share, with whom and with which permission."""
-        out = await _state(ctx).require().request("GET", "/api/memories/my-shares")
-        return _result(out, _my_shares(out))
+        out = await state_of(ctx).require().request("GET", "/api/memories/my-shares")
+        return result(out, _my_shares(out))

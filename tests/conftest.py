@@ -124,3 +124,11 @@ def daemon() -> Iterator[Daemon]:
     """A real `memoryd serve` process on a temporary socket and MEMORY_HOME."""
     with running_daemon() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def shared_daemon() -> Iterator[Daemon]:
+    """One real `memoryd serve` process for all the tests of a module, each storing memories of
+    its own: for tests that read back only what they stored."""
+    with running_daemon() as running:
+        yield running

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, Unpack
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 from starlette.requests import Request
@@ -236,26 +236,18 @@ async def undo_learned(request: Request) -> Response:
     return JSONResponse(await learning(request).undo(int(raw)))
 
 
-def _hook(
-    event: str,
-    handler: BodyHandler[HookIn],
-    answer: type[BaseModel] | None = None,
-    status: int = 200,
-    also: tuple[int, ...] = (),
-    query: tuple[str, ...] = (),
-) -> Endpoint:
+# What a hook endpoint may say beside its handler (memory_core.http.routing.endpoint's words).
+class _HookOptions(TypedDict, total=False):
+    answer: type[BaseModel]
+    status: int
+    also: tuple[int, ...]
+    query: tuple[str, ...]
+
+
+def _hook(event: str, handler: BodyHandler[HookIn], **options: Unpack[_HookOptions]) -> Endpoint:
     """POST /api/hooks/<event>, the whole event JSON as the body."""
-    return endpoint(
-        "POST",
-        f"/api/hooks/{event}",
-        handler,
-        body=HookIn,
-        body_limit=HOOK_BODY_LIMIT,
-        answer=answer,
-        status=status,
-        also=also,
-        query=query,
-    )
+    path = f"/api/hooks/{event}"
+    return endpoint("POST", path, handler, body=HookIn, body_limit=HOOK_BODY_LIMIT, **options)
 
 
 ENDPOINTS = (

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from memory_core.clock import Clock
 from memory_core.crypto.detect import contains_secret, redact
@@ -45,13 +45,8 @@ _CATEGORY = {
 }
 
 
-@dataclass
-class Outcome:
-    stored: int = 0
-    updated: int = 0
-    superseded: int = 0
-    duplicates: int = 0
-    skipped: int = 0
+# What became of one lesson.
+Outcome = Literal["stored", "updated", "superseded", "duplicate", "skipped"]
 
 
 def replaces(lesson: Lesson) -> bool:
@@ -155,9 +150,10 @@ class LearningQueue:
         cwd: str | None,
         judged_lines: int,
         requested_ms: int,
-    ) -> Outcome:
+    ) -> Counter[Outcome]:
+        """Judge the turns not judged yet and apply the lessons: how many ended how."""
         turns, end = read_turns(path, judged_lines)
-        outcome = Outcome()
+        outcomes: Counter[Outcome] = Counter()
         if turns and self.paused is not None and await self.paused(project_for(cwd)):
             turns = []  # paused: skipped, not judged
         if turns and self.judge is not None:
@@ -178,7 +174,7 @@ class LearningQueue:
             await self.tokens.add(judgement.input_tokens, judgement.output_tokens)
             offered = {m.id: m for m in existing}
             for lesson in judgement.verdict.lessons:
-                await self._apply(lesson, offered, project, session_id, outcome)
+                outcomes[await self._apply(lesson, offered, project, session_id)] += 1
             self.last_error = None
         now = self.clock.now_ms()
 
@@ -189,7 +185,7 @@ class LearningQueue:
             "pending = CASE WHEN requested_ms > ? THEN 1 ELSE 0 END WHERE session_id = ?",
             (end, now, requested_ms, session_id),
         )
-        return outcome
+        return outcomes
 
     async def _related(self, text: str, project: str | None) -> list[Memory]:
         if not text.strip():
@@ -207,24 +203,19 @@ class LearningQueue:
         offered: dict[str, Memory],
         project: str | None,
         session_id: str,
-        outcome: Outcome,
-    ) -> None:
+    ) -> Outcome:
         content = " ".join(lesson.content.split())
         if not content or contains_secret(content) or "[REDACTED:" in content:
-            outcome.skipped += 1
-            return
+            return "skipped"
         target = offered.get(lesson.existing_id or "")
         if lesson.action == "duplicate" and target is not None:
-            outcome.duplicates += 1
-            return
+            return "duplicate"
         importance = min(max(lesson.importance, 0.0), 1.0)
         try:
             if replaces(lesson) and target is not None:
                 if await self._supersede(lesson, content, importance, target, session_id):
-                    outcome.superseded += 1
-                else:
-                    outcome.duplicates += 1
-                return
+                    return "superseded"
+                return "duplicate"
             if lesson.action == "update" and target is not None:
                 previous = target.content or ""
                 tags = target.tags + [t for t in (TAG, lesson.kind) if t not in target.tags]
@@ -246,8 +237,7 @@ class LearningQueue:
                     lesson.reason,
                     previous_content=previous,
                 )
-                outcome.updated += 1
-                return
+                return "updated"
             created = await self.store.create(
                 NewMemory(
                     content=content,
@@ -261,15 +251,13 @@ class LearningQueue:
             )
         except ServiceError as exc:
             log.info("auto-learn: lesson not stored: %s", exc.message)
-            outcome.skipped += 1
-            return
+            return "skipped"
         if created.duplicate_of:
-            outcome.duplicates += 1
-            return
+            return "duplicate"
         await self.ledger.record(
             created.memory.id, session_id, "stored", lesson.kind, lesson.reason
         )
-        outcome.stored += 1
+        return "stored"
 
     async def _supersede(
         self, lesson: Lesson, content: str, importance: float, target: Memory, session_id: str

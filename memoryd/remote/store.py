@@ -27,16 +27,8 @@ from memory_core.model import Memory, check_id, parse_num
 from memory_core.wire import links as wire_links
 from memory_core.wire import rest
 from memoryd.remote.errors import answer, unreachable
+from memoryd.store import records
 from memoryd.store.backend import BackendHealth, MemoryBackend
-from memoryd.store.records import (
-    Created,
-    ImportResult,
-    Link,
-    LinksOf,
-    NewMemory,
-    Patch,
-    RecallQuery,
-)
 
 # Below the shim's 4.5 s wait for the daemon, so a tool call gets the daemon's 503, not a
 # shim timeout that blames the daemon.
@@ -130,7 +122,7 @@ class RemoteStore(MemoryBackend):
 
     # ------------------------------------------------------------------------------ writes
 
-    async def create(self, new: NewMemory) -> Created:
+    async def create(self, new: records.NewMemory) -> records.Created:
         body = {
             "content": new.content,
             "category": new.category,
@@ -145,9 +137,9 @@ class RemoteStore(MemoryBackend):
         out = self._parse(rest.StoredOut, await self._call("POST", "/api/memories", json=body))
         memory = _stub(out.id, content=None, is_sensitive=out.is_sensitive)
         memory.category, memory.importance = out.category, out.importance
-        return Created(memory, out.duplicate_of)
+        return records.Created(memory, out.duplicate_of)
 
-    async def update(self, memory_id: str, patch: Patch) -> Memory:
+    async def update(self, memory_id: str, patch: records.Patch) -> Memory:
         # The patch's fields are the PUT body's, name for name; clear_project is `project: null`.
         fields = asdict(patch)
         del fields["clear_project"]
@@ -163,13 +155,13 @@ class RemoteStore(MemoryBackend):
         was_live = out.preview != "[already deleted]"
         return _stub(out.deleted, content=out.preview), was_live
 
-    async def import_many(self, items: list[NewMemory]) -> ImportResult:
+    async def import_many(self, items: list[records.NewMemory]) -> records.ImportResult:
         """All or nothing, as the store's import is: an item the hub refuses is a 422 naming it."""
         return self._imported(await self._import(items, skip_invalid=False))
 
     async def import_skipping_invalid(
-        self, items: list[NewMemory]
-    ) -> tuple[ImportResult, list[tuple[int, InvalidInput]]]:
+        self, items: list[records.NewMemory]
+    ) -> tuple[records.ImportResult, list[tuple[int, InvalidInput]]]:
         """One request: the hub imports what it takes and reports each item it set aside by
         its index (memoryd.import_rows.SkipsInvalid)."""
         out = await self._import(items, skip_invalid=True)
@@ -185,7 +177,9 @@ class RemoteStore(MemoryBackend):
             refused.append((index, error))
         return self._imported(out), refused
 
-    async def _import(self, items: list[NewMemory], *, skip_invalid: bool) -> rest.ImportOut:
+    async def _import(
+        self, items: list[records.NewMemory], *, skip_invalid: bool
+    ) -> rest.ImportOut:
         body = [
             {
                 "content": item.content,
@@ -208,26 +202,26 @@ class RemoteStore(MemoryBackend):
         return self._parse(rest.ImportOut, data)
 
     @staticmethod
-    def _imported(out: rest.ImportOut) -> ImportResult:
-        return ImportResult(out.imported, out.duplicates, out.existing, out.memories)
+    def _imported(out: rest.ImportOut) -> records.ImportResult:
+        return records.ImportResult(out.imported, out.duplicates, out.existing, out.memories)
 
-    async def link(self, src_id: str, link_type: str, dst_id: str) -> Link:
+    async def link(self, src_id: str, link_type: str, dst_id: str) -> records.Link:
         body = {"target_id": dst_id, "link_type": link_type}
         data = await self._call("POST", f"/api/memories/{_path_id(src_id)}/links", json=body)
         out = self._parse(wire_links.LinkOut, data)
-        return Link(out.src_id, out.link_type, out.dst_id)
+        return records.Link(out.src_id, out.link_type, out.dst_id)
 
-    async def unlink(self, src_id: str, dst_id: str, link_type: str) -> Link:
+    async def unlink(self, src_id: str, dst_id: str, link_type: str) -> records.Link:
         path = f"/api/memories/{_path_id(src_id)}/links/{_path_id(dst_id)}/{check_type(link_type)}"
         out = self._parse(wire_links.UnlinkOut, await self._call("DELETE", path)).unlinked
-        return Link(out.src_id, out.link_type, out.dst_id)
+        return records.Link(out.src_id, out.link_type, out.dst_id)
 
     # ------------------------------------------------------------------------------- reads
 
-    async def links_of(self, memory_id: str) -> LinksOf:
+    async def links_of(self, memory_id: str) -> records.LinksOf:
         data = await self._call("GET", f"/api/memories/{_path_id(memory_id)}/links")
         out = self._parse(wire_links.LinksOut, data)
-        return LinksOf(
+        return records.LinksOf(
             out.id,
             [item.model_dump() for item in out.links_out],
             [item.model_dump() for item in out.links_in],
@@ -261,7 +255,7 @@ class RemoteStore(MemoryBackend):
         out = self._parse(rest.ListOut, await self._call("GET", "/api/memories", params=params))
         return [_memory(m) for m in out.memories], out.total
 
-    async def recall(self, query: RecallQuery) -> list[tuple[Memory, float]]:
+    async def recall(self, query: records.RecallQuery) -> list[tuple[Memory, float]]:
         body = {
             "context": query.context,
             "expanded_query": query.expanded_query,

@@ -10,6 +10,7 @@ import aiosqlite
 
 from memory_core.clock import Clock
 from memoryd.store.db import Database
+from memoryd.store.statement import write_statement
 
 MAX_AGE_MS = 86_400_000
 
@@ -64,11 +65,6 @@ class CompactionMarkers:
 
     async def cleanup(self) -> int:
         cutoff = self.clock.now_ms() - MAX_AGE_MS
-
-        async def job(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(
-                "DELETE FROM compaction_markers WHERE created_ms < ?", (cutoff,)
-            )
-            return cursor.rowcount
-
-        return await self.db.write(job)
+        return await write_statement(
+            self.db, "DELETE FROM compaction_markers WHERE created_ms < ?", (cutoff,)
+        )

@@ -29,6 +29,7 @@ import aiosqlite
 from memory_core.clock import Clock
 from memory_core.model import Memory
 from memoryd.store.db import Database
+from memoryd.store.statement import write_statement
 
 Kind = Literal["briefed", "injected", "recalled", "stored"]
 # The kinds that count as use (memory_usage): a tool recalled it, or a prompt was about it.
@@ -173,11 +174,6 @@ class SessionTracker:
 
     async def cleanup(self) -> int:
         cutoff = self.clock.now_ms() - RETENTION_MS
-
-        async def job(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(
-                "DELETE FROM hook_session_memories WHERE at_ms < ?", (cutoff,)
-            )
-            return cursor.rowcount
-
-        return await self.db.write(job)
+        return await write_statement(
+            self.db, "DELETE FROM hook_session_memories WHERE at_ms < ?", (cutoff,)
+        )

@@ -10,10 +10,12 @@ import aiosqlite
 from memoryd.store.db import Database
 
 
-async def write_statement(db: Database, sql: str, params: Sequence[Any] = ()) -> None:
-    """Run `sql` with `params` on the writer connection, committed with its batch."""
+async def write_statement(db: Database, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run `sql` with `params` on the writer connection, committed with its batch; the rows
+    it changed."""
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        await conn.execute(sql, params)
+    async def job(conn: aiosqlite.Connection) -> int:
+        cursor = await conn.execute(sql, params)
+        return cursor.rowcount
 
-    await db.write(job)
+    return await db.write(job)

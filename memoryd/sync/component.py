@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -60,16 +60,7 @@ class SyncService:
         sensitive = self.engine.cipher is not None
         out.update(
             enabled=True,
-            replica_id=state.replica_id,
-            cursor=state.cursor,
-            queue_depth=state.queued,
-            parked=state.parked,
-            parked_errors=state.parked_errors,
-            quarantined=state.quarantined,
-            last_push_ms=state.last_push_ms,
-            last_pull_ms=state.last_pull_ms,
-            last_error=state.last_error,
-            server_offset_ms=state.server_offset_ms,
+            **asdict(state),
             failures=self.loop.failures,
             sensitive_syncing=sensitive,
             end_to_end=self.outbox.end_to_end,

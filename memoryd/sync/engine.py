@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -37,24 +38,18 @@ from memoryd.sync.state import new_replica_id, restamp
 __all__ = ["Queued", "RoundResult", "Status", "SyncEngine", "SyncStopped"]
 
 
+@dataclass(eq=False)
 class SyncEngine:
-    def __init__(
-        self,
-        store: MemoryStore,
-        client: SyncClient,
-        cipher: SyncCipher | None,
-        clock: Clock,
-        push_page: int = MAX_PUSH_OPS,
-        pull_limit: int = DEFAULT_PULL_LIMIT,
-        push_bytes: int = MAX_PUSH_BYTES,
-    ) -> None:
-        self.store = store
-        self.client = client
-        self.cipher = cipher
-        self.clock = clock
-        self.push_page = push_page
-        self.pull_limit = pull_limit
-        self.push_bytes = push_bytes
+    """What a round works with, all passed in (the engine keeps no state of its own: that is
+    in the database)."""
+
+    store: MemoryStore
+    client: SyncClient
+    cipher: SyncCipher | None
+    clock: Clock
+    push_page: int = MAX_PUSH_OPS
+    pull_limit: int = DEFAULT_PULL_LIMIT
+    push_bytes: int = MAX_PUSH_BYTES
 
     @property
     def db(self) -> Database:
@@ -369,7 +364,7 @@ class SyncEngine:
         return Status(
             replica_id=state["replica_id"],
             cursor=state["cursor"],
-            queued=counts[0],
+            queue_depth=counts[0],
             parked=counts[1],
             quarantined=quarantine[0],
             last_push_ms=state["last_push_ms"],

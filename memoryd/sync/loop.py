@@ -12,31 +12,26 @@ import asyncio
 import contextlib
 import logging
 import random
+from dataclasses import dataclass, field
 
 from memoryd.sync.engine import RoundResult, SyncEngine
 
 log = logging.getLogger("memoryd.sync")
 
 
+@dataclass(eq=False)
 class SyncLoop:
-    def __init__(
-        self,
-        engine: SyncEngine,
-        interval_s: float,
-        debounce_s: float = 2.0,
-        backoff_cap_s: float = 1800.0,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.engine = engine
-        self.interval_s = interval_s
-        self.debounce_s = debounce_s
-        self.backoff_cap_s = backoff_cap_s
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.failures = 0
-        self.last_result: RoundResult | None = None
-        self._lock = asyncio.Lock()
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    engine: SyncEngine
+    interval_s: float
+    debounce_s: float = 2.0
+    backoff_cap_s: float = 1800.0
+    rng: random.Random = field(default_factory=random.Random)  # jitter, not security
+    # Consecutive failed rounds (the backoff's exponent), and the last round's result.
+    failures: int = field(default=0, init=False)
+    last_result: RoundResult | None = field(default=None, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _dirty: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def notify_write(self) -> None:
         self._dirty.set()

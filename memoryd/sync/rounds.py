@@ -46,7 +46,7 @@ class RoundResult:
 class Status:
     replica_id: str
     cursor: int
-    queued: int
+    queue_depth: int  # ops waiting in the outbox, parked ones aside
     parked: int
     quarantined: int
     last_push_ms: int | None

@@ -82,15 +82,10 @@ class RawShim:
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[LoggedDaemon]:
-    with logged_daemon() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def raw(daemon: LoggedDaemon) -> Iterator[RawShim]:
-    """One shim for every frame: each test also checks that it survived the ones before."""
-    with closing(RawShim(daemon)) as session:
+def raw() -> Iterator[RawShim]:
+    """One shim, on a daemon of its own, for every frame: each test also checks that it
+    survived the ones before."""
+    with logged_daemon() as daemon, closing(RawShim(daemon)) as session:
         yield session
 
 

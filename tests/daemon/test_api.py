@@ -4,7 +4,6 @@ recall, secret, id prefixes, dedup, and the OpenAPI description."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import jsonschema
@@ -13,18 +12,12 @@ import pytest
 from memory_core.config import Settings
 from memoryd.api.app import create_app
 from tests.openapi import documented_routes, served_routes
-from tests.support import Daemon, running_daemon
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[Daemon]:
-    with running_daemon() as running:
-        yield running
+from tests.support import Daemon
 
 
 @pytest.fixture
-def client(shared: Daemon) -> httpx.Client:
-    return shared.client()
+def client(shared_daemon: Daemon) -> httpx.Client:
+    return shared_daemon.client()
 
 
 def store(client: httpx.Client, content: str, **fields: object) -> dict[str, object]:

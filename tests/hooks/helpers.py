@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tests import support
@@ -16,6 +18,15 @@ from tests.support import REPO, Daemon
 
 HOOK = REPO / "hooks" / "memory_hook.py"
 HOOK_MODULE = REPO / "hooks" / "_memory_hook.py"  # the code behind the HOOK entry point
+
+
+def load_hook() -> ModuleType:
+    """The hook's module, loaded from its file (hooks/ is no package the daemon imports)."""
+    spec = importlib.util.spec_from_file_location("_memory_hook", HOOK_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass

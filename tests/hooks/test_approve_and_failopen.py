@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import socketserver
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from mcp_shim.server import create_server
+from mcp_shim.tool_base import ShimState
 from tests.hooks.helpers import (
     HOOK,
     hook_env,
+    load_hook,
     pre_compact_event,
     prompt_event,
     run_hook,
@@ -27,18 +31,22 @@ from tests.support import short_tmpdir
 
 # The plugin-scoped names (plugin `memoryd`, server `memory`) and the manual server name.
 FORMS = ["mcp__plugin_memoryd_memory__{}", "mcp__memory__{}"]
-SAFE = [
-    "memory_recall",
-    "memory_get",
-    "memory_list",
-    "memory_count",
-    "memory_store",
-    "memory_update",
-    "memory_link",
-    "memory_unlink",
-    "memory_links",
-]
-GUARDED = ["memory_delete", "secret_get"]
+GUARDED = ["memory_delete", "secret_get"]  # they delete, or reveal a secret
+# The shim's tools, and the hook's list of those it approves (only reading or adding):
+# test_each_tool_the_shim_serves_is_approved_guarded_or_asked_about pins the list.
+SERVED = sorted(
+    tool.name for tool in asyncio.run(create_server(lambda: ShimState(None, None)).list_tools())
+)
+SAFE = sorted(load_hook().SAFE_TOOLS)
+# They hand memories to other users: asked about always.
+SHARING = [name for name in SERVED if "share" in name]
+
+
+def test_each_tool_the_shim_serves_is_approved_guarded_or_asked_about() -> None:
+    """A tool added to the shim must be sorted into one of the three on purpose."""
+    assert len(SHARING) == 6
+    assert set(SAFE) == set(SERVED) - set(GUARDED) - set(SHARING)
+    assert set(GUARDED) == load_hook().GUARDED_TOOLS
 
 
 @pytest.fixture
@@ -78,6 +86,15 @@ def test_delete_and_secret_get_still_ask(env: dict[str, str], form: str, tool: s
     env["MEMORY_AUTO_APPROVE_ALL"] = "1"
     out = run_hook("approve", tool_event("PermissionRequest", name), env).output()
     assert out is not None and out["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("tool", SHARING)
+def test_sharing_tools_always_ask(env: dict[str, str], form: str, tool: str) -> None:
+    env["MEMORY_AUTO_APPROVE_ALL"] = "1"
+    for event in ("PreToolUse", "PermissionRequest"):
+        run = run_hook("approve", tool_event(event, form.format(tool)), env)
+        assert run.returncode == 0 and run.stdout == ""
 
 
 @pytest.mark.parametrize(

@@ -123,26 +123,24 @@ def test_budget_caps_the_injected_text(daemon: Daemon, project: str) -> None:
 def test_session_start_digest_prefers_this_projects_preferences_and_decisions(
     daemon: Daemon, project: str
 ) -> None:
-    mine = store(
-        daemon,
-        "Decision: shopfront uses PostgreSQL 16 and never MySQL",
-        category="decisions",
-        project="shopfront",
-        importance=0.9,
-    )
-    store(
-        daemon,
-        "Decision: the unrelated-app uses MongoDB",
-        category="decisions",
-        project="unrelated-app",
-        importance=1.0,
-    )
-    hidden = store(
-        daemon,
-        "Preference: deploy key is ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
-        category="preferences",
-        project="shopfront",
-        importance=1.0,
+    # Another project's decision and a sensitive preference outweigh this project's decision.
+    mine, _, hidden = (
+        store(daemon, content, category=category, project=scope, importance=importance)
+        for content, category, scope, importance in [
+            (
+                "Decision: shopfront uses PostgreSQL 16 and never MySQL",
+                "decisions",
+                "shopfront",
+                0.9,
+            ),
+            ("Decision: the unrelated-app uses MongoDB", "decisions", "unrelated-app", 1.0),
+            (
+                "Preference: deploy key is ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+                "preferences",
+                "shopfront",
+                1.0,
+            ),
+        ]
     )
     run = run_hook(
         "session-start", session_start_event("s-start", "startup", project), for_daemon(daemon)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from memory_core.config import load_settings
-from tests.hooks.helpers import HOOK, HOOK_MODULE
-
-
-def load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_memory_hook", HOOK_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.hooks.helpers import HOOK, HOOK_MODULE, load_hook
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,13 @@ daemons pull."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
 
 from tests.hubs import HubHarness
+from tests.succession import QUESTION, store_succession
 
 UNKNOWN = "01900000-0000-7000-8000-000000000000"
 
@@ -38,18 +40,11 @@ async def test_hub_recall_ranks_a_superseded_memory_below_its_successor(
 ) -> None:
     """Regression: hub recall ignored `supersedes` and ranked the old decision first."""
     alice = hub.client("alice")
-    # The old one is short and says the question's words: alone it would win by far.
-    old = await _store(alice, "All CI pipelines run on CircleCI.")
-    new = await _store(
-        alice,
-        "CI moved from CircleCI to GitHub Actions in January; leftover folders can go.",
-        supersedes=old,
-    )
-    await _store(alice, "Pipelines for data live in Dagster.")
-    ranked = await _recall(alice, "Where do our CI pipelines run?")
+    old, new = await store_succession(functools.partial(_store, alice))
+    ranked = await _recall(alice, QUESTION)
     assert ranked.index(new) < ranked.index(old)
     for order in ("importance", "recency"):
-        ranked = await _recall(alice, "Where do our CI pipelines run?", sort_by=order)
+        ranked = await _recall(alice, QUESTION, sort_by=order)
         assert ranked.index(new) < ranked.index(old), order
 
 

@@ -5,7 +5,6 @@ answered 4xx, and `42` accepted wherever an id is."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,15 +13,9 @@ from tests.support import Daemon, running_daemon
 from tests.support import store as stored
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[Daemon]:
-    with running_daemon() as running:
-        yield running
-
-
 @pytest.fixture
-def client(shared: Daemon) -> httpx.Client:
-    return shared.client()
+def client(shared_daemon: Daemon) -> httpx.Client:
+    return shared_daemon.client()
 
 
 def store(client: httpx.Client, content: str, **fields: object) -> dict[str, object]:

@@ -10,20 +10,13 @@ import httpx
 
 from tests.hubs import KEYS
 from tests.remote.conftest import http_only_env
-from tests.support import HubServer, running_daemon
+from tests.support import HubServer, running_daemon, store
 from tests.sync.processes import sync_round as sync_now
-from tests.sync.processes import synced_daemon as _daemon
+from tests.sync.processes import synced_clients
 
 
 def _sync(client: httpx.Client) -> None:
     assert sync_now(client)["ok"]
-
-
-def _store(client: httpx.Client, content: str) -> str:
-    response = client.post("/api/memories", json={"content": content})
-    assert response.status_code == 201, response.text
-    memory_id: str = response.json()["id"]
-    return memory_id
 
 
 def _links(client: httpx.Client, memory_id: Any) -> dict[str, Any]:
@@ -36,12 +29,10 @@ def _links(client: httpx.Client, memory_id: Any) -> dict[str, Any]:
 def test_a_link_made_on_one_daemon_reaches_another_through_the_hub(
     hub_server: HubServer,
 ) -> None:
-    a, b = _daemon(hub_server), _daemon(hub_server)
-    try:
-        ca, cb = a.client(), b.client()
-        old = _store(ca, "The release train leaves every Tuesday")
-        new = _store(ca, "Releases go out on demand now, no train any more")
-        part = _store(ca, "Release checklist item: tag the image")
+    with synced_clients(hub_server, hub_server) as (ca, cb):
+        old = store(ca, "The release train leaves every Tuesday")
+        new = store(ca, "Releases go out on demand now, no train any more")
+        part = store(ca, "Release checklist item: tag the image")
         for src, dst, kind in ((new, old, "supersedes"), (part, new, "part-of")):
             body = {"target_id": dst, "link_type": kind}
             assert ca.post(f"/api/memories/{src}/links", json=body).status_code == 200
@@ -68,16 +59,13 @@ def test_a_link_made_on_one_daemon_reaches_another_through_the_hub(
         _sync(ca)
         assert _links(ca, part)["links_out"] == []
         assert _links(ca, new)["links_in"] == []
-    finally:
-        a.stop()
-        b.stop()
 
 
 def test_http_only_daemon_links_on_the_hub(hub_server: HubServer) -> None:
     with running_daemon(**http_only_env(hub_server.url)) as daemon:
         client = daemon.client()
-        first = _store(client, "HTTP-only link test: the heron service")
-        second = _store(client, "HTTP-only link test: the heron service's runbook")
+        first = store(client, "HTTP-only link test: the heron service")
+        second = store(client, "HTTP-only link test: the heron service's runbook")
         body = {"target_id": first, "link_type": "see-also"}
         answer = client.post(f"/api/memories/{second}/links", json=body)
         assert answer.status_code == 200, answer.text

@@ -3,6 +3,7 @@ never ranks above its successor, and comes back when the successor is deleted.""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import aiosqlite
@@ -11,6 +12,7 @@ import pytest
 from memory_core.errors import InvalidInput
 from memoryd.store.memories import Change, MemoryStore, NewMemory, RecallQuery
 from memoryd.store.succession import successors_sql
+from tests.succession import QUESTION, store_succession
 
 
 async def _store(store: MemoryStore, content: str, **fields: object) -> str:
@@ -24,19 +26,10 @@ async def _ranked(store: MemoryStore, context: str, **query: object) -> list[str
 
 
 async def test_the_successor_ranks_above_the_memory_it_replaces(store: MemoryStore) -> None:
-    # The old one is short and says the question's words: alone it would win by far.
-    old = await _store(store, "All CI pipelines run on CircleCI.")
-    new = await _store(
-        store,
-        "CI moved from CircleCI to GitHub Actions in January; leftover folders can go.",
-        supersedes=old,
-    )
-    await _store(store, "Pipelines for data live in Dagster.")
-    ranked = await _ranked(store, "Where do our CI pipelines run?")
+    old, new = await store_succession(functools.partial(_store, store))
+    ranked = await _ranked(store, QUESTION)
     assert ranked.index(new) < ranked.index(old)
-    scores = dict(
-        (m.id, s) for m, s in await store.recall(RecallQuery("Where do our CI pipelines run?"))
-    )
+    scores = dict((m.id, s) for m, s in await store.recall(RecallQuery(QUESTION)))
     assert scores[old] <= scores[new] / 2
     assert (await store.get(new)).supersedes == old
     assert (await store.get(old)).supersedes is None  # the older one is kept as it was

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,20 @@ def synced_daemon(hub: HubServer, cwd: Path | None = None, **extra_env: str) -> 
         **extra_env,
     )
     return Daemon(home, env, cwd=cwd).start()
+
+
+@contextmanager
+def synced_clients(*hubs: HubServer) -> Iterator[list[httpx.Client]]:
+    """A synced daemon per hub named (one hub named twice: two of alice's machines on it), and a
+    client of each; the daemons stop after, those started if one fails to start."""
+    daemons: list[Daemon] = []
+    try:
+        for hub in hubs:
+            daemons.append(synced_daemon(hub))
+        yield [daemon.client() for daemon in daemons]
+    finally:
+        for daemon in daemons:
+            daemon.stop()
 
 
 def sync_round(client: httpx.Client) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.hubs import KEYS
 from tests.support import Daemon, HubServer, run_module
-from tests.sync.processes import sync_round, synced_daemon
+from tests.sync.processes import sync_round, synced_clients
 
 
 def _recall(client: httpx.Client, text: str) -> list[str]:
@@ -21,9 +21,7 @@ def _recall(client: httpx.Client, text: str) -> list[str]:
 def test_two_daemons_converge_through_the_hub_and_survive_an_outage(
     hub_server: HubServer,
 ) -> None:
-    a, b = synced_daemon(hub_server), synced_daemon(hub_server)
-    try:
-        ca, cb = a.client(), b.client()
+    with synced_clients(hub_server, hub_server) as (ca, cb):
         stored = ca.post("/api/memories", json={"content": "The staging cluster is in eu-west-1"})
         assert stored.status_code == 201
         mid = stored.json()["id"]
@@ -56,9 +54,6 @@ def test_two_daemons_converge_through_the_hub_and_survive_an_outage(
         found = _recall(cb, "offline note kafka")
         assert len(found) == len(set(found)) == 3  # converged, no duplicates
         assert ca.get("/api/sync/status").json()["queue_depth"] == 0
-    finally:
-        a.stop()
-        b.stop()
 
 
 def test_sync_status_without_a_key_says_why(daemon: Daemon) -> None:

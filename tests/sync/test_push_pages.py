@@ -124,7 +124,7 @@ async def test_an_op_over_the_hubs_limit_is_set_aside_and_the_rest_flows(
     assert result.pushed == 11 and result.parked == 1
     assert await hub.head() == 11
     status = await a.engine.status()
-    assert status.queued == 0 and status.parked == 1
+    assert status.queue_depth == 0 and status.parked == 1
     assert status.parked_errors and status.parked_errors[0].startswith("payload_too_large")
     assert "push limit" in status.parked_errors[0]
     async with (

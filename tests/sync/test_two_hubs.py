@@ -14,7 +14,7 @@ import pytest
 
 from tests.hubs import KEYS, hub_env
 from tests.support import HubServer
-from tests.sync.processes import sync_round, synced_daemon
+from tests.sync.processes import sync_round, synced_clients
 
 
 @pytest.fixture
@@ -55,9 +55,7 @@ def test_two_daemons_through_two_hub_processes_on_one_database_converge(
     two_hubs: tuple[HubServer, HubServer],
 ) -> None:
     first, second = two_hubs
-    a, b = synced_daemon(first), synced_daemon(second)
-    try:
-        ca, cb = a.client(), b.client()
+    with synced_clients(first, second) as (ca, cb):
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(_write_and_sync, (ca, cb), ("a", "b")))
         _sync(ca)
@@ -89,9 +87,6 @@ def test_two_daemons_through_two_hub_processes_on_one_database_converge(
             assert pulled == list(range(1, 402))
         assert ca.get("/api/sync/status").json()["queue_depth"] == 0
         assert cb.get("/api/sync/status").json()["queue_depth"] == 0
-    finally:
-        a.stop()
-        b.stop()
 
 
 def test_a_viewer_session_lives_in_the_hub_process_that_opened_it(
