@@ -8,12 +8,19 @@ starts (it loads them and has nothing to embed). Latency does not depend on the 
 values (the same product over 10k x 384, the same query embedding), and embedding 10k
 memories first would take minutes of both cores on this shared machine.
 
-    .venv/bin/python bench/semantic_hook_latency.py [--runs 160]
+    .venv/bin/python bench/semantic_hook_latency.py [--runs 160] [--code DIR]
+
+`--code DIR` runs the daemon from another source tree (`git archive <commit> | tar -x -C DIR`),
+so that two commits can be compared in one sitting, alternately, under the same load. Besides
+wall times it prints the daemon's CPU per request (/proc/<pid>/stat, whatever the machine's
+load), split between the event loop's thread and the others (SQLite connections, the query
+embedding and the vector product), and the daemon alone answering 8 prompt requests at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -38,10 +45,16 @@ from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
 SIZE = 10_000
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process: the daemon's cost, whatever the machine's load."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_s(pid: int, stat: str = "") -> float:
+    """User + system CPU seconds of a process (or of one of its threads, `stat`): the daemon's
+    cost, whatever the machine's load."""
+    fields = Path(stat or f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loop_cpu_s(pid: int) -> float:
+    """The CPU seconds of the daemon's main thread, the one running the event loop."""
+    return cpu_s(pid, f"/proc/{pid}/task/{pid}/stat")
 
 
 def random_vectors(db: Path) -> None:
@@ -65,6 +78,7 @@ def random_vectors(db: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=160)
+    parser.add_argument("--code", type=Path, help="run the daemon from this source tree")
     args = parser.parse_args()
     rng = random.Random(7)
     rare = hl.vocabulary(rng)
@@ -75,14 +89,14 @@ def main() -> None:
         ANTHROPIC_API_KEY="sk-bench",
         ANTHROPIC_BASE_URL="http://127.0.0.1:9",
     )
-    daemon = Daemon(home, env).start()
+    daemon = Daemon(home, env, cwd=args.code).start()
     try:
         hl.fill(daemon.client(timeout=120), SIZE, 0, rng, rare)
     finally:
         daemon.stop()
     random_vectors(daemon.db)
     env["MEMORY_SEMANTIC"] = "1"
-    daemon = Daemon(home, env).start()
+    daemon = Daemon(home, env, cwd=args.code).start()
     try:
         client = daemon.client(timeout=120)
         print(f"<!-- {hl.settle(client)} -->")
@@ -127,11 +141,22 @@ def main() -> None:
         print(hook_load.row("prompt hook, 1 session", hook_load.load(prompt, args.runs, 1), alone))
         bare8 = hook_load.burst(bare, args.runs, 8)
         print(hook_load.row("`python -S -c pass`, 8 at once (bursts)", bare8, None))
-        before = cpu_s(pid)
+        before, before_loop = cpu_s(pid), loop_cpu_s(pid)
         hooks8 = hook_load.burst(prompt, args.runs, 8)
         hook_cpu_ms = (cpu_s(pid) - before) / len(hooks8.wall) * 1000
+        loop_ms = (loop_cpu_s(pid) - before_loop) / len(hooks8.wall) * 1000
         print(hook_load.row("prompt hook, 8 at once (bursts)", hooks8, bare8))
-        print(f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms")
+        events = [prompt(0, 0)[1] for _ in range(args.runs)]
+        before = cpu_s(pid)
+        alone8 = asyncio.run(hl.daemon_bursts(daemon.async_client(timeout=120), events, 8))
+        alone_cpu_ms = (cpu_s(pid) - before) / len(alone8.wall) * 1000
+        alone_row = "daemon only: POST /api/hooks/prompt, 8 at once (bursts)"
+        print(hook_load.row(alone_row, alone8, None))
+        print(
+            f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms "
+            f"({loop_ms:.1f} ms of it on the event loop's thread), per prompt request without "
+            f"hook processes {alone_cpu_ms:.1f} ms"
+        )
 
         def p95(samples: hook_load.Samples) -> float:
             return hook_load.percentile(samples.wall, 0.95)

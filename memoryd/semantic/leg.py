@@ -220,21 +220,27 @@ class SemanticLeg:
         """The background task: sync, then wait for the next commit (or a reindex)."""
         loop = asyncio.get_running_loop()
         async with aiosqlite.connect(self.db.path) as watch:
-            version = -1
+            version, changes = -1, -1
             last_embedded = loop.time()
             while True:
                 async with watch.execute("PRAGMA data_version") as cursor:
                     row = await cursor.fetchone()
                 current = int(row[0]) if row else 0
-                if current != version or self._wake.is_set():
-                    self._wake.clear()
+                seen = changes
+                if current != version:  # a commit; most touch no memory (store/migrations.py)
                     version = current
+                    async with watch.execute("SELECT n FROM semantic_changes") as cursor:
+                        row = await cursor.fetchone()
+                    changes = int(row[0]) if row else 0
+                if changes != seen or self._wake.is_set():
+                    self._wake.clear()
                     try:
                         if await self.sync_once():
                             last_embedded = loop.time()
                             await asyncio.to_thread(release_freed_memory)
                     except Exception:  # keep the daemon serving lexical recall regardless
                         log.exception("semantic indexing failed; retrying on the next write")
+                        changes = -1  # any next commit retries, not only a memory's
                 idle = loop.time() - last_embedded >= self.idle_release_s
                 if idle and self.embedder.batches_loaded:
                     self.embedder.release_batches()

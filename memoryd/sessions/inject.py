@@ -191,11 +191,13 @@ class HookService:
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
         relevant: list[Memory] = []
         hits: list[Recalled] = []
+        # Found once: it looks for .git in every parent directory, on the event loop.
+        project = project_for(cwd)
         if not trivial(prompt):
             hits = await self.store.recall_evidence(
                 RecallQuery(
                     context=prompt,
-                    project=project_for(cwd),
+                    project=project,
                     limit=RECALL_POOL,
                     include_sensitive=False,
                 )
@@ -231,7 +233,7 @@ class HookService:
             self.journal.record(
                 session_id,
                 "prompt",
-                project_for(cwd),
+                project,
                 journal.candidates(hits, injected),
                 journal.prompt_preview(prompt),
             )
