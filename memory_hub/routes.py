@@ -116,9 +116,15 @@ async def list_memories(request: Request) -> Response:
 
 
 async def get_memory(request: Request) -> Response:
+    """One memory; the caller's own with its links both ways, as GET /api/memories/{id}/links
+    shows them (a shared memory's links are its owner's business)."""
     who = await user(request)
     found = await sharing.get(hub(request), who, request.path_params["id"])
-    return JSONResponse(original.memory(found, who))
+    shaped = original.memory(found, who)
+    if shaped["owner"] == who:
+        both = await links.links_of(hub(request), who, shaped["uuid"])
+        shaped.update(links_out=both["links_out"], links_in=both["links_in"])
+    return JSONResponse(shaped)
 
 
 async def update_memory(request: Request) -> Response:
