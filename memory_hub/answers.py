@@ -36,6 +36,37 @@ class HubAuthCheckOut(BaseModel):
     user_id: str
 
 
+class HubLinkedOut(BaseModel):
+    """One end of a link, seen from the other."""
+
+    id: int = OwnId
+    uuid: str
+    type: str
+
+
+class HubLinkOut(BaseModel):
+    """A link in the original's shape: the two memories' integer ids, their UUIDs beside."""
+
+    src_id: int = OwnId
+    dst_id: int = OwnId
+    link_type: str
+    src_uuid: str
+    dst_uuid: str
+
+
+class HubUnlinkOut(BaseModel):
+    unlinked: HubLinkOut
+
+
+class HubLinksOut(BaseModel):
+    """A memory's links: to the live memories it links to, and from those linking to it."""
+
+    id: int = OwnId
+    uuid: str
+    links_out: list[HubLinkedOut]
+    links_in: list[HubLinkedOut]
+
+
 class HubMemoryOut(ShownMemory[int | str, str]):
     """A memory in the original's shape (memory_hub.original.memory)."""
 
@@ -49,6 +80,10 @@ class HubMemoryOut(ShownMemory[int | str, str]):
     # Only on a shared memory read by its id or listed in shared-with-me.
     permission: Permission | None = None
     secret_get: bool | None = None
+    # Only on GET /api/memories/{id} of the caller's own memory: its links, as
+    # GET /api/memories/{id}/links answers them.
+    links_out: list[HubLinkedOut] | None = None
+    links_in: list[HubLinkedOut] | None = None
 
 
 class HubScoredMemoryOut(HubMemoryOut):

@@ -23,6 +23,7 @@ from memory_hub.memories import Hub
 from memory_hub.metrics import Metrics, MetricsMiddleware
 from memory_hub.migrations import migrate
 from memory_hub.sealing import LocalSealer, NoSealer, Sealer, VaultTransitSealer
+from memory_hub.viewer_sessions import HubSessions
 from memory_viewer import hub_viewer
 
 
@@ -32,6 +33,8 @@ def create_app(
     vault_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     metrics = Metrics()
+    the_clock = clock or SystemClock()
+    viewer_sessions = HubSessions(the_clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,10 +58,10 @@ def create_app(
             elif settings.encryption_key:
                 sealer = LocalSealer(settings.encryption_key)
             app.state.settings = settings
-            the_clock = clock or SystemClock()
-            limits = Limits(settings.quotas, the_clock)
+            limits = Limits(settings.quotas, the_clock, pool)
             app.state.limits = limits
-            app.state.keys = KeyRing(settings.keys, limits)
+            keys = app.state.keys = KeyRing(settings.keys, limits)
+            viewer_sessions.attach(pool, keys)
             app.state.metrics = metrics
             app.state.hub = Hub(
                 pool=pool,
@@ -85,5 +88,6 @@ def create_app(
     )
     # The memory viewer (docs/viewer.md): pages behind a login with the user's API key, calling
     # this app's own REST API in process, so every read and write is scoped as the API scopes it.
-    app.mount("/ui", hub_viewer(httpx.ASGITransport(app=app)))
+    # Its sessions are in the database: any instance serves any of them (docs/hub.md).
+    app.mount("/ui", hub_viewer(httpx.ASGITransport(app=app), viewer_sessions, the_clock))
     return app

@@ -106,14 +106,14 @@ REST_ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/memories/{id}/links",
         routes.link,
         reads=links.LinkIn,
-        answer=links.LinkOut,
+        answer=answers.HubLinkOut,
     ),
-    endpoint("GET", "/api/memories/{id}/links", routes.links_of, answer=links.LinksOut),
+    endpoint("GET", "/api/memories/{id}/links", routes.links_of, answer=answers.HubLinksOut),
     endpoint(
         "DELETE",
         "/api/memories/{id}/links/{dst}/{type}",
         routes.unlink,
-        answer=links.UnlinkOut,
+        answer=answers.HubUnlinkOut,
     ),
     endpoint("GET", "/api/memories/{id}", routes.get_memory, answer=answers.HubMemoryOut),
     endpoint(

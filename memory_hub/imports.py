@@ -31,8 +31,10 @@ from memory_core.clock import ms_from_iso
 from memory_core.errors import InvalidInput
 from memory_core.http.bodies import validation_message
 from memory_core.ids import uuid7
-from memory_core.model import check_id, check_time_ms
+from memory_core.links import check_listed
+from memory_core.model import check_id, check_time_ms, is_id
 from memory_core.wire import rest
+from memory_hub import import_links
 from memory_hub.db import user_tx
 from memory_hub.ids import adopt_numbers, parse_num, reserve_numbers
 from memory_hub.memories import Hub, Write
@@ -66,6 +68,9 @@ class _Row:
     has_id: bool
     given_time: bool  # created_at was sent: a sealed row without an id is matched on it
     duplicate: bool = False  # it names a memory already held by its content
+    # An export line's `supersedes` and other links (memory_hub.import_links).
+    supersedes: str | None = None
+    links: import_links.Pairs = field(default_factory=list)
 
 
 def imported_time(name: str, iso: str | None) -> int | None:
@@ -124,6 +129,7 @@ async def import_items(
                 elif item.id is not None:
                     num = parse_num(item.id)
                 sealed = await hub.sealed(user, memory_id, {**fields, "created_ms": created or now})
+                pairs = check_listed(item.links, is_id) if item.links is not None else []
         except InvalidInput as exc:
             if not skip_invalid:
                 raise
@@ -134,7 +140,10 @@ async def import_items(
             continue
         if num is not None:
             numbers[memory_id] = num
-        rows.append(_Row(index, sealed, item.id is not None, created is not None))
+        supersedes = item.supersedes.lower() if item.supersedes else None
+        rows.append(
+            _Row(index, sealed, item.id is not None, created is not None, False, supersedes, pairs)
+        )
     async with user_tx(hub.pool, user) as conn:
         done.results = await _store(hub, conn, user, rows, numbers)
     return done
@@ -152,11 +161,13 @@ async def _store(
         [write.entity for write in prepared],
     )
     known = {row["id"] for row in held}
-    fresh: list[Write] = []
-    for write in prepared:
-        if write.entity not in known:
-            known.add(write.entity)  # the same id twice in one import: the first one counts
-            fresh.append(write)
+    new_rows: list[_Row] = []
+    for row in rows:
+        if row.write.entity not in known:
+            known.add(row.write.entity)  # the same id twice in one import: the first one counts
+            new_rows.append(row)
+    await import_links.keep_supersedes(conn, user, [(r.write, r.supersedes) for r in new_rows])
+    fresh = [row.write for row in new_rows]
     if fresh:
         wanted = {w.entity: numbers[w.entity] for w in fresh if w.entity in numbers}
         last_before = await reserve_numbers(conn, user, wanted)
@@ -189,6 +200,8 @@ async def _store(
             }
         )
         imported.discard(entity)  # a second item with that id only found it
+    listed = [(str(result["id"]), row.links) for row, result in zip(rows, results, strict=True)]
+    await import_links.restore(hub, conn, user, [(src, pairs) for src, pairs in listed if pairs])
     return results
 
 

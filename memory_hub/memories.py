@@ -105,8 +105,8 @@ class Hub:
     async def write(self, conn: asyncpg.Connection, user: str, batch: list[Write]) -> None:
         """Append the hub's own ops for REST writes (one per put, together) and keep the
         contents it sealed in their rows. Each put or delete is one op of the user's rate."""
-        self.limits.charge_ops(user, len(batch))
         state = await oplog.lock_user(conn, user)
+        self.limits.spend_ops(user, state.ops, len(batch))
         if state.end_to_end:
             raise EndToEndMode(E2E_MESSAGE)
         async with self.limits.storage(conn, user, all(w.kind == "del" for w in batch)):

@@ -19,6 +19,8 @@ Step = Callable[[asyncpg.Connection], Awaitable[None]]
 USER_TABLES = ("hub_users", "ops", "tombstones", "memories")
 # Tables of rows between two users, emptied with the user tables (tests.hubs.reset).
 SHARE_TABLES = ("memory_shares", "tag_shares")
+# What instances share besides users' data (step 9), emptied with them too.
+STATE_TABLES = ("hub_auth_failures", "hub_viewer_sessions")
 
 _V1 = """
 CREATE TABLE hub_meta (
@@ -318,6 +320,34 @@ async def _v7_links(conn: asyncpg.Connection) -> None:
     await conn.execute(_V7)
 
 
+# State every hub instance shares, so none needs a sticky client (docs/hub.md "Several
+# instances"): a user's ops-per-minute bucket beside the counters its writes already lock (NULL
+# tokens: full), an address's failed-key bucket, and the viewer's sessions (a hash of the
+# cookie's id and of the API key, never either). Neither new table holds memory content; both
+# are read before a user is known, so row-level security, keyed on that user, does not apply.
+_V9 = """
+ALTER TABLE hub_users ADD COLUMN ops_tokens double precision, ADD COLUMN ops_stamp_ms bigint;
+CREATE TABLE hub_auth_failures (
+    address text PRIMARY KEY,
+    tokens double precision NOT NULL,
+    stamp_ms bigint NOT NULL,
+    spent boolean NOT NULL  -- whether the last failure was counted (false: it was throttled)
+);
+CREATE INDEX hub_auth_failures_stamp ON hub_auth_failures (stamp_ms);
+CREATE TABLE hub_viewer_sessions (
+    id_hash bytea PRIMARY KEY,
+    user_id text NOT NULL,
+    key_hash bytea NOT NULL,
+    expires_ms bigint NOT NULL
+);
+CREATE INDEX hub_viewer_sessions_expiry ON hub_viewer_sessions (expires_ms);
+"""
+
+
+async def _v9_shared_state(conn: asyncpg.Connection) -> None:
+    await conn.execute(_V9)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "tables", _v1),
     (2, "row-level security", _v2_rls),
@@ -327,6 +357,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (6, "sharing", _v6_sharing),
     (7, "links", _v7_links),
     (8, "usage counters", _v8_usage_counters),
+    (9, "shared limits and viewer sessions", _v9_shared_state),
 ]
 
 

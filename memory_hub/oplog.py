@@ -20,7 +20,7 @@ from memory_core.errors import ClockSkew, InvalidInput, InvalidOp, OpCollision, 
 from memory_core.hlc import check_remote, pack, wall_ms
 from memory_core.model import SYNCED_FIELDS, Memory
 from memory_core.wire import sync
-from memory_hub.limits import Limits
+from memory_hub.limits import Bucket, Limits
 
 
 @dataclass
@@ -29,30 +29,35 @@ class UserRow:
     hlc: int
     replica_seq: int
     end_to_end: bool
+    ops: Bucket  # the user's ops-per-minute bucket (memory_hub.limits)
 
 
 async def lock_user(conn: asyncpg.Connection, user: str) -> UserRow:
     """Create the user's counter row if needed and lock it until commit: every write of one
-    user is serialised here, so sequence order equals commit order."""
+    user is serialised here, so sequence order equals commit order (and the rate bucket the
+    row holds is spent by one write at a time, whichever instance runs it)."""
     row = await conn.fetchrow(
         "INSERT INTO hub_users (user_id) VALUES ($1) ON CONFLICT (user_id) "
         "DO UPDATE SET user_id = EXCLUDED.user_id "
-        "RETURNING next_seq, hlc, replica_seq, end_to_end",
+        "RETURNING next_seq, hlc, replica_seq, end_to_end, ops_tokens, ops_stamp_ms",
         user,
     )
     assert row is not None
-    return UserRow(row["next_seq"], row["hlc"], row["replica_seq"], row["end_to_end"])
+    bucket = Bucket(row["ops_tokens"], row["ops_stamp_ms"])
+    return UserRow(row["next_seq"], row["hlc"], row["replica_seq"], row["end_to_end"], bucket)
 
 
 async def save_user(conn: asyncpg.Connection, user: str, state: UserRow) -> None:
     await conn.execute(
-        "UPDATE hub_users SET next_seq = $2, hlc = $3, replica_seq = $4, end_to_end = $5 "
-        "WHERE user_id = $1",
+        "UPDATE hub_users SET next_seq = $2, hlc = $3, replica_seq = $4, end_to_end = $5, "
+        "ops_tokens = $6, ops_stamp_ms = $7 WHERE user_id = $1",
         user,
         state.next_seq,
         state.hlc,
         state.replica_seq,
         state.end_to_end,
+        state.ops.tokens,
+        state.ops.stamp_ms,
     )
 
 
@@ -379,6 +384,7 @@ async def push(
     conn: asyncpg.Connection, user: str, ops: list[sync.Op], now_ms: int, limits: Limits
 ) -> tuple[list[sync.Ack], int]:
     state = await lock_user(conn, user)
+    limits.spend_ops(user, state.ops, len(ops))
     # Over a quota, the whole push rolls back.
     async with limits.storage(conn, user, all(op.kind == "del" for op in ops)):
         acks = await append_many(conn, user, state, ops, now_ms)

@@ -46,8 +46,8 @@ def hub(request: Request) -> Hub:
     return app_state(request, "hub", Hub)
 
 
-def user(request: Request) -> str:
-    return app_state(request, "keys", KeyRing).authenticate(request)
+async def user(request: Request) -> str:
+    return await app_state(request, "keys", KeyRing).authenticate(request)
 
 
 def settings(request: Request) -> HubSettings:
@@ -92,23 +92,23 @@ MemoryAction = Callable[[Hub, str, str], Awaitable[dict[str, Any]]]
 
 async def _on_named_memory(request: Request, action: MemoryAction) -> Response:
     """Authenticate the caller, then answer what `action` makes of the memory the path names."""
-    who = user(request)
+    who = await user(request)
     return JSONResponse(await action(hub(request), who, request.path_params["id"]))
 
 
 async def auth_check(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "user_id": user(request)})
+    return JSONResponse({"status": "ok", "user_id": await user(request)})
 
 
 async def create_memory(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, rest.MemoryIn)
     created = await hub(request).create(who, body)
     return JSONResponse(original.stored(created))  # 200, as the original answers a store
 
 
 async def list_memories(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     page = await hub(request).page(who, read_query(request, rest.ListQuery))
     return JSONResponse(
         {"memories": [original.memory(m, who) for m in page["memories"]], "total": page["total"]}
@@ -116,13 +116,19 @@ async def list_memories(request: Request) -> Response:
 
 
 async def get_memory(request: Request) -> Response:
-    who = user(request)
+    """One memory; the caller's own with its links both ways, as GET /api/memories/{id}/links
+    shows them (a shared memory's links are its owner's business)."""
+    who = await user(request)
     found = await sharing.get(hub(request), who, request.path_params["id"])
-    return JSONResponse(original.memory(found, who))
+    shaped = original.memory(found, who)
+    if shaped["owner"] == who:
+        both = await links.links_of(hub(request), who, shaped["uuid"])
+        shaped.update(links_out=both["links_out"], links_in=both["links_in"])
+    return JSONResponse(shaped)
 
 
 async def update_memory(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, rest.MemoryPatch)
     changed = await sharing.update(hub(request), who, request.path_params["id"], body)
     memory = original.memory(changed, who)
@@ -134,7 +140,7 @@ async def delete_memory(request: Request) -> Response:
 
 
 async def recall(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, rest.RecallIn)
     found = await run_recall(hub(request), who, body)
     return JSONResponse({"memories": [original.memory(m, who) for m in found]})
@@ -145,7 +151,7 @@ async def secret(request: Request) -> Response:
 
 
 async def link(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, wire_links.LinkIn)
     found = await links.link(
         hub(request), who, request.path_params["id"], body.link_type, body.target()
@@ -154,7 +160,7 @@ async def link(request: Request) -> Response:
 
 
 async def unlink(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     params = request.path_params
     found = await links.unlink(hub(request), who, params["id"], params["dst"], params["type"])
     return JSONResponse(found)
@@ -168,7 +174,7 @@ async def feed(request: Request) -> Response:
     """The original project's `/api/memories/sync`. Its clients read the answer whole (a full
     resync deletes what is not in it), so by default it is whole; `limit` (capped at
     `FEED_PAGE_MAX`) and `after` (the previous page's `next`) page it for clients that opt in."""
-    who = user(request)
+    who = await user(request)
     query = request.query_params
     since = query.get("since")
     since_ms = None
@@ -212,12 +218,12 @@ def _feed_cursor(text: str | None) -> tuple[int, str] | None:
 
 
 async def migrate_secrets(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     return JSONResponse({"migrated": await hub(request).migrate_secrets(who)})
 
 
 async def import_memories(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     query = read_query(request, ImportQuery)
     raw = await read_bytes(request, IMPORT_LIMIT)
     data: Any = parse_json(raw) if raw.strip() else None
@@ -234,17 +240,17 @@ async def import_memories(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     return JSONResponse(await hub(request).stats(who))
 
 
 async def categories(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     return JSONResponse(await original.categories(hub(request).pool, who))
 
 
 async def tags(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     return JSONResponse(await original.tags(hub(request).pool, who))
 
 
@@ -280,7 +286,7 @@ def parse_push(raw: bytes, limits: HubSettings) -> sync.PushRequest:
 
 
 async def push(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     await hub(request).limits.admit(who)
     limits = settings(request)
     raw = await read_bytes(request, limits.max_push_bytes)
@@ -290,8 +296,8 @@ async def push(request: Request) -> Response:
     the_hub = hub(request)
     now = the_hub.clock.now_ms()
     oplog.check_ops(body.ops, now, limits.max_future_skew_ms, the_hub.replica_id)
-    await the_hub.limits.charge_ops_or_wait(who, len(body.ops))  # every op counts, as REST's
-    async with user_tx(the_hub.pool, who) as conn:
+    # Every op counts against the user's rate, as REST's do, spent in the push's transaction.
+    async with the_hub.limits.refusals_delayed(), user_tx(the_hub.pool, who) as conn:
         acks, head = await oplog.push(conn, who, list(body.ops), now, the_hub.limits)
     counter = metrics_of(request)
     for ack in acks:
@@ -301,7 +307,7 @@ async def push(request: Request) -> Response:
 
 
 async def pull(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     after = int_param(request, "after", 0, 0, (1 << 63) - 1)
     limit = int_param(request, "limit", sync.DEFAULT_PULL_LIMIT, 1, sync.MAX_PULL_LIMIT)
     own = _own_ops(request)

@@ -18,7 +18,7 @@ def _users(request: Request) -> frozenset[str]:
 
 
 async def share_memory(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, wire.ShareIn)
     memory_id = request.path_params["id"]
     return JSONResponse(
@@ -27,7 +27,7 @@ async def share_memory(request: Request) -> Response:
 
 
 async def unshare_memory(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     params = request.path_params
     return JSONResponse(
         await sharing.unshare_memory(hub(request), who, params["id"], params["user"])
@@ -35,26 +35,26 @@ async def unshare_memory(request: Request) -> Response:
 
 
 async def share_tag(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, wire.ShareTagIn)
     return JSONResponse(await sharing.share_tag(hub(request), _users(request), who, body))
 
 
 async def unshare_tag(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     body = await read_model(request, wire.UnshareTagIn)
     return JSONResponse(await sharing.unshare_tag(hub(request), who, body))
 
 
 async def shared_with_me(request: Request) -> Response:
-    who = user(request)
+    who = await user(request)
     found = await sharing.shared_with_me(hub(request), who)
     return JSONResponse({"memories": [original.memory(m, who) for m in found["memories"]]})
 
 
 async def my_shares(request: Request) -> Response:
-    return JSONResponse(await sharing.my_shares(hub(request), user(request)))
+    return JSONResponse(await sharing.my_shares(hub(request), await user(request)))
 
 
 async def users(request: Request) -> Response:
-    return JSONResponse(await sharing.users(hub(request), user(request), _users(request)))
+    return JSONResponse(await sharing.users(hub(request), await user(request), _users(request)))

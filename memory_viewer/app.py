@@ -21,7 +21,7 @@ from memory_viewer.guard import Guard, Policy
 from memory_viewer.pages import learned, memory, search, status, transfer, trash
 from memory_viewer.pages import sessions as session_pages
 from memory_viewer.render import environment, page
-from memory_viewer.sessions import OneTimeTokens, SessionStore
+from memory_viewer.sessions import MemorySessions, OneTimeTokens, SessionStore
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -77,10 +77,12 @@ def create_viewer(
     key_login: bool,
     site_name: str,
     clock: Clock | None = None,
+    sessions: SessionStore | None = None,
 ) -> Viewer:
-    """The viewer over the memory API that `client` reaches (its owner closes it)."""
+    """The viewer over the memory API that `client` reaches (its owner closes it), its
+    sessions in `sessions` (by default in this process's memory)."""
     clock = clock or SystemClock()
-    sessions = SessionStore(clock)
+    sessions = sessions or MemorySessions(clock)
     tokens = OneTimeTokens(clock)
     routes = [
         *login.ROUTES,
@@ -119,9 +121,15 @@ def daemon_viewer(client: httpx.AsyncClient, port: int, clock: Clock | None = No
     return create_viewer(client, policy, key_login=False, site_name="memoryd", clock=clock)
 
 
-def hub_viewer(transport: httpx.AsyncBaseTransport, clock: Clock | None = None) -> Starlette:
+def hub_viewer(
+    transport: httpx.AsyncBaseTransport, sessions: SessionStore, clock: Clock | None = None
+) -> Starlette:
     """The hub's viewer, to mount (at /ui): it calls the hub's REST API through `transport`
-    (the hub app itself, in process) with the logged-in user's API key."""
+    (the hub app itself, in process) with the logged-in user's API key; its sessions are the
+    hub's (`sessions`: in its database, so any instance serves any of them)."""
     client = httpx.AsyncClient(transport=transport, base_url="http://hub", timeout=30)
     policy = Policy(allowed_hosts=None, cookie_name="memory_hub_viewer")
-    return create_viewer(client, policy, key_login=True, site_name="memory-hub", clock=clock).app
+    viewer = create_viewer(
+        client, policy, key_login=True, site_name="memory-hub", clock=clock, sessions=sessions
+    )
+    return viewer.app

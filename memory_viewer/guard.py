@@ -106,20 +106,20 @@ class Guard(HttpMiddleware):
             await send(message)
 
         request = Request(scope)
-        problem = self.check(request)
+        problem = await self.check(request)
         if problem is not None:
             status, why = problem
             await self.refuse(request, status, why)(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
 
-    def check(self, request: Request) -> tuple[int, str] | None:
+    async def check(self, request: Request) -> tuple[int, str] | None:
         if not host_allowed(request, self.policy):
             return 403, "This address is not one the viewer is served under."
         if request.method not in SAFE_METHODS and not origin_allowed(request):
             return 403, "The request did not come from a page of this viewer."
         path = route_path(request.scope)
-        session = self.sessions.find(request.cookies.get(self.policy.cookie_name))
+        session = await self.sessions.find(request.cookies.get(self.policy.cookie_name))
         request.scope.setdefault("state", {})["session"] = session
         if session is None and not path.startswith(PUBLIC_PREFIXES):
             return 401, "You are not logged in to the viewer."

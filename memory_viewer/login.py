@@ -13,7 +13,7 @@ from memory_core.http.routing import app_state
 from memory_viewer.api import MemoryApi
 from memory_viewer.guard import Policy, csrf_protected, session_of
 from memory_viewer.render import base_path, page
-from memory_viewer.sessions import OneTimeTokens, Session, SessionStore
+from memory_viewer.sessions import OneTimeTokens, Session, SessionStore, bearer
 
 MAX_KEY_CHARS = 512
 
@@ -23,7 +23,8 @@ def _policy(request: Request) -> Policy:
 
 
 def _sessions(request: Request) -> SessionStore:
-    return app_state(request, "sessions", SessionStore)
+    sessions: SessionStore = request.app.state.sessions
+    return sessions
 
 
 def _with_cookie(request: Request, session: Session) -> Response:
@@ -55,7 +56,7 @@ async def login(request: Request) -> Response:
             message="Each link from `memory ui` works once and for five minutes. "
             "Run `memory ui` again for a new one.",
         )
-    return _with_cookie(request, _sessions(request).open())
+    return _with_cookie(request, await _sessions(request).open())
 
 
 async def login_with_key(request: Request) -> Response:
@@ -67,20 +68,19 @@ async def login_with_key(request: Request) -> Response:
     key = key.strip() if isinstance(key, str) else ""
     if not key or len(key) > MAX_KEY_CHARS:
         return page(request, "login.html", status_code=401, error="Give your API key.")
-    headers = {"authorization": f"Bearer {key}"}
     try:
-        user = await MemoryApi(request.app.state.api_client, headers).auth_check()
+        user = await MemoryApi(request.app.state.api_client, bearer(key)).auth_check()
     except RemoteError as exc:
         if exc.status not in (401, 403):
             raise
         return page(request, "login.html", status_code=401, error="That API key is not known.")
-    return _with_cookie(request, _sessions(request).open(user=user, api_headers=headers))
+    return _with_cookie(request, await _sessions(request).open(user=user, api_key=key))
 
 
 @csrf_protected
 async def logout(request: Request) -> Response:
-    """Close the session."""
-    _sessions(request).close(session_of(request).id)
+    """Close the session (on the hub: on every instance)."""
+    await _sessions(request).close(session_of(request))
     request.scope["state"]["session"] = None
     target = f"{base_path(request)}/login" if request.app.state.key_login else None
     response: Response

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from memory_core.clock import Clock
 from memory_hub.app import create_app
 from memory_hub.config import HubSettings
-from memory_hub.migrations import SHARE_TABLES, USER_TABLES
+from memory_hub.migrations import SHARE_TABLES, STATE_TABLES, USER_TABLES
 
 KEYS = {
     "alice": "alice-key-0123456789",
@@ -103,7 +103,7 @@ class HubHarness(Generic[ClockT]):
         """Empty every user table: a fresh hub (same replica id). DELETE, not TRUNCATE: on
         tables this small it takes ~1 ms where TRUNCATE's new files take 15-60 ms."""
         async with self.pool.acquire() as conn, conn.transaction():
-            for table in (*SHARE_TABLES, *USER_TABLES):
+            for table in (*SHARE_TABLES, *USER_TABLES, *STATE_TABLES):
                 await conn.execute(f"DELETE FROM {table}")
 
 

@@ -6,14 +6,15 @@
 
 The request body and the answers are the original project's (`target_id`, `link_type`; its
 `{"unlinked": ...}`), so its clients link through memoryd unchanged. An id may be a UUID or a
-short integer id, as a number or as text.
+short integer id, as a number or as text. The hub answers the original's integer ids with each
+UUID beside (`src_uuid`, `dst_uuid`, `uuid`); these models read either, keeping the UUIDs.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StrictInt, StringConstraints, model_validator
 
 from memory_core.wire.rest import _IgnoresUnknownFields
 
@@ -39,10 +40,22 @@ class LinkIn(_IgnoresUnknownFields):
         return str(self.target_id)
 
 
+def _uuids(data: Any, fields: dict[str, str]) -> Any:
+    """The hub's answer (integer ids, UUIDs beside them) with the UUIDs in the id fields."""
+    if isinstance(data, dict) and all(isinstance(data.get(u), str) for u in fields.values()):
+        return {**data, **{name: data[uuid] for name, uuid in fields.items()}}
+    return data
+
+
 class LinkOut(BaseModel):
     src_id: str
     dst_id: str
     link_type: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_hub(cls, data: Any) -> Any:
+        return _uuids(data, {"src_id": "src_uuid", "dst_id": "dst_uuid"})
 
 
 class UnlinkOut(BaseModel):
@@ -55,6 +68,11 @@ class LinkedOut(BaseModel):
     id: str
     type: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_hub(cls, data: Any) -> Any:
+        return _uuids(data, {"id": "uuid"})
+
 
 class LinksOut(BaseModel):
     """A memory's links: to the live memories it links to, and from those linking to it."""
@@ -62,3 +80,8 @@ class LinksOut(BaseModel):
     id: str
     links_out: list[LinkedOut]
     links_in: list[LinkedOut]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_hub(cls, data: Any) -> Any:
+        return _uuids(data, {"id": "uuid"})

@@ -29,6 +29,19 @@ async def _link(client: httpx.AsyncClient, src: str, dst: Any, kind: str) -> htt
     )
 
 
+def _by_uuid(answer: dict[str, Any]) -> dict[str, Any]:
+    """A link answer (integer ids, UUIDs beside) by its UUIDs."""
+    return {
+        "src_id": answer["src_uuid"],
+        "dst_id": answer["dst_uuid"],
+        "link_type": answer["link_type"],
+    }
+
+
+def _ends(ends: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": end["uuid"], "type": end["type"]} for end in ends]
+
+
 async def _recall(client: httpx.AsyncClient, context: str, **extra: Any) -> list[str]:
     r = await client.post("/api/memories/recall", json={"context": context, **extra})
     assert r.status_code == 200, r.text
@@ -76,18 +89,18 @@ async def test_links_each_type_read_both_ways_and_unlink(hub: HubHarness) -> Non
     ):
         r = await _link(alice, src, dst, kind)
         assert r.status_code == 200, r.text
-        assert r.json() == {"src_id": src, "dst_id": dst, "link_type": kind}
+        assert _by_uuid(r.json()) == {"src_id": src, "dst_id": dst, "link_type": kind}
     assert (await _link(alice, step, epic, "part-of")).status_code == 409
     links = (await alice.get(f"/api/memories/{bug}/links")).json()
-    assert links["links_out"] == [
+    assert _ends(links["links_out"]) == [
         {"id": fix, "type": "resolved-by"},
         {"id": step, "type": "see-also"},
     ]
-    assert (await alice.get(f"/api/memories/{epic}/links")).json()["links_in"] == [
+    assert _ends((await alice.get(f"/api/memories/{epic}/links")).json()["links_in"]) == [
         {"id": step, "type": "part-of"}
     ]
     r = await alice.delete(f"/api/memories/{bug}/links/{fix}/resolved-by")
-    assert r.status_code == 200 and r.json()["unlinked"]["dst_id"] == fix
+    assert r.status_code == 200 and r.json()["unlinked"]["dst_uuid"] == fix
     assert (await alice.delete(f"/api/memories/{bug}/links/{fix}/resolved-by")).status_code == 404
     # A link is an op in the user's log, so synced daemons receive it.
     pulled = (await alice.get("/api/sync/pull", params={"after": 0})).json()["ops"]
@@ -151,9 +164,11 @@ async def test_links_by_the_hubs_integer_ids_as_the_originals_clients_send_them(
     nums = {m["uuid"]: m["id"] for m in (await alice.get("/api/memories")).json()["memories"]}
     r = await _link(alice, nums[new], nums[old], "supersedes")  # the path takes a number too
     assert r.status_code == 200, r.text
-    assert r.json() == {"src_id": new, "dst_id": old, "link_type": "supersedes"}
+    # The original's shape, integer ids, with the UUIDs beside them.
+    linked = {"src_id": nums[new], "dst_id": nums[old], "link_type": "supersedes"}
+    assert r.json() == {**linked, "src_uuid": new, "dst_uuid": old}
     assert (await alice.get(f"/api/memories/{nums[old]}/links")).json()["links_in"] == [
-        {"id": new, "type": "supersedes"}
+        {"id": nums[new], "uuid": new, "type": "supersedes"}
     ]
     # A successor stored with the number of the memory it replaces.
     r = await alice.post(
@@ -167,4 +182,19 @@ async def test_links_by_the_hubs_integer_ids_as_the_originals_clients_send_them(
     assert (await _link(bob, bob_num, nums[new], "see-also")).status_code == 404
     gone = await alice.delete(f"/api/memories/{nums[new]}/links/{nums[old]}/supersedes")
     assert gone.status_code == 200, gone.text
-    assert gone.json()["unlinked"] == {"src_id": new, "dst_id": old, "link_type": "supersedes"}
+    assert gone.json()["unlinked"] == {**linked, "src_uuid": new, "dst_uuid": old}
+
+
+async def test_reading_a_memory_shows_its_links_both_ways(hub: HubHarness) -> None:
+    """GET /api/memories/{id} carries what GET /api/memories/{id}/links answers."""
+    alice = hub.client("alice")
+    epic = await _store(alice, "The search rewrite epic")
+    step = await _store(alice, "Search rewrite step 1: the new index")
+    assert (await _link(alice, step, epic, "part-of")).status_code == 200
+    nums = {m["uuid"]: m["id"] for m in (await alice.get("/api/memories")).json()["memories"]}
+    shown = (await alice.get(f"/api/memories/{step}")).json()
+    assert shown["links_out"] == [{"id": nums[epic], "uuid": epic, "type": "part-of"}]
+    assert shown["links_in"] == []
+    shown = (await alice.get(f"/api/memories/{nums[epic]}")).json()
+    assert shown["links_in"] == [{"id": nums[step], "uuid": step, "type": "part-of"}]
+    assert shown["links_out"] == []

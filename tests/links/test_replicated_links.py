@@ -15,6 +15,11 @@ from tests.sync.processes import sync_round as sync_now
 from tests.sync.processes import synced_clients
 
 
+def _uuids(ends: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hub's link ends (integer `id`, `uuid` beside) as the daemon shows them."""
+    return [{"id": end["uuid"], "type": end["type"]} for end in ends]
+
+
 def _sync(client: httpx.Client) -> None:
     assert sync_now(client)["ok"]
 
@@ -48,7 +53,8 @@ def test_a_link_made_on_one_daemon_reaches_another_through_the_hub(
         assert ids.index(new) < ids.index(old)
         # The hub's own view has them too.
         hub = hub_server.client(KEYS["alice"])
-        assert hub.get(f"/api/memories/{part}/links").json()["links_out"] == [
+        # (it answers the integer ids, as the original's clients read them, the UUIDs beside)
+        assert _uuids(hub.get(f"/api/memories/{part}/links").json()["links_out"]) == [
             {"id": new, "type": "part-of"}
         ]
         # A short integer id is local: B numbers the synced-in memories itself, and takes
@@ -70,7 +76,7 @@ def test_http_only_daemon_links_on_the_hub(hub_server: HubServer) -> None:
         answer = client.post(f"/api/memories/{second}/links", json=body)
         assert answer.status_code == 200, answer.text
         hub = hub_server.client(KEYS["alice"])
-        assert hub.get(f"/api/memories/{second}/links").json()["links_out"] == [
+        assert _uuids(hub.get(f"/api/memories/{second}/links").json()["links_out"]) == [
             {"id": first, "type": "see-also"}
         ]
         assert _links(client, first)["links_in"] == [{"id": second, "type": "see-also"}]

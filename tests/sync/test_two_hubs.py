@@ -4,9 +4,11 @@ a different one, writing at the same time. Nothing is sticky: they converge, eve
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -17,10 +19,10 @@ from tests.support import HubServer
 from tests.sync.processes import sync_round, synced_clients
 
 
-@pytest.fixture
-def two_hubs(hub_dsn: str) -> Iterator[tuple[HubServer, HubServer]]:
+@contextmanager
+def _hubs(dsn: str, **env: str) -> Iterator[tuple[HubServer, HubServer]]:
     """Both start at once on a fresh database: the migration runs once, under its lock."""
-    hubs = [HubServer(hub_env(hub_dsn)) for _ in range(2)]
+    hubs = [HubServer(hub_env(dsn, **env)) for _ in range(2)]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(HubServer.start, hubs))
     try:
@@ -29,6 +31,12 @@ def two_hubs(hub_dsn: str) -> Iterator[tuple[HubServer, HubServer]]:
         for hub in hubs:
             hub.stop()
             shutil.rmtree(hub.log.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def two_hubs(hub_dsn: str) -> Iterator[tuple[HubServer, HubServer]]:
+    with _hubs(hub_dsn) as hubs:
+        yield hubs
 
 
 def _sync(client: httpx.Client) -> dict[str, Any]:
@@ -89,17 +97,66 @@ def test_two_daemons_through_two_hub_processes_on_one_database_converge(
         assert cb.get("/api/sync/status").json()["queue_depth"] == 0
 
 
-def test_a_viewer_session_lives_in_the_hub_process_that_opened_it(
-    two_hubs: tuple[HubServer, HubServer],
-) -> None:
-    """What docs/hub.md says to route with cookie affinity: /ui's sessions are per process."""
-    first, second = two_hubs
-    with httpx.Client(base_url=first.url, timeout=30) as browser:
+def _viewer_login(hub: HubServer) -> dict[str, str]:
+    with httpx.Client(base_url=hub.url, timeout=30) as browser:
         login = browser.post(
-            "/ui/login", data={"api_key": KEYS["alice"]}, headers={"origin": first.url}
+            "/ui/login", data={"api_key": KEYS["alice"]}, headers={"origin": hub.url}
         )
         assert login.status_code == 303, login.text
-        cookie = {"memory_hub_viewer": browser.cookies["memory_hub_viewer"]}
-    with httpx.Client(timeout=30, cookies=cookie) as same_cookie:
-        assert same_cookie.get(f"{first.url}/ui/").status_code == 200
-        assert same_cookie.get(f"{second.url}/ui/").status_code == 401
+        return {"memory_hub_viewer": browser.cookies["memory_hub_viewer"]}
+
+
+def test_a_viewer_session_works_on_every_instance_and_survives_a_restart(
+    two_hubs: tuple[HubServer, HubServer],
+) -> None:
+    """docs/hub.md "Several instances": /ui needs no cookie affinity. A session opened on one
+    instance is good on the other and after a restart; logging out on one ends it on both."""
+    first, second = two_hubs
+    cookie = _viewer_login(first)
+    with httpx.Client(timeout=30, cookies=cookie) as browser:
+        assert browser.get(f"{first.url}/ui/").status_code == 200
+        page = browser.get(f"{second.url}/ui/")
+        assert page.status_code == 200 and "alice" in page.text
+        first.stop()
+        first.start()
+        assert browser.get(f"{first.url}/ui/").status_code == 200
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert csrf is not None
+        out = browser.post(
+            f"{second.url}/ui/logout", data={"csrf": csrf[1]}, headers={"origin": second.url}
+        )
+        assert out.status_code == 303, out.text
+    with httpx.Client(timeout=30, cookies=cookie) as stale:
+        assert stale.get(f"{first.url}/ui/").status_code == 401
+        assert stale.get(f"{second.url}/ui/").status_code == 401
+
+
+def test_one_users_rate_and_one_addresss_failed_keys_are_counted_across_instances(
+    hub_dsn: str,
+) -> None:
+    """The limits are one budget for the deployment, not one per instance: writes split over
+    the two hubs are refused once the user's minute is spent, and wrong keys sent to both
+    throttle the address on both (right key included)."""
+    env = {
+        "HUB_USER_OPS_PER_MINUTE": "6",
+        "HUB_AUTH_FAILURES_PER_MINUTE": "3",
+        "HUB_RATE_REFUSAL_DELAY": "0",
+    }
+    with _hubs(hub_dsn, **env) as (first, second):
+        alice = [hub.client(KEYS["alice"]) for hub in (first, second)]
+        for n in range(6):
+            stored = alice[n % 2].post("/api/memories", json={"content": f"note {n}"})
+            assert stored.status_code == 200, stored.text
+        for client in alice:
+            refused = client.post("/api/memories", json={"content": "one too many"})
+            assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+            assert int(refused.headers["Retry-After"]) >= 9  # one op back every 10 s
+        # Bob's budget is his own.
+        assert second.client(KEYS["bob"]).post("/api/memories", json={"content": "b"}).is_success
+        wrong = [hub.client("wrong-key-0123456789") for hub in (first, second)]
+        for n in range(3):
+            assert wrong[n % 2].get("/api/auth-check").status_code == 401
+        for client in (*wrong, *alice):
+            throttled = client.get("/api/auth-check")
+            assert throttled.status_code == 429, throttled.text
+            assert throttled.json()["error"]["code"] == "auth_throttled"
