@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import ValidationError
+
+from memory_core.links import SUPERSEDES
+from memory_core.wire import links as wire_links
 from memory_core.wire import rest
 from memory_viewer.api import MemoryApi
 
@@ -35,12 +39,23 @@ class CurationApi(MemoryApi):
     async def history(self, memory_id: str) -> dict[str, Any] | None:
         return await self.optional(f"/api/memories/{memory_id}/history")
 
-    async def links(self, memory_id: str) -> list[dict[str, Any]]:
-        """Typed links, where the memory's API answer carries them (a server that has them);
-        none otherwise."""
-        raw = await self.call("GET", f"/api/memories/{memory_id}")
-        links = raw.get("links") if isinstance(raw, dict) else None
-        return [link for link in links if isinstance(link, dict)] if isinstance(links, list) else []
+    async def links(self, memory_id: str) -> list[dict[str, str]]:
+        """The memory's typed links other than `supersedes` (the page shows that one on its
+        own), each `{"type", "id", "direction": "out"|"in"}`; none from a server without the
+        links endpoint."""
+        found = await self.optional(f"/api/memories/{quote(memory_id, safe='')}/links")
+        if found is None:
+            return []
+        try:
+            links = wire_links.LinksOut.model_validate(found)
+        except ValidationError:
+            return []
+        ends = [("out", end) for end in links.links_out] + [("in", end) for end in links.links_in]
+        return [
+            {"type": end.type, "id": end.id, "direction": direction}
+            for direction, end in ends
+            if end.type != SUPERSEDES
+        ]
 
     async def supersede(self, memory_id: str, by: str) -> dict[str, Any]:
         found: dict[str, Any] = await self.call(
