@@ -125,14 +125,22 @@ async def restore(parts: StoreParts, items: list[tuple[str, list[tuple[str, str]
     await parts.db.write(job)
 
 
+async def live_ids(conn: aiosqlite.Connection, ids: list[str]) -> set[str]:
+    """Those of `ids` that name a live memory."""
+    if not ids:
+        return set()
+    rows = await conn.execute_fetchall(
+        f"SELECT id FROM memories WHERE id IN ({_marks(len(ids))}) AND deleted_ms IS NULL",
+        tuple(ids),
+    )
+    return {str(row[0]) for row in rows}
+
+
 async def links_of(db: Database, memory_id: str) -> LinksOf:
     async with db.reader() as conn:
         memory = await find_live(conn, memory_id)
         targets = [d for _, d in memory.links] + [memory.supersedes or ""]
-        live_rows = await conn.execute_fetchall(
-            f"SELECT id FROM memories WHERE id IN ({_marks(len(targets))}) AND deleted_ms IS NULL",
-            tuple(targets),
-        )
+        live = await live_ids(conn, targets)
         incoming = await conn.execute_fetchall(
             "SELECT l.src, l.type FROM memory_links l JOIN memories m ON m.id = l.src "
             "WHERE l.dst = ? AND m.deleted_ms IS NULL "
@@ -140,7 +148,6 @@ async def links_of(db: Database, memory_id: str) -> LinksOf:
             "WHERE supersedes = ? AND +deleted_ms IS NULL ORDER BY 2, 1",
             (memory.id, memory.id),
         )
-    live = {str(row[0]) for row in live_rows}
     return LinksOf(
         memory.id,
         rule.shown(memory.links, memory.supersedes, live),
