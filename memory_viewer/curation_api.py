@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from memory_core.errors import NotFound, RemoteError
 from memory_core.wire import rest
 from memory_viewer.api import MemoryApi
 
@@ -35,12 +36,26 @@ class CurationApi(MemoryApi):
     async def history(self, memory_id: str) -> dict[str, Any] | None:
         return await self.optional(f"/api/memories/{memory_id}/history")
 
+    async def known(self, ids: list[str]) -> dict[str, rest.MemoryOut] | None:
+        """`many`, or None from a server without `POST /api/memories/get` (the hub): for what
+        a page shows beside an id, never needed to show the page."""
+        try:
+            return await self.many(ids) if ids else {}
+        except NotFound:
+            return None
+        except RemoteError as exc:
+            if exc.status == 405:
+                return None
+            raise
+
     async def links(self, memory_id: str) -> list[dict[str, Any]]:
-        """Typed links, where the memory's API answer carries them (a server that has them);
-        none otherwise."""
-        raw = await self.call("GET", f"/api/memories/{memory_id}")
-        links = raw.get("links") if isinstance(raw, dict) else None
-        return [link for link in links if isinstance(link, dict)] if isinstance(links, list) else []
+        """The memory's typed links to live memories (`GET /api/memories/{id}/links`, which
+        the daemon and the hub both serve), but `supersedes`: the page shows that apart."""
+        found = await self.optional(f"/api/memories/{memory_id}/links")
+        links = found.get("links_out") if found else None
+        if not isinstance(links, list):
+            return []
+        return [x for x in links if isinstance(x, dict) and x.get("type") != "supersedes"]
 
     async def supersede(self, memory_id: str, by: str) -> dict[str, Any]:
         found: dict[str, Any] = await self.call(
@@ -52,9 +67,11 @@ class CurationApi(MemoryApi):
         found = await self.optional(f"/api/trash?limit={limit}")
         return None if found is None else list(found.get("trash", []))
 
-    async def restore(self, entry: int) -> str:
+    async def restore(self, entry: int) -> tuple[str, int]:
+        """The restored memory's id, and how many of its links were not brought back (their
+        targets are deleted)."""
         found = await self.call("POST", f"/api/trash/{entry}/restore")
-        return str(found["restored"])
+        return str(found["restored"]), len(found.get("links_dropped") or [])
 
     async def empty_trash(self) -> int:
         found = await self.call("DELETE", "/api/trash")

@@ -3,7 +3,8 @@ memory's links in both directions.
 
 A link is a write of its source memory: `supersedes` sets that field, the other types change
 its `links` list, each stamped, persisted and handed to sync like any field (writes.put_fields),
-so a link replicates with the memory it starts from.
+so a link replicates with the memory it starts from, and is a version in that memory's history
+(the triggers of migration 18, memoryd.store.history_schema).
 """
 
 from __future__ import annotations
