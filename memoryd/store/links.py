@@ -14,6 +14,7 @@ import aiosqlite
 from memory_core import links as rule
 from memory_core.errors import Conflict, InvalidInput, NotFound
 from memoryd.store.db import Database
+from memoryd.store.origin import write_origin
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Link, LinksOf
 from memoryd.store.rows import find_live, find_row, memory_from_row
@@ -121,7 +122,8 @@ async def restore(parts: StoreParts, items: list[tuple[str, list[tuple[str, str]
                 except (NotFound, InvalidInput):
                     continue
             if current != src.links:
-                await put_fields(parts, conn, src, {"links": current}, None)
+                async with write_origin(conn, "import"):  # the history says so, not "edit"
+                    await put_fields(parts, conn, src, {"links": current}, None)
 
     await parts.db.write(job)
 

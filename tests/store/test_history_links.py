@@ -58,6 +58,25 @@ async def test_a_supersedes_link_is_recorded_as_before(store: MemoryStore) -> No
     assert changed.fields["supersedes"] == old and changed.fields["links"] == []
 
 
+async def test_an_imports_links_are_recorded_as_the_imports(store: MemoryStore) -> None:
+    """Not as an edit: links.restore, after the import's items are in, says who it is."""
+    src, dst = "0190b000-0000-7000-8000-000000000001", "0190b000-0000-7000-8000-000000000002"
+    await store.import_many(
+        [
+            NewMemory("The VPN concentrator is a pfSense box", id=src),
+            NewMemory("pfSense upgrades are done on the first Monday", id=dst),
+        ]
+    )
+    await store.import_many(
+        [NewMemory("x", id=src, links=[{"id": dst, "type": "see-also"}])]
+    )  # the id exists: its links are added to it
+    versions = await History(store).versions(src)
+    assert [(v.action, v.origin, v.changed) for v in versions] == [
+        ("changed", "import", ["links"]),
+        ("created", "manual", []),  # a creation is its source's
+    ]
+
+
 async def test_a_restore_brings_back_the_links_to_memories_still_there(
     store: MemoryStore,
 ) -> None:
