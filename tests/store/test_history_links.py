@@ -178,3 +178,20 @@ async def test_history_written_before_migration_18_stays_readable(
         assert latest.changed == ["links"] and latest.fields["links"] == []
     finally:
         await db.close()
+
+
+async def test_a_restore_merged_into_a_live_twin_names_the_links_it_did_not_add(
+    store: MemoryStore,
+) -> None:
+    """Equal text merges into the live memory (as a store would); that memory's links are
+    kept as they are, so the entry's are named as dropped rather than silently lost."""
+    doomed = await _store(store, "The wiki runs on Outline behind Keycloak")
+    keycloak = await _store(store, "Keycloak realms are exported nightly")
+    await store.link(doomed, "see-also", keycloak)
+    await store.delete(doomed)
+    twin = await _store(store, "The wiki runs on Outline behind Keycloak")
+    history = History(store)
+    [entry] = [t for t in await history.trash(10) if t.memory_id == doomed]
+    restored = await history.restore(entry.seq)
+    assert restored.memory.id == twin and restored.memory.links == []
+    assert restored.links_dropped == [{"id": keycloak, "type": "see-also"}]
