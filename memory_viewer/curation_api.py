@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from memory_core.errors import NotFound, RemoteError
 from memory_core.links import SUPERSEDES
 from memory_core.wire import links as wire_links
 from memory_core.wire import rest
@@ -39,10 +40,22 @@ class CurationApi(MemoryApi):
     async def history(self, memory_id: str) -> dict[str, Any] | None:
         return await self.optional(f"/api/memories/{memory_id}/history")
 
+    async def known(self, ids: list[str]) -> dict[str, rest.MemoryOut] | None:
+        """`many`, or None from a server without `POST /api/memories/get` (the hub): for what
+        a page shows beside an id, never needed to show the page."""
+        try:
+            return await self.many(ids) if ids else {}
+        except NotFound:
+            return None
+        except RemoteError as exc:
+            if exc.status == 405:
+                return None
+            raise
+
     async def links(self, memory_id: str) -> list[dict[str, str]]:
-        """The memory's typed links other than `supersedes` (the page shows that one on its
-        own), each `{"type", "id", "direction": "out"|"in"}`; none from a server without the
-        links endpoint."""
+        """The memory's typed links both ways (`GET /api/memories/{id}/links`, which the
+        daemon and the hub both serve), each `{"type", "id", "direction": "out"|"in"}`, but
+        `supersedes`: the page shows that apart. None from a server without the endpoint."""
         found = await self.optional(f"/api/memories/{quote(memory_id, safe='')}/links")
         if found is None:
             return []
@@ -67,9 +80,11 @@ class CurationApi(MemoryApi):
         found = await self.optional(f"/api/trash?limit={limit}")
         return None if found is None else list(found.get("trash", []))
 
-    async def restore(self, entry: int) -> str:
+    async def restore(self, entry: int) -> tuple[str, int]:
+        """The restored memory's id, and how many of its links were not brought back (their
+        targets are deleted)."""
         found = await self.call("POST", f"/api/trash/{entry}/restore")
-        return str(found["restored"])
+        return str(found["restored"]), len(found.get("links_dropped") or [])
 
     async def empty_trash(self) -> int:
         found = await self.call("DELETE", "/api/trash")

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from memory_core.errors import RemoteError
 from memory_core.wire import rest
 from memory_viewer.guard import csrf_protected, session_of
+from memory_viewer.history_links import link_changes, linked_ids
 from memory_viewer.pages.common import api
 from memory_viewer.render import base_path, page
 
@@ -102,11 +103,20 @@ def _memory_url(request: Request, memory_id: str, **query: str) -> str:
 
 
 async def _context(request: Request, memory: rest.MemoryOut) -> dict[str, Any]:
-    """What the page shows beside the memory: its history (where the server keeps one) and
-    its links."""
+    """What the page shows beside the memory: its history (where the server keeps one) with
+    what each version did to its links, and its links, each with the linked memory as it is
+    now (a sensitive one by its placeholder, a deleted one not found)."""
     memories = api(request)
     history, links = await asyncio.gather(memories.history(memory.id), memories.links(memory.id))
-    return {"memory": memory, "history": history, "links": links}
+    changes = link_changes(history["versions"]) if history else {}
+    ids = [str(link.get("id", "")) for link in links] + linked_ids(changes)
+    return {
+        "memory": memory,
+        "history": history,
+        "links": links,
+        "link_changes": changes,
+        "linked": await memories.known(list(dict.fromkeys(ids))),
+    }
 
 
 async def show(request: Request) -> Response:

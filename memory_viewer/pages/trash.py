@@ -1,6 +1,7 @@
 """Trash: deleted memories, newest first, each restorable for 30 days. A restore is a new
-memory with the deleted one's fields (a delete is final for its id: it has replicated), so the
-page links to the new one."""
+memory with the deleted one's fields and its links to memories still there (a delete is final
+for its id: it has replicated), so the page links to the new one and says how many links to
+memories deleted since it could not bring back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from memory_viewer.render import base_path, page
 TRASH_LIMIT = 200
 
 
+def _count(raw: str) -> int:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+
+
 async def trash(request: Request) -> Response:
     """The trash."""
     entries = await api(request).trash(TRASH_LIMIT)
@@ -24,6 +29,7 @@ async def trash(request: Request) -> Response:
         "trash.html",
         entries=entries,
         restored=request.query_params.get("restored", "")[:40],
+        dropped=_count(request.query_params.get("dropped", "")),
         emptied=request.query_params.get("emptied", "")[:10],
     )
 
@@ -34,8 +40,9 @@ async def restore(request: Request) -> Response:
     raw = request.path_params["entry"]
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         raise InvalidInput(f"{raw[:40]!r} is not a trash entry number")
-    restored = await api(request).restore(int(raw))
-    return RedirectResponse(f"{base_path(request)}/trash?restored={restored}", status_code=303)
+    restored, dropped = await api(request).restore(int(raw))
+    where = f"{base_path(request)}/trash?restored={restored}"
+    return RedirectResponse(where + (f"&dropped={dropped}" if dropped else ""), status_code=303)
 
 
 @csrf_protected

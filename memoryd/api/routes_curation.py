@@ -95,12 +95,20 @@ async def trash(request: Request) -> Response:
 
 
 async def restore(request: Request) -> Response:
-    """Restore a deleted memory: a new memory with its fields (a new write, replicated)."""
+    """Restore a deleted memory: a new memory with its fields and its links to memories still
+    there (a new write, replicated); `links_dropped` names the links it did not get back."""
     raw = request.path_params["entry"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise InvalidInput(f"{raw[:40]!r} is not a trash entry number")
-    memory = await curation(request).history.restore(int(raw))
-    return JSONResponse({"restored": memory.id, "memory": memory_out(memory).model_dump()})
+    restored = await curation(request).history.restore(int(raw))
+    memory = restored.memory
+    return JSONResponse(
+        {
+            "restored": memory.id,
+            "memory": memory_out(memory).model_dump(),
+            "links_dropped": restored.links_dropped,
+        }
+    )
 
 
 async def empty_trash(request: Request) -> Response:

@@ -4,7 +4,10 @@ pruning by age.
 
 A delete is terminal for its id (a tombstone replicates and wins everywhere), so a restore is
 a new write: a new memory with the deleted one's fields, stamped with a newer HLC and sent to
-sync like any other store. The trash entry then names it (`restored_as`).
+sync like any other store. The trash entry then names it (`restored_as`). It comes back with
+the typed links its entry recorded (migration 18) to memories that are still live; a link to a
+memory deleted since is dropped, and the answer names it. Links from other memories to the
+deleted one are not re-pointed: they name its old id.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 
 import aiosqlite
 
+from memory_core import links as link_rule
 from memory_core import writes as rule
 from memory_core.errors import InvalidInput, NotFound
 from memory_core.model import Memory
 from memoryd.store import succession, writes
 from memoryd.store.history_schema import CURRENT_SNAPSHOT
+from memoryd.store.links import live_ids
 from memoryd.store.memories import MemoryStore, NewMemory
 from memoryd.store.origin import write_origin
 from memoryd.store.rows import find_live, open_sealed
@@ -59,6 +64,25 @@ class Version:
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A memory restored from the trash, and the links of its entry it did not get back
+    (`{"id", "type"}`, sorted): their targets are deleted (or, when the restore merged into
+    a live memory with the same text, that memory was kept as it was)."""
+
+    memory: Memory
+    links_dropped: list[dict[str, str]]
+
+
+def _recorded_links(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """A version's outgoing links as `(type, id)` pairs, `supersedes` included; none for a
+    version recorded before migration 18 (no `links`: unknown, not empty)."""
+    pairs = [(str(kind), str(dst)) for kind, dst in fields.get("links") or []]
+    if fields.get("supersedes"):
+        pairs.append((link_rule.SUPERSEDES, str(fields["supersedes"])))
+    return sorted(pairs)
 
 
 _COLUMNS = "seq, memory_id, at_ms, action, origin, replica, changed, snapshot, restored_as"
@@ -111,9 +135,9 @@ class History:
             )
         return [Version.of(r) for r in rows]
 
-    async def restore(self, seq: int) -> Memory:
-        """A new memory with the fields of trash entry `seq` (404 when there is none, 409
-        when it was restored already)."""
+    async def restore(self, seq: int) -> Restored:
+        """A new memory with the fields and live links of trash entry `seq` (404 when there
+        is none, 422 when it was restored already)."""
         async with self.store.db.reader() as conn:
             rows = list(
                 await conn.execute_fetchall(
@@ -143,25 +167,33 @@ class History:
             project=fields.get("project"),
             source=fields.get("source") or "manual",
         )
+        recorded = _recorded_links(fields)
 
-        async def job(conn: aiosqlite.Connection) -> Memory:
-            target = fields.get("supersedes")
+        async def job(conn: aiosqlite.Connection) -> Restored:
             chosen = rule.new_memory(new, self.store.max_content_chars)
-            if target:
-                live = await conn.execute_fetchall(
-                    "SELECT 1 FROM memories WHERE id = ? AND deleted_ms IS NULL", (target,)
-                )
-                if live:
-                    chosen = {**chosen, "supersedes": target}  # only while it is still there
+            # Only links to memories still there. None can close a cycle: nothing links to
+            # the new id yet.
+            live = await live_ids(conn, [dst for _, dst in recorded])
+            kept = [(kind, dst) for kind, dst in recorded if dst in live]
+            for kind, dst in kept:
+                if kind == link_rule.SUPERSEDES:
+                    chosen["supersedes"] = dst
+            listed = [[kind, dst] for kind, dst in kept if kind != link_rule.SUPERSEDES]
+            if listed:
+                chosen["links"] = listed
             async with write_origin(conn, "restore"):
                 created = await writes.create_in(self.store, conn, chosen, None, None, None)
             await conn.execute(
                 "UPDATE memory_history SET restored_as = ? WHERE seq = ?",
                 (created.memory.id, seq),
             )
-            return created.memory
+            has = _recorded_links(
+                {"links": created.memory.links, "supersedes": created.memory.supersedes}
+            )
+            dropped = [(kind, dst) for kind, dst in recorded if (kind, dst) not in has]
+            return Restored(created.memory, [{"id": d, "type": k} for k, d in dropped])
 
-        restored: Memory = await self.store.db.write(job)
+        restored: Restored = await self.store.db.write(job)
         if self.store.semantic is not None:
             self.store.semantic.written()
         return restored

@@ -3,7 +3,8 @@ memory's links in both directions.
 
 A link is a write of its source memory: `supersedes` sets that field, the other types change
 its `links` list, each stamped, persisted and handed to sync like any field (writes.put_fields),
-so a link replicates with the memory it starts from.
+so a link replicates with the memory it starts from, and is a version in that memory's history
+(the triggers of migration 18, memoryd.store.history_schema).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import aiosqlite
 from memory_core import links as rule
 from memory_core.errors import Conflict, InvalidInput, NotFound
 from memoryd.store.db import Database
+from memoryd.store.origin import write_origin
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import Link, LinksOf
 from memoryd.store.rows import find_live, find_row, memory_from_row
@@ -120,19 +122,28 @@ async def restore(parts: StoreParts, items: list[tuple[str, list[tuple[str, str]
                 except (NotFound, InvalidInput):
                     continue
             if current != src.links:
-                await put_fields(parts, conn, src, {"links": current}, None)
+                async with write_origin(conn, "import"):  # the history says so, not "edit"
+                    await put_fields(parts, conn, src, {"links": current}, None)
 
     await parts.db.write(job)
+
+
+async def live_ids(conn: aiosqlite.Connection, ids: list[str]) -> set[str]:
+    """Those of `ids` that name a live memory."""
+    if not ids:
+        return set()
+    rows = await conn.execute_fetchall(
+        f"SELECT id FROM memories WHERE id IN ({_marks(len(ids))}) AND deleted_ms IS NULL",
+        tuple(ids),
+    )
+    return {str(row[0]) for row in rows}
 
 
 async def links_of(db: Database, memory_id: str) -> LinksOf:
     async with db.reader() as conn:
         memory = await find_live(conn, memory_id)
         targets = [d for _, d in memory.links] + [memory.supersedes or ""]
-        live_rows = await conn.execute_fetchall(
-            f"SELECT id FROM memories WHERE id IN ({_marks(len(targets))}) AND deleted_ms IS NULL",
-            tuple(targets),
-        )
+        live = await live_ids(conn, targets)
         incoming = await conn.execute_fetchall(
             "SELECT l.src, l.type FROM memory_links l JOIN memories m ON m.id = l.src "
             "WHERE l.dst = ? AND m.deleted_ms IS NULL "
@@ -140,7 +151,6 @@ async def links_of(db: Database, memory_id: str) -> LinksOf:
             "WHERE supersedes = ? AND +deleted_ms IS NULL ORDER BY 2, 1",
             (memory.id, memory.id),
         )
-    live = {str(row[0]) for row in live_rows}
     return LinksOf(
         memory.id,
         rule.shown(memory.links, memory.supersedes, live),

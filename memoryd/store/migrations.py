@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from memoryd.store.history_schema import V10_CURATION
+from memoryd.store.history_schema import V10_CURATION, V18_HISTORY_LINKS
 
 
 @dataclass(frozen=True)
@@ -303,6 +303,7 @@ MIGRATIONS: list[Migration] = [
     # 11 and 12 were set aside for other work and not needed: the runner applies what is newer.
     Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
     Migration(16, "semantic_changes: what the semantic leg must look again at", _V16_CHANGES),
+    Migration(18, "history records typed links: a link or unlink is a version", V18_HISTORY_LINKS),
 ]
 
 

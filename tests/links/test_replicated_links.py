@@ -97,3 +97,27 @@ def test_http_only_daemon_links_on_the_hub(hub_server: HubServer) -> None:
         assert client.delete(f"/api/memories/{nums[1]}/links/{nums[0]}/part-of").status_code == 200
         for bad_id in ("-1", "1e309", "99999999999999999999"):
             assert client.get(f"/api/memories/{bad_id}/links").status_code in (404, 422)
+
+
+def test_a_memory_restored_with_its_links_reaches_another_daemon(hub_server: HubServer) -> None:
+    """A restore puts the links in the new memory's first write: another replica gets them
+    with it, and records the link changes it pulls in the memory's history as sync's."""
+    with synced_clients(hub_server, hub_server) as (ca, cb):
+        doomed = store(ca, "The backup job copies the ledger to the cold bucket nightly")
+        bucket = store(ca, "The cold bucket is s3://acme-cold in eu-west-1")
+        body = {"target_id": bucket, "link_type": "see-also"}
+        assert ca.post(f"/api/memories/{doomed}/links", json=body).status_code == 200
+        _sync(ca)
+        _sync(cb)
+        versions = cb.get(f"/api/memories/{doomed}/history").json()["versions"]
+        assert [(v["origin"], v["changed"]) for v in versions] == [
+            ("sync", ["links"]),
+            ("sync", []),
+        ]
+        assert ca.delete(f"/api/memories/{doomed}").status_code == 200
+        entry = next(t for t in ca.get("/api/trash").json()["trash"] if t["memory_id"] == doomed)
+        restored = ca.post(f"/api/trash/{entry['seq']}/restore").json()
+        assert restored["links_dropped"] == []
+        _sync(ca)
+        _sync(cb)
+        assert _links(cb, restored["restored"])["links_out"] == [{"id": bucket, "type": "see-also"}]

@@ -42,7 +42,7 @@ async def test_history_and_restore_replicate(world: Any) -> None:
     assert (trashed.memory_id, trashed.origin, trashed.replica) == (memory_id, "sync", a.replica_id)
     assert trashed.fields["content"] == "The cafeteria closes at 16:00"
 
-    restored = await History(b.store).restore(trashed.seq)
+    restored = (await History(b.store).restore(trashed.seq)).memory
     assert restored.id != memory_id
     assert restored.field_hlc["content"] > max(created.memory.field_hlc.values())
     await b.engine.sync_once()

@@ -203,3 +203,20 @@ async def test_an_import_from_the_page_stays_all_or_nothing(hub: HubHarness[Fake
     )
     assert answer.status_code == 422 and "banana" in answer.text
     assert (await hub.client("alice").get("/api/memories")).json()["total"] == 0
+
+
+async def test_a_memory_page_on_the_hub_shows_its_typed_links(
+    hub: HubHarness[FakeClock],
+) -> None:
+    """The page reads GET /api/memories/{id}/links, which the hub serves too (the memory's
+    own answer has no links); the hub has no POST /api/memories/get, so the linked memory is
+    shown by its id alone."""
+    epic = await remember(hub, "alice", "The numbat migration epic")
+    step = await remember(hub, "alice", "Numbat step one: freeze the schema")
+    body = {"target_id": epic, "link_type": "part-of"}
+    linked = await hub.client("alice").post(f"/api/memories/{step}/links", json=body)
+    assert linked.status_code == 200, linked.text
+    alice, _ = await logged_in(hub, "alice")
+    page = await alice.get(f"/ui/memories/{step}")
+    assert page.status_code == 200, page.text
+    assert f'data-type="part-of">part-of <a href="/ui/memories/{epic}">' in page.text

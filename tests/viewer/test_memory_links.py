@@ -33,9 +33,11 @@ def test_a_memorys_page_shows_its_links_out_and_in(
         assert answer.status_code in (200, 201), answer.text
     browser.get(f"{site.base}/memories/{step}")
     outgoing = browser.find_element(By.CSS_SELECTOR, "ul.links li.link-out")
-    assert outgoing.text == f"part-of → {runbook[:23]}"
+    assert outgoing.text.startswith(f"part-of {runbook[:23]}")
+    assert "restarting the ingest workers" in outgoing.text
     incoming = browser.find_element(By.CSS_SELECTOR, "ul.links li.link-in")
-    assert incoming.text == f"{incident[:23]} → resolved-by this one"
+    assert incoming.text.startswith(incident[:23])
+    assert incoming.text.endswith("→ resolved-by → this one")
     incoming.find_element(By.TAG_NAME, "a").click()
     assert browser.current_url.endswith(f"/memories/{incident}")
     assert "None." not in browser.find_element(By.CSS_SELECTOR, "ul.links").text
@@ -51,6 +53,12 @@ async def test_the_hub_memory_page_shows_its_links(hub: HubHarness[FakeClock]) -
     alice, _ = await logged_in(hub, "alice")
     page = await alice.get(f"/ui/memories/{step}")
     assert page.status_code == 200
-    assert f'<li class="link-out">part-of → <a href="/ui/memories/{runbook}">' in page.text
+    assert (
+        f'<li class="link link-out" data-type="part-of">part-of <a href="/ui/memories/{runbook}">'
+        in page.text
+    )
     target = await alice.get(f"/ui/memories/{runbook}")
-    assert f'<li class="link-in"><a href="/ui/memories/{step}">' in target.text
+    assert (
+        f'<li class="link link-in" data-type="part-of"><a href="/ui/memories/{step}">'
+        in target.text
+    )
