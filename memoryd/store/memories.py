@@ -37,6 +37,7 @@ from memoryd.store.records import (
     RecallQuery,
 )
 from memoryd.store.stats import count_live, summary
+from memoryd.store.word_counts import WordCounts
 
 # The values are defined in `records`; callers import them from here, with the store.
 __all__ = [
@@ -71,6 +72,8 @@ class MemoryStore(MemoryBackend):
         self.hlc = HLC(clock)
         # The semantic leg, when it runs (memoryd.semantic.component).
         self.semantic = semantic
+        # How many rows hold each word, kept across recalls past fts.RANKED_BUDGET rows.
+        self.word_counts = WordCounts()
 
     async def load_clock(self) -> None:
         async with (
@@ -164,7 +167,7 @@ class MemoryStore(MemoryBackend):
     async def recall_evidence(self, query: RecallQuery) -> list[Recalled]:
         """`recall`, each memory with what it has in common with the query (the hooks decide
         on it whether to inject it at all) and, if it was superseded, by what."""
-        return await run_recall(self.db, self.clock, self.semantic, query)
+        return await run_recall(self.db, self.clock, self.semantic, query, self.word_counts)
 
     async def count(self) -> int:
         return await count_live(self.db)

@@ -112,7 +112,7 @@ async def test_a_common_word_query_ranks_only_rows_of_its_rarest_words(
     plan = fts.plan(context)
     count = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
     async with store.db.reader() as conn:
-        match = await _match(conn, plan, 50)
+        match = (await _match(conn, plan, 50)).match
         (every,) = await conn.execute_fetchall(count, (plan.match(),))
         (matched,) = await conn.execute_fetchall(count, (match,))
     # The two rarest words (31 and 36 rows) are within the budget, the next is far past it;
