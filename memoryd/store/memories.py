@@ -19,7 +19,7 @@ from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
 from memory_core.wire.rest import ListQuery
-from memoryd.store import links, reads, replication, succession, transfer, writes
+from memoryd.store import integrity, links, reads, replication, succession, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
 from memoryd.store.recall import run_recall
@@ -180,4 +180,9 @@ class MemoryStore(MemoryBackend):
 
     async def health(self, wait_s: float) -> BackendHealth:
         # A local count takes well under any wait.
-        return BackendHealth(location=str(self.db.path), memories=await self.count())
+        check = self.db.integrity.state
+        return BackendHealth(
+            location=str(self.db.path),
+            memories=await self.count(),
+            integrity=None if check == integrity.OK else check,
+        )
