@@ -98,7 +98,6 @@ SELECTIVE_FROM = 1500  # ... and only once the words match this many rows in all
 # matched are also the rarest ones only, as many as fit in this many rows; the others are still
 # counted by bm25 among those. A store of at most that many rows is ranked whole anyway.
 RANKED_BUDGET = 10_000
-BM25_MAX_ROWS = 1_000
 
 
 def selective(terms: list[str], counts: list[int], indexed: int, enough: int) -> list[str]:

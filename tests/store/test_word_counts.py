@@ -94,24 +94,50 @@ async def _everyday_store(store: MemoryStore) -> dict[str, str]:
     return {key: (await store.create(NewMemory(text))).memory.id for key, text in named.items()}
 
 
-@pytest.mark.parametrize("bm25_rows", [1_000, 0])
-async def test_past_the_budget_common_words_leave_the_match_and_still_rank(
-    store: MemoryStore, monkeypatch: pytest.MonkeyPatch, bm25_rows: int
-) -> None:
+@pytest.fixture
+def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fts, "RANKED_BUDGET", _BUDGET)
     monkeypatch.setattr(fts, "SELECTIVE_FROM", _BUDGET)
-    monkeypatch.setattr(fts, "BM25_MAX_ROWS", bm25_rows)  # 0: every word by its share
+
+
+async def test_past_the_budget_common_words_leave_the_match_and_still_rank(
+    store: MemoryStore, small_budget: None
+) -> None:
     ids = await _everyday_store(store)
     plan = fts.plan(_ASKED)
     async with store.db.reader() as conn:
         narrowed = await _match(conn, plan, 50)
     assert narrowed.match == '"checkout"' and not narrowed.bounded
-    left_out = {match.split(" AND ")[1] for match, _ in narrowed.others if " AND " in match}
-    assert left_out == {'"owns"', '"deploy"', '"staging"'}
-    shares = {match.split(" AND ")[-1]: share for match, share in narrowed.others}
-    assert shares['"owns"'] > shares['"deploy"'] > shares['"staging"']  # the rarer, the more
+    left_out = {match.split(" AND ")[1]: share for match, share in narrowed.others}
+    assert set(left_out) == {'"owns"', '"deploy"', '"staging"'}
+    assert left_out['"owns"'] > left_out['"deploy"'] > left_out['"staging"']  # rarer: more
     found = [m.id for m, _ in await store.recall(RecallQuery(context=_ASKED))]
     assert found[:2] == [ids["all"], ids["two"]]  # holding the most of the common words
+
+
+async def test_past_the_budget_the_newest_rows_of_a_common_word_rank_by_shares(
+    store: MemoryStore, small_budget: None
+) -> None:
+    """Every word held by more rows than the budget: the rarest one's newest rows are the
+    candidates, each word counting by its share (no bm25() over them)."""
+    ids = await _everyday_store(store)
+    plan = fts.plan("owns deploy staging")
+    async with store.db.reader() as conn:
+        narrowed = await _match(conn, plan, 50)
+        newest = await conn.execute_fetchall(
+            "SELECT id FROM memories WHERE rowid IN (SELECT rowid FROM memories_fts "
+            "WHERE memories_fts MATCH 'owns' ORDER BY rowid DESC LIMIT ?)",
+            (_BUDGET,),
+        )
+    assert narrowed.match == '"owns"' and narrowed.bounded
+    assert [match for match, _ in narrowed.others] == [
+        '"owns"',
+        '("owns") AND "deploy"',
+        '("owns") AND "staging"',
+    ]
+    found = [m.id for m, _ in await store.recall(RecallQuery(context=plan.match(), limit=50))]
+    assert found[0] == ids["all"]  # the one holding every word
+    assert set(found) == {r[0] for r in newest}  # and only the newest rows of 'owns'
 
 
 async def test_within_the_budget_the_match_keeps_every_word_for_bm25(store: MemoryStore) -> None:
