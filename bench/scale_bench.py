@@ -1,7 +1,7 @@
 """A year of a developer's memories, a million of them (issue 20, target 4): what a real
 `memoryd serve` costs at that size, lexical.
 
-    .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages]
+    .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages] [--db COPY]
 
 The store is built once (bench/scale_store.py says how and why) and cached in
 /tmp/memoryd-scale/. Then, on a copy-free run of a real daemon (MEMORY_SEMANTIC=0):

@@ -1,7 +1,7 @@
 """Where a recall's time goes at scale: each statement recall runs, timed in process with the
 store's own functions on a reader of the cached store, and the query plan of each.
 
-    .venv/bin/python bench/scale_stages.py [--count 1000000] [--queries 100]
+    .venv/bin/python bench/scale_stages.py [--count 1000000] [--queries 100] [--db COPY]
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             timings["successors"].append((t3 - t2) * 1000)
             async with db.reader() as conn:
                 (count,) = await conn.execute_fetchall(_SCORED, (narrowed.match,))
-            scored.append((int(count[0]), (t2 - t1) * 1000))
+            ranked = min(int(count[0]), fts.RANKED_BUDGET) if narrowed.bounded else int(count[0])
+            scored.append((ranked, (t2 - t1) * 1000))
             started = time.perf_counter()
             await run_recall(db, SystemClock(), None, query, whole_kept)
             whole.append((time.perf_counter() - started) * 1000)
