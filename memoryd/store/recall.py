@@ -334,7 +334,8 @@ async def _match(
         if rare == plan.terms:
             return Narrowed(plan.match())
         return Narrowed(f"({fts.match_any(rare)}) AND ({plan.match()})")
-    kept = kept or WordCounts()
+    if kept is None:  # counted for this recall only
+        kept = WordCounts()
     per_term = await kept.counts(conn, plan.terms, indexed)
     rare = fts.selective(plan.terms, per_term, indexed, pool)
     if rare == plan.terms:
