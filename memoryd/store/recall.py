@@ -116,7 +116,10 @@ def recall_sql(query: RecallQuery) -> RecallSql:
         category = normalize_category(query.category)
         filters.append("m.category = ?")
         filter_args.append(category)
-        inner = "AND rowid IN (SELECT rowid FROM memories WHERE category = ?)"
+        # Each matching row's category, looked up by rowid: `rowid IN (the category's rows)`
+        # made SQLite hand FTS5 the category's rowids one by one, each a search of the MATCH
+        # (12.8 s of CPU a recall for a category of 391,755 rows at a million memories).
+        inner = "AND (SELECT category FROM memories WHERE rowid = memories_fts.rowid) = ?"
         inner_args.append(category)
     if not query.include_sensitive:
         filters.append("m.is_sensitive = 0")
