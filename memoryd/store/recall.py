@@ -60,8 +60,10 @@ class RecallSql:
             return self.search, self.search_params(narrowed.match)
         newest, newest_args, bound, base = "", (), "", f"bm25(memories_fts, {_WEIGHTS})"
         if narrowed.bounded:  # the newest RANKED_BUDGET candidates only, as `search` ranks
+            # Used by every branch: SQLite 3.35+ computes such a CTE once (no MATERIALIZED
+            # hint, which older SQLite would refuse; there it runs once a branch).
             newest = (
-                "WITH newest(low) AS MATERIALIZED (SELECT min(rowid) FROM (SELECT rowid "
+                "WITH newest(low) AS (SELECT min(rowid) FROM (SELECT rowid "
                 f"FROM memories_fts WHERE memories_fts MATCH ? {self.inner} "
                 f"ORDER BY rowid DESC LIMIT {fts.RANKED_BUDGET})) "
             )
