@@ -1,7 +1,7 @@
 """A year of a developer's memories, a million of them (issue 20, target 4): what a real
 `memoryd serve` costs at that size, lexical.
 
-    .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages]
+    .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages] [--db COPY]
 
 The store is built once (bench/scale_store.py says how and why) and cached in
 /tmp/memoryd-scale/. Then, on a copy-free run of a real daemon (MEMORY_SEMANTIC=0):
@@ -118,9 +118,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--stages", action="store_true", help="time each recall statement")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="a copy of the store to serve instead of the shared cache (a daemon migrates and "
+        "writes the store it serves)",
+    )
     args = parser.parse_args()
     print(machine(), flush=True)
-    path = database(args.count, KEY_HEX)
+    path = args.db or database(args.count, KEY_HEX)
     size = path.stat().st_size
     print(f"{args.count:,} memories: {size / 2**20:,.0f} MiB, {size / args.count:,.0f} B/memory")
     corpus = Corpus()

@@ -1,7 +1,7 @@
 """Where a recall's time goes at scale: each statement recall runs, timed in process with the
 store's own functions on a reader of the cached store, and the query plan of each.
 
-    .venv/bin/python bench/scale_stages.py [--count 1000000] [--queries 100]
+    .venv/bin/python bench/scale_stages.py [--count 1000000] [--queries 100] [--db COPY]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from memoryd.store import succession
 from memoryd.store.db import Database
 from memoryd.store.recall import _match, recall_sql, run_recall
 from memoryd.store.records import RecallQuery
+from memoryd.store.word_counts import WordCounts
 
 _SCORED = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
 
@@ -32,6 +33,7 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
     await db.open()
     timings: dict[str, list[float]] = {"count words": [], "search": [], "successors": []}
     whole: list[float] = []
+    kept, whole_kept = WordCounts(), WordCounts()  # as the daemon keeps them across recalls
     scored: list[tuple[int, float]] = []  # (rows FTS5 ranks, search ms) per query
     try:
         for body in bodies:
@@ -40,9 +42,9 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             sql = recall_sql(query)
             async with db.reader() as conn:
                 t0 = time.perf_counter()
-                match = await _match(conn, plan, sql.pool)
+                narrowed = await _match(conn, plan, sql.pool, kept)
                 t1 = time.perf_counter()
-                rows = list(await conn.execute_fetchall(sql.search, sql.search_params(match)))
+                rows = list(await conn.execute_fetchall(*sql.lexical(narrowed)))
                 t2 = time.perf_counter()
                 await succession.successors(conn, [r["id"] for r in rows])
                 t3 = time.perf_counter()
@@ -50,10 +52,11 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             timings["search"].append((t2 - t1) * 1000)
             timings["successors"].append((t3 - t2) * 1000)
             async with db.reader() as conn:
-                (count,) = await conn.execute_fetchall(_SCORED, (match,))
-            scored.append((int(count[0]), (t2 - t1) * 1000))
+                (count,) = await conn.execute_fetchall(_SCORED, (narrowed.match,))
+            ranked = min(int(count[0]), fts.RANKED_BUDGET) if narrowed.bounded else int(count[0])
+            scored.append((ranked, (t2 - t1) * 1000))
             started = time.perf_counter()
-            await run_recall(db, SystemClock(), None, query)
+            await run_recall(db, SystemClock(), None, query, whole_kept)
             whole.append((time.perf_counter() - started) * 1000)
         for name, values in timings.items():
             print(f"  {name:<12} {summary(values[10:])}")
@@ -63,10 +66,8 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
         query = RecallQuery(context=str(first["context"]))
         sql = recall_sql(query)
         async with db.reader() as conn:
-            match = await _match(conn, fts.plan(query.context), sql.pool)
-            plan = await conn.execute_fetchall(
-                "EXPLAIN QUERY PLAN " + sql.search, sql.search_params(match)
-            )
+            statement, params = sql.lexical(await _match(conn, fts.plan(query.context), sql.pool))
+            plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, params)
         print(f"  plan of the search for {first['context']!r}:")
         for row in plan:
             print(f"    {row[3]}")
@@ -106,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--db", type=Path, help="a copy of the store to use instead of the cache")
     args = parser.parse_args()
     print(machine(), flush=True)
-    stages(database(args.count, KEY_HEX), recall_bodies(Corpus(), args.queries))
+    stages(args.db or database(args.count, KEY_HEX), recall_bodies(Corpus(), args.queries))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_content_chars: Annotated[
         int, Field(validation_alias="MEMORY_MAX_CONTENT_CHARS", ge=100, le=100_000)
     ] = DEFAULT_MAX_CONTENT
+    # A database file larger than this is checked (PRAGMA quick_check, which reads all of it)
+    # in the background once the daemon serves, not before (memoryd/store/integrity.py).
+    check_later_bytes: Annotated[int, Field(validation_alias="MEMORY_CHECK_LATER_BYTES", ge=0)] = (
+        256 * 2**20
+    )
     # The semantic leg (on by default): 0/false/no/off turns it off.
     semantic: Annotated[bool, Field(validation_alias="MEMORY_SEMANTIC")] = True
     # A sentence-transformers ONNX model directory to embed with in place of the packaged one.

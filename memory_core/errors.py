@@ -35,7 +35,8 @@ an answer back into the same class (`RemoteError` when the code is not one of ou
     ├── SecretBackendError          502 secret_backend (hub: Vault)
     ├── Unavailable                 503 unavailable
     │   ├── HubUnreachable          503 hub_unreachable
-    │   └── DaemonDown              503 daemon_down (a client found no memoryd)
+    │   ├── DaemonDown              503 daemon_down (a client found no memoryd)
+    │   └── StoreDamaged            503 store_damaged (a large file failed its later check)
     ├── RemoteError                 any: a peer's error answer, status and code as it sent them
     ├── ConfigError                 a setting is invalid; start-up stops with its one line
     │   └── UnsafeDirectory         a directory others could change (memory_core/private_files)
@@ -192,6 +193,11 @@ class ConfigError(ServiceError):
 
 class UnsafeDirectory(ConfigError):
     """A directory for private files that another user owns or others may write to."""
+
+
+class StoreDamaged(Unavailable, code="store_damaged"):
+    """The database failed the integrity check made once the daemon served it (a large file,
+    memoryd/store/integrity.py): reads are served, writes refused."""
 
 
 class StoreCorrupt(ServiceError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -125,6 +126,26 @@ def selective(terms: list[str], counts: list[int], indexed: int, enough: int) ->
         chosen.add(term)
         total += count
     return [t for t in terms if t in chosen]
+
+
+# FTS5's bm25() (fts5_aux.c): its k1 (its b does not matter for a row of average length),
+# and its IDF, floored just above zero.
+BM25_K1 = 1.2
+
+
+def idf(count: int, indexed: int) -> float:
+    """FTS5's inverse document frequency of a word `count` of the `indexed` rows hold."""
+    value = math.log((indexed - count + 0.5) / (count + 0.5))
+    return value if value > 0 else 1e-6
+
+
+def presence_share(count: int, indexed: int, weight: float) -> float:
+    """What one word adds to FTS5's bm25 score of a row holding it once, in a column of
+    `weight`, the row of average length: its IDF times the term-frequency factor
+    tf (k1 + 1) / (tf + k1) at tf = `weight`. Past RANKED_BUDGET rows, recall adds this for
+    each common word a candidate holds instead of letting bm25() count the word's whole
+    document list for its IDF (memoryd/store/recall.py)."""
+    return idf(count, indexed) * weight * (BM25_K1 + 1) / (weight + BM25_K1)
 
 
 def quote(term: str) -> str:

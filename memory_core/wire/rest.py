@@ -300,6 +300,9 @@ class HealthOut(BaseModel):
     mode: str
     # Only in HTTP-only mode: "ok", or why the hub could not be asked.
     hub: str | None = Field(default=None, exclude_if=_absent_if_none)
+    # Only while a large database's integrity check runs after start-up ("checking"), or once
+    # it failed ("failed: ..."; writes are then refused).
+    integrity: str | None = Field(default=None, exclude_if=_absent_if_none)
 
 
 class StatsOut(BaseModel):

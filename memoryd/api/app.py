@@ -66,7 +66,8 @@ async def local_components(
         settings.key_file,
     )
     db = Database(settings.db_path)
-    await db.open(integrity_checked=integrity_checked)
+    await db.open(integrity_checked=integrity_checked, check_later_from=settings.check_later_bytes)
+    db.start_later_check()  # a large file: checked now, beside serving
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
         async with semantic.semantic_leg(

@@ -81,6 +81,7 @@ async def health(request: Request) -> rest.HealthOut:
         memories=state.memories,
         mode=svc.settings.mode,
         hub=state.hub,
+        integrity=state.integrity,
     )
 
 

@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         checked = lock is not None
         if lock is not None:  # else another daemon owns it (serve() says so), or no database
             try:
-                asyncio.run(check_database(settings.db_path))
+                asyncio.run(check_database(settings.db_path, settings.check_later_bytes))
             finally:
                 lock.release()
     except (ConfigError, StoreCorrupt, DiskFull) as exc:

@@ -41,6 +41,8 @@ def cmd_status(client: DaemonClient, args: argparse.Namespace) -> None:
         else:
             print(f"  database  {d['db']}")
             print(f"  memories  {d['memories']}")
+            if d.get("integrity"):  # a large file's check after start-up: running, or failed
+                print(f"  integrity {d['integrity']}")
         if d.get("learning"):
             print(f"  auto-learn {d['learning']['status']}")
         if d.get("semantic"):

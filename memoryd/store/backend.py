@@ -20,6 +20,7 @@ class BackendHealth:
     location: str  # the database file, or the hub's URL
     memories: int | None  # live memories; None when the hub could not say
     hub: str | None = None  # HTTP-only mode: "ok", or why the hub could not answer
+    integrity: str | None = None  # a large file's later check: running, or how it failed
 
 
 class MemoryBackend(Protocol):

@@ -32,6 +32,7 @@ import aiosqlite
 from memory_core.disk import is_disk_full
 from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
+from memoryd.store.integrity import LaterCheck
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 from memoryd.store.wal import damage_advice, damage_message, damaged_wal
 from memoryd.store.writer import WriterConnection, connect_writer
@@ -105,14 +106,20 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._queued: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
+        self.integrity = LaterCheck()
 
     async def open(
-        self, migrations: list[Migration] | None = None, integrity_checked: bool = False
+        self,
+        migrations: list[Migration] | None = None,
+        integrity_checked: bool = False,
+        check_later_from: int | None = None,
     ) -> None:
         """Open, check and migrate. `integrity_checked`: the caller ran `check_database` on
         this file just before (`memoryd serve` does, to refuse with one clear line before
         serving): `PRAGMA quick_check` reads the whole file, 0.8 s of CPU and 2-3 s of disk at
-        a million memories, and ran twice on every start."""
+        a million memories, and ran twice on every start. A file of more than
+        `check_later_from` bytes is not checked here at all: `start_later_check` does it once
+        the daemon serves (memoryd/store/integrity.py)."""
         try:
             prepare_path(self.path)
         except OSError as exc:
@@ -124,7 +131,9 @@ class Database:
         try:
             self._writer = await self._configured(await connect_writer(self.path))
             _protect_files(self.path)
-            if not integrity_checked:
+            if check_later_from is not None and self.path.stat().st_size > check_later_from:
+                self.integrity.defer()
+            elif not integrity_checked:
                 await self._check_integrity(self._writer)
             await self.migrate(migrations or MIGRATIONS)
             for _ in range(self._reader_count):
@@ -169,6 +178,10 @@ class Database:
             raise
         return conn
 
+    def start_later_check(self) -> None:
+        """Check, in the background, the large file `open` left unchecked (if it did)."""
+        self.integrity.start(lambda: self._connect("PRAGMA query_only=1"))
+
     async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
         async with conn.execute("PRAGMA quick_check(1)") as cursor:
             row = await cursor.fetchone()
@@ -176,6 +189,7 @@ class Database:
             raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else '?'}")
 
     async def close(self) -> None:
+        await self.integrity.stop()
         if self._flusher is not None:
             await self._flusher  # queued writes commit before the writer closes
         if self._writer is not None:
@@ -231,6 +245,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A `BEGIN IMMEDIATE` transaction on the writer. Only use through `write()` or
         during start-up: callers must not be cancelled half-way (see `write`)."""
+        self.integrity.refuse_writes(self.path)
         async with self._write_lock:
             conn = self.writer
             await conn.execute("BEGIN IMMEDIATE")
@@ -262,6 +277,7 @@ class Database:
         leaves stored (for a caller whose earlier transactions committed). `alone`: a long job
         (an import batch) that shares its transaction with no other, so that the small writes
         queued beside it commit, and are answered, without waiting for it."""
+        self.integrity.refuse_writes(self.path)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queued.append(_Queued(job, done, alone))
         if self._flusher is None or self._flusher.done():
@@ -344,10 +360,11 @@ class Database:
         return total
 
 
-async def check_database(path: Path) -> None:
-    """Open, verify and migrate the database once, then close it: raises StoreCorrupt."""
+async def check_database(path: Path, check_later_from: int | None = None) -> None:
+    """Open, verify and migrate the database once, then close it: raises StoreCorrupt. A file
+    of more than `check_later_from` bytes is opened and migrated, not verified (see `open`)."""
     db = Database(path, readers=0)
-    await db.open()
+    await db.open(check_later_from=check_later_from)
     await db.close()
 
 

@@ -19,7 +19,7 @@ from memory_core.hlc import HLC
 from memory_core.model import Memory
 from memory_core.recall import ranking
 from memory_core.wire.rest import ListQuery
-from memoryd.store import links, reads, replication, succession, transfer, writes
+from memoryd.store import integrity, links, reads, replication, succession, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
 from memoryd.store.recall import run_recall
@@ -37,6 +37,7 @@ from memoryd.store.records import (
     RecallQuery,
 )
 from memoryd.store.stats import count_live, summary
+from memoryd.store.word_counts import WordCounts
 
 # The values are defined in `records`; callers import them from here, with the store.
 __all__ = [
@@ -71,6 +72,8 @@ class MemoryStore(MemoryBackend):
         self.hlc = HLC(clock)
         # The semantic leg, when it runs (memoryd.semantic.component).
         self.semantic = semantic
+        # How many rows hold each word, kept across recalls past fts.RANKED_BUDGET rows.
+        self.word_counts = WordCounts()
 
     async def load_clock(self) -> None:
         async with (
@@ -164,7 +167,7 @@ class MemoryStore(MemoryBackend):
     async def recall_evidence(self, query: RecallQuery) -> list[Recalled]:
         """`recall`, each memory with what it has in common with the query (the hooks decide
         on it whether to inject it at all) and, if it was superseded, by what."""
-        return await run_recall(self.db, self.clock, self.semantic, query)
+        return await run_recall(self.db, self.clock, self.semantic, query, self.word_counts)
 
     async def count(self) -> int:
         return await count_live(self.db)
@@ -177,4 +180,9 @@ class MemoryStore(MemoryBackend):
 
     async def health(self, wait_s: float) -> BackendHealth:
         # A local count takes well under any wait.
-        return BackendHealth(location=str(self.db.path), memories=await self.count())
+        check = self.db.integrity.state
+        return BackendHealth(
+            location=str(self.db.path),
+            memories=await self.count(),
+            integrity=None if check == integrity.OK else check,
+        )

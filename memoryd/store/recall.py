@@ -19,10 +19,11 @@ import aiosqlite
 from memory_core.clock import Clock
 from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
-from memoryd.store import succession
+from memoryd.store import succession, word_counts
 from memoryd.store.db import Database
 from memoryd.store.records import Evidence, Recalled, RecallQuery
 from memoryd.store.rows import COLUMNS, memory_from_row
+from memoryd.store.word_counts import WordCounts
 
 # Sensitive rows are few: when they are left out, fetch this many more and drop them after
 # the join.
@@ -41,9 +42,54 @@ class RecallSql:
     search_args: tuple[Any, ...]
     filters: str  # what every candidate must satisfy, on `memories m`
     filter_args: tuple[Any, ...]
+    inner: str = ""  # the same inside the FTS table (the category)
+    inner_args: tuple[Any, ...] = ()
+    fetch: int = 0  # rows ranked inside the FTS table and joined
 
     def search_params(self, match: str) -> tuple[Any, ...]:
         return (match, *self.search_args)
+
+    def lexical(self, narrowed: Narrowed) -> tuple[str, tuple[Any, ...]]:
+        """The lexical leg's statement for `narrowed` (`_match`): `search`, unless common words
+        were left out of the MATCH; then each candidate's bm25 over the words matched, plus the
+        share of each left-out word it holds (`fts.presence_share`), found by one MATCH of the
+        candidates' words AND that word. FTS5 steps such a MATCH by seeking in the common
+        word's document list, where bm25() would read the whole list for the word's IDF (a
+        fixed ~20 ms a recall at a million memories)."""
+        if not narrowed.others:
+            return self.search, self.search_params(narrowed.match)
+        newest, newest_args, bound, base = "", (), "", f"bm25(memories_fts, {_WEIGHTS})"
+        if narrowed.bounded:  # the newest RANKED_BUDGET candidates only, as `search` ranks
+            # Used by every branch: SQLite 3.35+ computes such a CTE once (no MATERIALIZED
+            # hint, which older SQLite would refuse; there it runs once a branch).
+            newest = (
+                "WITH newest(low) AS (SELECT min(rowid) FROM (SELECT rowid "
+                f"FROM memories_fts WHERE memories_fts MATCH ? {self.inner} "
+                f"ORDER BY rowid DESC LIMIT {fts.RANKED_BUDGET})) "
+            )
+            newest_args = (narrowed.match, *self.inner_args)
+            bound = "AND rowid >= (SELECT low FROM newest)"
+            # bm25() for each of 10,000 rows was most of such a recall (11 of 15 ms at a
+            # million): the words matched count by their shares too (in `others`).
+            base = "0.0"
+        branches = [
+            f"SELECT rowid, {base} AS s FROM memories_fts "
+            f"WHERE memories_fts MATCH ? {bound} {self.inner}"
+        ]
+        args: list[Any] = [*newest_args, narrowed.match, *self.inner_args]
+        for match, share in narrowed.others:
+            branches.append(
+                f"SELECT rowid, ? FROM memories_fts WHERE memories_fts MATCH ? {bound} {self.inner}"
+            )
+            args += [-share, match, *self.inner_args]  # bm25() is negated: lower is better
+        sql = (
+            f"{newest}SELECT {_JOINED_COLUMNS}, t.bm FROM ("
+            f"SELECT rowid, sum(s) AS bm FROM ({' UNION ALL '.join(branches)}) "
+            "GROUP BY rowid ORDER BY bm, rowid DESC LIMIT ?"
+            ") t JOIN memories m ON m.rowid = t.rowid "
+            f"WHERE {self.filters} ORDER BY t.bm LIMIT ?"
+        )
+        return sql, (*args, self.fetch, *self.filter_args, self.pool)
 
     def rows(self, rowids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
         """The statement reading the dense leg's hits (by rowid) that passed the filters."""
@@ -72,7 +118,10 @@ def recall_sql(query: RecallQuery) -> RecallSql:
         category = normalize_category(query.category)
         filters.append("m.category = ?")
         filter_args.append(category)
-        inner = "AND rowid IN (SELECT rowid FROM memories WHERE category = ?)"
+        # Each matching row's category, looked up by rowid: `rowid IN (the category's rows)`
+        # made SQLite hand FTS5 the category's rowids one by one, each a search of the MATCH
+        # (12.8 s of CPU a recall for a category of 391,755 rows at a million memories).
+        inner = "AND (SELECT category FROM memories WHERE rowid = memories_fts.rowid) = ?"
         inner_args.append(category)
     if not query.include_sensitive:
         filters.append("m.is_sensitive = 0")
@@ -100,15 +149,23 @@ def recall_sql(query: RecallQuery) -> RecallSql:
         search_args=(*inner_args, fetch, *filter_args, pool),
         filters=where,
         filter_args=tuple(filter_args),
+        inner=inner,
+        inner_args=tuple(inner_args),
+        fetch=fetch,
     )
 
 
 async def run_recall(
-    db: Database, clock: Clock, semantic: ranking.DenseIndex | None, query: RecallQuery
+    db: Database,
+    clock: Clock,
+    semantic: ranking.DenseIndex | None,
+    query: RecallQuery,
+    counts: WordCounts | None = None,
 ) -> list[Recalled]:
     """The query's best memories, best first, each with its score and its evidence: the
     lexical leg, fused with the semantic leg (`semantic`) when it is on and the order is by
-    relevance; a superseded memory below its successor (`succession`)."""
+    relevance; a superseded memory below its successor (`succession`). `counts`: the words'
+    counts kept across recalls (None: counted for this one only)."""
     plan = fts.plan(query.context, query.expanded_query)
     dense = semantic if query.sort_by == "relevance" else None
     if not plan.terms and dense is None:
@@ -123,8 +180,8 @@ async def run_recall(
     try:
         if plan.terms:
             async with db.reader() as conn:
-                match = await _match(conn, plan, sql.pool)
-                rows = list(await conn.execute_fetchall(sql.search, sql.search_params(match)))
+                narrowed = await _match(conn, plan, sql.pool, counts)
+                rows = list(await conn.execute_fetchall(*sql.lexical(narrowed)))
     except BaseException:
         if nearest is not None:
             nearest.cancel()
@@ -249,25 +306,58 @@ def _scored(
     return scored
 
 
-async def _match(conn: aiosqlite.Connection, plan: fts.Plan, pool: int) -> str:
+@dataclass(frozen=True)
+class Narrowed:
+    """What `_match` decided: the candidates' MATCH; past RANKED_BUDGET rows, the common words
+    left out of it, each as (the MATCH of the candidates holding it, its share of bm25); and
+    whether the candidates are more than the budget, so that only the newest are ranked, and
+    each of the words matched counts by its share too (in `others`), not by bm25()."""
+
+    match: str
+    others: tuple[tuple[str, float], ...] = ()
+    bounded: bool = False
+
+
+async def _match(
+    conn: aiosqlite.Connection, plan: fts.Plan, pool: int, kept: WordCounts | None = None
+) -> Narrowed:
     """The plan's MATCH, narrowed to rows holding an uncommon word when its common words would
     make FTS5 rank many rows (fts.selective). Counting each word's rows is one cheap statement
-    (FTS5 reads only their document lists), about a tenth of what ranking them costs."""
+    (FTS5 reads only their document lists), about a tenth of what ranking them costs. Within
+    the budget the words are counted every time and the MATCH keeps the common words
+    (`(uncommon) AND (all)`) so that bm25 counts them; past it the counts are kept (`kept`)
+    and the common words are left out of the MATCH, each counted by `RecallSql.lexical`."""
     if plan.phrase or len(plan.terms) < 2:
-        return plan.match()
-    # Counted only up to just past the budget: above it, a word is not among those kept unless
-    # it is the rarest, and counting a common word's rows in full costs as much as ranking them.
-    counts = ", ".join(
-        [
-            "(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ?"
-            f" LIMIT {fts.RANKED_BUDGET + 1}))"
-        ]
-        * len(plan.terms)
-    )
-    sql = f"SELECT (SELECT count(*) FROM memories_fts_docsize), {counts}"
-    (row,) = await conn.execute_fetchall(sql, [fts.quote(t) for t in plan.terms])
-    indexed, *per_term = (int(n) for n in row)
+        return Narrowed(plan.match())
+    indexed = await word_counts.indexed_rows(conn)
+    if indexed <= fts.RANKED_BUDGET:
+        # Counted only up to just past the budget: above it, a word is not among those kept
+        # unless it is the rarest, and counting a common word's rows in full costs as much as
+        # ranking them.
+        per_term = await word_counts.count_words(conn, plan.terms, fts.RANKED_BUDGET + 1)
+        rare = fts.selective(plan.terms, per_term, indexed, pool)
+        if rare == plan.terms:
+            return Narrowed(plan.match())
+        return Narrowed(f"({fts.match_any(rare)}) AND ({plan.match()})")
+    if kept is None:  # counted for this recall only
+        kept = WordCounts()
+    per_term = await kept.counts(conn, plan.terms, indexed)
     rare = fts.selective(plan.terms, per_term, indexed, pool)
     if rare == plan.terms:
-        return plan.match()
-    return f"({fts.match_any(rare)}) AND ({plan.match()})"
+        return Narrowed(plan.match())
+    bounded = sum(n for t, n in zip(plan.terms, per_term, strict=True) if t in rare) > (
+        fts.RANKED_BUDGET
+    )
+    shared = [t for t in plan.terms if bounded or t not in rare]
+    full = await kept.counts(conn, shared, indexed, full=True)
+    candidates = fts.match_any(rare)
+    weight = ranking.BM25_WEIGHTS[0]  # the content column's
+    shares = tuple(
+        (
+            fts.quote(word) if word in rare else f"({candidates}) AND {fts.quote(word)}",
+            fts.presence_share(count, indexed, weight),
+        )
+        for word, count in zip(shared, full, strict=True)
+        if count
+    )
+    return Narrowed(candidates, shares, bounded)

@@ -5,6 +5,10 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from memory_core.config import load_settings
 from memoryd.api.app import local_components
 from memoryd.cli import daemon_cmd
 from memoryd.store.db import Database
+from tests.support import Daemon, daemon_env, serve_refuses, short_tmpdir, store, wait_until
 
 KEY = "5e" * 32
 
@@ -62,3 +67,58 @@ def test_serve_checks_the_database_once_then_serves_it_unchecked(
     assert daemon_cmd._serve(args) == 0
     assert checks == [load_settings().db_path]
     assert served == [{"idle_exit": None, "integrity_checked": True}]
+
+
+def _damage_an_index_nothing_reads(db: Path) -> None:
+    """Garbage over the root page of `memory_links_src` (no memory has links): the file opens,
+    migrates and serves reads and plain stores, and `PRAGMA quick_check` finds the damage."""
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'memory_links_src'"
+        ).fetchone()
+        (page,) = conn.execute("PRAGMA page_size").fetchone()
+    data = bytearray(db.read_bytes())
+    data[(root - 1) * page : root * page] = bytes((i * 37 + 11) % 251 for i in range(page))
+    db.write_bytes(bytes(data))
+
+
+def test_a_large_file_is_served_at_once_and_checked_then() -> None:
+    """Past MEMORY_CHECK_LATER_BYTES (lowered here to 0: every file is large) the check runs
+    once the daemon serves; a damaged file is then read but never written, and says so."""
+    home = short_tmpdir()
+    env = daemon_env(home, MEMORY_ENCRYPTION_KEY=KEY, MEMORY_SEMANTIC="0")
+    daemon = Daemon(home, env).start()
+    try:
+        client = daemon.client()
+        kept = store(client, "the ledger service deploys from the release branch")
+        assert "integrity" not in client.get("/health").json()  # a small file: checked first
+    finally:
+        daemon.stop()
+    _damage_an_index_nothing_reads(daemon.db)
+    serve_refuses(env, "cannot be opened")  # as before for a file under the threshold
+
+    later = Daemon(home, {**env, "MEMORY_CHECK_LATER_BYTES": "0"}).start()
+    try:
+        client = later.client()
+        wait_until(
+            lambda: client.get("/health").json().get("integrity", "").startswith("failed: "),
+            30,
+            "the later check to find the damage",
+        )
+        refused = client.post("/api/memories", json={"content": "a new lesson about ledger"})
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "store_damaged"
+        assert "memory doctor" in refused.json()["error"]["message"]
+        found = client.post("/api/memories/recall", json={"context": "ledger release branch"})
+        assert [m["id"] for m in found.json()["memories"]] == [kept]
+        status = subprocess.run(
+            [str(Path(sys.executable).parent / "memory"), "status"],
+            env=later.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "integrity failed: " in status.stdout, status.stdout
+    finally:
+        later.stop()

@@ -1,0 +1,92 @@
+"""How many rows of the full-text index there are, and how many hold each query word: what
+recall narrows its candidates by (`fts.selective`) and, past `fts.RANKED_BUDGET` rows, the IDF
+of the common words it leaves out of the MATCH (`fts.presence_share`).
+
+At a million memories counting was a fifth of a recall: `count(*)` over the index's docsize
+table reads a row per memory (7 ms), and each word's count is a statement of its own (0.6 ms
+even capped at the budget; a common word counted in full reads its whole document list, 1-7
+ms). So the number of rows comes from FTS5's own averages record (one row, read by rowid), and
+past the budget the words' counts are kept (`WordCounts`) for as long as the index has not
+grown or shrunk by more than `DRIFT` of its rows: there the counts only choose which words
+are matched and weigh the others, and a few stale rows in a million move neither. Within the
+budget nothing is kept: every recall counts, exactly as before.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from memory_core.recall import fts
+
+DRIFT = 0.01  # a kept count is recounted once the index's rows changed by this share
+MAX_WORDS = 50_000  # kept counts; past it they are dropped and counted again as asked
+
+# FTS5 keeps, at rowid 1 of its %_data table, the number of rows it indexes followed by each
+# column's token total (fts5_index.c, FTS5_AVERAGES_ROWID), in SQLite's varint format.
+_AVERAGES = "SELECT block FROM memories_fts_data WHERE id = 1"
+
+
+def first_varint(block: bytes) -> int:
+    """The first of SQLite's variable-length integers in `block` (big-endian, seven bits a
+    byte while the high bit is set, the ninth byte whole)."""
+    value = 0
+    for index, byte in enumerate(block[:9]):
+        if index == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return value
+
+
+async def indexed_rows(conn: aiosqlite.Connection) -> int:
+    """How many rows the full-text index holds (those of `memories_fts_docsize`)."""
+    rows = list(await conn.execute_fetchall(_AVERAGES))
+    return first_varint(bytes(rows[0][0])) if rows and rows[0][0] else 0
+
+
+def _count_sql(words: int, cap: int | None) -> str:
+    limit = f" LIMIT {cap}" if cap is not None else ""
+    one = f"(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ?{limit}))"
+    return "SELECT " + ", ".join([one] * words)
+
+
+async def count_words(conn: aiosqlite.Connection, words: list[str], cap: int | None) -> list[int]:
+    """How many rows hold each word, each counted up to `cap` (None: in full); one statement."""
+    if not words:
+        return []
+    (row,) = await conn.execute_fetchall(_count_sql(len(words), cap), [fts.quote(w) for w in words])
+    return [int(n) for n in row]
+
+
+class WordCounts:
+    """Counts kept across recalls past the budget (see the module's docstring). Each entry is
+    (rows holding the word, whether that is its full count rather than one capped at the
+    budget, the index's rows when it was counted)."""
+
+    def __init__(self, max_words: int = MAX_WORDS) -> None:
+        self._max_words = max_words
+        self._kept: dict[str, tuple[int, bool, int]] = {}
+
+    def _fresh(self, word: str, indexed: int, full: bool) -> int | None:
+        kept = self._kept.get(word)
+        if kept is None or (full and not kept[1]) or abs(indexed - kept[2]) > DRIFT * kept[2]:
+            return None
+        return kept[0]
+
+    async def counts(
+        self, conn: aiosqlite.Connection, words: list[str], indexed: int, full: bool = False
+    ) -> list[int]:
+        """How many rows hold each word: capped just past the budget (enough to choose the
+        words to match), or with `full` its whole count (for its IDF)."""
+        known = {w: n for w in words if (n := self._fresh(w, indexed, full)) is not None}
+        missing = [w for w in words if w not in known]
+        cap = None if full else fts.RANKED_BUDGET + 1
+        counted = await count_words(conn, missing, cap)
+        if len(self._kept) + len(missing) > self._max_words:
+            self._kept.clear()
+        for word, count in zip(missing, counted, strict=True):
+            self._kept[word] = (count, full or count < fts.RANKED_BUDGET + 1, indexed)
+            known[word] = count
+        cap_at = fts.RANKED_BUDGET + 1
+        return [known[w] if full else min(known[w], cap_at) for w in words]
