@@ -15,8 +15,10 @@ import aiosqlite
 import numpy as np
 
 from memoryd.semantic import quantize
+from memoryd.semantic.approx import ApproxHits, ApproxIndex, ApproxSnapshot
 from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
+from memoryd.semantic.keeper import APPROX_MIN, IndexKeeper
 from memoryd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -69,20 +71,26 @@ class SemanticLeg:
         embedder: Embedder,
         idle_release_s: float = IDLE_RELEASE_S,
         poll_s: float = POLL_S,
+        approx_min: int = APPROX_MIN,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.idle_release_s = idle_release_s
         self.poll_s = poll_s
-        self.index = VectorIndex(embedder.dimensions)
+        # The exact index, or above `approx_min` vectors the approximate one (keeper.py).
+        self.keeper = IndexKeeper(db, embedder.model.model_id, embedder.dimensions, approx_min)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
         self._wake = asyncio.Event()
 
+    @property
+    def index(self) -> VectorIndex | ApproxIndex:
+        return self.keeper.index
+
     # ------------------------------------------------------------------ recall side
 
-    async def search(self, text: str, k: int) -> Hits | None:
-        if not len(self.index) or not text.strip():
+    async def search(self, text: str, k: int) -> Hits | ApproxHits | None:
+        if not len(self.index) or not self.keeper.ready or not text.strip():
             return None
         # The product over every vector (~1 ms at 10k, memory-bound) runs in the thread too,
         # so that both overlap recall's lexical work on the event loop.
@@ -93,7 +101,7 @@ class SemanticLeg:
         now instead of at its next look at the database (up to poll_s later)."""
         self._wake.set()
 
-    def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
+    def _nearest(self, snapshot: Snapshot | ApproxSnapshot, text: str, k: int) -> Hits | ApproxHits:
         return snapshot.search(self.embedder.embed_query(text), k)
 
     async def quantize_queries(self, cache_dir: Path) -> None:
@@ -127,27 +135,25 @@ class SemanticLeg:
         """Vectors of another model are dropped (and so re-embedded); the rest are indexed."""
 
         async def drop_foreign(conn: aiosqlite.Connection) -> None:
+            # Found through migration 15's index, not by reading every vector.
             await conn.execute(
-                "DELETE FROM memory_vectors WHERE model != ?", (self.embedder.model.model_id,)
+                "DELETE FROM memory_vectors WHERE rowid IN "
+                "(SELECT rowid FROM memory_vectors WHERE model != ?)",
+                (self.embedder.model.model_id,),
             )
 
         await self.db.write(drop_foreign)
-        async with (
-            self.db.reader() as conn,
-            conn.execute("SELECT rowid, vector FROM memory_vectors") as cursor,
-        ):
-            rows = list(await cursor.fetchall())
-        if rows:
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            self.index.put([r[0] for r in rows], matrix.reshape(len(rows), self.index.dimensions))
+        await self.keeper.load()
         await self.refit()
+        await self.keeper.maintain(self._wake.set)
 
     async def refit(self) -> None:
         """Fit the index's projection again if the store's size has moved (in a thread: the
         fit is ~50 ms of numpy at 10k memories, never paid by a recall)."""
         if self.index.stale():
-            matrix = self.index.snapshot().matrix
-            self.index.projection = await asyncio.to_thread(Projection.fit, matrix)
+            index = self.index
+            matrix, rows = await asyncio.to_thread(index.fit_input)
+            index.projection = await asyncio.to_thread(Projection.fit, matrix, rows=rows)
 
     async def pending(self) -> int:
         async with self.db.reader() as conn, conn.execute(f"SELECT COUNT(*) {_MISSING}") as c:
@@ -162,7 +168,7 @@ class SemanticLeg:
             return cursor.rowcount
 
         dropped = await self.db.write(job)
-        self.index.clear()
+        self.keeper.clear()
         self._wake.set()
         return dropped
 
@@ -177,17 +183,13 @@ class SemanticLeg:
             # (index.Projection); briefly false after the store grows or shrinks by 10%.
             "projection_current": not self.index.stale(),
             "query_model": self.query_model,
+            **self.keeper.status(),
         }
 
     async def sync_once(self) -> int:
         """Drop index entries whose vectors the triggers removed, then embed what is missing,
         a batch at a time. Returns how many memories were embedded."""
-        async with (
-            self.db.reader() as conn,
-            conn.execute("SELECT rowid FROM memory_vectors") as cursor,
-        ):
-            stored = {int(r[0]) for r in await cursor.fetchall()}
-        self.index.remove(self.index.rowids() - stored)
+        await self.keeper.prune()
         done = 0
         while True:
             async with (
@@ -199,6 +201,7 @@ class SemanticLeg:
                 rows = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
             if not rows:
                 await self.refit()
+                await self.keeper.maintain(self._wake.set)
                 return done
             vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in rows])
 
@@ -207,7 +210,7 @@ class SemanticLeg:
             )
             if kept:
                 wanted = {r: i for i, (r, _) in enumerate(rows)}
-                self.index.put(kept, vectors[[wanted[r] for r in kept]])
+                self.keeper.put(kept, vectors[[wanted[r] for r in kept]])
                 # While a large store is embedded (an import, a first start), recall already
                 # uses the vectors so far: keep their projection fitted as they grow.
                 await self.refit()
@@ -218,6 +221,12 @@ class SemanticLeg:
 
     async def run(self) -> None:
         """The background task: sync, then wait for the next commit (or a reindex)."""
+        try:
+            await self._watch()
+        finally:
+            self.keeper.stop()
+
+    async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
         async with aiosqlite.connect(self.db.path) as watch:
             version = -1

@@ -223,6 +223,13 @@ CREATE INDEX memories_standing ON memories (project, importance, updated_ms)
 WHERE deleted_ms IS NULL AND is_sensitive = 0;
 """
 
+# The semantic leg counts and lists its vectors' rowids (and finds another model's) on every
+# start and write burst; with 1,536-byte vectors that read the whole table, ~1.5 GB at a
+# million memories. This index holds only (model, rowid): a few tens of MB.
+_V15_VECTOR_ROWIDS = """
+CREATE INDEX memory_vectors_model ON memory_vectors (model);
+"""
+
 # A memory's typed links other than `supersedes` (memory_core.links): sorted [type, id] pairs,
 # replicated as one field like `tags`.
 _V8_LINKS = """
@@ -275,6 +282,9 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
     # 11 and 12 were set aside for other work and not needed: the runner applies what is newer.
     Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
+    Migration(
+        15, "memory_vectors_model: the vectors' rowids without their vectors", _V15_VECTOR_ROWIDS
+    ),
 ]
 
 
