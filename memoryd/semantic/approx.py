@@ -80,6 +80,7 @@ class ApproxSnapshot:
     file: IvfFile | None
     fresh: Snapshot
     masked: Rowids  # sorted
+    masked_slots: Rowids  # their positions in the file, sorted
     masked_vectors: Floats
     projection: Projection | None
     nprobe: int
@@ -89,10 +90,9 @@ class ApproxSnapshot:
         fresh_raw = (self.fresh.matrix @ searched).astype(np.float32)
         rowids, raw = self.fresh.rowids, fresh_raw
         if self.file is not None:
-            probed, probed_raw = self.file.probe(searched, self.nprobe)
-            keep = ~np.isin(probed, self.masked)
-            rowids = np.concatenate([probed[keep], rowids])
-            raw = np.concatenate([probed_raw[keep], raw])
+            probed, probed_raw = self.file.probe(searched, self.nprobe, k, self.masked_slots)
+            rowids = np.concatenate([probed, rowids])
+            raw = np.concatenate([probed_raw, raw])
         scores = raw - np.float32(offset)
         k = min(k, len(scores))
         top: list[tuple[int, float]] = []
@@ -147,6 +147,7 @@ class ApproxIndex:
         self.nprobe = max(NPROBE_MIN, math.ceil(probe_share * lists))
         self.fresh = VectorIndex(dimensions)
         self._masked = np.zeros(0, np.int64)
+        self._masked_slots = np.zeros(0, np.int64)
         self._masked_vectors = np.zeros((0, dimensions), np.float32)
         self.projection: Projection | None = None
 
@@ -172,6 +173,7 @@ class ApproxIndex:
         order = np.argsort(masked)
         # Replaced, not edited: a search in a thread keeps the arrays it started with.
         self._masked, self._masked_vectors = masked[order], vectors[order]
+        self._masked_slots = np.sort(np.concatenate([self._masked_slots, slots[new]]))
 
     def put(self, rowids: list[int], vectors: Floats) -> None:
         self._mask(np.array(rowids, dtype=np.int64))
@@ -218,6 +220,7 @@ class ApproxIndex:
             self.file,
             self.fresh.snapshot(),
             self._masked,
+            self._masked_slots,
             self._masked_vectors,
             self.projection,
             self.nprobe,

@@ -97,7 +97,7 @@ OPENED = (
 def checksum(arrays: dict[str, np.ndarray]) -> int:
     crc = 0
     for name in OPENED:
-        crc = zlib.crc32(np.ascontiguousarray(arrays[name]).tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(arrays[name]).data.cast("B"), crc)
     return crc
 
 
@@ -203,10 +203,11 @@ class IvfFile:
             raise SidecarInvalid(f"{self.path}: truncated while in use")
         return np.frombuffer(raw, dtype=dtype).reshape((count, *shape[1:]))
 
-    def probe(self, searched: Floats, nprobe: int) -> tuple[Rowids, Floats]:
-        """The rows of the `nprobe` lists whose centroids are nearest the query, and each
-        row's product with it (before any offset): their codes read into one buffer (lists
-        next to each other in one read), converted and multiplied at once."""
+    def probe(self, searched: Floats, nprobe: int, k: int, masked: Rowids) -> tuple[Rowids, Floats]:
+        """The k best rows of the `nprobe` lists whose centroids are nearest the query, and
+        their products with it (before any offset), leaving out the rows at `masked` (file
+        positions, sorted). Lists next to each other in the file are read at once; the codes
+        are converted and multiplied a block at a time."""
         nearness = self.centroids @ searched
         nprobe = min(nprobe, len(nearness))
         chosen = np.sort(np.argpartition(-nearness, nprobe - 1)[:nprobe])
@@ -234,7 +235,15 @@ class IvfFile:
                     np.matmul(floats[:filled], searched, out=raw[done : done + filled])
                     done, filled = done + filled, 0
         slots = np.repeat(run_firsts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        return self.rowids[slots], raw * self.scales[slots]
+        raw *= self.scales[slots]
+        if len(masked):
+            raw[np.isin(slots, masked)] = -np.inf
+        k = min(k, total)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        best = np.argpartition(-raw, k - 1)[:k]
+        best = best[np.isfinite(raw[best])]
+        return self.rowids[slots[best]], raw[best]
 
     def _scratch(self) -> tuple[npt.NDArray[np.int8], Floats]:
         """This thread's buffers for a block of codes and their float32 values."""

@@ -32,8 +32,8 @@ from memoryd.semantic.ivf import Floats, Layout, Rowids, checksum, header, quant
 # at the cost of a longer build (each row is compared with every centroid).
 LISTS_PER_ROOT = 4
 MAX_LISTS = 4096
-SAMPLE_PER_LIST = 16  # k-means trains on this many rows a list (at most all of them)
-ITERATIONS = 8
+SAMPLE_PER_LIST = 32  # k-means trains on this many rows a list (at most all of them)
+ITERATIONS = 10
 CHUNK = 16384  # rows read, assigned and written at a time
 PRODUCTS = 4_000_000  # row-by-centroid products computed at once (16 MB of float32)
 

@@ -144,6 +144,7 @@ class SemanticLeg:
 
         await self.db.write(drop_foreign)
         await self.keeper.load()
+        await asyncio.to_thread(release_freed_memory)  # what reading the rowids left
         await self.refit()
         await self.keeper.maintain(self._wake.set)
 

@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pytest
 
+from memoryd.semantic import approx
 from memoryd.semantic.approx import ApproxIndex
 from memoryd.semantic.index import Projection, VectorIndex
 from memoryd.semantic.ivf import IvfFile, SidecarInvalid
@@ -189,3 +190,40 @@ async def test_a_file_left_from_another_database_is_not_used(
     assert not again.ready
     index = await built(again)
     assert index.search(other[5], 1).top[0][0] == 6
+
+
+async def test_fresh_rows_past_their_share_are_folded_into_a_new_file(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vectors = clustered(ROWS)
+    await put_vectors(store.db, 1, vectors)
+    keeper = await loaded(store.db)
+    await built(keeper)
+    monkeypatch.setattr(approx, "FRESH_MIN", 10)
+    fresh = clustered(80, seed=21)  # past 2% of the file's rows
+    await put_vectors(store.db, 20_000, fresh)
+    keeper.put(list(range(20_000, 20_080)), fresh)
+    assert isinstance(keeper.index, ApproxIndex) and keeper.index.needs_rebuild()
+    index = await built(keeper)
+    assert index.file is not None and index.file.rows == ROWS + 80 and len(index.fresh) == 0
+    assert index.search(fresh[4], 1).top[0][0] == 20_004
+
+
+async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemoryStore) -> None:
+    vectors = clustered(ROWS)
+    await put_vectors(store.db, 1, vectors)
+    keeper = await loaded(store.db)
+    finished = asyncio.Event()
+    await keeper.maintain(finished.set)  # the build starts from the database as it is now
+    late = clustered(1, seed=31)
+    await put_vectors(store.db, 50_000, late)
+    keeper.put([50_000], late)  # embedded meanwhile: maybe in the file, surely in the index
+    moved = -vectors[9:10]
+    keeper.put([10], moved)  # and an edit: its new vector wins over the file's
+    await asyncio.wait_for(finished.wait(), 120)
+    await keeper.maintain(finished.set)
+    index = keeper.index
+    assert isinstance(index, ApproxIndex) and index.ready
+    assert index.search(late[0], 1).top[0][0] == 50_000
+    assert index.search(moved[0], 1).top[0][0] == 10
+    assert 10 not in {r for r, _ in index.search(vectors[9], 10).top}
