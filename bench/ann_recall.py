@@ -90,10 +90,13 @@ def main() -> None:
     args = parser.parse_args()
     print(machine(), flush=True)
     rows, queries = embeddings(args.cache, args.locomo)
+    groups = {"LoCoMo questions": sum(len(s["qa"]) for s in json.loads(args.locomo.read_text()))}
+    groups["coding prompts"] = len(queries) - groups["LoCoMo questions"]
     if args.also is not None:
         more = np.load(args.also)
         rows = np.concatenate([rows, more["memories"]])
         queries = np.concatenate([queries, more["queries"]])
+        groups[args.also.stem] = len(more["queries"])
     dims = rows.shape[1]
     exact = VectorIndex(dims)
     exact.put(list(range(1, len(rows) + 1)), rows.astype(np.float32))
@@ -140,8 +143,13 @@ def main() -> None:
             took = (time.perf_counter() - started) / len(queries) * 1000
             sizes = np.diff(file.starts)
             scanned = nprobe * float(np.mean(sizes)) / len(rows)
+            first, shares = 0, []
+            for name, count in groups.items():
+                shares.append(f"{name} {np.mean(at10[first : first + count]):.3f}")
+                first += count
             print(
                 f"share {share:.0%}, nprobe {nprobe:>3}: recall@10 {np.mean(at10):.3f} "
+                f"({'; '.join(shares)}) "
                 f"(min {np.min(at10):.1f}; counting ties {np.mean(tied):.3f}), "
                 f"@20 {np.mean(at20):.3f}; ~{scanned:.1%} of rows scanned; spread off by "
                 f"{np.mean(spread):.2%}; {took:.2f} ms a search",

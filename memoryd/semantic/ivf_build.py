@@ -115,6 +115,22 @@ def _private(path: Path, size: int) -> int:
     return fd
 
 
+def _remove_leftovers(target: Path) -> None:
+    """What a build killed half-way (the daemon stopped) left: the files of processes gone.
+    (Two daemons on one database, during a version handover, may each be building.)"""
+    for leftover in target.parent.glob(f"{target.name}.*-*"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        leftover.unlink(missing_ok=True)
+
+
 def build(
     db_path: Path,
     target: Path,
@@ -127,9 +143,7 @@ def build(
     """Write the index file of every stored vector of `model` to `target`; returns its rows.
     Raises NothingToBuild when there are none, BuildStopped once `stop` is set."""
     stop = stop or threading.Event()
-    # What a build killed half-way (the daemon stopped) left: only one build runs at a time.
-    for leftover in target.parent.glob(f"{target.name}.*-*"):
-        leftover.unlink(missing_ok=True)
+    _remove_leftovers(target)
     scratch = target.with_name(f"{target.name}.scratch-{os.getpid()}")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
     try:

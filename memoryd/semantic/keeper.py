@@ -109,6 +109,7 @@ class IndexKeeper:
         self._building: asyncio.Task[IvfFile] | None = None
         self._since_build: dict[int, Floats] = {}
         self._failed_at = -1  # the index size at the last failed build: not retried until it moves
+        self._unreconciled = False  # a file opened at start-up, not compared with the database yet
         self._stop = threading.Event()
 
     @property
@@ -146,8 +147,11 @@ class IndexKeeper:
                 self.index.put([r[0] for r in rows], matrix.reshape(len(rows), self.dims))
             return
         self.index = ApproxIndex(self.dims, await asyncio.to_thread(self._open))
-        if self.index.ready:
-            await self.reconcile()
+        # Reconciled by the leg's first sync (prune), not before the daemon answers: reading a
+        # million rowids takes most of a second. Meanwhile a memory deleted while the daemon
+        # was down may be among the nearest, but recall reads its hits through its filters
+        # (deleted and sensitive rows never pass); one embedded meanwhile is found a moment later.
+        self._unreconciled = self.index.ready
 
     def _open(self) -> IvfFile | None:
         try:
@@ -189,6 +193,10 @@ class IndexKeeper:
         """Drop what the database's triggers removed (a memory deleted, edited or made
         sensitive) from the index."""
         index = self.index
+        if self._unreconciled:
+            self._unreconciled = False
+            await self.reconcile()
+            return
         if isinstance(index, VectorIndex):
             async with (
                 self.db.reader() as conn,

@@ -63,8 +63,11 @@ async def built(keeper: IndexKeeper) -> ApproxIndex:
 
 
 async def loaded(db: Database) -> IndexKeeper:
+    """A keeper as the leg has it once started: loaded, then its first sync's prune (which
+    reconciles a file opened at start-up with the database)."""
     keeper = IndexKeeper(db, MODEL, DIMS, approx_min=1000)
     await keeper.load()
+    await keeper.prune()
     return keeper
 
 
@@ -227,3 +230,16 @@ async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemorySto
     assert index.search(late[0], 1).top[0][0] == 50_000
     assert index.search(moved[0], 1).top[0][0] == 10
     assert 10 not in {r for r, _ in index.search(vectors[9], 10).top}
+
+
+async def test_a_build_clears_what_a_killed_build_left_but_not_a_running_ones(
+    store: MemoryStore,
+) -> None:
+    await put_vectors(store.db, 1, clustered(ROWS))
+    keeper = await loaded(store.db)
+    dead = keeper.sidecar.with_name(f"{keeper.sidecar.name}.scratch-{2**22 + 12345}")
+    running = keeper.sidecar.with_name(f"{keeper.sidecar.name}.tmp-{os.getppid()}")
+    dead.write_bytes(b"x" * 100)
+    running.write_bytes(b"y" * 100)
+    await built(keeper)
+    assert not dead.exists() and running.exists()
