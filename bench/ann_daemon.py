@@ -75,6 +75,7 @@ def prepared(directory: Path) -> Path:
                     for r, v in zip(rowids[start : start + CHUNK], block, strict=True)
                 ],
             )
+        conn.execute("DELETE FROM memory_vectors_todo")  # as the leg does once it has embedded
     for suffix in ("-wal", "-shm"):
         Path(f"{partial}{suffix}").unlink(missing_ok=True)
     partial.rename(path)

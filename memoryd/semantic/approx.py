@@ -23,8 +23,10 @@ import numpy as np
 from memoryd.semantic.index import FIT_SAMPLE, Projection, Snapshot, VectorIndex, projection_stale
 from memoryd.semantic.ivf import Floats, IvfFile, Rowids
 
-# The share of the lists scanned a query (at least NPROBE_MIN): chosen on real embeddings
-# (docs/benchmarks.md, "The semantic leg at 1M, approximate").
+# The share of the lists scanned a query (at least NPROBE_MIN), chosen on real embeddings
+# (docs/benchmarks.md, "The semantic leg at 1M, approximate"): recall@10 against the exact
+# search 0.94 (0.97 counting ties) at 6k vectors, 0.98 for LoCoMo's questions at 30k, for
+# 8.5 ms of CPU a search at a million.
 PROBE_SHARE = 0.08
 NPROBE_MIN = 8
 FRESH_MIN = 2000  # fresh or masked rows tolerated before a rebuild, at least ...

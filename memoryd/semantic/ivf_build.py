@@ -28,7 +28,7 @@ from memoryd.semantic.ivf import Floats, Layout, Rowids, checksum, header, quant
 
 # About LISTS_PER_ROOT * sqrt(rows) lists. Finer lists find more of the true neighbours for the
 # same share of rows scanned (measured on real embeddings, docs/benchmarks.md: at 6,204
-# vectors and 8% scanned, recall@10 0.84 with sqrt(rows) lists, 0.92 with 2x, 0.94 with 4x),
+# vectors and 10% scanned, recall@10 0.90 with sqrt(rows) lists, 0.93 with 2x, 0.95 with 4x),
 # at the cost of a longer build (each row is compared with every centroid).
 LISTS_PER_ROOT = 4
 MAX_LISTS = 4096

@@ -71,6 +71,13 @@ async def loaded(db: Database) -> IndexKeeper:
     return keeper
 
 
+async def stored_and_loaded(db: Database) -> tuple[np.ndarray, IndexKeeper]:
+    """A clustered store of ROWS vectors and a keeper loaded on it."""
+    vectors = clustered(ROWS)
+    await put_vectors(db, 1, vectors)
+    return vectors, await loaded(db)
+
+
 def exact_of(vectors: np.ndarray, projection: Projection | None) -> VectorIndex:
     exact = VectorIndex(DIMS)
     exact.put(list(range(1, len(vectors) + 1)), vectors)
@@ -89,9 +96,7 @@ async def test_below_the_threshold_the_exact_index_serves_as_before(store: Memor
 async def test_the_approximate_index_finds_the_exact_nearest_neighbours(
     store: MemoryStore,
 ) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    vectors, keeper = await stored_and_loaded(store.db)
     assert keeper.describe() == "approximate (building)"  # no file yet: lexical meanwhile
     projection = Projection.fit(vectors)
     keeper.index.projection = projection
@@ -115,9 +120,7 @@ async def test_the_approximate_index_finds_the_exact_nearest_neighbours(
 async def test_deleted_vectors_never_come_back_and_fresh_ones_are_found_at_once(
     store: MemoryStore,
 ) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    vectors, keeper = await stored_and_loaded(store.db)
     index = await built(keeper)
     target = vectors[41]
     assert index.search(target, 1).top[0][0] == 42
@@ -142,9 +145,7 @@ async def test_deleted_vectors_never_come_back_and_fresh_ones_are_found_at_once(
 
 
 async def test_an_edited_vector_is_searched_by_its_new_value(store: MemoryStore) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    vectors, keeper = await stored_and_loaded(store.db)
     await built(keeper)
     moved = vectors[7:8] * -1  # row 8's new embedding, far from its old one
     keeper.put([8], moved)
@@ -155,9 +156,7 @@ async def test_an_edited_vector_is_searched_by_its_new_value(store: MemoryStore)
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "flipped"])
 async def test_a_damaged_or_missing_file_is_rebuilt(store: MemoryStore, damage: str) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    vectors, keeper = await stored_and_loaded(store.db)
     await built(keeper)
     path = keeper.sidecar
     if damage == "missing":
@@ -198,9 +197,7 @@ async def test_a_file_left_from_another_database_is_not_used(
 async def test_fresh_rows_past_their_share_are_folded_into_a_new_file(
     store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    _, keeper = await stored_and_loaded(store.db)
     await built(keeper)
     monkeypatch.setattr(approx, "FRESH_MIN", 10)
     fresh = clustered(80, seed=21)  # past 2% of the file's rows
@@ -213,9 +210,7 @@ async def test_fresh_rows_past_their_share_are_folded_into_a_new_file(
 
 
 async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemoryStore) -> None:
-    vectors = clustered(ROWS)
-    await put_vectors(store.db, 1, vectors)
-    keeper = await loaded(store.db)
+    vectors, keeper = await stored_and_loaded(store.db)
     finished = asyncio.Event()
     await keeper.maintain(finished.set)  # the build starts from the database as it is now
     late = clustered(1, seed=31)
