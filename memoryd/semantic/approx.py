@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memoryd.semantic.index import FIT_SAMPLE, Projection, Snapshot, VectorIndex, projection_stale
-from memoryd.semantic.ivf import Floats, IvfFile, Rowids
+from memoryd.semantic.ivf import Floats, IvfFile, Rowids, SidecarInvalid
 
 # The share of the lists scanned a query (at least NPROBE_MIN), chosen on real embeddings
 # (docs/benchmarks.md, "The semantic leg at 1M, approximate"): recall@10 against the exact
@@ -67,7 +67,11 @@ class ApproxHits:
         at = self.file.slots_of(np.array([rowid], dtype=np.int64))
         if at[0] < 0:
             return None
-        return float(self.file.vectors(at)[0] @ self.searched) - self.offset
+        try:
+            vector = self.file.vectors(at)[0]
+        except SidecarInvalid:  # damaged since the search: ranked on its words (leg.search)
+            return None
+        return float(vector @ self.searched) - self.offset
 
 
 def _holds(sorted_rowids: Rowids, rowid: int) -> bool:

@@ -198,7 +198,10 @@ class IvfFile:
     def _read(self, name: str, first: int, count: int) -> np.ndarray:
         offset, dtype, shape = self._offsets[name]
         width = int(np.prod(shape[1:])) * dtype.itemsize
-        raw = os.pread(self._fd, count * width, offset + first * width)
+        try:
+            raw = os.pread(self._fd, count * width, offset + first * width)
+        except OSError as exc:
+            raise SidecarInvalid(f"{self.path}: {exc.strerror}") from exc
         if len(raw) != count * width:
             raise SidecarInvalid(f"{self.path}: truncated while in use")
         return np.frombuffer(raw, dtype=dtype).reshape((count, *shape[1:]))
@@ -256,7 +259,11 @@ class IvfFile:
 
     def _read_into(self, buffer: npt.NDArray[np.int8], offset: int) -> None:
         view = memoryview(buffer.data).cast("B")
-        if os.preadv(self._fd, [view], offset) != len(view):
+        try:
+            read = os.preadv(self._fd, [view], offset)
+        except OSError as exc:
+            raise SidecarInvalid(f"{self.path}: {exc.strerror}") from exc
+        if read != len(view):
             raise SidecarInvalid(f"{self.path}: truncated while in use")
 
     def slots_of(self, rowids: Rowids) -> Rowids:

@@ -219,6 +219,17 @@ class IndexKeeper:
         if self._building is not None:
             self._since_build.update(zip(rowids, vectors, strict=True))
 
+    def damaged(self, snapshot: object, error: Exception) -> None:
+        """A search found the file damaged (truncated or unreadable while in use): drop it and
+        build it again, recall being lexical meanwhile. `snapshot` is what the search used, so
+        that a file already replaced is not dropped."""
+        index = self.index
+        if not isinstance(index, ApproxIndex) or getattr(snapshot, "file", None) is not index.file:
+            return
+        log.warning("semantic index file damaged, rebuilding it: %s", error)
+        self.index = ApproxIndex(self.dims, None)
+        self.index.projection = index.projection
+
     def clear(self) -> None:
         """Every vector was dropped (a reindex): back to an empty exact index."""
         self.stop()

@@ -18,6 +18,7 @@ from memoryd.semantic import quantize
 from memoryd.semantic.approx import ApproxHits, ApproxIndex, ApproxSnapshot
 from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
+from memoryd.semantic.ivf import SidecarInvalid
 from memoryd.semantic.keeper import APPROX_MIN, IndexKeeper
 from memoryd.store.db import Database
 
@@ -105,7 +106,13 @@ class SemanticLeg:
             return None
         # The product over every vector (~1 ms at 10k, memory-bound) runs in the thread too,
         # so that both overlap recall's lexical work on the event loop.
-        return await asyncio.to_thread(self._nearest, self.index.snapshot(), text, k)
+        snapshot = self.index.snapshot()
+        try:
+            return await asyncio.to_thread(self._nearest, snapshot, text, k)
+        except SidecarInvalid as exc:  # the file was damaged under us: lexical until rebuilt
+            self.keeper.damaged(snapshot, exc)
+            self._wake.set()
+            return None
 
     def written(self) -> None:
         """A memory was stored or edited (MemoryStore.create, update): the worker embeds it

@@ -6,6 +6,7 @@ rather than failing."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import time
@@ -99,3 +100,19 @@ def test_a_deleted_memory_never_comes_back_even_after_a_damaged_file(
     assert client.get("/api/semantic").json()["indexed"] == indexed - 1
     assert PARAPHRASED not in recall(client, QUERY)
     assert NEW in recall(client, "where does the build cache live")
+
+
+def test_a_file_damaged_while_in_use_is_rebuilt_and_recall_goes_on(
+    approx_daemon: Daemon,
+) -> None:
+    client = approx_daemon.client()
+    builds = wait_index(client, "approximate")["index_builds"]
+    os.truncate(sidecar_path(approx_daemon.db), 5000)  # the daemon holds this very file open
+    assert NEW in recall(client, "where does the build cache live")  # lexical meanwhile, no 500
+    deadline = time.monotonic() + 120
+    while (status := client.get("/api/semantic").json())["index_builds"] == builds:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    wait_index(client, "approximate")
+    assert NEW in recall(client, "where does the build cache live")
+    assert DISTRACTORS[2] in recall(client, "which postgres version does staging use")
