@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from memory_core.config import load_settings
+from memory_core.errors import ConfigError
 from memoryd.semantic.keeper import sidecar_path
 from tests.recall.test_semantic import DISTRACTORS, PARAPHRASED, QUERY, recall, wait_embedded
 from tests.support import Daemon, daemon_env, short_tmpdir, store
@@ -116,3 +118,15 @@ def test_a_file_damaged_while_in_use_is_rebuilt_and_recall_goes_on(
     wait_index(client, "approximate")
     assert NEW in recall(client, "where does the build cache live")
     assert DISTRACTORS[2] in recall(client, "which postgres version does staging use")
+
+
+def test_memory_semantic_approx_min_is_a_validated_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().semantic_approx_min == 50_000
+    monkeypatch.setenv("MEMORY_SEMANTIC_APPROX_MIN", "2000")
+    assert load_settings().semantic_approx_min == 2000
+    for bad in ("5", "lots"):  # too small to fit an index to; not a number
+        monkeypatch.setenv("MEMORY_SEMANTIC_APPROX_MIN", bad)
+        with pytest.raises(ConfigError, match="MEMORY_SEMANTIC_APPROX_MIN"):
+            load_settings()
