@@ -12,7 +12,7 @@ with VmRSS / RssAnon / RssFile before and after. Queries are stored vectors plus
 exact top 10 is computed by brute force over the regenerated vectors, a chunk at a time.
 
     PYTHONPATH=. .venv/bin/python bench/ann_scale.py [--count 1000000] [--queries 200]
-        [--share 0.08] [--rebuild]
+        [--share 0.08] [--rebuild] [--fold 20000]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _corpus import machine, summary
 
-from memoryd.semantic import ivf_build
+from memoryd.semantic import ivf_build, ivf_fold
 from memoryd.semantic.approx import PROBE_SHARE, ApproxIndex
 from memoryd.semantic.index import Projection
 from memoryd.semantic.ivf import IvfFile
@@ -148,6 +148,35 @@ def measure(db: Path, count: int, queries: int, share: float) -> None:
     )
 
 
+def fold_time(db: Path, count: int, fresh_rows: int) -> None:
+    """What the keeper does once fresh or masked rows pass their share: fold them into a new
+    file (ivf_fold.fold), here to a scratch path beside it."""
+    file = IvfFile.open(sidecar_path(db), MODEL, DIMS)
+    index = ApproxIndex(DIMS, file)
+    index.projection = projection_of(count)
+    fresh = vectors(count, 0)[:fresh_rows]
+    index.put(list(range(count + 1, count + 1 + len(fresh))), fresh)
+    index.remove(set(range(1, fresh_rows // 4 + 1)))
+    snapshot = index.snapshot()
+    target = db.with_name(db.name + ".fold")
+    started, cpu = time.perf_counter(), time.process_time()
+    ivf_fold.fold(
+        file,
+        target,
+        MODEL,
+        (snapshot.fresh.rowids, snapshot.fresh.matrix),
+        (snapshot.masked_slots, snapshot.masked_vectors),
+        index.projection,
+    )
+    print(
+        f"fold of {len(fresh):,} fresh and {fresh_rows // 4:,} masked rows: "
+        f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU); "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    target.unlink()
+
+
 def exact_tops(count: int, queries: np.ndarray, projection: Projection | None) -> list[set[int]]:
     searched = np.stack([projection.query(q)[0] if projection is not None else q for q in queries])
     best = np.full((len(queries), 10), -np.inf, np.float32)
@@ -172,6 +201,12 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=PROBE_SHARE)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/memoryd-ann"))
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--fold",
+        type=int,
+        default=0,
+        help="time folding this many fresh rows (and a quarter as many masked) into the file",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     db = args.dir / f"vectors-{args.count}.db"
@@ -193,6 +228,8 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+    if args.fold:
+        fold_time(db, args.count, args.fold)
     child = subprocess.run(
         [sys.executable, __file__, "--measure", f"--count={args.count}",
          f"--queries={args.queries}", f"--share={args.share}", f"--dir={args.dir}"],

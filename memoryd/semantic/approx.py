@@ -189,6 +189,10 @@ class ApproxIndex:
         self.fresh.remove(rowids)
         self._mask(np.array(sorted(rowids), dtype=np.int64))
 
+    @property
+    def masked_rows(self) -> int:
+        return len(self._masked)
+
     def live(self) -> Rowids:
         """Every rowid with a vector here, sorted."""
         fresh = np.array(sorted(self.fresh.rowids()), dtype=np.int64)

@@ -266,6 +266,11 @@ class IvfFile:
         if read != len(view):
             raise SidecarInvalid(f"{self.path}: truncated while in use")
 
+    def codes(self, first: int, count: int) -> npt.NDArray[np.int8]:
+        """The int8 codes of `count` rows from row `first` (ivf_fold copies them)."""
+        out: npt.NDArray[np.int8] = self._read("codes", first, count)
+        return out
+
     def slots_of(self, rowids: Rowids) -> Rowids:
         """Where each rowid's vector is in the file; -1 for those not in it."""
         at = np.searchsorted(self.sorted_rowids, rowids)

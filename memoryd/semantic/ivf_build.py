@@ -108,14 +108,14 @@ def _chunks(conn: sqlite3.Connection, model: str, dims: int) -> Iterator[tuple[R
         yield rowids, vectors.reshape(len(batch), dims)
 
 
-def _private(path: Path, size: int) -> int:
+def private_file(path: Path, size: int) -> int:
     """A new file only we can read (0600), of `size` bytes; its descriptor."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
     os.ftruncate(fd, size)
     return fd
 
 
-def _remove_leftovers(target: Path) -> None:
+def remove_leftovers(target: Path) -> None:
     """What a build killed half-way (the daemon stopped) left: the files of processes gone.
     (Two daemons on one database, during a version handover, may each be building.)"""
     for leftover in target.parent.glob(f"{target.name}.*-*"):
@@ -143,7 +143,7 @@ def build(
     """Write the index file of every stored vector of `model` to `target`; returns its rows.
     Raises NothingToBuild when there are none, BuildStopped once `stop` is set."""
     stop = stop or threading.Event()
-    _remove_leftovers(target)
+    remove_leftovers(target)
     scratch = target.with_name(f"{target.name}.scratch-{os.getpid()}")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
     try:
@@ -156,7 +156,7 @@ def build(
             raise NothingToBuild(model)
         lists = list_count(rows)
         step = max(1, rows // (lists * SAMPLE_PER_LIST))
-        os.close(_private(scratch, rows * dims))
+        os.close(private_file(scratch, rows * dims))
         codes = np.memmap(scratch, dtype=np.int8, mode="r+", shape=(rows, dims))
         rowids = np.empty(rows, np.int64)
         scales = np.empty(rows, np.float32)
@@ -196,8 +196,10 @@ def write(
     assigned: npt.NDArray[np.int32],
     scales: Floats,
     codes: npt.NDArray[np.int8],
+    moments: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> None:
-    """Write the rows grouped by their list (`assigned`) to `target`, atomically."""
+    """Write the rows grouped by their list (`assigned`) to `target`, atomically. `moments`:
+    the vectors' sum and second moment if known (ivf_fold), else computed on the way."""
     rows, dims = codes.shape
     layout = Layout(rows, len(centroids), dims)
     offsets = layout.arrays()
@@ -212,20 +214,21 @@ def write(
         "scales": scales[order].astype("<f4"),
         "sorted_rowids": grouped[by_rowid].astype("<i8"),
         "sorted_slots": by_rowid.astype("<i8"),
-        "total": np.zeros(dims, "<f8"),
-        "moment": np.zeros((dims, dims), "<f8"),
+        "total": np.zeros(dims, "<f8") if moments is None else moments[0].astype("<f8"),
+        "moment": np.zeros((dims, dims), "<f8") if moments is None else moments[1].astype("<f8"),
     }
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    fd = _private(temporary, layout.size())
+    fd = private_file(temporary, layout.size())
     try:
         codes_at = offsets["codes"][0]
         for start in range(0, rows, CHUNK):
             end = start + CHUNK
             block = np.asarray(codes[order[start:end]])
             os.pwrite(fd, block.tobytes(), codes_at + start * dims)
-            vectors = block.astype(np.float32) * arrays["scales"][start:end, None]
-            arrays["total"] += vectors.sum(axis=0, dtype=np.float64)
-            arrays["moment"] += (vectors.T @ vectors).astype(np.float64)
+            if moments is None:
+                vectors = block.astype(np.float32) * arrays["scales"][start:end, None]
+                arrays["total"] += vectors.sum(axis=0, dtype=np.float64)
+                arrays["moment"] += (vectors.T @ vectors).astype(np.float64)
         for name, array in arrays.items():
             os.pwrite(fd, np.ascontiguousarray(array).tobytes(), offsets[name][0])
         os.pwrite(fd, header(layout, model, checksum(arrays)), 0)

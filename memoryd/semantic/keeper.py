@@ -7,13 +7,16 @@ background thread and opened at start-up without reading the vectors; what was e
 removed since it was built is reconciled against `memory_vectors` by rowid (a covering index
 scan, migration 15). A file that is missing, of another model or damaged is built again; until
 it is, recall answers lexically (never an error). Vectors embedded while a build runs are put
-in both the current index and, once it is swapped in, the new one.
+in both the current index and, once it is swapped in, the new one. Once fresh or masked rows
+pass their share, they are folded into a new file (ivf_fold.py) while the store has not
+outgrown the file's lists, else the file is built again from the database (ivf_build.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -23,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from memoryd.semantic import ivf_build
+from memoryd.semantic import ivf_build, ivf_fold
 from memoryd.semantic.approx import ApproxIndex
 from memoryd.semantic.index import VectorIndex
 from memoryd.semantic.ivf import Floats, IvfFile, Rowids, SidecarInvalid, quantize
@@ -287,12 +290,19 @@ class IndexKeeper:
         for it; `stop` makes it give up) and open the result."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[IvfFile] = loop.create_future()
-        projection = self.index.projection
-        stop = self._stop
+        make = self._folding() or functools.partial(
+            ivf_build.build,
+            self.db.path,
+            self.sidecar,
+            self.model,
+            self.dims,
+            self.index.projection,
+            self._stop,
+        )
 
         def run() -> None:
             try:
-                ivf_build.build(self.db.path, self.sidecar, self.model, self.dims, projection, stop)
+                make()
                 result: IvfFile | BaseException = IvfFile.open(self.sidecar, self.model, self.dims)
             except BaseException as exc:  # handed to the event loop, raised there
                 result = exc
@@ -304,6 +314,28 @@ class IndexKeeper:
             return await done
         finally:
             wake()
+
+    def _folding(self) -> Callable[[], int] | None:
+        """The fold of the fresh and masked rows into the current file (ivf_fold.py), unless
+        the store has outgrown its lists: then None, and the file is built again."""
+        index = self.index
+        if not isinstance(index, ApproxIndex) or index.file is None:
+            return None
+        if not ivf_fold.foldable(index.file, len(index), index.masked_rows):
+            return None
+        snapshot = index.snapshot()
+        fresh = (snapshot.fresh.rowids.copy(), snapshot.fresh.matrix.copy())
+        masked = (snapshot.masked_slots, snapshot.masked_vectors)
+        return functools.partial(
+            ivf_fold.fold,
+            index.file,
+            self.sidecar,
+            self.model,
+            fresh,
+            masked,
+            index.projection,
+            self._stop,
+        )
 
     def status(self) -> dict[str, Any]:
         return {"index": self.describe(), "index_builds": self.builds}

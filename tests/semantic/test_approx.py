@@ -14,7 +14,7 @@ import pytest
 from memoryd.semantic import approx
 from memoryd.semantic.approx import ApproxIndex
 from memoryd.semantic.index import Projection, VectorIndex
-from memoryd.semantic.ivf import IvfFile, SidecarInvalid
+from memoryd.semantic.ivf import IvfFile, SidecarInvalid, quantize
 from memoryd.semantic.keeper import IndexKeeper
 from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore
@@ -194,19 +194,43 @@ async def test_a_file_left_from_another_database_is_not_used(
     assert index.search(other[5], 1).top[0][0] == 6
 
 
-async def test_fresh_rows_past_their_share_are_folded_into_a_new_file(
+async def test_fresh_and_masked_rows_are_folded_into_a_new_file(
     store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, keeper = await stored_and_loaded(store.db)
-    await built(keeper)
+    vectors, keeper = await stored_and_loaded(store.db)
+    first = await built(keeper)
+    assert first.file is not None
     monkeypatch.setattr(approx, "FRESH_MIN", 10)
     fresh = clustered(80, seed=21)  # past 2% of the file's rows
     await put_vectors(store.db, 20_000, fresh)
     keeper.put(list(range(20_000, 20_080)), fresh)
+    gone = list(range(1, 31))
+    await drop_vectors(store.db, gone)
+    await keeper.prune()
+    moved = -vectors[99:100]
+    keeper.put([100], moved)  # an edit: the file's row is masked, the new vector is fresh
     assert isinstance(keeper.index, ApproxIndex) and keeper.index.needs_rebuild()
+
     index = await built(keeper)
-    assert index.file is not None and index.file.rows == ROWS + 80 and len(index.fresh) == 0
+    assert index.file is not None and len(index.fresh) == 0 and index.masked_rows == 0
+    assert index.file.rows == ROWS + 80 - 30
+    # Folded: the lists are the old file's, not trained again.
+    assert np.array_equal(index.file.centroids, first.file.centroids)
     assert index.search(fresh[4], 1).top[0][0] == 20_004
+    assert index.search(moved[0], 1).top[0][0] == 100
+    assert not {r for r, _ in index.search(vectors[5], 10).top} & set(gone)
+    # The moments were carried over, not recomputed: they are still those of the live rows.
+    live = np.concatenate([vectors[30:], fresh])
+    live[99 - 30] = moved[0]
+    codes, scales = quantize(live)
+    stored = codes.astype(np.float32) * scales[:, None]
+    assert np.allclose(index.file.total, stored.sum(0, dtype=np.float64), atol=1e-3)
+    assert np.allclose(index.file.moment, stored.T.astype(np.float64) @ stored, atol=1e-3)
+    exact = exact_of(live, index.projection)
+    for query in (vectors[200], fresh[7], moved[0]):
+        want, got = exact.search(query, 10).spread, index.search(query, 10).spread
+        assert got[2] == want[2] and got[0] == pytest.approx(want[0], abs=2e-3)
+        assert got[1] == pytest.approx(want[1], rel=0.02)
 
 
 async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemoryStore) -> None:
