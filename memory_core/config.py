@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     semantic: Annotated[bool, Field(validation_alias="MEMORY_SEMANTIC")] = True
     # A sentence-transformers ONNX model directory to embed with in place of the packaged one.
     embed_model: Annotated[Path | None, Field(validation_alias="MEMORY_EMBED_MODEL")] = None
+    # From this many stored vectors on, semantic recall searches an approximate index kept in
+    # a file next to the database instead of every vector in memory (memoryd.semantic.keeper).
+    semantic_approx_min: Annotated[
+        int, Field(validation_alias="MEMORY_SEMANTIC_APPROX_MIN", ge=100)
+    ] = 50_000
 
     @field_validator("api_url")
     @classmethod

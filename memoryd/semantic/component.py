@@ -76,13 +76,17 @@ def _checked_embedder(model_dir: Path | None) -> Embedder:
 
 @contextlib.asynccontextmanager
 async def semantic_leg(
-    db: Database, enabled: bool, cache_dir: Path, model_dir: Path | None = None
+    db: Database,
+    enabled: bool,
+    cache_dir: Path,
+    model_dir: Path | None = None,
+    approx_min: int | None = None,
 ) -> AsyncIterator[SemanticLeg | SemanticOff]:
     """The running leg (indexing `db` in the background), or why it is off: then recall is
     purely lexical. `enabled` is `Settings.semantic`; the packages or the model being
     unusable also turn it off, with one warning in the log. `model_dir` is
     MEMORY_EMBED_MODEL (None: the packaged model); `cache_dir` keeps the int8 query model
-    (quantize.py)."""
+    (quantize.py); `approx_min` is MEMORY_SEMANTIC_APPROX_MIN (keeper.py; None: its default)."""
     if not enabled:
         yield SemanticOff(semantic.installed(), "MEMORY_SEMANTIC=0")
         return
@@ -107,7 +111,11 @@ async def semantic_leg(
         return
     from memoryd.semantic.leg import SemanticLeg
 
-    leg = SemanticLeg(db, embedder)
+    leg = (
+        SemanticLeg(db, embedder)
+        if approx_min is None
+        else SemanticLeg(db, embedder, approx_min=approx_min)
+    )
     await leg.load()
     tasks = [
         asyncio.create_task(leg.run(), name="semantic-indexer"),

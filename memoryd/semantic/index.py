@@ -1,7 +1,8 @@
 """A compact in-daemon vector index: one float32 matrix, exact cosine by matrix product.
 
-At 10k memories x 384 dimensions that is 15 MB and about a millisecond per query on 2 cores, so
-no approximate index (and no SQLite extension, which this Python's sqlite3 cannot load) is needed.
+At 10k memories x 384 dimensions that is 15 MB and about a millisecond per query on 2 cores. It
+serves up to MEMORY_SEMANTIC_APPROX_MIN vectors (50,000); above that the approximate index of
+approx.py takes over (at a million, 1.5 GB and ~200 ms a query would be this one's cost).
 
 Similarities are taken after removing what the store's memories all share (`Projection`): the
 sentence model's vectors crowd into a narrow cone, and within one store a few directions (the
@@ -42,13 +43,16 @@ class Projection:
     rows: int  # the size of the index it was fitted on
 
     @classmethod
-    def fit(cls, matrix: Vector, components: int = COMPONENTS) -> Projection | None:
+    def fit(
+        cls, matrix: Vector, components: int = COMPONENTS, rows: int | None = None
+    ) -> Projection | None:
         """None for an index too small to tell its common directions from noise. Blocking
-        (~50 ms at 10k rows): run it in a thread."""
-        rows = len(matrix)
+        (~50 ms at 10k rows): run it in a thread. `rows`: the size of the index `matrix` is a
+        sample of (approx.ApproxIndex.fit_input), if it is not the whole index."""
+        rows = len(matrix) if rows is None else rows
         if rows < MIN_FIT:
             return None
-        sample = matrix[:: math.ceil(rows / FIT_SAMPLE)].astype(np.float64)
+        sample = matrix[:: math.ceil(len(matrix) / FIT_SAMPLE)].astype(np.float64)
         mean = sample.mean(axis=0)
         centred = sample - mean
         _, vectors = np.linalg.eigh(centred.T @ centred)  # eigenvalues ascending
@@ -65,6 +69,14 @@ class Projection:
             return query, 0.0
         searched = (kept / norm).astype(np.float32)
         return searched, float(self.mean @ searched)
+
+
+def projection_stale(projection: Projection | None, rows: int) -> bool:
+    """Whether `projection` no longer fits an index of `rows` rows (see REFIT_GROWTH)."""
+    if projection is None:
+        return rows >= MIN_FIT
+    fitted = projection.rows
+    return rows < MIN_FIT or abs(rows - fitted) > REFIT_GROWTH * fitted
 
 
 @dataclass(frozen=True)
@@ -180,11 +192,11 @@ class VectorIndex:
 
     def stale(self) -> bool:
         """Whether the projection no longer fits the index's size (see REFIT_GROWTH)."""
-        rows = len(self)
-        if self.projection is None:
-            return rows >= MIN_FIT
-        fitted = self.projection.rows
-        return rows < MIN_FIT or abs(rows - fitted) > REFIT_GROWTH * fitted
+        return projection_stale(self.projection, len(self))
+
+    def fit_input(self) -> tuple[Vector, int]:
+        """What Projection.fit is given: every row (it samples them itself), and their number."""
+        return self._matrix, len(self._matrix)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self._matrix, self._rowids, self._slot, self.projection)

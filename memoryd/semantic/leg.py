@@ -15,8 +15,11 @@ import aiosqlite
 import numpy as np
 
 from memoryd.semantic import quantize
+from memoryd.semantic.approx import ApproxHits, ApproxIndex, ApproxSnapshot
 from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
+from memoryd.semantic.ivf import SidecarInvalid
+from memoryd.semantic.keeper import APPROX_MIN, IndexKeeper
 from memoryd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,17 @@ POLL_S = 0.2  # how often the worker looks for commits (PRAGMA data_version; no 
 # for a daemon that mostly answers recalls; loading it again takes ~0.3 s, in the background.
 IDLE_RELEASE_S = 120.0
 
+# The memories still to embed: of those the triggers listed as inserted or changed
+# (memory_vectors_todo, migration 15), the live, non-sensitive ones with text and no vector.
+# (Joining every memory instead cost 3.9 s of CPU at a million, after every write.)
 _MISSING = (
-    "FROM memories m LEFT JOIN memory_vectors v ON v.rowid = m.rowid "
+    "FROM memory_vectors_todo t JOIN memories m ON m.rowid = t.rowid "
+    "LEFT JOIN memory_vectors v ON v.rowid = m.rowid "
     "WHERE v.rowid IS NULL AND m.deleted_ms IS NULL AND m.is_sensitive = 0 "
     "AND m.content IS NOT NULL AND m.content != ''"
 )
+# Listed rows that need nothing (embedded, sensitive, deleted, gone): cleared after a sync.
+_SETTLED = f"FROM memory_vectors_todo WHERE rowid NOT IN (SELECT t.rowid {_MISSING})"
 
 
 async def _store_vectors(
@@ -48,7 +57,12 @@ async def _store_vectors(
         )
         if cursor.rowcount:
             kept.append(rowid)
+            await conn.execute("DELETE FROM memory_vectors_todo WHERE rowid = ?", (rowid,))
     return kept
+
+
+async def _settle(conn: aiosqlite.Connection) -> None:
+    await conn.execute(f"DELETE {_SETTLED}")
 
 
 def release_freed_memory() -> None:
@@ -69,31 +83,43 @@ class SemanticLeg:
         embedder: Embedder,
         idle_release_s: float = IDLE_RELEASE_S,
         poll_s: float = POLL_S,
+        approx_min: int = APPROX_MIN,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.idle_release_s = idle_release_s
         self.poll_s = poll_s
-        self.index = VectorIndex(embedder.dimensions)
+        # The exact index, or above `approx_min` vectors the approximate one (keeper.py).
+        self.keeper = IndexKeeper(db, embedder.model.model_id, embedder.dimensions, approx_min)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
         self._wake = asyncio.Event()
 
+    @property
+    def index(self) -> VectorIndex | ApproxIndex:
+        return self.keeper.index
+
     # ------------------------------------------------------------------ recall side
 
-    async def search(self, text: str, k: int) -> Hits | None:
-        if not len(self.index) or not text.strip():
+    async def search(self, text: str, k: int) -> Hits | ApproxHits | None:
+        if not len(self.index) or not self.keeper.ready or not text.strip():
             return None
         # The product over every vector (~1 ms at 10k, memory-bound) runs in the thread too,
         # so that both overlap recall's lexical work on the event loop.
-        return await asyncio.to_thread(self._nearest, self.index.snapshot(), text, k)
+        snapshot = self.index.snapshot()
+        try:
+            return await asyncio.to_thread(self._nearest, snapshot, text, k)
+        except SidecarInvalid as exc:  # the file was damaged under us: lexical until rebuilt
+            self.keeper.damaged(snapshot, exc)
+            self._wake.set()
+            return None
 
     def written(self) -> None:
         """A memory was stored or edited (MemoryStore.create, update): the worker embeds it
         now instead of at its next look at the database (up to poll_s later)."""
         self._wake.set()
 
-    def _nearest(self, snapshot: Snapshot, text: str, k: int) -> Hits:
+    def _nearest(self, snapshot: Snapshot | ApproxSnapshot, text: str, k: int) -> Hits | ApproxHits:
         return snapshot.search(self.embedder.embed_query(text), k)
 
     async def quantize_queries(self, cache_dir: Path) -> None:
@@ -127,27 +153,31 @@ class SemanticLeg:
         """Vectors of another model are dropped (and so re-embedded); the rest are indexed."""
 
         async def drop_foreign(conn: aiosqlite.Connection) -> None:
+            # Found through migration 15's index, not by reading every vector.
             await conn.execute(
-                "DELETE FROM memory_vectors WHERE model != ?", (self.embedder.model.model_id,)
+                "INSERT OR IGNORE INTO memory_vectors_todo (rowid) "
+                "SELECT rowid FROM memory_vectors WHERE model != ?",
+                (self.embedder.model.model_id,),
+            )
+            await conn.execute(
+                "DELETE FROM memory_vectors WHERE rowid IN "
+                "(SELECT rowid FROM memory_vectors WHERE model != ?)",
+                (self.embedder.model.model_id,),
             )
 
         await self.db.write(drop_foreign)
-        async with (
-            self.db.reader() as conn,
-            conn.execute("SELECT rowid, vector FROM memory_vectors") as cursor,
-        ):
-            rows = list(await cursor.fetchall())
-        if rows:
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            self.index.put([r[0] for r in rows], matrix.reshape(len(rows), self.index.dimensions))
+        await self.keeper.load()
+        await asyncio.to_thread(release_freed_memory)  # what reading the rowids left
         await self.refit()
+        await self.keeper.maintain(self._wake.set)
 
     async def refit(self) -> None:
         """Fit the index's projection again if the store's size has moved (in a thread: the
         fit is ~50 ms of numpy at 10k memories, never paid by a recall)."""
         if self.index.stale():
-            matrix = self.index.snapshot().matrix
-            self.index.projection = await asyncio.to_thread(Projection.fit, matrix)
+            index = self.index
+            matrix, rows = await asyncio.to_thread(index.fit_input)
+            index.projection = await asyncio.to_thread(Projection.fit, matrix, rows=rows)
 
     async def pending(self) -> int:
         async with self.db.reader() as conn, conn.execute(f"SELECT COUNT(*) {_MISSING}") as c:
@@ -159,10 +189,13 @@ class SemanticLeg:
 
         async def job(conn: aiosqlite.Connection) -> int:
             cursor = await conn.execute("DELETE FROM memory_vectors")
+            await conn.execute(
+                "INSERT OR IGNORE INTO memory_vectors_todo (rowid) SELECT rowid FROM memories"
+            )
             return cursor.rowcount
 
         dropped = await self.db.write(job)
-        self.index.clear()
+        self.keeper.clear()
         self._wake.set()
         return dropped
 
@@ -177,17 +210,13 @@ class SemanticLeg:
             # (index.Projection); briefly false after the store grows or shrinks by 10%.
             "projection_current": not self.index.stale(),
             "query_model": self.query_model,
+            **self.keeper.status(),
         }
 
     async def sync_once(self) -> int:
         """Drop index entries whose vectors the triggers removed, then embed what is missing,
         a batch at a time. Returns how many memories were embedded."""
-        async with (
-            self.db.reader() as conn,
-            conn.execute("SELECT rowid FROM memory_vectors") as cursor,
-        ):
-            stored = {int(r[0]) for r in await cursor.fetchall()}
-        self.index.remove(self.index.rowids() - stored)
+        await self.keeper.prune()
         done = 0
         while True:
             async with (
@@ -198,7 +227,9 @@ class SemanticLeg:
             ):
                 rows = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
             if not rows:
+                await self._clear_settled()
                 await self.refit()
+                await self.keeper.maintain(self._wake.set)
                 return done
             vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in rows])
 
@@ -207,7 +238,7 @@ class SemanticLeg:
             )
             if kept:
                 wanted = {r: i for i, (r, _) in enumerate(rows)}
-                self.index.put(kept, vectors[[wanted[r] for r in kept]])
+                self.keeper.put(kept, vectors[[wanted[r] for r in kept]])
                 # While a large store is embedded (an import, a first start), recall already
                 # uses the vectors so far: keep their projection fitted as they grow.
                 await self.refit()
@@ -216,8 +247,22 @@ class SemanticLeg:
             if len(kept) < len(rows):
                 await asyncio.sleep(POLL_S)  # changed under us: let the writer settle
 
+    async def _clear_settled(self) -> None:
+        """Clear the listed rows that need no vector, writing only if there are any (a write
+        would wake this worker again)."""
+        async with self.db.reader() as conn, conn.execute(f"SELECT 1 {_SETTLED} LIMIT 1") as c:
+            if await c.fetchone() is None:
+                return
+        await self.db.write(_settle)
+
     async def run(self) -> None:
         """The background task: sync, then wait for the next commit (or a reindex)."""
+        try:
+            await self._watch()
+        finally:
+            self.keeper.stop()
+
+    async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
         async with aiosqlite.connect(self.db.path) as watch:
             version, changes = -1, -1

@@ -223,6 +223,36 @@ CREATE INDEX memories_standing ON memories (project, importance, updated_ms)
 WHERE deleted_ms IS NULL AND is_sensitive = 0;
 """
 
+# The semantic leg at a million memories. It counts and lists its vectors' rowids (and finds
+# another model's) on every start and write burst; with 1,536-byte vectors that read the whole
+# table, ~1.5 GB: the index holds only (model, rowid). And it looked for memories without a
+# vector by joining every memory with memory_vectors after every write, even a recall's usage
+# count (3.9 s of CPU at a million): the triggers now list the memories inserted or changed
+# (text, sensitivity, deletion) in memory_vectors_todo, which the leg reads and clears
+# (memoryd/semantic/leg.py).
+_V15_VECTOR_ROWIDS = """
+CREATE INDEX memory_vectors_model ON memory_vectors (model);
+
+CREATE TABLE memory_vectors_todo (rowid INTEGER PRIMARY KEY);
+
+INSERT INTO memory_vectors_todo (rowid)
+SELECT m.rowid FROM memories m LEFT JOIN memory_vectors v ON v.rowid = m.rowid
+WHERE v.rowid IS NULL AND m.deleted_ms IS NULL AND m.is_sensitive = 0
+    AND m.content IS NOT NULL AND m.content != '';
+
+CREATE TRIGGER memory_vectors_todo_insert AFTER INSERT ON memories BEGIN
+    INSERT OR IGNORE INTO memory_vectors_todo (rowid) VALUES (new.rowid);
+END;
+
+CREATE TRIGGER memory_vectors_todo_update AFTER UPDATE OF content, is_sensitive, deleted_ms
+ON memories
+WHEN new.content IS NOT old.content OR new.is_sensitive != old.is_sensitive
+    OR new.deleted_ms IS NOT old.deleted_ms
+BEGIN
+    INSERT OR IGNORE INTO memory_vectors_todo (rowid) VALUES (new.rowid);
+END;
+"""
+
 # A memory's typed links other than `supersedes` (memory_core.links): sorted [type, id] pairs,
 # replicated as one field like `tags`.
 _V8_LINKS = """
@@ -302,6 +332,9 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
     # 11 and 12 were set aside for other work and not needed: the runner applies what is newer.
     Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
+    Migration(
+        15, "memory_vectors_model: the vectors' rowids without their vectors", _V15_VECTOR_ROWIDS
+    ),
     Migration(16, "semantic_changes: what the semantic leg must look again at", _V16_CHANGES),
     Migration(18, "history records typed links: a link or unlink is a version", V18_HISTORY_LINKS),
 ]
