@@ -151,8 +151,8 @@ async def run_recall(
         if by_relevance and hits is not None:  # the best ones' neighbours in time, with
             # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
             best = _scored(rows, lexical, hits, clock.now_ms(), query)[: query.limit]
-            near = ranking.neighbour_rowids([r["rowid"] for r, _ in best], lexical_ids)
-            if near := sorted(set(near) - {row["rowid"] for row in rows}):
+            lenders = [row["rowid"] for row, _ in best]
+            if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
                 rows += list(await conn.execute_fetchall(*sql.rows(near)))
         heads = await succession.successors(conn, [row["id"] for row in rows])
         known = {row["id"] for row in rows}
