@@ -27,7 +27,6 @@ import asyncio
 import functools
 import json
 import os
-import random
 import statistics
 import sys
 import time
@@ -52,6 +51,7 @@ from locomo_parts import (  # noqa: E402
     Target,
     cpu_s,
     daemon,
+    filler,
     hub_stores,
     load,
     rss_mib,
@@ -175,13 +175,6 @@ def summarise(scores: Scores) -> dict[str, Any]:
     }
     out["daemon_cpu_ms_per_recall"] = round(1000 * scores.daemon_cpu_s / max(1, len(lat)), 2)
     return out
-
-
-def filler(conversations: list[Conversation], count: int, seed: int = 8) -> list[str]:
-    """Distinct distractor memories made by joining two random turns (for latency at scale)."""
-    rng = random.Random(seed)
-    texts = [t.content for c in conversations for t in c.turns]
-    return [f"{rng.choice(texts)} / {rng.choice(texts)} #{i}" for i in range(count)]
 
 
 Items = list[tuple[Key | None, str, str]]

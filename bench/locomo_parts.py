@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -95,6 +96,13 @@ def load(path: Path) -> list[Conversation]:
                 questions.append(Question(qa["question"], int(qa["category"]), evidence))
         conversations.append(Conversation(sample["sample_id"], turns, questions))
     return conversations
+
+
+def filler(conversations: list[Conversation], count: int, seed: int = 8) -> list[str]:
+    """Distinct distractor memories made by joining two random turns (for latency at scale)."""
+    rng = random.Random(seed)
+    texts = [t.content for c in conversations for t in c.turns]
+    return [f"{rng.choice(texts)} / {rng.choice(texts)} #{i}" for i in range(count)]
 
 
 # ----------------------------------------------------------------------------- daemon

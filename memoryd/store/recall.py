@@ -201,18 +201,25 @@ async def run_recall(
     missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
     if not rows and not missing:
         return []
+    by_relevance = query.sort_by == "relevance"
     async with db.reader() as conn:
         if missing:
             rows += list(await conn.execute_fetchall(*sql.rows(missing)))
+        if by_relevance and hits is not None:  # the best ones' neighbours in time, with
+            # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
+            best = _scored(rows, lexical, hits, clock.now_ms(), query)[: query.limit]
+            lenders = [row["rowid"] for row, _ in best]
+            if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
+                rows += list(await conn.execute_fetchall(*sql.rows(near)))
         heads = await succession.successors(conn, [row["id"] for row in rows])
         known = {row["id"] for row in rows}
         absent = sorted({head for head in heads.values() if head not in known})
         if absent:
             rows += list(await conn.execute_fetchall(*sql.rows_by_id(absent)))
     scored = _scored(rows, lexical, hits, clock.now_ms(), query)
-    ranked = succession.rank(
-        [(row["id"], score) for row, score in scored], heads, query.sort_by == "relevance"
-    )
+    if by_relevance:
+        scored = ranking.lend_to_neighbours(scored, query.limit)
+    ranked = succession.rank([(row["id"], score) for row, score in scored], heads, by_relevance)
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
     return _results(ranked[: query.limit], rows, found, said, hits)
 
