@@ -91,7 +91,13 @@ async def _everyday_store(store: MemoryStore) -> dict[str, str]:
         "one": "checkout, nothing else at all here",
         "two": "checkout deploy, nothing else here",
     }
-    return {key: (await store.create(NewMemory(text))).memory.id for key, text in named.items()}
+    ids = {}
+    for key, text in named.items():
+        # A spacer holding none of the query's words before each: stored next to a row it
+        # matches, each would lend to it (ranking.lend_to_neighbours), which is not tested here.
+        await store.create(NewMemory(f"an unrelated note before {key}"))
+        ids[key] = (await store.create(NewMemory(text))).memory.id
+    return ids
 
 
 @pytest.fixture
