@@ -9,7 +9,7 @@ import random
 import pytest
 
 from memory_core.recall import fts
-from memoryd.store import reads
+from memoryd.store import links, reads
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 from memoryd.store.recall import _match, recall_sql
 
@@ -166,3 +166,46 @@ async def test_a_category_is_checked_per_matching_row_not_handed_to_fts5(
     found = await store.recall(query)
     assert found and {m.id for m, _ in found} <= {r[0] for r in expected}
     assert all(m.category == "decisions" for m, _ in found)
+
+
+async def test_candidates_named_by_id_or_rowid_are_read_by_that_key(store: MemoryStore) -> None:
+    """The rows recall reads by id (the successors of superseded candidates) or by rowid (the
+    semantic leg's hits): without statistics SQLite read them through the live-rows or the
+    category index, every live memory, once there were 5 ids or 20 rowids (1.7 s for one
+    prompt hook at a million memories)."""
+    await _mixed_store(store)
+    async with store.db.reader() as conn:
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM memories LIMIT 60")]
+        for query in (
+            RecallQuery(context="deploy", include_sensitive=False),
+            RecallQuery(context="deploy", category="facts"),
+        ):
+            sql = recall_sql(query)
+            for count in (1, 5, 20, 60):
+                for statement, args in (
+                    sql.rows_by_id(ids[:count]),
+                    sql.rows(list(range(1, count + 1))),
+                ):
+                    plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, args)
+                    details = [row[3] for row in plan]
+                    assert details in (
+                        ["SEARCH m USING INDEX sqlite_autoindex_memories_1 (id=?)"],
+                        ["SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"],
+                    ), (count, query.category, details)
+
+
+async def test_live_ids_are_read_by_id(store: MemoryStore) -> None:
+    await _mixed_store(store)
+    async with store.db.reader() as conn:
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM memories LIMIT 40")]
+        live = await conn.execute_fetchall("SELECT id FROM memories WHERE deleted_ms IS NULL")
+        statements: list[str] = []
+        await conn.set_trace_callback(statements.append)
+        found = await links.live_ids(conn, ids)
+        await conn.set_trace_callback(None)
+        # The statement as run, its ids written in.
+        (statement,) = [s for s in statements if s.startswith("SELECT id FROM memories")]
+        plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement)
+    by_id = "SEARCH memories USING INDEX sqlite_autoindex_memories_1 (id=?)"
+    assert [row[3] for row in plan] == [by_id]
+    assert found == set(ids) & {r[0] for r in live}
