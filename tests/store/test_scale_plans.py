@@ -5,7 +5,9 @@ plans without statistics on a fresh store, so these check the plans there."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import aiosqlite
 import pytest
 
 from memory_core.recall import fts
@@ -209,3 +211,47 @@ async def test_live_ids_are_read_by_id(store: MemoryStore) -> None:
     by_id = "SEARCH memories USING INDEX sqlite_autoindex_memories_1 (id=?)"
     assert [row[3] for row in plan] == [by_id]
     assert found == set(ids) & {r[0] for r in live}
+
+
+async def test_the_summary_reads_each_row_once_at_most(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`memory status` (/api/stats): filtering on the live-rows index looked up every live row
+    by rowid, once per count (6.2 s of CPU at a million memories). Its counts are those of a
+    statement per count, as before."""
+    await _mixed_store(store)
+    await store.import_many([NewMemory(f"imported {n}", source="import") for n in range(7)])
+    run: list[str] = []
+    for name in ("execute", "execute_fetchall"):
+        original = getattr(aiosqlite.Connection, name)
+
+        def recording(self: Any, sql: str, *args: Any, _original: Any = original) -> Any:
+            run.append(sql)
+            return _original(self, sql, *args)
+
+        monkeypatch.setattr(aiosqlite.Connection, name, recording)
+    stats = await store.stats()
+    monkeypatch.undo()
+    async with store.db.reader() as conn:
+        for statement in [s for s in run if "FROM memories" in s]:
+            plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement)
+            details = [row[3] for row in plan]
+            assert not any("memories_live_updated" in d for d in details), details
+        expected: dict[str, Any] = {}
+        for column in ("category", "project", "source"):
+            rows = await conn.execute_fetchall(
+                f"SELECT COALESCE({column}, ''), COUNT(*) FROM memories "
+                f"WHERE deleted_ms IS NULL GROUP BY 1"
+            )
+            expected[f"by_{column}"] = dict(rows)
+        (totals,) = await conn.execute_fetchall(
+            "SELECT COUNT(*) FILTER (WHERE deleted_ms IS NULL), "
+            "COUNT(*) FILTER (WHERE deleted_ms IS NULL AND is_sensitive = 1), "
+            "COUNT(*) FILTER (WHERE deleted_ms IS NOT NULL) FROM memories"
+        )
+    expected["by_project"].pop("", None)
+    for key in ("by_category", "by_project", "by_source"):
+        assert stats[key] == expected[key]
+        assert list(stats[key].values()) == sorted(stats[key].values(), reverse=True)
+    assert (stats["total"], stats["sensitive"], stats["deleted"]) == tuple(totals)
+    assert stats["deleted"] > 0 and stats["sensitive"] > 0 and len(stats["by_source"]) == 2
