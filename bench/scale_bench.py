@@ -2,6 +2,7 @@
 `memoryd serve` costs at that size, lexical.
 
     .venv/bin/python bench/scale_bench.py [--count 1000000] [--queries 300] [--stages] [--db COPY]
+        [--requests-only]
 
 The store is built once (bench/scale_store.py says how and why) and cached in
 /tmp/memoryd-scale/. Then, on a copy-free run of a real daemon (MEMORY_SEMANTIC=0):
@@ -12,8 +13,12 @@ The store is built once (bench/scale_store.py says how and why) and cached in
 - recall over the socket: `POST /api/memories/recall` for prompts a user types (half in their
   project, as the shim sends it), after 20 warm-up ones;
 - the prompt hook (`POST /api/hooks/prompt`, a new session each) and the SessionStart profile
-  (`POST /api/hooks/session-start`, source startup) as the daemon answers them;
+  (`POST /api/hooks/session-start`, source startup) as the daemon answers them; beside the
+  prompt hook, recall of the same prompts as the hook asks it (its pool of 12, the project of
+  its directory): the hook's own cost is the difference;
+- the daemon's CPU per GET /health and per GET /api/stats (`memory status` asks both);
 - `memory doctor` on the same store and socket, end to end;
+- with --requests-only: one startup and the requests, no doctor (under a minute at 1M);
 - with --stages: each recall statement's time in process, and its query plan.
 """
 
@@ -99,6 +104,23 @@ def hook_events(corpus: Corpus, count: int, kind: str) -> list[dict[str, object]
     return events
 
 
+def hook_recall_bodies(events: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The prompt hook's prompts as the hook asks recall (memoryd.sessions.inject: a pool of
+    RECALL_POOL, the project its directory names)."""
+    return [
+        {"context": e["prompt"], "limit": 12, "project": str(e["cwd"]).rsplit("/", 1)[1]}
+        for e in events
+    ]
+
+
+def cpu_per_get(daemon: Daemon, path: str, times: int) -> float:
+    """The daemon's CPU in ms per GET of `path`."""
+    cpu = daemon.cpu_s()
+    for _ in range(times):
+        daemon.client.get(path).raise_for_status()
+    return (daemon.cpu_s() - cpu) / times * 1000
+
+
 def doctor_seconds(daemon: Daemon) -> tuple[float, str]:
     memory = Path(sys.executable).with_name("memory")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -124,6 +146,11 @@ def main() -> None:
         help="a copy of the store to serve instead of the shared cache (a daemon migrates and "
         "writes the store it serves)",
     )
+    parser.add_argument(
+        "--requests-only",
+        action="store_true",
+        help="one startup and the requests, without memory doctor",
+    )
     args = parser.parse_args()
     print(machine(), flush=True)
     path = args.db or database(args.count, KEY_HEX)
@@ -132,7 +159,7 @@ def main() -> None:
     corpus = Corpus()
 
     starts, cpus = [], []
-    for _ in range(2):
+    for _ in range(0 if args.requests_only else 2):
         daemon = Daemon(path)
         starts.append(daemon.startup_s)
         cpus.append(daemon.startup_cpu_s)
@@ -154,13 +181,20 @@ def main() -> None:
         events = hook_events(corpus, hooks, "prompt")
         prompt = timed_posts(daemon, "/api/hooks/prompt", events)
         print(f"prompt hook, daemon side ({len(prompt)}): {summary(prompt)}", flush=True)
+        # After the hook, as before this comparison was added: the words' counts it kept
+        # help this recall, not the hook, so the difference is the hook's cost at most.
+        same = timed_posts(daemon, "/api/memories/recall", hook_recall_bodies(events))
+        print(f"recall of the prompt hook's prompts ({len(same)}): {summary(same)}", flush=True)
         start = timed_posts(
             daemon, "/api/hooks/session-start", hook_events(corpus, hooks // 2, "start")
         )
         print(f"SessionStart profile, daemon side ({len(start)}): {summary(start)}", flush=True)
         print(f"RSS after the queries: {daemon.rss_mib():.1f} MiB")
-        elapsed, outcome = doctor_seconds(daemon)
-        print(f"memory doctor: {elapsed:.1f} s ({outcome})")
+        print(f"daemon CPU per GET /health: {cpu_per_get(daemon, '/health', 20):.1f} ms")
+        print(f"daemon CPU per GET /api/stats: {cpu_per_get(daemon, '/api/stats', 3):.0f} ms")
+        if not args.requests_only:
+            elapsed, outcome = doctor_seconds(daemon)
+            print(f"memory doctor: {elapsed:.1f} s ({outcome})")
         stats = daemon.client.get("/api/stats").json()
         print("stats: " + json.dumps({k: stats[k] for k in ("total", "sensitive", "db_bytes")}))
     finally:

@@ -103,12 +103,21 @@ async def most_important(
         args.extend(categories)
     where.append("(m.project IS NULL OR m.project IS ?)" if with_global else "m.project IS ?")
     args.append(project)
+    order, order_args = "m.importance DESC, m.updated_ms DESC", [project]
+    if with_global:
+        order = f"(m.project IS ?) DESC, {order}"
+    else:
+        # Every row is the project's: without the constant first key SQLite reads
+        # `memories_standing` in this order and stops at the limit, where it sorted every
+        # live memory of the project (0.1-0.2 s for a PreCompact at a million memories).
+        # Ties oldest first, as that sort left them (it read the project's rows by rowid).
+        order, order_args = f"{order}, m.rowid", []
     async with (
         db.reader() as conn,
         conn.execute(
             f"SELECT {_M_COLUMNS} FROM memories m WHERE {' AND '.join(where)} "
-            "ORDER BY (m.project IS ?) DESC, m.importance DESC, m.updated_ms DESC LIMIT ?",
-            (*args, project, limit),
+            f"ORDER BY {order} LIMIT ?",
+            (*args, *order_args, limit),
         ) as cursor,
     ):
         return [memory_from_row(row) for row in await cursor.fetchall()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import time
 
 from memory_core.model import Memory
@@ -78,3 +80,21 @@ def test_weighing_the_global_memories_is_one_search_each_however_many_projects()
     ranked = rank(candidates, "project-3", projects, NOW)
     assert time.perf_counter() - started < 1.0
     assert len(ranked) == 500
+
+
+def test_a_project_is_named_exactly_where_its_own_pattern_finds_it() -> None:
+    # Names of word characters and dashes are looked up among the text's runs of them; others
+    # (a dot, a space, a dash at an end) by a pattern. Either way, as one pattern per project.
+    projects = ["lumen", "lumen-xy", "api.v2", "my app", "-edge", "ünïcode", "k8s_ops", "x"]
+    rng = random.Random(3)
+    pieces = [*projects, "LUMEN", "lumen-x", "lumens", "api", "v2", "app", "ÜNÏCODE", "_", "-"]
+    pieces += [" ", ".", ",", "/", "(", ")", "-", "a", "9"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        chosen = tuple(rng.sample(projects, rng.randint(1, len(projects))))
+        lowered = text.lower()
+        named = any(
+            re.search(rf"(?<![\w-]){re.escape(p.lower())}(?![\w-])", lowered) for p in chosen
+        )
+        got = scope(memory("m", text, "people", None), None, chosen)
+        assert got == (OTHER_PROJECT if named else GLOBAL), (text, chosen)

@@ -5,11 +5,13 @@ plans without statistics on a fresh store, so these check the plans there."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import aiosqlite
 import pytest
 
 from memory_core.recall import fts
-from memoryd.store import reads
+from memoryd.store import links, reads
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
 from memoryd.store.recall import _match, recall_sql
 
@@ -166,3 +168,127 @@ async def test_a_category_is_checked_per_matching_row_not_handed_to_fts5(
     found = await store.recall(query)
     assert found and {m.id for m, _ in found} <= {r[0] for r in expected}
     assert all(m.category == "decisions" for m, _ in found)
+
+
+async def test_candidates_named_by_id_or_rowid_are_read_by_that_key(store: MemoryStore) -> None:
+    """The rows recall reads by id (the successors of superseded candidates) or by rowid (the
+    semantic leg's hits): without statistics SQLite read them through the live-rows or the
+    category index, every live memory, once there were 5 ids or 20 rowids (1.7 s for one
+    prompt hook at a million memories)."""
+    await _mixed_store(store)
+    async with store.db.reader() as conn:
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM memories LIMIT 60")]
+        for query in (
+            RecallQuery(context="deploy", include_sensitive=False),
+            RecallQuery(context="deploy", category="facts"),
+        ):
+            sql = recall_sql(query)
+            for count in (1, 5, 20, 60):
+                for statement, args in (
+                    sql.rows_by_id(ids[:count]),
+                    sql.rows(list(range(1, count + 1))),
+                ):
+                    plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, args)
+                    details = [row[3] for row in plan]
+                    assert details in (
+                        ["SEARCH m USING INDEX sqlite_autoindex_memories_1 (id=?)"],
+                        ["SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"],
+                    ), (count, query.category, details)
+
+
+async def test_live_ids_are_read_by_id(store: MemoryStore) -> None:
+    await _mixed_store(store)
+    async with store.db.reader() as conn:
+        ids = [r[0] for r in await conn.execute_fetchall("SELECT id FROM memories LIMIT 40")]
+        live = await conn.execute_fetchall("SELECT id FROM memories WHERE deleted_ms IS NULL")
+        statements: list[str] = []
+        await conn.set_trace_callback(statements.append)
+        found = await links.live_ids(conn, ids)
+        await conn.set_trace_callback(None)
+        # The statement as run, its ids written in.
+        (statement,) = [s for s in statements if s.startswith("SELECT id FROM memories")]
+        plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement)
+    by_id = "SEARCH memories USING INDEX sqlite_autoindex_memories_1 (id=?)"
+    assert [row[3] for row in plan] == [by_id]
+    assert found == set(ids) & {r[0] for r in live}
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """The statements run from now on (until `monkeypatch.undo()`), with their parameters."""
+    run: list[tuple[str, Any]] = []
+    for name in ("execute", "execute_fetchall"):
+        original = getattr(aiosqlite.Connection, name)
+
+        def recording(self: Any, sql: str, *args: Any, _original: Any = original) -> Any:
+            run.append((sql, args[0] if args else ()))
+            return _original(self, sql, *args)
+
+        monkeypatch.setattr(aiosqlite.Connection, name, recording)
+    return run
+
+
+async def test_the_summary_reads_each_row_once_at_most(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`memory status` (/api/stats): filtering on the live-rows index looked up every live row
+    by rowid, once per count (6.2 s of CPU at a million memories). Its counts are those of a
+    statement per count, as before."""
+    await _mixed_store(store)
+    await store.import_many([NewMemory(f"imported {n}", source="import") for n in range(7)])
+    run = _recording(monkeypatch)
+    stats = await store.stats()
+    monkeypatch.undo()
+    async with store.db.reader() as conn:
+        for statement, params in [(s, p) for s, p in run if "FROM memories" in s]:
+            plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, params)
+            details = [row[3] for row in plan]
+            assert not any("memories_live_updated" in d for d in details), details
+        expected: dict[str, Any] = {}
+        for column in ("category", "project", "source"):
+            rows = await conn.execute_fetchall(
+                f"SELECT COALESCE({column}, ''), COUNT(*) FROM memories "
+                f"WHERE deleted_ms IS NULL GROUP BY 1"
+            )
+            expected[f"by_{column}"] = dict(rows)
+        (totals,) = await conn.execute_fetchall(
+            "SELECT COUNT(*) FILTER (WHERE deleted_ms IS NULL), "
+            "COUNT(*) FILTER (WHERE deleted_ms IS NULL AND is_sensitive = 1), "
+            "COUNT(*) FILTER (WHERE deleted_ms IS NOT NULL) FROM memories"
+        )
+    expected["by_project"].pop("", None)
+    for key in ("by_category", "by_project", "by_source"):
+        assert stats[key] == expected[key]
+        assert list(stats[key].values()) == sorted(stats[key].values(), reverse=True)
+    assert (stats["total"], stats["sensitive"], stats["deleted"]) == tuple(totals)
+    assert stats["deleted"] > 0 and stats["sensitive"] > 0 and len(stats["by_source"]) == 2
+
+
+# `reads.most_important` before: the project's rows, sorted whole (0.1-0.2 s at 1M).
+_MOST_IMPORTANT_BEFORE = (
+    f"SELECT m.id FROM memories m WHERE {reads._INJECTABLE} AND m.project IS ? "
+    "ORDER BY (m.project IS ?) DESC, m.importance DESC, m.updated_ms DESC LIMIT ?"
+)
+
+
+async def test_the_pre_compact_top_is_read_in_index_order(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _mixed_store(store)
+    for project in ("ledger", "lumen", "nowhere", None):
+        for limit in (1, 3, 10, 40):
+            top = await store.most_important(project, limit)
+            async with store.db.reader() as conn:
+                expected = await conn.execute_fetchall(
+                    _MOST_IMPORTANT_BEFORE, (project, project, limit)
+                )
+            assert [m.id for m in top] == [r[0] for r in expected], (project, limit)
+    run = _recording(monkeypatch)
+    await store.most_important("ledger", 10)
+    monkeypatch.undo()
+    ((statement, params),) = run
+    async with store.db.reader() as conn:
+        plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, params)
+    plan = [row[3] for row in plan]
+    assert "SEARCH m USING INDEX memories_standing (project=?)" in plan, plan
+    # Ties in importance and time are put in order among themselves only.
+    assert not any("TEMP B-TREE FOR ORDER BY" in d for d in plan), plan
