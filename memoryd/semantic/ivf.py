@@ -101,7 +101,8 @@ def checksum(arrays: dict[str, np.ndarray]) -> int:
     return crc
 
 
-def header(layout: Layout, model: str, crc: int) -> bytes:
+def header(layout: Layout, model: str, crc: int, trained: int) -> bytes:
+    """`trained`: how many rows the lists were made for (a fold keeps its file's lists)."""
     text = json.dumps(
         {
             "magic": MAGIC,
@@ -110,6 +111,7 @@ def header(layout: Layout, model: str, crc: int) -> bytes:
             "rows": layout.rows,
             "lists": layout.lists,
             "dims": layout.dims,
+            "trained": trained,
             "crc32": crc,
         }
     ).encode()
@@ -129,9 +131,19 @@ def quantize(vectors: Floats) -> tuple[npt.NDArray[np.int8], Floats]:
 class IvfFile:
     """An opened index file: what a search needs in memory, the lists read on demand."""
 
-    def __init__(self, path: Path, fd: int, layout: Layout, arrays: dict[str, np.ndarray]):
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        layout: Layout,
+        arrays: dict[str, np.ndarray],
+        trained: int | None = None,
+    ):
         self.path = path
         self.layout = layout
+        # The rows the lists were made for (ivf_fold.foldable); files written before the
+        # header said so: their rows.
+        self.trained = layout.rows if trained is None else trained
         self._fd = fd
         self._offsets = layout.arrays()
         self.centroids: Floats = arrays["centroids"]
@@ -168,6 +180,7 @@ class IvfFile:
         try:
             meta = json.loads(os.pread(fd, HEADER, 0))
             layout = Layout(int(meta["rows"]), int(meta["lists"]), int(meta["dims"]))
+            trained = int(meta.get("trained", layout.rows))
             valid = (
                 meta["magic"] == MAGIC
                 and meta["version"] == VERSION
@@ -193,7 +206,7 @@ class IvfFile:
         starts = arrays["starts"]
         if starts[0] != 0 or starts[-1] != layout.rows or np.any(np.diff(starts) < 0):
             raise SidecarInvalid(f"{path}: inconsistent lists")
-        return cls(path, fd, layout, arrays)
+        return cls(path, fd, layout, arrays, trained)
 
     def _read(self, name: str, first: int, count: int) -> np.ndarray:
         offset, dtype, shape = self._offsets[name]
