@@ -8,7 +8,9 @@ grouped by list: their rowids (int64), their scales (float32) and their int8 cod
 dimensions: a vector is code * scale, one scale a row, its largest component at +-127); the
 rowids sorted with the row each is at (to find any memory's vector, for recall's lexical
 candidates); and the sum and second moment of all the vectors (float64), from which any query's
-mean and spread of similarities over the whole index follow exactly (index.Hits.spread).
+mean and spread of similarities over the whole index follow exactly (index.Hits.spread). The
+header also says how many rows the lists were made for ("trained"; a fold keeps the old file's,
+ivf_fold.foldable); files written before it was recorded count their rows.
 
 A search reads the centroids, rowids, scales and moments once (when the file is opened: ~35 MB
 at a million rows), then, per query, only the codes of the `nprobe` lists nearest the query
