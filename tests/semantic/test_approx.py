@@ -6,12 +6,13 @@ file that is damaged, missing or from another database instead of failing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 import numpy as np
 import pytest
 
-from memoryd.semantic import approx, ivf_build, ivf_fold
+from memoryd.semantic import approx, ivf, ivf_build, ivf_fold
 from memoryd.semantic.approx import ApproxIndex
 from memoryd.semantic.index import Projection, VectorIndex
 from memoryd.semantic.ivf import IvfFile, SidecarInvalid, quantize
@@ -251,6 +252,21 @@ async def test_lists_are_made_again_once_the_store_outgrows_them_even_at_the_cap
     folded = IvfFile.open(target, MODEL, DIMS)
     assert folded.rows == 2 * ROWS and folded.trained == ROWS
     assert not ivf_fold.foldable(folded, 3 * ROWS, masked=0)
+
+
+async def test_a_file_from_before_the_header_said_its_trained_rows_is_used_as_it_is(
+    store: MemoryStore,
+) -> None:
+    _, keeper = await stored_and_loaded(store.db)
+    await built(keeper)
+    with keeper.sidecar.open("r+b") as raw:
+        meta = json.loads(raw.read(ivf.HEADER))
+        del meta["trained"]
+        raw.seek(0)
+        raw.write(json.dumps(meta).encode().ljust(ivf.HEADER, b" "))
+    reopened = await loaded(store.db)
+    assert isinstance(reopened.index, ApproxIndex) and reopened.index.file is not None
+    assert reopened.index.file.trained == ROWS
 
 
 async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemoryStore) -> None:
