@@ -24,9 +24,9 @@ from memoryd.semantic.index import FIT_SAMPLE, Projection, Snapshot, VectorIndex
 from memoryd.semantic.ivf import Floats, IvfFile, Rowids, SidecarInvalid
 
 # The share of the lists scanned a query (at least NPROBE_MIN), chosen on real embeddings
-# (docs/benchmarks.md, "The semantic leg at 1M, approximate"): recall@10 against the exact
-# search 0.94 (0.97 counting ties) at 6k vectors, 0.98 for LoCoMo's questions at 30k, for
-# 8.5 ms of CPU a search at a million.
+# (docs/benchmarks.md, "The semantic leg at 1M, approximate" and "... finer lists"): with
+# ivf_build's 16 x sqrt(n) lists, recall@10 against the exact search 0.979 (0.993 counting
+# ties) at 6k vectors, 0.959 (0.981) at 30k, for 8.5 ms of CPU a search at a million.
 PROBE_SHARE = 0.08
 NPROBE_MIN = 8
 FRESH_MIN = 2000  # fresh or masked rows tolerated before a rebuild, at least ...

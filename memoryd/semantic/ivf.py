@@ -8,7 +8,9 @@ grouped by list: their rowids (int64), their scales (float32) and their int8 cod
 dimensions: a vector is code * scale, one scale a row, its largest component at +-127); the
 rowids sorted with the row each is at (to find any memory's vector, for recall's lexical
 candidates); and the sum and second moment of all the vectors (float64), from which any query's
-mean and spread of similarities over the whole index follow exactly (index.Hits.spread).
+mean and spread of similarities over the whole index follow exactly (index.Hits.spread). The
+header also says how many rows the lists were made for ("trained"; a fold keeps the old file's,
+ivf_fold.foldable); files written before it was recorded count their rows.
 
 A search reads the centroids, rowids, scales and moments once (when the file is opened: ~35 MB
 at a million rows), then, per query, only the codes of the `nprobe` lists nearest the query
@@ -101,7 +103,8 @@ def checksum(arrays: dict[str, np.ndarray]) -> int:
     return crc
 
 
-def header(layout: Layout, model: str, crc: int) -> bytes:
+def header(layout: Layout, model: str, crc: int, trained: int) -> bytes:
+    """`trained`: how many rows the lists were made for (a fold keeps its file's lists)."""
     text = json.dumps(
         {
             "magic": MAGIC,
@@ -110,6 +113,7 @@ def header(layout: Layout, model: str, crc: int) -> bytes:
             "rows": layout.rows,
             "lists": layout.lists,
             "dims": layout.dims,
+            "trained": trained,
             "crc32": crc,
         }
     ).encode()
@@ -129,9 +133,19 @@ def quantize(vectors: Floats) -> tuple[npt.NDArray[np.int8], Floats]:
 class IvfFile:
     """An opened index file: what a search needs in memory, the lists read on demand."""
 
-    def __init__(self, path: Path, fd: int, layout: Layout, arrays: dict[str, np.ndarray]):
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        layout: Layout,
+        arrays: dict[str, np.ndarray],
+        trained: int | None = None,
+    ):
         self.path = path
         self.layout = layout
+        # The rows the lists were made for (ivf_fold.foldable); files written before the
+        # header said so: their rows.
+        self.trained = layout.rows if trained is None else trained
         self._fd = fd
         self._offsets = layout.arrays()
         self.centroids: Floats = arrays["centroids"]
@@ -168,6 +182,7 @@ class IvfFile:
         try:
             meta = json.loads(os.pread(fd, HEADER, 0))
             layout = Layout(int(meta["rows"]), int(meta["lists"]), int(meta["dims"]))
+            trained = int(meta.get("trained", layout.rows))
             valid = (
                 meta["magic"] == MAGIC
                 and meta["version"] == VERSION
@@ -193,7 +208,7 @@ class IvfFile:
         starts = arrays["starts"]
         if starts[0] != 0 or starts[-1] != layout.rows or np.any(np.diff(starts) < 0):
             raise SidecarInvalid(f"{path}: inconsistent lists")
-        return cls(path, fd, layout, arrays)
+        return cls(path, fd, layout, arrays, trained)
 
     def _read(self, name: str, first: int, count: int) -> np.ndarray:
         offset, dtype, shape = self._offsets[name]

@@ -4,10 +4,10 @@ thread by the semantic leg, never on the event loop.
 One read transaction streams the vectors a chunk at a time (so the float32 vectors are never
 all in memory): each chunk is quantized to int8 into a scratch file next to the database, and
 every few rows one joins the training sample. Spherical k-means on that sample gives the coarse
-centroids (about sqrt(rows) lists, in the space the query is searched in: the projection's);
-each row then joins its nearest list, and the rows are written grouped by list to a temporary
-file, renamed over the old one once complete. At a million rows: ~370 MB of scratch and result
-on disk, seconds to a minute of one core.
+centroids (16 x sqrt(rows) lists, at most 4,096, in the space the query is searched in: the
+projection's); each row then joins its nearest list, and the rows are written grouped by list
+to a temporary file, renamed over the old one once complete. At a million rows: ~370 MB of
+scratch and result on disk, about a minute of one core.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ import numpy.typing as npt
 from memoryd.semantic.index import Projection
 from memoryd.semantic.ivf import Floats, Layout, Rowids, checksum, header, quantize
 
-# About LISTS_PER_ROOT * sqrt(rows) lists. Finer lists find more of the true neighbours for the
-# same share of rows scanned (measured on real embeddings, docs/benchmarks.md: at 6,204
-# vectors and 10% scanned, recall@10 0.90 with sqrt(rows) lists, 0.93 with 2x, 0.95 with 4x),
-# at the cost of a longer build (each row is compared with every centroid).
-LISTS_PER_ROOT = 4
+# About LISTS_PER_ROOT * sqrt(rows) lists, at most MAX_LISTS (reached at 65,536 rows). Finer
+# lists find more of the true neighbours for the same share of rows scanned (measured on real
+# embeddings, docs/benchmarks.md: with 8% of the lists probed, recall@10 against the exact
+# search 0.944 with 4x, 0.979 with 16x at 6,204 vectors; 0.922 and 0.959 at 30,204), at the
+# cost of a longer build (each row is compared with every centroid: 21 s of CPU instead of 6 at
+# 100,000 rows; ~50 s at a million, capped either way) and of a few microseconds a list probed.
+# More lists than MAX_LISTS would make the build at a million too slow.
+LISTS_PER_ROOT = 16
 MAX_LISTS = 4096
 SAMPLE_PER_LIST = 32  # k-means trains on this many rows a list (at most all of them)
 ITERATIONS = 10
@@ -47,7 +50,7 @@ class BuildStopped(Exception):
 
 
 def list_count(rows: int) -> int:
-    """At a million rows 4,000 lists of ~250 rows."""
+    """At 50,000 rows 3,578 lists of ~14 rows; from 65,536 on 4,096 (~244 rows at a million)."""
     return max(1, min(MAX_LISTS, round(LISTS_PER_ROOT * math.sqrt(rows))))
 
 
@@ -197,9 +200,11 @@ def write(
     scales: Floats,
     codes: npt.NDArray[np.int8],
     moments: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    trained: int | None = None,
 ) -> None:
     """Write the rows grouped by their list (`assigned`) to `target`, atomically. `moments`:
-    the vectors' sum and second moment if known (ivf_fold), else computed on the way."""
+    the vectors' sum and second moment if known (ivf_fold), else computed on the way;
+    `trained`: the rows the lists were made for (ivf_fold: the old file's), else these."""
     rows, dims = codes.shape
     layout = Layout(rows, len(centroids), dims)
     offsets = layout.arrays()
@@ -231,7 +236,8 @@ def write(
                 arrays["moment"] += (vectors.T @ vectors).astype(np.float64)
         for name, array in arrays.items():
             os.pwrite(fd, np.ascontiguousarray(array).tobytes(), offsets[name][0])
-        os.pwrite(fd, header(layout, model, checksum(arrays)), 0)
+        made_for = rows if trained is None else trained
+        os.pwrite(fd, header(layout, model, checksum(arrays), made_for), 0)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

@@ -33,13 +33,19 @@ from memoryd.semantic.ivf_build import (
 )
 
 # Fold while the store would get at most this many times the file's lists from a build (lists
-# grow as sqrt(rows): up to ~2.25x the rows the lists were made for), and while fewer than
-# half its rows are masked; past that, build.
+# grow as sqrt(rows)) and has at most its square times the rows the lists were made for (the
+# same 2.25x, also once the list count has reached ivf_build.MAX_LISTS: centroids trained on
+# the first 65,000 rows would otherwise serve a million), and while fewer than half its rows
+# are masked; past that, build.
 FOLD_GROWTH = 1.5
 
 
 def foldable(file: IvfFile, rows: int, masked: int) -> bool:
-    return list_count(rows) <= FOLD_GROWTH * file.layout.lists and masked < file.rows / 2
+    return (
+        list_count(rows) <= FOLD_GROWTH * file.layout.lists
+        and rows <= FOLD_GROWTH**2 * file.trained
+        and masked < file.rows / 2
+    )
 
 
 def fold(
@@ -94,6 +100,7 @@ def fold(
             np.concatenate([old.scales[kept], fresh_scales]),
             codes[:rows],
             (total, moment),
+            old.trained,
         )
         return rows
     finally:

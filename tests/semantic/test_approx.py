@@ -6,12 +6,13 @@ file that is damaged, missing or from another database instead of failing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 import numpy as np
 import pytest
 
-from memoryd.semantic import approx
+from memoryd.semantic import approx, ivf, ivf_build, ivf_fold
 from memoryd.semantic.approx import ApproxIndex
 from memoryd.semantic.index import Projection, VectorIndex
 from memoryd.semantic.ivf import IvfFile, SidecarInvalid, quantize
@@ -231,6 +232,41 @@ async def test_fresh_and_masked_rows_are_folded_into_a_new_file(
         want, got = exact.search(query, 10).spread, index.search(query, 10).spread
         assert got[2] == want[2] and got[0] == pytest.approx(want[0], abs=2e-3)
         assert got[1] == pytest.approx(want[1], rel=0.02)
+
+
+async def test_lists_are_made_again_once_the_store_outgrows_them_even_at_the_cap(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, keeper = await stored_and_loaded(store.db)
+    file = (await built(keeper)).file
+    assert file is not None and file.trained == ROWS
+    # The list count has reached its cap: only the rows tell that the lists have grown stale.
+    monkeypatch.setattr(ivf_build, "MAX_LISTS", file.layout.lists)
+    assert ivf_fold.foldable(file, 2 * ROWS, masked=0)
+    assert not ivf_fold.foldable(file, 3 * ROWS, masked=0)
+    # A fold keeps the old lists, so it keeps the rows they were made for.
+    fresh = clustered(ROWS, seed=41)
+    target = keeper.sidecar.with_name("folded.vectors")
+    no_rows = np.zeros(0, np.int64), np.zeros((0, DIMS), np.float32)
+    ivf_fold.fold(file, target, MODEL, (np.arange(10_001, 10_001 + ROWS), fresh), no_rows, None)
+    folded = IvfFile.open(target, MODEL, DIMS)
+    assert folded.rows == 2 * ROWS and folded.trained == ROWS
+    assert not ivf_fold.foldable(folded, 3 * ROWS, masked=0)
+
+
+async def test_a_file_from_before_the_header_said_its_trained_rows_is_used_as_it_is(
+    store: MemoryStore,
+) -> None:
+    _, keeper = await stored_and_loaded(store.db)
+    await built(keeper)
+    with keeper.sidecar.open("r+b") as raw:
+        meta = json.loads(raw.read(ivf.HEADER))
+        del meta["trained"]
+        raw.seek(0)
+        raw.write(json.dumps(meta).encode().ljust(ivf.HEADER, b" "))
+    reopened = await loaded(store.db)
+    assert isinstance(reopened.index, ApproxIndex) and reopened.index.file is not None
+    assert reopened.index.file.trained == ROWS
 
 
 async def test_a_vector_put_while_the_file_is_built_is_not_lost(store: MemoryStore) -> None:
