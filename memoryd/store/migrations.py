@@ -330,7 +330,8 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "links: a memory's typed links to others", _V8_LINKS),
     Migration(9, "memory_links: the links one row each, for lookups", _V9_LINK_INDEX),
     Migration(10, "history, trash, injection journal, learn pause, daily counts", V10_CURATION),
-    # 11 and 12 were set aside for other work and not needed: the runner applies what is newer.
+    # 11, 12, 14 and 17 were set aside for work that needed none: the runner applies what is
+    # newer than the file's version, in this order.
     Migration(13, "memories_standing: the profile's candidates in order", _V13_STANDING_INDEX),
     Migration(
         15, "memory_vectors_model: the vectors' rowids without their vectors", _V15_VECTOR_ROWIDS
