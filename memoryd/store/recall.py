@@ -194,12 +194,14 @@ async def run_recall(
             nearest.cancel()
         raise
     wanted = [fts.stem(t) for t in plan.terms]
+    forms = fts.surface_forms(wanted)
     best_bm = min((r["bm"] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
     found: dict[int, dict[str, list[int]]] = {}  # the query words each row holds
     for row in rows:
-        lexical[row["rowid"]], found[row["rowid"]] = ranking.text_match(
-            _text(row), row["bm"], best_bm, wanted, plan.weights
+        held = found[row["rowid"]] = fts.positions_of(_text(row), forms)
+        lexical[row["rowid"]] = ranking.found_relevance(
+            held, row["bm"], best_bm, wanted, plan.weights
         )
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
@@ -235,7 +237,8 @@ async def run_recall(
         scored = ranking.lend_to_neighbours(scored, query.limit)
     ranked = succession.rank([(row["id"], score) for row, score in scored], heads, by_relevance)
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
-    return _results(ranked[: query.limit], rows, found, said, hits)
+    said_forms = {word: stemmed for word, stemmed in forms.items() if stemmed in said}
+    return _results(ranked[: query.limit], rows, found, (said, said_forms), hits)
 
 
 async def _lexical_rows(
@@ -250,20 +253,21 @@ def _results(
     ranked: list[succession.Ranked],
     rows: list[sqlite3.Row],
     found: dict[int, dict[str, list[int]]],
-    said: list[str],
+    said: tuple[list[str], dict[str, str]],
     hits: ranking.DenseHits | None,
 ) -> list[Recalled]:
     """The memories returned, with their evidence (a successor's joined with that of what it
     stands for). Built only for what is returned: for every candidate, that doubled the cost
-    of a prompt hook's recall at 10k memories."""
+    of a prompt hook's recall at 10k memories. `said`: the stems of the query's own words and
+    their `fts.surface_forms`."""
     by_id = {row["id"]: row for row in rows}
 
     def evidence_of(memory_id: str) -> Evidence:
         row = by_id[memory_id]
         held = found.get(row["rowid"])
         if held is None:  # not a lexical candidate (a nearest neighbour, a successor)
-            held = fts.positions(_text(row), set(said))
-        return _evidence(row, said, held, hits)
+            held = fts.positions_of(_text(row), said[1])
+        return _evidence(row, said[0], held, hits)
 
     out = []
     for r in ranked:
