@@ -14,7 +14,7 @@ each other in a row (a phrase) add a small proximity bonus.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -236,8 +236,20 @@ def text_match(
     """`text_relevance`, and the positions of the stemmed query words the text holds
     (`fts.positions`): the daemon keeps them as evidence for the prompt hook."""
     found = fts.positions(text, set(wanted))
+    return found_relevance(found, bm25, best_bm25, wanted, weights), found
+
+
+def found_relevance(
+    found: Mapping[str, list[int]],
+    bm25: float,
+    best_bm25: float,
+    wanted: Sequence[str],
+    weights: Sequence[float],
+) -> float:
+    """`text_relevance` from the positions of the stemmed query words the text holds
+    (`fts.positions`, or `fts.positions_of`)."""
     covered = coverage([w in found for w in wanted], weights)
-    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), found)), found
+    return lexical(bm25, best_bm25, covered, fts.adjacent_pairs(list(wanted), found))
 
 
 def age_days(now_ms: int, updated_ms: int) -> float:

@@ -34,6 +34,7 @@ from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
 from memoryd.store.integrity import LaterCheck
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
+from memoryd.store.reader import ReaderConnection
 from memoryd.store.wal import damage_advice, damage_message, damaged_wal
 from memoryd.store.writer import WriterConnection, connect_writer
 
@@ -101,8 +102,8 @@ class Database:
         self.path = path
         self._reader_count = readers
         self._writer: WriterConnection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._readers: asyncio.Queue[ReaderConnection] = asyncio.Queue()
+        self._all_readers: list[ReaderConnection] = []
         self._write_lock = asyncio.Lock()
         self._queued: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -161,10 +162,10 @@ class Database:
             f"(df -h {self.path.parent}), then try again"
         )
 
-    async def _connect(self, *extra_pragmas: str) -> aiosqlite.Connection:
-        return await self._configured(
-            await aiosqlite.connect(self.path, isolation_level=None), *extra_pragmas
-        )
+    async def _connect(self, *extra_pragmas: str) -> ReaderConnection:
+        conn = ReaderConnection(self.path)
+        await conn  # starts its thread and opens the file there
+        return await self._configured(conn, *extra_pragmas)
 
     async def _configured(self, conn: C, *extra_pragmas: str) -> C:
         try:
@@ -345,7 +346,7 @@ class Database:
         return True
 
     @contextlib.asynccontextmanager
-    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reader(self) -> AsyncIterator[ReaderConnection]:
         conn = await self._readers.get()
         try:
             yield conn

@@ -184,20 +184,24 @@ async def run_recall(
     rows: list[sqlite3.Row] = []
     try:
         if plan.terms:
+            # One hop to the reader's thread (reader.py). `counts` is then used from the
+            # readers' threads: its dict operations are each atomic, and a count kept or
+            # cleared meanwhile by another recall is one some order of recalls would see.
             async with db.reader() as conn:
-                narrowed = await _match(conn, plan, sql.pool, counts)
-                rows = list(await conn.execute_fetchall(*sql.lexical(narrowed)))
+                rows = await conn.batch(lambda c: _lexical_rows(c, plan, sql, counts))
     except BaseException:
         if nearest is not None:
             nearest.cancel()
         raise
     wanted = [fts.stem(t) for t in plan.terms]
+    forms = fts.surface_forms(wanted)
     best_bm = min((r["bm"] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
     found: dict[int, dict[str, list[int]]] = {}  # the query words each row holds
     for row in rows:
-        lexical[row["rowid"]], found[row["rowid"]] = ranking.text_match(
-            _text(row), row["bm"], best_bm, wanted, plan.weights
+        held = found[row["rowid"]] = fts.positions_of(_text(row), forms)
+        lexical[row["rowid"]] = ranking.found_relevance(
+            held, row["bm"], best_bm, wanted, plan.weights
         )
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
@@ -208,45 +212,62 @@ async def run_recall(
         return []
     by_relevance = query.sort_by == "relevance"
     async with db.reader() as conn:
-        if missing:
-            rows += list(await conn.execute_fetchall(*sql.rows(missing)))
-        if by_relevance and hits is not None:  # the best ones' neighbours in time, with
-            # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
-            best = _scored(rows, lexical, hits, clock.now_ms(), query)[: query.limit]
-            lenders = [row["rowid"] for row, _ in best]
-            if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
-                rows += list(await conn.execute_fetchall(*sql.rows(near)))
-        heads = await succession.successors(conn, [row["id"] for row in rows])
-        known = {row["id"] for row in rows}
-        absent = sorted({head for head in heads.values() if head not in known})
-        if absent:
-            rows += list(await conn.execute_fetchall(*sql.rows_by_id(absent)))
+
+        async def widen(c: aiosqlite.Connection) -> dict[str, str]:
+            """The other candidates, into `rows`: the dense leg's, the best ones' neighbours
+            in time, the successors of superseded ones; returns the successors (`heads`)."""
+            if missing:
+                rows.extend(await c.execute_fetchall(*sql.rows(missing)))
+            if by_relevance and hits is not None:  # the best ones' neighbours in time, with
+                # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
+                best = _scored(rows, lexical, hits, clock.now_ms(), query)[: query.limit]
+                lenders = [row["rowid"] for row, _ in best]
+                if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
+                    rows.extend(await c.execute_fetchall(*sql.rows(near)))
+            heads = await succession.successors(c, [row["id"] for row in rows])
+            known = {row["id"] for row in rows}
+            absent = sorted({head for head in heads.values() if head not in known})
+            if absent:
+                rows.extend(await c.execute_fetchall(*sql.rows_by_id(absent)))
+            return heads
+
+        heads = await conn.batch(widen)  # one hop to its thread (reader.py)
     scored = _scored(rows, lexical, hits, clock.now_ms(), query)
     if by_relevance:
         scored = ranking.lend_to_neighbours(scored, query.limit)
     ranked = succession.rank([(row["id"], score) for row, score in scored], heads, by_relevance)
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
-    return _results(ranked[: query.limit], rows, found, said, hits)
+    said_forms = {word: stemmed for word, stemmed in forms.items() if stemmed in said}
+    return _results(ranked[: query.limit], rows, found, (said, said_forms), hits)
+
+
+async def _lexical_rows(
+    conn: aiosqlite.Connection, plan: fts.Plan, sql: RecallSql, counts: WordCounts | None
+) -> list[sqlite3.Row]:
+    """The lexical leg's candidates (`_match`'s MATCH, then `RecallSql.lexical`)."""
+    narrowed = await _match(conn, plan, sql.pool, counts)
+    return list(await conn.execute_fetchall(*sql.lexical(narrowed)))
 
 
 def _results(
     ranked: list[succession.Ranked],
     rows: list[sqlite3.Row],
     found: dict[int, dict[str, list[int]]],
-    said: list[str],
+    said: tuple[list[str], dict[str, str]],
     hits: ranking.DenseHits | None,
 ) -> list[Recalled]:
     """The memories returned, with their evidence (a successor's joined with that of what it
     stands for). Built only for what is returned: for every candidate, that doubled the cost
-    of a prompt hook's recall at 10k memories."""
+    of a prompt hook's recall at 10k memories. `said`: the stems of the query's own words and
+    their `fts.surface_forms`."""
     by_id = {row["id"]: row for row in rows}
 
     def evidence_of(memory_id: str) -> Evidence:
         row = by_id[memory_id]
         held = found.get(row["rowid"])
         if held is None:  # not a lexical candidate (a nearest neighbour, a successor)
-            held = fts.positions(_text(row), set(said))
-        return _evidence(row, said, held, hits)
+            held = fts.positions_of(_text(row), said[1])
+        return _evidence(row, said[0], held, hits)
 
     out = []
     for r in ranked:

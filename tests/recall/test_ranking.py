@@ -166,3 +166,25 @@ async def test_rows_holding_a_common_word_too_still_rank_first(store: MemoryStor
     found = await _ids(store, context="caroline lake", limit=10)
     assert found[0] == "caroline painted a sunrise at the lake"
     assert sum(text.startswith("caroline said") for text in found) == 9
+
+
+_STEMMED_TEXTS = [
+    "Deploying the deployments: deployed, deploys, deployer's notes",
+    "businesses and business, busy ness; the nationalization of rationalizing",
+    "Caroline's café — naïve résumés, Straße and ÉCOLE, o'clock rock'n'roll",
+    "tests testing tested tester testers testings; a quickly quick quickest",
+    "",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*fts.tokens(" ".join(_STEMMED_TEXTS)), "zz"]), max_size=6))
+def test_surface_forms_find_the_positions_stemming_finds(query: list[str]) -> None:
+    """Recall looks the candidates' words up among the query stems' surface forms instead of
+    stemming each word (fts.positions_of): the same positions, in the same order."""
+    wanted = [fts.stem(word) for word in query]
+    forms = fts.surface_forms(wanted)
+    for text in _STEMMED_TEXTS:
+        found = fts.positions_of(text, forms)
+        assert found == fts.positions(text, set(wanted))
+        assert list(found) == list(fts.positions(text, set(wanted)))
