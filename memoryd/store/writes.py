@@ -7,7 +7,8 @@ outbox) inside the same transaction, so that state, clock and outbox never disag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiosqlite
@@ -54,19 +55,23 @@ async def create_in(
     created_ms: int | None,
     updated_ms: int | None,
     id_checked: bool = False,
+    text_unmatched: bool = False,
 ) -> Created:
     """Create a memory from `rule.new_memory`'s fields (plus `supersedes`, the checked id of
     the memory it replaces, if any) inside the caller's write transaction, or merge it into a
     live memory with the same text. `id_checked`: the caller found `memory_id` free in this
-    transaction (an import, which answers "exists" rather than a conflict)."""
-    fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
-    # One round trip to the writer thread per statement (execute_fetchall): the writer is
-    # the one serial resource, and every hop holds it.
-    found = await conn.execute_fetchall(
-        f"SELECT {COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
-        "ORDER BY created_ms LIMIT 1",
-        (fingerprint,),
-    )
+    transaction (an import, which answers "exists" rather than a conflict). `text_unmatched`:
+    the caller found no live memory with this text's fingerprint in this transaction (an
+    import looks a whole batch's up at once)."""
+    found: Iterable[sqlite3.Row] = ()
+    if not text_unmatched:
+        # One round trip to the writer thread per statement (execute_fetchall): the writer is
+        # the one serial resource, and every hop holds it.
+        found = await conn.execute_fetchall(
+            f"SELECT {COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
+            "ORDER BY created_ms LIMIT 1",
+            (content_fingerprint(parts, fields["content"]),),
+        )
     if found:
         existing = memory_from_row(next(iter(found)))
         merged = {
@@ -100,6 +105,11 @@ async def create_in(
     )
     memory = await put_fields(parts, conn, blank, fields, fields["content"], insert=True)
     return Created(memory)
+
+
+def content_fingerprint(parts: StoreParts, content: str) -> str:
+    """The `content_hash` under which equal texts (case and spacing aside) merge."""
+    return parts.cipher.fingerprint(normalize_for_dedup(content))
 
 
 async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
