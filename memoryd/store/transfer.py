@@ -110,6 +110,7 @@ async def _import_batch(
             new.updated_ms,
             id_checked=True,
             text_unmatched=text not in live_texts,
+            fingerprint=text,
         )
         taken.add(created.memory.id)
         live_texts.add(text)
