@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,6 +58,29 @@ def _batches(items: list[Entry]) -> Iterator[list[Entry]]:
         yield items[start : start + IMPORT_BATCH]
 
 
+def _body(batch: list[Entry]) -> bytes:
+    """A batch's request body, encoded as httpx encodes `json=`."""
+    records = [item for _, item in batch]
+    return json.dumps(records, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _encoded_ahead(entries: list[Entry]) -> Iterator[tuple[list[Entry], bytes]]:
+    """Each batch with its request body, the next batch's encoded on a thread while the caller
+    sends the current one and waits for the daemon (the socket wait lets the thread run): the
+    CLI's encoding overlaps the daemon's work instead of adding to the import's time. The
+    batches still go one at a time and in order."""
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        batches = _batches(entries)
+        current = next(batches, None)
+        upcoming = encoder.submit(_body, current) if current is not None else None
+        while current is not None and upcoming is not None:
+            body = upcoming.result()
+            following = next(batches, None)
+            upcoming = encoder.submit(_body, following) if following is not None else None
+            yield current, body
+            current = following
+
+
 def _read(args: argparse.Namespace) -> tuple[list[Entry], list[dict[str, Any]]]:
     """The records to import, each with where it is in the source (an original database's
     row id, a line or an index), and the source's records that cannot even be read."""
@@ -88,12 +113,13 @@ def cmd_import(client: DaemonClient, args: argparse.Namespace) -> int | None:
     }
     progress = Progress(len(entries), "Importing")
     try:
-        for batch in _batches(entries):
+        for batch, body in _encoded_ahead(entries):
             out = client.request(
                 "POST",
                 "/api/memories/import",
                 params={"skip_invalid": "1"},
-                json=[item for _, item in batch],
+                content=body,
+                headers={"Content-Type": "application/json"},
             )
             for key in ("imported", "duplicates", "existing"):
                 totals[key] += out[key]

@@ -52,21 +52,29 @@ _SORTED = json.JSONEncoder(sort_keys=True)
 
 
 async def write_row(
-    conn: aiosqlite.Connection, cipher: Cipher, memory: Memory, text: str | None, insert: bool
+    conn: aiosqlite.Connection,
+    cipher: Cipher,
+    memory: Memory,
+    text: str | None,
+    insert: bool,
+    fingerprint: str | None = None,
 ) -> None:
     """Store `memory` with plaintext `text` (see `row_values`)."""
-    values = row_values(cipher, memory, text)
+    values = row_values(cipher, memory, text, fingerprint)
     done = await conn.execute(INSERT_ROW if insert else UPDATE_ROW, values)
     if insert:
         memory.num = done.lastrowid  # the short integer id (memory_from_row's `num`)
 
 
-def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, Any]:
+def row_values(
+    cipher: Cipher, memory: Memory, text: str | None, fingerprint: str | None = None
+) -> dict[str, Any]:
     """The `memories` columns of `memory` with plaintext `text`. A sensitive memory's text is
     sealed whole: no word of it reaches the content column, the full-text index or the vectors
     (redacting only the detected secret left the rest findable, confirming a guess), so it is
     found only by the tags, category and keywords the user gave it. `text` is None for content
-    this machine never had (sealed by the hub)."""
+    this machine never had (sealed by the hub). `fingerprint`: `text`'s content hash, when
+    the caller has already computed it."""
     if text is not None:
         memory.content = None if memory.is_sensitive else text
     return {
@@ -78,7 +86,7 @@ def row_values(cipher: Cipher, memory: Memory, text: str | None) -> dict[str, An
             else None
         ),
         "content_hash": (
-            cipher.fingerprint(normalize_for_dedup(text)) if text is not None else None
+            None if text is None else fingerprint or cipher.fingerprint(normalize_for_dedup(text))
         ),
         "category": memory.category,
         "tags": json.dumps(memory.tags),

@@ -18,8 +18,8 @@ from memoryd.store.db import Database
 from memoryd.store.links import restore
 from memoryd.store.parts import StoreParts
 from memoryd.store.records import ImportResult, NewMemory
-from memoryd.store.rows import COLUMNS, id_taken, memory_from_row, open_sealed
-from memoryd.store.writes import create_in
+from memoryd.store.rows import COLUMNS, memory_from_row, open_sealed
+from memoryd.store.writes import content_fingerprint, create_in
 
 EXPORT_PAGE = 500
 # Items per write transaction. The store has one writer; an import holding it for its whole
@@ -85,8 +85,15 @@ async def _import_batch(
     """One batch's writes; a fresh result each run, since a shared transaction that had to be
     undone runs its jobs again."""
     result = ImportResult()
-    for new, fields, memory_id in batch:
-        if memory_id is not None and await id_taken(conn, memory_id):
+    # The batch's ids and texts are looked up in two statements instead of two per item
+    # (~0.1 s of CPU in an import of 10,000); what the batch itself writes joins the sets as
+    # it goes, so an id is taken exactly when a look-up would find it, and a text missing from
+    # `live_texts` certainly matches no live memory (one in it is looked up as before).
+    taken = await _present(conn, "id", [memory_id for _, _, memory_id in batch if memory_id])
+    texts = [content_fingerprint(parts, fields["content"]) for _, fields, _ in batch]
+    live_texts = await _present(conn, "content_hash", texts)
+    for (new, fields, memory_id), text in zip(batch, texts, strict=True):
+        if memory_id is not None and memory_id in taken:
             result.existing += 1
             result.results.append({"id": memory_id, "status": "exists"})
             continue
@@ -95,8 +102,18 @@ async def _import_batch(
             target = await succession.live_target(conn, new.supersedes)
             chosen = fields if target is None else {**fields, "supersedes": target}
         created = await create_in(
-            parts, conn, chosen, memory_id, new.created_ms, new.updated_ms, id_checked=True
+            parts,
+            conn,
+            chosen,
+            memory_id,
+            new.created_ms,
+            new.updated_ms,
+            id_checked=True,
+            text_unmatched=text not in live_texts,
+            fingerprint=text,
         )
+        taken.add(created.memory.id)
+        live_texts.add(text)
         if created.duplicate_of:
             result.duplicates += 1
             status = "duplicate"
@@ -112,6 +129,27 @@ async def _import_batch(
             }
         )
     return result
+
+
+# The rows an import batch looks up at once: given ids among all rows (tombstones too), texts'
+# fingerprints among the live ones. INDEXED BY: without statistics (a new database, before the
+# first PRAGMA optimize) SQLite walked the live-rows index for `deleted_ms IS NULL`, every
+# live memory per batch (10,000 imported took 0.5 s more CPU), instead of the column's own.
+_LOOKUPS = {
+    "id": "SELECT id FROM memories INDEXED BY sqlite_autoindex_memories_1 WHERE id IN",
+    "content_hash": "SELECT content_hash FROM memories INDEXED BY memories_hash "
+    "WHERE deleted_ms IS NULL AND content_hash IN",
+}
+
+
+async def _present(conn: aiosqlite.Connection, column: str, values: list[str]) -> set[str]:
+    """Which of `values` (at most a batch's: far below SQLite's limit on parameters) the
+    look-up `_LOOKUPS[column]` finds."""
+    if not values:
+        return set()
+    marks = ", ".join("?" * len(values))
+    rows = await conn.execute_fetchall(f"{_LOOKUPS[column]} ({marks})", values)
+    return {row[0] for row in rows}
 
 
 async def export(

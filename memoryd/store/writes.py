@@ -7,7 +7,8 @@ outbox) inside the same transaction, so that state, clock and outbox never disag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiosqlite
@@ -54,19 +55,26 @@ async def create_in(
     created_ms: int | None,
     updated_ms: int | None,
     id_checked: bool = False,
+    text_unmatched: bool = False,
+    fingerprint: str | None = None,
 ) -> Created:
     """Create a memory from `rule.new_memory`'s fields (plus `supersedes`, the checked id of
     the memory it replaces, if any) inside the caller's write transaction, or merge it into a
     live memory with the same text. `id_checked`: the caller found `memory_id` free in this
-    transaction (an import, which answers "exists" rather than a conflict)."""
-    fingerprint = parts.cipher.fingerprint(normalize_for_dedup(fields["content"]))
-    # One round trip to the writer thread per statement (execute_fetchall): the writer is
-    # the one serial resource, and every hop holds it.
-    found = await conn.execute_fetchall(
-        f"SELECT {COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
-        "ORDER BY created_ms LIMIT 1",
-        (fingerprint,),
-    )
+    transaction (an import, which answers "exists" rather than a conflict). `text_unmatched`:
+    the caller found no live memory with this text's fingerprint in this transaction (an
+    import looks a whole batch's up at once); `fingerprint`: the text's, when the caller has
+    it already."""
+    fingerprint = fingerprint or content_fingerprint(parts, fields["content"])
+    found: Iterable[sqlite3.Row] = ()
+    if not text_unmatched:
+        # One round trip to the writer thread per statement (execute_fetchall): the writer is
+        # the one serial resource, and every hop holds it.
+        found = await conn.execute_fetchall(
+            f"SELECT {COLUMNS} FROM memories WHERE content_hash = ? AND deleted_ms IS NULL "
+            "ORDER BY created_ms LIMIT 1",
+            (fingerprint,),
+        )
     if found:
         existing = memory_from_row(next(iter(found)))
         merged = {
@@ -98,8 +106,15 @@ async def create_in(
         created_ms=created,
         updated_ms=updated_ms or created,
     )
-    memory = await put_fields(parts, conn, blank, fields, fields["content"], insert=True)
+    memory = await put_fields(
+        parts, conn, blank, fields, fields["content"], insert=True, fingerprint=fingerprint
+    )
     return Created(memory)
+
+
+def content_fingerprint(parts: StoreParts, content: str) -> str:
+    """The `content_hash` under which equal texts (case and spacing aside) merge."""
+    return parts.cipher.fingerprint(normalize_for_dedup(content))
 
 
 async def update(parts: StoreParts, memory_id: str, patch: Patch) -> Memory:
@@ -147,16 +162,18 @@ async def put_fields(
     changed: Mapping[str, Any],
     plaintext: str | None,
     insert: bool = False,
+    fingerprint: str | None = None,
 ) -> Memory:
     """Write `changed` fields onto `current` (stamped with one new HLC) and emit the
-    change. `plaintext` is the memory's content after the change."""
+    change. `plaintext` is the memory's content after the change; `fingerprint`, its content
+    hash when the caller has computed it already."""
     hlc = parts.hlc.send()
     memory = Memory(**{**current.__dict__, **changed})
     memory.field_hlc = {**current.field_hlc, **dict.fromkeys(changed, hlc)}
     if not insert:
         memory.updated_ms = max(parts.clock.now_ms(), memory.created_ms)
     text = plaintext if plaintext is not None else await read_plaintext(conn, parts.cipher, current)
-    await write_row(conn, parts.cipher, memory, text, insert)
+    await write_row(conn, parts.cipher, memory, text, insert, fingerprint)
     await _emit(parts, conn, Change(memory.id, "put", hlc, dict(changed)))
     return memory
 
