@@ -27,6 +27,7 @@ from memoryd import semantic
 from memoryd.api.components import components
 from memoryd.semantic.model import ModelUnavailable, resolve
 from memoryd.store.db import Database
+from memoryd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from memoryd.semantic.embedder import Embedder
@@ -125,10 +126,7 @@ async def semantic_leg(
         yield leg
     finally:
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
 
 def _off(request: Request) -> SemanticOff | None:

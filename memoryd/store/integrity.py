@@ -12,13 +12,13 @@ do.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
 from memory_core.errors import StoreDamaged
+from memoryd.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,5 @@ class LaterCheck:
             )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

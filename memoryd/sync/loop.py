@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 
 from memoryd.sync.engine import RoundResult, SyncEngine
+from memoryd.tasks import cancel_and_wait
 
 log = logging.getLogger("memoryd.sync")
 
@@ -64,8 +65,5 @@ class SyncLoop:
         self._task = asyncio.create_task(self._run(), name="memoryd-sync")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
