@@ -57,6 +57,14 @@ def recall(client: httpx.Client, context: str) -> list[str]:
     return [m["content"] for m in response.json()["memories"]]
 
 
+def embedded(db_path: Path) -> tuple[dict[str, int], set[int]]:
+    """Each memory's rowid by id, and the rowids that have a vector."""
+    with sqlite3.connect(db_path) as db:
+        rowid_of = dict(db.execute("SELECT id, rowid FROM memories").fetchall())
+        vectors = {r for (r,) in db.execute("SELECT rowid FROM memory_vectors")}
+    return rowid_of, vectors
+
+
 @pytest.fixture(scope="module")
 def semantic_daemon() -> Iterator[Daemon]:
     with running_daemon(MEMORY_SEMANTIC="1") as daemon:
@@ -82,9 +90,8 @@ def test_sensitive_memories_are_never_embedded_and_vectors_follow_edits(
     secret_id = store(client, "my alpine hiking club password is hunter22", force_sensitive=True)
     plain_id = store(client, "Our team offsite will be by the sea")
     wait_embedded(client, before + 1)
+    rowid_of, vectors = embedded(semantic_daemon.db)
     with sqlite3.connect(semantic_daemon.db) as db:
-        rowid_of = dict(db.execute("SELECT id, rowid FROM memories").fetchall())
-        vectors = {r for (r,) in db.execute("SELECT rowid FROM memory_vectors")}
         first = db.execute(
             "SELECT vector FROM memory_vectors WHERE rowid = ?", (rowid_of[plain_id],)
         ).fetchone()[0]

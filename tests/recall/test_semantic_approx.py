@@ -7,7 +7,6 @@ rather than failing."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 import time
 from collections.abc import Iterator
@@ -19,7 +18,14 @@ import pytest
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError
 from memoryd.semantic.keeper import sidecar_path
-from tests.recall.test_semantic import DISTRACTORS, PARAPHRASED, QUERY, recall, wait_embedded
+from tests.recall.test_semantic import (
+    DISTRACTORS,
+    PARAPHRASED,
+    QUERY,
+    embedded,
+    recall,
+    wait_embedded,
+)
 from tests.support import Daemon, daemon_env, short_tmpdir, store
 
 THRESHOLD = 100
@@ -76,9 +82,7 @@ def test_past_the_threshold_the_approximate_index_takes_over(approx_daemon: Daem
     secret = store(client, "my alpine hiking club password is hunter22", force_sensitive=True)
     later = store(client, "Our team offsite will be by the sea")
     wait_embedded(client, total + 2)
-    with sqlite3.connect(approx_daemon.db) as db:
-        rowid_of = dict(db.execute("SELECT id, rowid FROM memories").fetchall())
-        vectors = {r for (r,) in db.execute("SELECT rowid FROM memory_vectors")}
+    rowid_of, vectors = embedded(approx_daemon.db)
     assert rowid_of[secret] not in vectors and rowid_of[later] in vectors
 
 
