@@ -30,7 +30,9 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import numpy as np
+from mcp import StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -79,6 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=160)
     parser.add_argument("--code", type=Path, help="run the daemon from this source tree")
+    parser.add_argument(
+        "--lexical", action="store_true", help="the same runs with the semantic leg off"
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     rare = hl.vocabulary(rng)
@@ -95,7 +100,7 @@ def main() -> None:
     finally:
         daemon.stop()
     random_vectors(daemon.db)
-    env["MEMORY_SEMANTIC"] = "1"
+    env["MEMORY_SEMANTIC"] = "0" if args.lexical else "1"
     daemon = Daemon(home, env, cwd=args.code).start()
     try:
         client = daemon.client(timeout=120)
@@ -152,6 +157,19 @@ def main() -> None:
         alone_cpu_ms = (cpu_s(pid) - before) / len(alone8.wall) * 1000
         alone_row = "daemon only: POST /api/hooks/prompt, 8 at once (bursts)"
         print(hook_load.row(alone_row, alone8, None))
+        shim = StdioServerParameters(
+            command=python,
+            args=["-m", "mcp_shim"],
+            env={k: os.environ[k] for k in ("MEMORY_HOME", "MEMORY_SOCKET", "PATH")},
+            cwd="/tmp",
+        )
+        texts = [json.loads(e)["prompt"] for e in events]
+        shims8 = anyio.run(hl.shim_bursts, shim, texts, 8)
+        print(hook_load.row("via 8 running MCP shims, 8 at once (bursts)", shims8, bare8))
+        shim_ratio = hook_load.percentile(shims8.wall, 0.95) / hook_load.percentile(
+            bare8.wall, 0.95
+        )
+        print(f"p95 ratio, 8 shims / 8 bare: {shim_ratio:.2f}")
         print(
             f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms "
             f"({loop_ms:.1f} ms of it on the event loop's thread), per prompt request without "
