@@ -29,7 +29,6 @@ from memory_core.daemon_client import async_client, error_body
 log = logging.getLogger("mcp_shim.link")
 
 START_BUDGET = 3.0
-_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -66,12 +65,6 @@ class DaemonLink:
     async def ensure(self, budget: float | None = None) -> dict[str, Any]:
         """`ensure_blocking` on a worker thread, abandoned (not waited for) if cancelled."""
         return await anyio.to_thread.run_sync(self.ensure_blocking, budget, abandon_on_cancel=True)
-
-    async def post_once(self, path: str, body: bytes) -> httpx.Response:
-        """One POST of the JSON `body`, never starting the daemon nor sending again (httpx's
-        errors pass on): for the prompt hook, which bounds the wait itself and injects
-        nothing rather than hold the prompt."""
-        return await self._http.post(path, content=body, headers=_JSON)
 
     async def request(
         self, method: str, path: str, *, write: bool | None = None, **kwargs: Any

@@ -12,7 +12,8 @@ It fails open as the command hook does: daemon down, slow, erring or answering s
 → the text `{}` (no error result: Claude Code shows a hook's error to the user) and one line
 on stderr. It never starts the daemon or waits for one (the other tools do): a prompt must not
 wait. Its CPU per call is what 8 sessions' prompts at once cost the machine on top of the
-daemon, so it does the least: one kept-alive request, one parse of a small answer.
+daemon, so it does the least: one request written by hand (`quick_post`), one parse of a
+small answer.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import sys
 from typing import Annotated
 
 import anyio
-import httpx
 from mcp.server import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from mcp_shim import quick_post
 from mcp_shim.tool_base import ShimContext, ShimState, state_of
 
 PROMPT_TOOL = "memory_prompt_context"
@@ -75,31 +76,39 @@ def add_prompt_hook_tool(server: MCPServer[ShimState]) -> None:
         """memoryd's prompt hook: Claude Code calls this itself before each prompt, and the
         answer is hook JSON for Claude Code, not for you. To look memories up, use
         memory_recall."""
-        state = state_of(ctx)
-        if state.link is None:
-            return _nothing(f"memory is not configured: {state.config_error}")
-        if not session_id or len(session_id) > MAX_ID_CHARS:
-            return _nothing("no session id in the hook's input")
-        event = {
-            "hook_event_name": EVENT,
-            "session_id": session_id,
-            "cwd": cwd or None,
-            "prompt": prompt,
-        }
         try:
-            with anyio.fail_after(state.hook_timeout):
-                response = await state.link.post_once(state.prompt_path, json.dumps(event).encode())
-        except (httpx.HTTPError, TimeoutError) as exc:
-            return _nothing(f"memoryd did not answer ({type(exc).__name__})")
-        if response.status_code == 204:
-            return _text(NOTHING)
-        if response.status_code != 200:
-            return _nothing(f"memoryd answered HTTP {response.status_code}")
-        try:
-            text = response.content.decode("utf-8")
-            answer = json.loads(text)
-        except ValueError:  # UnicodeDecodeError is one
-            answer = None
-        if not is_prompt_answer(answer):
-            return _nothing("memoryd's answer is not the hook JSON expected")
-        return _text(text)
+            return await _answer(state_of(ctx), prompt, session_id, cwd)
+        except Exception as exc:  # fail open, whatever happened: a hook error reaches the user
+            return _nothing(f"the hook failed ({type(exc).__name__})")
+
+
+async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> CallToolResult:
+    if state.link is None:
+        return _nothing(f"memory is not configured: {state.config_error}")
+    if not session_id or len(session_id) > MAX_ID_CHARS:
+        return _nothing("no session id in the hook's input")
+    event = {
+        "hook_event_name": EVENT,
+        "session_id": session_id,
+        "cwd": cwd or None,
+        "prompt": prompt,
+    }
+    try:
+        with anyio.fail_after(state.hook_timeout):
+            status, body = await quick_post.post(
+                state.link.socket_path, state.prompt_path, json.dumps(event).encode()
+            )
+    except (OSError, quick_post.BadAnswer) as exc:  # TimeoutError is an OSError
+        return _nothing(f"memoryd did not answer ({type(exc).__name__}: {exc})")
+    if status == 204:
+        return _text(NOTHING)
+    if status != 200:
+        return _nothing(f"memoryd answered HTTP {status}")
+    try:
+        text = body.decode("utf-8")
+        answer = json.loads(text)
+    except ValueError:  # UnicodeDecodeError is one
+        answer = None
+    if not is_prompt_answer(answer):
+        return _nothing("memoryd's answer is not the hook JSON expected")
+    return _text(text)

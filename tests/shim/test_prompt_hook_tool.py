@@ -4,15 +4,19 @@ a real MCP client over stdio, a real shim, a real daemon."""
 from __future__ import annotations
 
 import json
+import socketserver
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 from mcp.types import TextContent
 
 from tests import support
-from tests.shim.helpers import daemon_pids, shim
-from tests.support import Daemon
+from tests.shim.helpers import daemon_pids, shim, stop_daemons
+from tests.support import Daemon, short_tmpdir
 
 TOOL = "memory_prompt_context"
 
@@ -94,3 +98,54 @@ async def test_bad_input_answers_nothing(daemon: Daemon, project_dir: Path) -> N
         assert await hook_text(client, "build a dashboard", "x" * 201, "") == "{}"
         result = await client.call_tool(TOOL, {})
         assert not result.is_error and result.content[0].text == "{}"  # type: ignore[union-attr]
+
+
+class Peer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Something else on the daemon's socket: it answers `reply`, or holds the connection."""
+
+    daemon_threads = True
+    reply: bytes | None = None
+
+
+class PeerHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.recv(65536)
+        assert isinstance(self.server, Peer)
+        if self.server.reply is None:
+            self.request.recv(65536)  # until the hook gives up and closes
+            return
+        self.request.sendall(self.server.reply)
+
+
+def block_answer() -> bytes:
+    body = json.dumps({"decision": "block", "reason": "x"}).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    return head + body
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        None,  # holds the connection past MEMORY_HOOK_TIMEOUT
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        block_answer(),  # JSON Claude Code would act on: never passed on
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{",  # cut short
+    ],
+)
+async def test_whatever_else_answers_injects_nothing(reply: bytes | None) -> None:
+    home = short_tmpdir("pk")
+    sock = home / "run" / "d.sock"
+    sock.parent.mkdir(parents=True)
+    with Peer(str(sock), PeerHandler) as peer:
+        peer.reply = reply
+        threading.Thread(target=peer.serve_forever, daemon=True).start()
+        try:
+            async with shim(home, MEMORY_HOOK_TIMEOUT="0.3") as client:
+                started = time.monotonic()
+                assert await hook_text(client, "build a dashboard", "s-peer", "/tmp") == "{}"
+                assert time.monotonic() - started < 3
+        finally:
+            peer.shutdown()
+            stop_daemons(home)  # the shim's warm-up may have started one (it exits: taken)
