@@ -19,7 +19,9 @@ small answer.
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from typing import Annotated
 
 import anyio
@@ -30,19 +32,17 @@ from pydantic import Field
 from mcp_shim import quick_post
 from mcp_shim.tool_base import ShimContext, ShimState, state_of
 
+log = logging.getLogger("mcp_shim.prompt_hook")
+
 PROMPT_TOOL = "memory_prompt_context"
 EVENT = "UserPromptSubmit"
 NOTHING = "{}"  # what Claude Code reads as a hook that adds nothing
 MAX_ID_CHARS = 200  # the daemon's limit on a session id
 
 
-def _text(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)])
-
-
-def _nothing(why: str) -> CallToolResult:
+def _nothing(why: str) -> str:
     print(f"memoryd prompt hook: nothing injected: {why}", file=sys.stderr, flush=True)
-    return _text(NOTHING)
+    return NOTHING
 
 
 def is_prompt_answer(answer: object) -> bool:
@@ -76,13 +76,22 @@ def add_prompt_hook_tool(server: MCPServer[ShimState]) -> None:
         """memoryd's prompt hook: Claude Code calls this itself before each prompt, and the
         answer is hook JSON for Claude Code, not for you. To look memories up, use
         memory_recall."""
+        started = time.perf_counter()
         try:
-            return await _answer(state_of(ctx), prompt, session_id, cwd)
+            text = await _answer(state_of(ctx), prompt, session_id, cwd)
         except Exception as exc:  # fail open, whatever happened: a hook error reaches the user
-            return _nothing(f"the hook failed ({type(exc).__name__})")
+            text = _nothing(f"the hook failed ({type(exc).__name__})")
+        # As the command hook's debug line (DEBUG_CLAUDE_MEMORY_HOOKS=1), never the prompt.
+        log.debug(
+            "prompt: %s in %.1f ms",
+            "no output" if text == NOTHING else "answered",
+            (time.perf_counter() - started) * 1000,
+        )
+        return CallToolResult(content=[TextContent(type="text", text=text)])
 
 
-async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> CallToolResult:
+async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> str:
+    """The hook JSON to answer, or NOTHING."""
     if state.link is None:
         return _nothing(f"memory is not configured: {state.config_error}")
     if not session_id or len(session_id) > MAX_ID_CHARS:
@@ -101,7 +110,7 @@ async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> C
     except (OSError, quick_post.BadAnswer) as exc:  # TimeoutError is an OSError
         return _nothing(f"memoryd did not answer ({type(exc).__name__}: {exc})")
     if status == 204:
-        return _text(NOTHING)
+        return NOTHING
     if status != 200:
         return _nothing(f"memoryd answered HTTP {status}")
     try:
@@ -111,4 +120,4 @@ async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> C
         answer = None
     if not is_prompt_answer(answer):
         return _nothing("memoryd's answer is not the hook JSON expected")
-    return _text(text)
+    return text
