@@ -32,6 +32,7 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -144,28 +145,45 @@ async def daemon_bursts(client: httpx.AsyncClient, events: list[str], sessions: 
     return out
 
 
-async def shim_bursts(params: StdioServerParameters, prompts: list[str], sessions: int) -> Samples:
-    """What an `mcp_tool` UserPromptSubmit hook would cost: no process to start, Claude Code
-    calls the session's own MCP shim, already running. `sessions` shims each call
-    memory_recall with a prompt at the same instant, then the burst pause, repeated."""
+ShimCall = Callable[[Client, str], Awaitable[None]]
+
+
+async def recall_call(shim: Client, prompt: str) -> None:
+    result = await shim.call_tool("memory_recall", {"context": prompt, "expanded_query": ""})
+    assert not result.is_error, result.content
+
+
+async def shim_bursts(
+    params: StdioServerParameters,
+    prompts: list[str],
+    sessions: int,
+    call: ShimCall = recall_call,
+    shims_cpu: Callable[[], float] | None = None,
+) -> Samples:
+    """What an `mcp_tool` UserPromptSubmit hook costs: no process to start, Claude Code
+    calls the session's own MCP shim, already running. `sessions` shims each `call` (by
+    default memory_recall) with a prompt at the same instant, then the burst pause, repeated.
+    With `shims_cpu` (the shims' CPU seconds so far), `cpu` holds the shims' CPU per call."""
     out = Samples()
 
     async def one(shim: Client, prompt: str) -> None:
         started = time.perf_counter()
-        result = await shim.call_tool("memory_recall", {"context": prompt, "expanded_query": ""})
+        await call(shim, prompt)
         out.wall.append(time.perf_counter() - started)
-        assert not result.is_error, result.content
 
     async with contextlib.AsyncExitStack() as stack:
         shims = [await stack.enter_async_context(Client(params)) for _ in range(sessions)]
         for shim in shims:
             await one(shim, "warm up")
         out.wall.clear()
+        before = shims_cpu() if shims_cpu else 0.0
         for start in range(0, len(prompts) - sessions + 1, sessions):
             async with anyio.create_task_group() as group:
                 for shim, prompt in zip(shims, prompts[start : start + sessions], strict=True):
                     group.start_soon(one, shim, prompt)
             await anyio.sleep(BURST_PAUSE)
+        if shims_cpu:
+            out.cpu.append((shims_cpu() - before) / len(out.wall))
     return out
 
 

@@ -1,6 +1,9 @@
 """Issue 16's latency targets at 10k memories with the semantic leg on, in one run: recall over
 the socket; one prompt hook process; 8 prompt hooks at once (bursts, as bench/hook_latency.py
-makes them) against 8 bare `python -S -c pass` in the same run.
+makes them) against 8 bare `python -S -c pass` in the same run; and the plugin's prompt hook
+as Claude Code runs it, an `mcp_tool` hook: memory_prompt_context called with the hook's
+input through 8 running MCP shims at once, its text checked to be hook JSON, with the shims'
+own CPU per call.
 
 The store is bench/hook_latency.py's 10k memories; their vectors are random unit vectors
 written straight into `memory_vectors` under the packaged model's id before the semantic daemon
@@ -32,7 +35,8 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
+from mcp.types import TextContent
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -52,6 +56,31 @@ def cpu_s(pid: int, stat: str = "") -> float:
     cost, whatever the machine's load."""
     fields = Path(stat or f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def shims_cpu_s() -> float:
+    """The CPU seconds of this process's `python -m mcp_shim` children (the running shims)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid() and b"mcp_shim" in (entry / "cmdline").read_bytes():
+                total += cpu_s(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
+
+
+def hook_json(text: str) -> str:
+    """The additionalContext of a prompt hook's answer ("" for `{}`); anything else fails."""
+    answer = json.loads(text)
+    if answer == {}:
+        return ""
+    output = answer["hookSpecificOutput"]
+    assert list(answer) == ["hookSpecificOutput"] and output["hookEventName"] == "UserPromptSubmit"
+    return str(output["additionalContext"])
 
 
 def loop_cpu_s(pid: int) -> float:
@@ -164,8 +193,28 @@ def main() -> None:
             cwd="/tmp",
         )
         texts = [json.loads(e)["prompt"] for e in events]
-        shims8 = anyio.run(hl.shim_bursts, shim, texts, 8)
-        print(hook_load.row("via 8 running MCP shims, 8 at once (bursts)", shims8, bare8))
+        answers: list[str] = []
+
+        async def prompt_hook(shim: Client, text: str) -> None:
+            """What Claude Code's `mcp_tool` prompt hook sends (hooks/hooks.json), a session
+            of its own per prompt like the command hooks above; the text must be hook JSON."""
+            hook_input = {
+                "prompt": text,
+                "session_id": f"bench-{next(counter)}",
+                "cwd": "/tmp/shop",
+            }
+            result = await shim.call_tool("memory_prompt_context", hook_input)
+            assert not result.is_error and isinstance(result.content[0], TextContent)
+            answers.append(hook_json(result.content[0].text))
+
+        shims8 = anyio.run(hl.shim_bursts, shim, texts, 8, prompt_hook, shims_cpu_s)
+        row = "prompt hook as `mcp_tool`: via 8 running MCP shims, 8 at once (bursts)"
+        print(hook_load.row(row, shims8, bare8))
+        injected = sum(1 for a in answers if a)
+        print(
+            f"shim CPU per prompt hook call {shims8.cpu[0] * 1000:.2f} ms; "
+            f"{injected} of {len(answers)} answers injected memories, the others were {{}}"
+        )
         shim_ratio = hook_load.percentile(shims8.wall, 0.95) / hook_load.percentile(
             bare8.wall, 0.95
         )

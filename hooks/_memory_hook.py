@@ -51,6 +51,8 @@ SAFE_TOOLS = frozenset(
         "memory_link",
         "memory_unlink",
         "memory_links",
+        # The prompt hook's own tool (mcp_shim/prompt_hook.py): it recalls, as the hook does.
+        "memory_prompt_context",
     }
 )
 GUARDED_TOOLS = frozenset({"memory_delete", "secret_get"})

@@ -4,8 +4,8 @@
 # plugin_env/ (for the MCP server), exec'd directly: going through a Python script would start
 # a `python3` from PATH first (a pyenv shim costs 60 ms of CPU), and the hook is stdlib-only, so
 # any of the plugin's ready environments will do (a ready one has its stamp file).
-# None ready yet (the first session after install): the SessionStart and prompt hooks start
-# the build (detached, and never two at once: scripts/plugin_python.py --start), in the
+# None ready yet (the first session after install): the SessionStart hook (and the `prompt`
+# mode, which the plugin no longer runs: its prompt hook calls the MCP shim) starts the build (detached, and never two at once: scripts/plugin_python.py --start), in the
 # background so that the hook returns at once, and print nothing (there is no daemon yet);
 # `approve` needs neither the daemon nor a dependency, so python3 from PATH runs it.
 root="${CLAUDE_PLUGIN_ROOT:-$(dirname "$0")/..}"

@@ -21,6 +21,7 @@ from mcp_shim.server import create_server
 from mcp_shim.tool_base import ShimState
 from memory_core.config import load_settings
 from memory_core.errors import ConfigError
+from memory_core.hook_settings import hook_budget, hook_timeout
 from memory_core.log_format import log_to
 from memory_core.private_files import private_dir, private_opener
 
@@ -74,7 +75,12 @@ def make_state() -> ShimState:
         python=sys.executable,
         start_budget=min(max(start_budget, 0.5), 60.0),
     )
-    return ShimState(link=link, project=project)
+    return ShimState(
+        link=link,
+        project=project,
+        hook_budget=hook_budget(os.environ),
+        hook_timeout=hook_timeout(os.environ),
+    )
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
-"""The MCP server: the memory tools (`memory_tools`), the link tools (`link_tools`) and six
-sharing tools (`sharing`), each one request to memoryd; what they share is in `tool_base`.
+"""The MCP server: the memory tools (`memory_tools`), the link tools (`link_tools`), six
+sharing tools (`sharing`) and the prompt hook's tool (`prompt_hook`), each one request to
+memoryd; what they share is in `tool_base`.
 
 `create_server` is the app factory; its lifespan owns the one HTTP client to the daemon (and
 starts the daemon in the background if it is not running, so the first tool call does not
@@ -24,6 +25,7 @@ from mcp_shim.framing import screened_stdio
 from mcp_shim.link import DaemonLink
 from mcp_shim.link_tools import add_link_tools
 from mcp_shim.memory_tools import add_memory_tools
+from mcp_shim.prompt_hook import add_prompt_hook_tool
 from mcp_shim.sharing import add_sharing_tools
 from mcp_shim.tool_base import ShimContext, ShimState
 from memory_core.model import CATEGORIES
@@ -128,4 +130,5 @@ def create_server(make_state: Callable[[], ShimState]) -> MCPServer[ShimState]:
     add_memory_tools(server)
     add_link_tools(server)
     add_sharing_tools(server)
+    add_prompt_hook_tool(server)
     return server

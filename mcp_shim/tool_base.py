@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from mcp_shim.link import DaemonLink
 from memory_core.clock import Clock, SystemClock
+from memory_core.hook_settings import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 
 
 def _id_text(value: object) -> object:
@@ -59,6 +60,14 @@ class ShimState:
     project: str | None
     config_error: str | None = None
     clock: Clock = field(default_factory=SystemClock)  # for the ages recall shows
+    # The prompt hook's settings (memory_core.hook_settings), read once: the shim's
+    # environment is the session's, as a command hook's would be.
+    hook_budget: int = DEFAULT_BUDGET
+    hook_timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def prompt_path(self) -> str:
+        return f"/api/hooks/prompt?budget={self.hook_budget}"
 
     def require(self) -> DaemonLink:
         if self.link is None:

@@ -35,6 +35,11 @@ HANDSHAKE_LIMIT = 120.0  # for the shim's answer to `initialize`, on a first, co
 FIRST_START_BUDGET = "20"
 SHIM_EXIT_LIMIT = 10.0  # after the client has gone
 HANDSHAKE_ID = "memoryd-front-initialize"
+# The prompt hook's tool (mcp_shim/prompt_hook.py; Claude Code calls it before each prompt):
+# never held, a prompt must not wait for a build. Answered at once with the hook JSON that
+# adds nothing, as the shim does whenever it cannot recall.
+PROMPT_TOOL = "memory_prompt_context"
+NOTHING = {"content": [{"type": "text", "text": "{}"}], "isError": False}
 ANSWERS = "shim_tools.json"
 # -P: not the working directory first on sys.path. Claude Code starts the server in the
 # user's project, and a project with an mcp_shim or memoryd directory (this checkout, say)
@@ -151,13 +156,17 @@ class Front:
             )
 
     def _call(self, message: Message, line: bytes) -> None:
+        prompt_hook = (message.get("params") or {}).get("name") == PROMPT_TOOL
         with self.lock:
             if self.shim is not None:
                 self._to_shim(line)
                 return
             failure, build_failed = self.failure, not self.env_ready
-            if failure is None:
+            if failure is None and not prompt_hook:
                 self.held.append(line)
+        if prompt_hook:
+            self.reply(message["id"], NOTHING)
+            return
         if failure is None:
             self._progress(message)
             return

@@ -39,6 +39,10 @@ def hook_script() -> Path:
 
 
 def hooks_config(python: str, script: Path) -> dict[str, list[dict[str, Any]]]:
+    # The prompt hook stays a command hook here, where the plugin's is an `mcp_tool` hook
+    # through its MCP shim: an mcp_tool hook names its server, and this install registers none
+    # (`claude mcp add` is the user's own step, under a name of their choosing, or not at all).
+    # Naming one that is not connected would report a hook error at every prompt.
     # Stop and PostToolUse are synchronous on purpose: they take ~20 ms, and Claude Code kills
     # async hooks when a `claude -p` run ends, which would lose the turn's learning.
     def group(mode: str, matcher: str | None = None) -> list[Any]:

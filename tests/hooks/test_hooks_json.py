@@ -1,6 +1,7 @@
-"""hooks/hooks.json: every handler runs our script through the plugin's interpreter scheme, and
-the tool matchers (unanchored JavaScript regular expressions in Claude Code; these patterns
-mean the same in Python) catch our tools under both server names and nothing else."""
+"""hooks/hooks.json: the prompt hook calls the session's MCP shim (an `mcp_tool` hook), every
+other handler runs our script through the plugin's interpreter scheme, and the tool matchers
+(unanchored JavaScript regular expressions in Claude Code; these patterns mean the same in
+Python) catch our tools under both server names and nothing else."""
 
 from __future__ import annotations
 
@@ -27,9 +28,30 @@ def matcher(event: str) -> re.Pattern[str]:
     return re.compile(group["matcher"])
 
 
-def test_every_handler_runs_the_hook_through_run_hook_sh() -> None:
+def test_the_prompt_hook_calls_the_sessions_shim() -> None:
+    """UserPromptSubmit starts no process: Claude Code calls the plugin's own MCP server, already
+    running, with the event's fields (mcp_shim/prompt_hook.py reads these three)."""
+    [group] = HOOKS["UserPromptSubmit"]
+    assert group["hooks"] == [
+        {
+            "type": "mcp_tool",
+            # Plugin `memoryd` (plugin.json), server `memory` (.mcp.json).
+            "server": "plugin:memoryd:memory",
+            "tool": "memory_prompt_context",
+            "input": {"prompt": "${prompt}", "session_id": "${session_id}", "cwd": "${cwd}"},
+            "timeout": 5,
+        }
+    ]
+    plugin = json.loads((REPO / ".claude-plugin" / "plugin.json").read_text())
+    servers = json.loads((REPO / ".mcp.json").read_text())["mcpServers"]
+    assert plugin["name"] == "memoryd" and list(servers) == ["memory"]
+
+
+def test_every_other_handler_runs_the_hook_through_run_hook_sh() -> None:
     modes = set()
-    for groups in HOOKS.values():
+    for event, groups in HOOKS.items():
+        if event == "UserPromptSubmit":
+            continue
         for group in groups:
             for handler in group["hooks"]:
                 assert handler["type"] == "command" and handler["command"] == "/bin/sh"
@@ -39,7 +61,6 @@ def test_every_handler_runs_the_hook_through_run_hook_sh() -> None:
                 modes.add(mode)
     assert modes == {
         "session-start",
-        "prompt",
         "pre-compact",
         "stop",
         "tool-used",

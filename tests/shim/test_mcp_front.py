@@ -35,6 +35,12 @@ STORE = {
     },
 }
 
+PROMPT_HOOK = {
+    "name": "memory_prompt_context",
+    "arguments": {"prompt": "deploy the orders service", "session_id": "s-1", "cwd": "/tmp"},
+}
+NOTHING = {"content": [{"type": "text", "text": "{}"}], "isError": False}
+
 
 def test_the_generated_answers_and_requirements_are_current(tmp_path: Path) -> None:
     done = subprocess.run(
@@ -150,6 +156,10 @@ def test_tools_at_once_and_calls_held_until_the_environment_is_ready(daemon: Dae
         assert "installing" in progress["params"]["message"]
         server.request(3, "ping")
         assert server.answer(3) == {"jsonrpc": "2.0", "id": 3, "result": {}}  # call 2 is held
+        # The prompt hook's tool is never held (a prompt must not wait for the build): it
+        # answers at once the hook JSON that adds nothing.
+        server.request(5, "tools/call", PROMPT_HOOK)
+        assert server.answer(5)["result"] == NOTHING
         ready_environment(layout)
     # The build is over: the real shim, in the new environment, answers the held call.
     stored = server.answer(2, timeout=90)["result"]
@@ -177,4 +187,8 @@ def test_a_failed_build_is_told_to_the_tool_calls(daemon: Daemon) -> None:
     text = server.answer(1, timeout=30)["result"]["content"][0]["text"]
     assert text.startswith("memoryd is unavailable in this session: installing its environment")
     assert failure in text and retry in text and "next Claude Code session" in text
+    # The prompt hook is told nothing of it: an error result is shown to the user at each
+    # prompt, where the model's own call says it once.
+    server.request(3, "tools/call", PROMPT_HOOK)
+    assert server.answer(3)["result"] == NOTHING
     assert server.close() == 0
