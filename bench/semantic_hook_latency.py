@@ -219,6 +219,22 @@ def main() -> None:
             bare8.wall, 0.95
         )
         print(f"p95 ratio, 8 shims / 8 bare: {shim_ratio:.2f}")
+        # The same, with 8 bare interpreters started in each burst beside the 8 hook calls.
+        bare_beside = hook_load.Samples()
+        bare_argv = bare(0, 0)[0]
+
+        def one_bare() -> None:
+            wall, cpu = hook_load.timed(bare_argv, "", dict(os.environ))
+            bare_beside.wall.append(wall)
+            bare_beside.cpu.append(cpu)
+
+        mixed = anyio.run(hl.shim_bursts, shim, texts, 8, prompt_hook, None, one_bare)
+        print(hook_load.row("the same, 8 bare interpreters in each burst: the hooks", mixed, None))
+        print(hook_load.row("the same: the 8 bare interpreters beside them", bare_beside, None))
+        mixed_ratio = hook_load.percentile(mixed.wall, 0.95) / hook_load.percentile(
+            bare_beside.wall, 0.95
+        )
+        print(f"p95 ratio, 8 shims / 8 bare in the same bursts: {mixed_ratio:.2f}")
         print(
             f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms "
             f"({loop_ms:.1f} ms of it on the event loop's thread), per prompt request without "
