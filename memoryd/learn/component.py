@@ -29,6 +29,7 @@ from memoryd.curation import Curation
 from memoryd.learn.config import LearnSettings, backend
 from memoryd.learn.judge import ApiJudge, CliJudge, Judge
 from memoryd.learn.queue import LearningQueue
+from memoryd.sessions.deferred import PromptsInFlight
 from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
@@ -104,7 +105,10 @@ async def hooks_and_learning(
     store: MemoryStore, clock: Clock, home: Path, curation: Curation | None = None
 ) -> AsyncIterator[tuple[HookService, LearningQueue]]:
     """The hook service and the learning queue, its worker running while the daemon runs."""
-    tracker = SessionTracker(store.db, clock)
+    # The prompts being answered: the session marks and the journal rows of those answered
+    # together are written once, after the last of them (memoryd.sessions.deferred).
+    burst = PromptsInFlight()
+    tracker = SessionTracker(store.db, clock, burst)
     markers = CompactionMarkers(store.db, clock)
     judge, line, settings = _judge(home)
     queue = LearningQueue(
@@ -123,7 +127,9 @@ async def hooks_and_learning(
     task = asyncio.create_task(queue.run(), name="memoryd-learning")
     try:
         journal = curation.journal if curation is not None else None
-        yield HookService(store, tracker, markers, clock, journal), queue
+        if journal is not None:
+            journal.burst = burst
+        yield HookService(store, tracker, markers, clock, journal, burst), queue
     finally:
         await cancel_and_wait(task)
         await tracker.close()  # the session marks the prompt hook left to write

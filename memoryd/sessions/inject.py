@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import aiosqlite
 
 from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.model import Memory
 from memory_core.recall import fts
 from memoryd.sessions import floor, journal, profile
+from memoryd.sessions.deferred import PromptsInFlight
 from memoryd.sessions.journal import InjectionJournal
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
-from memoryd.sessions.tracker import Kind, SessionTracker
+from memoryd.sessions.tracker import Kind, SessionTracker, seen_query
 from memoryd.store.memories import MemoryStore, Recalled, RecallQuery
 
 DEFAULT_BUDGET = 8192
@@ -146,6 +149,8 @@ class HookService:
     clock: Clock
     # What each hook answer injected and why, for the viewer's Sessions page.
     journal: InjectionJournal | None = None
+    # The prompts being answered; the tracker and the journal write after them (deferred.py).
+    burst: PromptsInFlight = field(default_factory=PromptsInFlight)
 
     async def _live(self, ids: list[str]) -> list[Memory]:
         """The memories of `ids` that may still be injected: live, not sensitive, and not
@@ -189,6 +194,14 @@ class HookService:
         return text
 
     async def on_prompt(self, session_id: str, prompt: str, cwd: str | None, budget: int) -> str:
+        # Counted while it is answered: its bookkeeping, and that of the prompts answered
+        # beside it, is written once the last of them is (deferred.py).
+        with self.burst.answering():
+            return await self._answer_prompt(session_id, prompt, cwd, budget)
+
+    async def _answer_prompt(
+        self, session_id: str, prompt: str, cwd: str | None, budget: int
+    ) -> str:
         relevant: list[Memory] = []
         hits: list[Recalled] = []
         # Found once: it looks for .git in every parent directory, on the event loop.
@@ -203,12 +216,21 @@ class HookService:
                 )
             )
             relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]
-        # One reader for the marker check and the dedup: a pool connection is the scarce
-        # thing when several sessions' prompts arrive at once. Almost every prompt has no
-        # marker (and a write per prompt would queue behind every other writer).
+        # One hand-off to a reader for the marker check and the dedup: a pool connection is
+        # the scarce thing when several sessions' prompts arrive at once. Almost every prompt
+        # has no marker (and a write per prompt would queue behind every other writer).
+        unwritten = self.tracker.unwritten(session_id)
+
+        async def reads(conn: aiosqlite.Connection) -> tuple[bool, list[Any]]:
+            if await self.markers.pending(session_id, conn):
+                return True, []
+            if not relevant:
+                return False, []
+            return False, list(await conn.execute_fetchall(*seen_query(session_id, relevant)))
+
         async with self.store.db.reader() as conn:
-            pending = await self.markers.pending(session_id, conn)
-            fresh = [] if pending else await self.tracker.fresh(session_id, relevant, conn)
+            pending, seen = await conn.batch(reads)
+        fresh = [] if pending else self.tracker.unseen(session_id, relevant, unwritten, seen)
         fresh = fresh[:RECALL_LIMIT]
         parts = []
         injected: set[str] = set()

@@ -18,9 +18,7 @@ hook never waits for the single writer. A daemon that dies before the flush lose
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +29,7 @@ from memory_core.clock import Clock
 from memory_core.crypto.detect import contains_secret
 from memoryd.daily_stats import DailyCounters
 from memoryd.sessions import floor
+from memoryd.sessions.deferred import DeferredRows, Job, PromptsInFlight
 from memoryd.sessions.profile import Weighed
 from memoryd.store.db import Database
 from memoryd.store.records import Recalled
@@ -41,8 +40,6 @@ MAX_EVENTS = 5_000
 PROMPT_PREVIEW = 120
 # (session_id, at_ms, hook, project, prompt, items)
 Row = tuple[str, int, str, str | None, str | None, str]
-
-log = logging.getLogger("memoryd.sessions")
 
 
 def prompt_preview(prompt: str) -> str | None:
@@ -108,12 +105,27 @@ class SessionSummary:
 
 
 class InjectionJournal:
-    def __init__(self, db: Database, clock: Clock, daily: DailyCounters | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        daily: DailyCounters | None = None,
+        burst: PromptsInFlight | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.daily = daily  # injections per day, for the status charts
-        self._queued: list[Row] = []
-        self._flusher: asyncio.Task[None] | None = None
+        # Written after the prompts being answered (`burst`) are, as the session marks.
+        self._rows = DeferredRows(db, _insert, "journal rows", burst)
+
+    @property
+    def burst(self) -> PromptsInFlight | None:
+        return self._rows.burst
+
+    @burst.setter
+    def burst(self, burst: PromptsInFlight | None) -> None:
+        """The hook service's count of prompts being answered (it starts after the journal)."""
+        self._rows.burst = burst
 
     def record(
         self,
@@ -126,26 +138,12 @@ class InjectionJournal:
         """Note one hook answer; it is written soon, batched with others."""
         if self.daily is not None:
             self.daily.count("injections", sum(i["outcome"] == "injected" for i in items))
-        self._queued.append(
-            (session_id, self.clock.now_ms(), hook, project, prompt, json.dumps(items))
+        self._rows.add(
+            [(session_id, self.clock.now_ms(), hook, project, prompt, json.dumps(items))]
         )
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._drain(), name="memoryd-journal")
-
-    async def _drain(self) -> None:
-        try:
-            while self._queued:
-                rows, self._queued = self._queued, []
-                try:
-                    await self.db.write(_insert(rows))
-                except Exception:  # a lost journal row costs a line on a page, not the daemon
-                    log.exception("could not journal %d hook answers", len(rows))
-        finally:
-            self._flusher = None
 
     async def flush(self) -> None:
-        while self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        await self._rows.flush()
 
     async def sessions(self, limit: int) -> list[SessionSummary]:
         """The most recent sessions, newest first."""
@@ -196,7 +194,7 @@ class InjectionJournal:
         return await self.db.write(job)
 
 
-def _insert(rows: list[Row]) -> Any:
+def _insert(rows: list[Row]) -> Job:
     async def job(conn: aiosqlite.Connection) -> None:
         await conn.executemany(
             "INSERT INTO injection_journal (session_id, at_ms, hook, project, prompt, items) "

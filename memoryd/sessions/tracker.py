@@ -10,24 +10,24 @@ profile would keep choosing itself); the profile ranks by it.
 
 Marks from the prompt hook are written after the answer, not before: `note` keeps them in
 memory and one background flush writes everything noted meanwhile, every session's, in one
-transaction. The prompt's answer then never waits for the single writer (behind other
-sessions' marks, stores and sync merges), and 8 sessions' prompts at once cost one commit, not
-8. Until a row is written, `fresh` reads it from memory, so dedup holds at once. A daemon that
-dies before the flush forgets those marks: the memories may be injected once more in that
-session, nothing worse. `flush` (and `close`, at shutdown) waits for every noted row.
+transaction, once no prompt is being answered (deferred.py). The prompt's answer then never
+waits for the single writer (behind other sessions' marks, stores and sync merges), and 8
+sessions' prompts at once cost one commit, not 8. Until a row is written, `fresh` reads it
+from memory, so dedup holds at once. A daemon that dies before the flush forgets those marks:
+the memories may be injected once more in that session, nothing worse. `flush` (and `close`,
+at shutdown) waits for every noted row, without waiting for the prompts being answered.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 
 from memory_core.clock import Clock
 from memory_core.model import Memory
+from memoryd.sessions.deferred import DeferredRows, PromptsInFlight
 from memoryd.store.db import Database
 from memoryd.store.statement import write_statement
 
@@ -38,27 +38,31 @@ RETENTION_MS = 7 * 86_400_000
 # (session_id, memory_id, kind, memory_updated_ms, at_ms)
 Row = tuple[str, str, str, int, int]
 
-log = logging.getLogger("memoryd.sessions")
+
+def seen_query(session_id: str, memories: list[Memory]) -> tuple[str, tuple[str, ...]]:
+    """The statement reading which of `memories` the session was shown, in which version."""
+    marks = ", ".join("?" for _ in memories)
+    return (
+        "SELECT memory_id, MAX(memory_updated_ms) FROM hook_session_memories "
+        f"WHERE session_id = ? AND memory_id IN ({marks}) GROUP BY memory_id",
+        (session_id, *(m.id for m in memories)),
+    )
 
 
 class SessionTracker:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, burst: PromptsInFlight | None = None) -> None:
         self.db = db
         self.clock = clock
-        self._queued: list[Row] = []  # noted, not yet in a transaction
-        self._writing: list[Row] = []  # in the transaction being written
-        self._flusher: asyncio.Task[None] | None = None
-        self.writes = 0  # transactions that wrote noted rows
+        # Noted marks, written after the prompts being answered (`burst`) are (deferred.py).
+        self._marks = DeferredRows(db, self._insert, "session marks", burst)
+
+    @property
+    def writes(self) -> int:
+        """Transactions that wrote noted rows."""
+        return self._marks.writes
 
     def pending_rows(self) -> int:
-        return len(self._queued) + len(self._writing)
-
-    def _unwritten(self, session_id: str) -> dict[str, int]:
-        seen: dict[str, int] = {}
-        for row in (*self._writing, *self._queued):
-            if row[0] == session_id:
-                seen[row[1]] = max(row[3], seen.get(row[1], row[3]))
-        return seen
+        return self._marks.pending()
 
     async def fresh(
         self, session_id: str, memories: list[Memory], conn: aiosqlite.Connection | None = None
@@ -70,39 +74,38 @@ class SessionTracker:
         if conn is None:
             async with self.db.reader() as reader:
                 return await self.fresh(session_id, memories, reader)
-        # Rows move from memory to the database while the query runs: taking memory's rows
-        # before and after it, every row is seen in one place or the other.
-        seen = self._unwritten(session_id)
-        marks = ", ".join("?" for _ in memories)
-        rows = await conn.execute_fetchall(
-            "SELECT memory_id, MAX(memory_updated_ms) FROM hook_session_memories "
-            f"WHERE session_id = ? AND memory_id IN ({marks}) GROUP BY memory_id",
-            (session_id, *(m.id for m in memories)),
-        )
-        for memory_id, updated_ms in [*rows, *self._unwritten(session_id).items()]:
+        before = self.unwritten(session_id)
+        rows = await conn.execute_fetchall(*seen_query(session_id, memories))
+        return self.unseen(session_id, memories, before, rows)
+
+    def unwritten(self, session_id: str) -> dict[str, int]:
+        """The session's marks not written yet: memory id -> the newest version seen."""
+        seen: dict[str, int] = {}
+        for row in (*self._marks.writing, *self._marks.queued):
+            if row[0] == session_id:
+                seen[row[1]] = max(row[3], seen.get(row[1], row[3]))
+        return seen
+
+    def unseen(
+        self,
+        session_id: str,
+        memories: list[Memory],
+        before: dict[str, int],
+        rows: Iterable[Any],
+    ) -> list[Memory]:
+        """`fresh`'s answer from `seen_query`'s rows, `before` being `unwritten` taken on the
+        event loop before that query ran, and this call made on it after. Rows move from
+        memory to the database while the query runs: taking memory's rows before and after
+        it, every row is seen in one place or the other."""
+        seen = dict(before)
+        for memory_id, updated_ms in [*rows, *self.unwritten(session_id).items()]:
             seen[memory_id] = max(updated_ms, seen.get(memory_id, updated_ms))
         return [m for m in memories if m.id not in seen or seen[m.id] < m.updated_ms]
 
     def note(self, session_id: str, kind: Kind, memories: Iterable[Memory]) -> None:
         """Record what the session saw now; write it soon, batched with other sessions'."""
         now = self.clock.now_ms()
-        self._queued += [(session_id, m.id, kind, m.updated_ms, now) for m in memories]
-        if self._queued and self._flusher is None:
-            self._flusher = asyncio.create_task(self._drain(), name="memoryd-session-marks")
-
-    async def _drain(self) -> None:
-        try:
-            while self._queued:
-                self._writing, self._queued = self._queued, []
-                try:
-                    await self.db.write(self._insert(self._writing))
-                    self.writes += 1
-                except Exception:  # a failed write costs a repeated injection, not the daemon
-                    log.exception("could not record %d session marks", len(self._writing))
-                finally:
-                    self._writing = []
-        finally:
-            self._flusher = None
+        self._marks.add((session_id, m.id, kind, m.updated_ms, now) for m in memories)
 
     @staticmethod
     def _insert(rows: list[Row]) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
@@ -134,8 +137,7 @@ class SessionTracker:
 
     async def flush(self) -> None:
         """Wait until every row noted so far is written."""
-        while self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        await self._marks.flush()
 
     async def close(self) -> None:
         await self.flush()

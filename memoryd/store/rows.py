@@ -20,12 +20,21 @@ COLUMNS = (
 )
 
 
+def _json_list(raw: str) -> list[Any]:
+    """A JSON list column; most rows hold no tags and no links: "[]" without the decoder
+    (recall builds a dozen memories a prompt, each with three JSON columns)."""
+    if raw == "[]":
+        return []
+    found: list[Any] = json.loads(raw)
+    return found
+
+
 def memory_from_row(row: sqlite3.Row) -> Memory:
     return Memory(
         id=row["id"],
         content=row["content"],
         category=row["category"],
-        tags=json.loads(row["tags"]),
+        tags=_json_list(row["tags"]),
         expanded_keywords=row["expanded_keywords"],
         importance=row["importance"],
         is_sensitive=bool(row["is_sensitive"]),
@@ -36,7 +45,7 @@ def memory_from_row(row: sqlite3.Row) -> Memory:
         deleted_ms=row["deleted_ms"],
         field_hlc=json.loads(row["field_hlc"]),
         supersedes=row["supersedes"],
-        links=json.loads(row["links"]),
+        links=_json_list(row["links"]),
         # The rowid: `INTEGER PRIMARY KEY`, never reused (migrations.py, _V9_LINK_INDEX).
         num=row["rowid"],
     )
