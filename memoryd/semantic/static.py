@@ -218,6 +218,11 @@ class StaticQueries:
         return vector / norm if norm > 1e-6 else None
 
 
+def build_args(model: ModelSpec) -> tuple[str, ...]:
+    """The child process's arguments after the target (`build`)."""
+    return (str(model.onnx), model.sha256, str(model.tokenizer), model.pooling)
+
+
 def build(target: Path, source: Path, sha256: str, tokenizer: Path, pooling: Pooling) -> None:
     """The child process's work: the table of the model file `source` (which must hash to
     `sha256`), written to `target`."""

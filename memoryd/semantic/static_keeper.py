@@ -51,14 +51,7 @@ class StaticKeeper:
         target = static.cached_table(cache_dir, model)
         try:
             for attempt in (1, 2):
-                await ensure_built(
-                    target,
-                    "memoryd.semantic.static",
-                    str(model.onnx),
-                    model.sha256,
-                    str(model.tokenizer),
-                    model.pooling,
-                )
+                await ensure_built(target, "memoryd.semantic.static", *static.build_args(model))
                 try:
                     self.queries = await asyncio.to_thread(self._load, target)
                     break
