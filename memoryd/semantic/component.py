@@ -116,16 +116,14 @@ async def semantic_leg(
     from memoryd.semantic.leg import SemanticLeg
 
     leg = (
-        SemanticLeg(db, embedder)
+        SemanticLeg(db, embedder, static_queries=static_queries)
         if approx_min is None
-        else SemanticLeg(db, embedder, approx_min=approx_min)
+        else SemanticLeg(db, embedder, approx_min=approx_min, static_queries=static_queries)
     )
     await leg.load()
     tasks = [
         asyncio.create_task(leg.run(), name="semantic-indexer"),
-        asyncio.create_task(
-            leg.query_embeddings(cache_dir, static_queries), name="semantic-query-model"
-        ),
+        asyncio.create_task(leg.query_embeddings(cache_dir), name="semantic-query-model"),
     ]
     try:
         yield leg

@@ -89,6 +89,7 @@ class SemanticLeg:
         idle_release_s: float = IDLE_RELEASE_S,
         poll_s: float = POLL_S,
         approx_min: int = APPROX_MIN,
+        static_queries: bool = True,
     ) -> None:
         self.db = db
         self.embedder = embedder
@@ -98,7 +99,8 @@ class SemanticLeg:
         self.keeper = IndexKeeper(db, embedder.model.model_id, embedder.dimensions, approx_min)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
-        self.static = StaticKeeper(db, embedder)  # the static query embedding (static.py)
+        # The prompt hook's static query embedding (static.py); MEMORY_SEMANTIC_STATIC_QUERY.
+        self.static = StaticKeeper(db, embedder, static_queries)
         self._wake = asyncio.Event()
 
     @property
@@ -152,13 +154,12 @@ class SemanticLeg:
         finally:
             self._quantizing = False
 
-    async def query_embeddings(self, cache_dir: Path, static_queries: bool = True) -> None:
-        """The int8 query model, then (unless `static_queries` is off) the static table. One
-        after the other: the table is checked against the query session's vector, which
-        would otherwise load the model's float session (~100 MB) for nothing."""
+    async def query_embeddings(self, cache_dir: Path) -> None:
+        """The int8 query model, then (unless turned off) the static table. One after the
+        other: the table is checked against the query session's vector, which would otherwise
+        load the model's float session (~100 MB) for nothing."""
         await self.quantize_queries(cache_dir)
-        if static_queries:
-            await self.static_queries(cache_dir)
+        await self.static_queries(cache_dir)
 
     async def static_queries(self, cache_dir: Path) -> None:
         """Build (once, cached) and load the static query table, then fit its map: from then

@@ -23,11 +23,15 @@ LOOKUP = 500  # rowids per `IN (...)` when reading the fit's sample
 
 
 class StaticKeeper:
-    def __init__(self, db: Database, embedder: Embedder) -> None:
+    def __init__(self, db: Database, embedder: Embedder, enabled: bool = True) -> None:
+        """`enabled`: MEMORY_SEMANTIC_STATIC_QUERY (off: "off", and `start` does nothing)."""
         self.db = db
         self.embedder = embedder
+        self.enabled = enabled
         self.queries: static.StaticQueries | None = None  # the table, once built and checked
-        self.state = "off"  # "building", "ready" (table loaded) or "failed: why"
+        # "building" (from the leg's start until the table is loaded and its map fitted),
+        # "ready" (loaded), "failed: why" or "off".
+        self.state = "building" if enabled else "off"
         self._fitting = False
 
     def embed(self, text: str) -> Vectors | None:
@@ -43,6 +47,8 @@ class StaticKeeper:
         """Build (once, in a child process) and load the table, then fit its map for `index`.
         On any failure it is not used; a cached file that fails its checks is removed, so
         that the next start builds it again."""
+        if not self.enabled:
+            return
         model = self.embedder.model
         self.state = "building"
         if not static.usable(self.embedder.query_tokenizer):
