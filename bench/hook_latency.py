@@ -117,11 +117,14 @@ def fill(client: httpx.Client, count: int, start: int, rng: random.Random, rare:
 
 def settle(client: httpx.Client) -> str:
     """Wait until the semantic leg (if on) has embedded every memory and swapped in its int8
-    query model: steady state."""
+    query model and its static query table: steady state."""
     deadline = time.monotonic() + 1800
     while True:
         state = client.get("/api/semantic").json()
-        settled = not state.get("pending") and state.get("query_model") != "building"
+        settled = not state.get("pending") and "building" not in (
+            state.get("query_model"),
+            state.get("static_queries"),
+        )
         if not state.get("enabled") or settled or time.monotonic() > deadline:
             return f"semantic leg {'on' if state.get('enabled') else 'off'}, {state}"
         time.sleep(1)

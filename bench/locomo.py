@@ -110,9 +110,11 @@ async def settle(d: Target) -> float:
         if not status["enabled"]:
             raise RuntimeError(f"--semantic given, but the daemon's semantic leg is off: {status}")
         # The projection is refitted just after the last batch is stored; the int8 query
-        # model is swapped in once built (seconds, the first time).
-        settled = status.get("projection_current", True) and (
-            status.get("query_model") != "building"
+        # model and the static query table are swapped in once built (seconds, the first
+        # time), the static map once fitted.
+        settled = status.get("projection_current", True) and "building" not in (
+            status.get("query_model"),
+            status.get("static_queries"),
         )
         if status["pending"] == 0 and settled:
             return time.perf_counter() - start

@@ -53,7 +53,7 @@ class ReplayIndex:
         self.index = index
         self.queries = queries
 
-    async def search(self, text: str, k: int) -> Hits | None:
+    async def search(self, text: str, k: int, static: bool = False) -> Hits | None:
         return self.index.search(self.queries[text.strip()], k)
 
     def written(self) -> None:

@@ -37,6 +37,8 @@ class Daemon(ServedDaemon):
             "MEMORY_SYNC_DISABLE": "1",
             "MEMORY_AUTO_LEARN": "0",
             "MEMORY_SEMANTIC": "1" if semantic else "0",
+            # MEMORY_SEMANTIC_STATIC_QUERY=0 in this script's environment: queries run the model
+            "MEMORY_SEMANTIC_STATIC_QUERY": os.environ.get("MEMORY_SEMANTIC_STATIC_QUERY", "1"),
         }
         super().__init__(home, settings, start_timeout_s=60)
 
@@ -46,7 +48,7 @@ class Daemon(ServedDaemon):
             if not status["enabled"] or (
                 status["pending"] == 0
                 and status.get("projection_current", True)
-                and status.get("query_model") != "building"
+                and "building" not in (status.get("query_model"), status.get("static_queries"))
             ):
                 return status
             time.sleep(0.1)

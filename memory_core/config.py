@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     semantic_approx_min: Annotated[
         int, Field(validation_alias="MEMORY_SEMANTIC_APPROX_MIN", ge=100)
     ] = 50_000
+    # Recall queries embedded by the static table distilled from the model (memoryd.semantic.
+    # static) once it is built; 0/false/no/off: every query runs the model.
+    semantic_static_query: Annotated[
+        bool, Field(validation_alias="MEMORY_SEMANTIC_STATIC_QUERY")
+    ] = True
 
     @field_validator("api_url")
     @classmethod

@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         "--embed-model", type=Path, help="MEMORY_EMBED_MODEL: a sentence-transformers ONNX dir"
     )
     parser.add_argument(
+        "--query-embedding",
+        choices=("static", "model"),
+        help="MEMORY_SEMANTIC_STATIC_QUERY=1/0: static query table once ready, or the model "
+        "(default: the daemon's own, static)",
+    )
+    parser.add_argument(
         "--budget", type=int, help="MEMORY_HOOK_BUDGET for the hooks (default: the hook's own)"
     )
     parser.add_argument(
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "split": args.split,
         "semantic_requested": args.semantic or "install default",
         "embed_model": str(args.embed_model) if args.embed_model else None,
+        "query_embedding": args.query_embedding or "daemon default",
         "hook_budget": args.budget,
         "profile": not args.no_profile,
         "prompts": len(chosen),
@@ -160,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_before": load_before,
         },
     }
-    with daemon(args.python, args.semantic, args.daemon_log, args.embed_model) as d:
+    with daemon(
+        args.python, args.semantic, args.daemon_log, args.embed_model, args.query_embedding
+    ) as d:
         report["daemon"] = {
             k: v for k, v in d.client.get("/health").json().items() if k in ("version", "mode")
         }

@@ -58,7 +58,11 @@ def _clean_env() -> dict[str, str]:
 
 @contextmanager
 def daemon(
-    python: str, semantic: str | None, log: Path | None, embed_model: Path | None = None
+    python: str,
+    semantic: str | None,
+    log: Path | None,
+    embed_model: Path | None = None,
+    query_embedding: str | None = None,
 ) -> Iterator[Daemon]:
     home = Path(tempfile.mkdtemp(prefix="codingbench-", dir="/tmp"))
     sock = home / "run" / "d.sock"
@@ -73,6 +77,8 @@ def daemon(
         env["MEMORY_SEMANTIC"] = "1" if semantic == "on" else "0"
     if embed_model is not None:
         env["MEMORY_EMBED_MODEL"] = str(embed_model.resolve())
+    if query_embedding is not None:
+        env["MEMORY_SEMANTIC_STATIC_QUERY"] = "1" if query_embedding == "static" else "0"
     with log.open("wb") if log else open(os.devnull, "wb") as out:
         # The child keeps its own copy of the descriptor.
         proc = subprocess.Popen(
@@ -168,14 +174,16 @@ def store(d: Daemon, memories: list[Memory], send_supersedes: bool) -> dict[str,
 
 def settle_semantic(d: Daemon, timeout_s: float = 900) -> dict[str, Any]:
     """Wait, as bench/locomo.py does, until the semantic leg (if on) has embedded everything,
-    refitted its projection and swapped in its int8 query model; its final status."""
+    refitted its projection and swapped in its int8 query model and static query table; its
+    final status."""
     deadline = time.monotonic() + timeout_s
     while True:
         status: dict[str, Any] = d.client.get("/api/semantic").json()
         if not status.get("enabled"):
             return status
-        settled = status.get("projection_current", True) and (
-            status.get("query_model") != "building"
+        settled = status.get("projection_current", True) and "building" not in (
+            status.get("query_model"),
+            status.get("static_queries"),
         )
         if status.get("pending") == 0 and settled:
             return status

@@ -47,9 +47,10 @@ class DenseHits(Protocol):
 class DenseIndex(Protocol):
     """The semantic leg as recall sees it (memoryd.semantic, when installed and on)."""
 
-    async def search(self, text: str, k: int) -> DenseHits | None:
+    async def search(self, text: str, k: int, static: bool = False) -> DenseHits | None:
         """The query's cosines with up to k nearest first; None when there is nothing to
-        compare (an empty index or a blank query)."""
+        compare (an empty index or a blank query). `static`: embed the query with the static
+        table if there is one (cheaper, a little less exact) rather than the model."""
         ...
 
     def written(self) -> None:

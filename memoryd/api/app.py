@@ -86,6 +86,7 @@ async def local_components(
             settings.cache_dir,
             settings.embed_model,
             settings.semantic_approx_min,
+            settings.semantic_static_query,
         ) as leg:
             store = MemoryStore(
                 db,

@@ -70,6 +70,8 @@ def semantic_line(state: dict[str, Any]) -> str:
         return f"off ({why}); recall is lexical"
     queries = {"int8": "int8 queries", "building": "int8 query model being built"}
     query_model = queries.get(state.get("query_model", ""), "queries on the packaged model")
+    if state.get("query_embedding") == "static":  # memoryd.semantic.static
+        query_model += ", static queries for the prompt hook"
     return f"on, {state['indexed']} indexed, {state['pending']} pending, {query_model}"
 
 

@@ -82,12 +82,15 @@ async def semantic_leg(
     cache_dir: Path,
     model_dir: Path | None = None,
     approx_min: int | None = None,
+    static_queries: bool = True,
 ) -> AsyncIterator[SemanticLeg | SemanticOff]:
     """The running leg (indexing `db` in the background), or why it is off: then recall is
     purely lexical. `enabled` is `Settings.semantic`; the packages or the model being
     unusable also turn it off, with one warning in the log. `model_dir` is
     MEMORY_EMBED_MODEL (None: the packaged model); `cache_dir` keeps the int8 query model
-    (quantize.py); `approx_min` is MEMORY_SEMANTIC_APPROX_MIN (keeper.py; None: its default)."""
+    (quantize.py) and the static query table (static.py); `approx_min` is
+    MEMORY_SEMANTIC_APPROX_MIN (keeper.py; None: its default); `static_queries` is
+    MEMORY_SEMANTIC_STATIC_QUERY (off: every query runs the model)."""
     if not enabled:
         yield SemanticOff(semantic.installed(), "MEMORY_SEMANTIC=0")
         return
@@ -113,14 +116,14 @@ async def semantic_leg(
     from memoryd.semantic.leg import SemanticLeg
 
     leg = (
-        SemanticLeg(db, embedder)
+        SemanticLeg(db, embedder, static_queries=static_queries)
         if approx_min is None
-        else SemanticLeg(db, embedder, approx_min=approx_min)
+        else SemanticLeg(db, embedder, approx_min=approx_min, static_queries=static_queries)
     )
     await leg.load()
     tasks = [
         asyncio.create_task(leg.run(), name="semantic-indexer"),
-        asyncio.create_task(leg.quantize_queries(cache_dir), name="semantic-query-model"),
+        asyncio.create_task(leg.query_embeddings(cache_dir), name="semantic-query-model"),
     ]
     try:
         yield leg

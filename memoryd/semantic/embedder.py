@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ PROBE = "Remember that the team prefers SvelteKit for new dashboards."
 Vectors = npt.NDArray[np.float32]
 
 
-def _tokenizer(model: ModelSpec, max_tokens: int) -> Tokenizer:
+def load_tokenizer(model: ModelSpec, max_tokens: int) -> Tokenizer:
     if model.tokenizer.suffix == ".txt":  # a WordPiece vocabulary: lowercasing BERT
         bert = BertWordPieceTokenizer(str(model.tokenizer), lowercase=True)
         tok: Tokenizer = bert._tokenizer
@@ -49,7 +50,7 @@ def _tokenizer(model: ModelSpec, max_tokens: int) -> Tokenizer:
     return tok
 
 
-def _session(threads: int, model: bytes | Path) -> onnxruntime.InferenceSession:
+def make_session(threads: int, model: bytes | Path) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -68,7 +69,7 @@ def _session(threads: int, model: bytes | Path) -> onnxruntime.InferenceSession:
         raise ModelUnavailable(f"the model could not be loaded: {exc}") from None
 
 
-def _output(session: onnxruntime.InferenceSession) -> str:
+def output_name(session: onnxruntime.InferenceSession) -> str:
     """The output to read: the pooled vector if the export names one, else the token states
     (by name, or the first float output of rank 3: some exports list others first)."""
     outputs = session.get_outputs()
@@ -98,8 +99,10 @@ class Embedder:
         self._batches: onnxruntime.InferenceSession | None = None
         self._queries: onnxruntime.InferenceSession | None = None  # loaded by the first query
         self._loading = threading.Lock()  # sessions are loaded lazily, from worker threads
-        self._tokenizer = _tokenizer(self.model, self.model.max_tokens)
-        self._query_tokenizer = _tokenizer(self.model, min(MAX_QUERY_TOKENS, self.model.max_tokens))
+        self._tokenizer = load_tokenizer(self.model, self.model.max_tokens)
+        self._query_tokenizer = load_tokenizer(
+            self.model, min(MAX_QUERY_TOKENS, self.model.max_tokens)
+        )
         self._probe: Vectors | None = None  # the model's vector for PROBE (check)
         self.query_model: Path | None = None  # None: queries run the model itself
 
@@ -108,7 +111,7 @@ class Embedder:
         the vector is usable: raises ModelUnavailable otherwise. The session is not kept.
         Blocking; the result is remembered (it also gives `dimensions`)."""
         if self._probe is None:
-            session = _session(1, self.model.read())
+            session = make_session(1, self.model.read())
             try:
                 vector = self._run(session, [PROBE], self._tokenizer)[0]
             except ModelUnavailable:
@@ -127,7 +130,7 @@ class Embedder:
     def use_for_queries(self, model: Path) -> None:
         """Embed recall queries with `model` (quantize.py's int8 build of the same network)
         from now on, once it is seen to agree with the model itself on the probe text."""
-        session = _session(1, model)
+        session = make_session(1, model)
         agreement = float(self._run(session, [PROBE], self._tokenizer)[0] @ self.check())
         if agreement < MIN_AGREEMENT:
             raise ValueError(f"{model} disagrees with {self.model.label}; not used")
@@ -159,10 +162,15 @@ class Embedder:
         session = self._batches
         if session is None:
             with self._loading:
-                session = self._batches = self._batches or _session(
+                session = self._batches = self._batches or make_session(
                     self._threads, self.model.read()
                 )
         return session
+
+    @property
+    def query_tokenizer(self) -> Tokenizer:
+        """Cuts at MAX_QUERY_TOKENS; pads a batch to its longest text."""
+        return self._query_tokenizer
 
     def embed_query(self, text: str) -> Vectors:
         """A recall query's vector (1-d): the query session, its first MAX_QUERY_TOKENS
@@ -170,7 +178,7 @@ class Embedder:
         session = self._queries
         if session is None:  # no int8 query model (yet): the model itself, on one thread
             with self._loading:  # and not over an int8 session swapped in meanwhile
-                session = self._queries = self._queries or _session(1, self.model.read())
+                session = self._queries = self._queries or make_session(1, self.model.read())
         vector: Vectors = self._run(session, [text], self._query_tokenizer)[0]
         return vector
 
@@ -180,17 +188,33 @@ class Embedder:
         encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        wanted = {i.name for i in session.get_inputs()}
-        (states,) = session.run([_output(session)], {k: v for k, v in feed.items() if k in wanted})
-        states = np.asarray(states, dtype=np.float32)
-        if states.ndim == 2:  # already one vector per text
-            pooled = states
-        elif self.model.pooling == "cls":
-            pooled = states[:, 0]
-        else:
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        pooled = pool(run_model(session, ids, mask), mask, self.model)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: Vectors = pooled / np.maximum(norms, 1e-12)
         return result
+
+
+def run_model(
+    session: onnxruntime.InferenceSession,
+    ids: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.int64],
+) -> Any:
+    """The session's output (`output_name`) for rows of token ids and their attention mask."""
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    wanted = {i.name for i in session.get_inputs()}
+    (states,) = session.run([output_name(session)], {k: v for k, v in feed.items() if k in wanted})
+    return states
+
+
+def pool(states: Any, mask: npt.NDArray[np.int64], model: ModelSpec) -> Vectors:
+    """One vector per text (not normalised) from a run's output: as given if the model pools
+    itself, else its first token's (CLS pooling) or the mean of its tokens'."""
+    states = np.asarray(states, dtype=np.float32)
+    if states.ndim == 2:  # already one vector per text
+        pooled: Vectors = states
+    elif model.pooling == "cls":
+        pooled = states[:, 0]
+    else:
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (states * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+    return pooled

@@ -20,11 +20,16 @@ from memoryd.semantic.embedder import Embedder, Vectors
 from memoryd.semantic.index import Hits, Projection, Snapshot, VectorIndex
 from memoryd.semantic.ivf import SidecarInvalid
 from memoryd.semantic.keeper import APPROX_MIN, IndexKeeper
+from memoryd.semantic.static_keeper import StaticKeeper
 from memoryd.store.db import Database
 
 log = logging.getLogger(__name__)
 
 BATCH = 128  # memories embedded per write transaction
+# Up to this many vectors a static query's search runs on the event loop (~0.3 ms at 10k):
+# cheaper than the hop to a thread and back; past it, the product goes to a thread as the
+# model's queries do.
+INLINE_ROWS = 16_384
 POLL_S = 0.2  # how often the worker looks for commits (PRAGMA data_version; no table scan)
 # The memories' session is released after this long without anything to embed: ~90 MB less
 # for a daemon that mostly answers recalls; loading it again takes ~0.3 s, in the background.
@@ -84,6 +89,7 @@ class SemanticLeg:
         idle_release_s: float = IDLE_RELEASE_S,
         poll_s: float = POLL_S,
         approx_min: int = APPROX_MIN,
+        static_queries: bool = True,
     ) -> None:
         self.db = db
         self.embedder = embedder
@@ -93,6 +99,8 @@ class SemanticLeg:
         self.keeper = IndexKeeper(db, embedder.model.model_id, embedder.dimensions, approx_min)
         self.embedded = 0  # since start-up
         self._quantizing = False  # quantize_queries under way
+        # The prompt hook's static query embedding (static.py); MEMORY_SEMANTIC_STATIC_QUERY.
+        self.static = StaticKeeper(db, embedder, static_queries)
         self._wake = asyncio.Event()
 
     @property
@@ -101,14 +109,20 @@ class SemanticLeg:
 
     # ------------------------------------------------------------------ recall side
 
-    async def search(self, text: str, k: int) -> Hits | ApproxHits | None:
+    async def search(self, text: str, k: int, static: bool = False) -> Hits | ApproxHits | None:
+        """`static`: the static query embedding if it is in use (static.py; ~0.05 ms)."""
         if not len(self.index) or not self.keeper.ready or not text.strip():
             return None
-        # The product over every vector (~1 ms at 10k, memory-bound) runs in the thread too,
-        # so that both overlap recall's lexical work on the event loop.
         snapshot = self.index.snapshot()
         try:
-            return await asyncio.to_thread(self._nearest, snapshot, text, k)
+            query = self.static.embed(text) if static else None
+            if query is None:
+                # The model's embedding and the product over every vector (~1 ms at 10k,
+                # memory-bound) run in a thread, overlapping recall's lexical work.
+                return await asyncio.to_thread(self._nearest, snapshot, text, k)
+            if isinstance(snapshot, Snapshot) and len(snapshot.matrix) <= INLINE_ROWS:
+                return snapshot.search(query, k)
+            return await asyncio.to_thread(snapshot.search, query, k)
         except SidecarInvalid as exc:  # the file was damaged under us: lexical until rebuilt
             self.keeper.damaged(snapshot, exc)
             self._wake.set()
@@ -139,6 +153,25 @@ class SemanticLeg:
             await asyncio.to_thread(release_freed_memory)  # the packaged query session, if any
         finally:
             self._quantizing = False
+
+    async def query_embeddings(self, cache_dir: Path) -> None:
+        """The int8 query model, then (unless turned off) the static table. One after the
+        other: the table is checked against the query session's vector, which would otherwise
+        load the model's float session (~100 MB) for nothing."""
+        await self.quantize_queries(cache_dir)
+        await self.static_queries(cache_dir)
+
+    async def static_queries(self, cache_dir: Path) -> None:
+        """Build (once, cached) and load the static query table, then fit its map: from then
+        on queries use it (static_keeper.py); until then, or if it fails, the model."""
+        await self.static.start(cache_dir, self.index)
+        await asyncio.to_thread(release_freed_memory)  # the file's bytes, the fit's buffers
+
+    @property
+    def query_embedding(self) -> str:
+        """What embeds the prompt hook's queries: 'static' once the static table is in use,
+        else the model's (`query_model`), which embeds every other recall's."""
+        return "static" if self.static.in_use else self.query_model
 
     @property
     def query_model(self) -> str:
@@ -178,6 +211,7 @@ class SemanticLeg:
             index = self.index
             matrix, rows = await asyncio.to_thread(index.fit_input)
             index.projection = await asyncio.to_thread(Projection.fit, matrix, rows=rows)
+        await self.static.refit(self.index)
 
     async def pending(self) -> int:
         async with self.db.reader() as conn, conn.execute(f"SELECT COUNT(*) {_MISSING}") as c:
@@ -210,6 +244,10 @@ class SemanticLeg:
             # (index.Projection); briefly false after the store grows or shrinks by 10%.
             "projection_current": not self.index.stale(),
             "query_model": self.query_model,
+            # What embeds the prompt hook's queries: "static" (static.py) or the model's
+            # query_model (every other recall's).
+            "query_embedding": self.query_embedding,
+            "static_queries": self.static.status(),
             **self.keeper.status(),
         }
 

@@ -17,25 +17,22 @@ the same treatment; if its build fails or disagrees with it, queries run the mod
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import fcntl
 import os
 import shutil
 import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import IO
 
+from memoryd.semantic.builds import BuildFailed, ensure_built
 from memoryd.semantic.model import ModelSpec, packaged, read_checked
 
 PREFIX = "query-int8-"
 SCRATCH = "build-"
 
 
-class QuantizeFailed(RuntimeError):
-    """The child process could not build the query model (its stderr is the message)."""
+# The child process could not build the query model (its stderr's last line is the message).
+QuantizeFailed = BuildFailed
 
 
 def cached_model(cache_dir: Path, model: ModelSpec | None = None) -> Path:
@@ -82,48 +79,10 @@ def build(target: Path, source: Path, sha256: str) -> None:
 
 async def ensure(cache_dir: Path, model: ModelSpec | None = None) -> Path:
     """The query model's path for `model` (the packaged one by default), building it first in
-    a child process if it is not cached. A lock file keeps two daemons (a version handover)
-    from building it twice."""
+    a child process if it is not cached (builds.py)."""
     model = model or packaged()
     target = cached_model(cache_dir, model)
-    lock = await asyncio.to_thread(_lock_unless_built, target)
-    if lock is None:
-        return target
-    with lock:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "memoryd.semantic.quantize",
-            str(target),
-            str(model.onnx),
-            model.sha256,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            _, stderr = await child.communicate()
-        finally:
-            if child.returncode is None:  # cancelled: the daemon is stopping
-                with contextlib.suppress(ProcessLookupError):
-                    child.kill()
-                await child.wait()
-    if child.returncode != 0:
-        lines = stderr.decode(errors="replace").strip().splitlines()
-        raise QuantizeFailed(lines[-1] if lines else f"exit status {child.returncode}")
-    return target
-
-
-def _lock_unless_built(target: Path) -> IO[str] | None:
-    """None if `target` exists (waiting for a build under way elsewhere), else the held lock."""
-    if target.exists():
-        return None
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = open(target.parent / ".build.lock", "w")  # noqa: SIM115 - returned, held open
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    if target.exists():
-        lock.close()
-        return None
-    return lock
+    return await ensure_built(target, "memoryd.semantic.quantize", str(model.onnx), model.sha256)
 
 
 if __name__ == "__main__":

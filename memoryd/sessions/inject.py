@@ -213,6 +213,7 @@ class HookService:
                     project=project,
                     limit=RECALL_POOL,
                     include_sensitive=False,
+                    static_query=True,
                 )
             )
             relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]

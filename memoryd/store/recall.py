@@ -180,7 +180,7 @@ async def run_recall(
     if dense is not None:
         # Embedding the query (a thread) overlaps the lexical query (another thread).
         text = f"{query.context} {query.expanded_query}".strip()
-        nearest = asyncio.create_task(dense.search(text, ranking.DENSE_POOL))
+        nearest = asyncio.create_task(dense.search(text, ranking.DENSE_POOL, query.static_query))
     rows: list[sqlite3.Row] = []
     try:
         if plan.terms:
@@ -211,6 +211,10 @@ async def run_recall(
     if not rows and not missing:
         return []
     by_relevance = query.sort_by == "relevance"
+    now_ms = clock.now_ms()
+    # Each candidate's score, computed once: the neighbours' step ranks the candidates found
+    # so far, the final ranking the same ones and those it added.
+    scores: dict[int, float] = {}
     async with db.reader() as conn:
 
         async def widen(c: aiosqlite.Connection) -> dict[str, str]:
@@ -220,7 +224,7 @@ async def run_recall(
                 rows.extend(await c.execute_fetchall(*sql.rows(missing)))
             if by_relevance and hits is not None:  # the best ones' neighbours in time, with
                 # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
-                best = _scored(rows, lexical, hits, clock.now_ms(), query)[: query.limit]
+                best = _scored(rows, lexical, hits, now_ms, query, scores)[: query.limit]
                 lenders = [row["rowid"] for row, _ in best]
                 if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
                     rows.extend(await c.execute_fetchall(*sql.rows(near)))
@@ -232,7 +236,7 @@ async def run_recall(
             return heads
 
         heads = await conn.batch(widen)  # one hop to its thread (reader.py)
-    scored = _scored(rows, lexical, hits, clock.now_ms(), query)
+    scored = _scored(rows, lexical, hits, now_ms, query, scores)
     if by_relevance:
         scored = ranking.lend_to_neighbours(scored, query.limit)
     ranked = succession.rank([(row["id"], score) for row, score in scored], heads, by_relevance)
@@ -314,13 +318,21 @@ def _scored(
     hits: ranking.DenseHits | None,
     now_ms: int,
     query: RecallQuery,
+    known: dict[int, float] | None = None,
 ) -> list[tuple[sqlite3.Row, float]]:
+    """The rows with their scores, in the query's order; `known`: scores already computed for
+    this query (by rowid), reused, and where the new ones are kept."""
     best_lexical = max(lexical.values(), default=0.0)
     weight = ranking.SEMANTIC_WEIGHT
     if hits is not None and hits.top:
         weight = ranking.dense_weight(ranking.standout(hits.best, hits.spread))
+    known = {} if known is None else known
     scored = []
     for row in rows:
+        score = known.get(row["rowid"])
+        if score is not None:
+            scored.append((row, score))
+            continue
         relevance = lexical.get(row["rowid"], 0.0)
         if hits is not None:
             # Every candidate's own cosine, not only the nearest's: a lexical match just
@@ -334,7 +346,8 @@ def _scored(
             age_days=ranking.age_days(now_ms, row["updated_ms"]),
             project=row["project"],
         )
-        scored.append((row, ranking.score(candidate, query.project)))
+        score = known[row["rowid"]] = ranking.score(candidate, query.project)
+        scored.append((row, score))
     ranking.order(scored, query.sort_by)
     return scored
 

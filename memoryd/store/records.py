@@ -72,6 +72,10 @@ class RecallQuery:
     sort_by: Literal["relevance", "importance", "recency"] = "relevance"
     limit: int = 10
     include_sensitive: bool = True
+    # Embed the query with the semantic leg's static table once it has one (the prompt hook,
+    # where the daemon's CPU per prompt binds); other recalls run the model (memoryd.semantic.
+    # static: the table costs paraphrases some recall).
+    static_query: bool = False
 
 
 @dataclass(frozen=True)

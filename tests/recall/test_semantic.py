@@ -241,7 +241,7 @@ class _TableIndex:
         self.vectors = {t: np.array(v, dtype=np.float32) for t, v in vectors.items()}
         self.index = VectorIndex(len(next(iter(vectors.values()))))
 
-    async def search(self, text: str, k: int) -> Hits | None:
+    async def search(self, text: str, k: int, static: bool = False) -> Hits | None:
         return self.index.search(self.vectors[text], k)
 
     def written(self) -> None:
