@@ -162,14 +162,11 @@ async def shim_bursts(
     sessions: int,
     call: ShimCall = recall_call,
     shims_cpu: Callable[[], float] | None = None,
-    beside: Callable[[], None] | None = None,
 ) -> Samples:
     """What an `mcp_tool` UserPromptSubmit hook costs: no process to start, Claude Code
     calls the session's own MCP shim, already running. `sessions` shims each `call` (by
     default memory_recall) with a prompt at the same instant, then the burst pause, repeated.
-    With `shims_cpu` (the shims' CPU seconds so far), `cpu` holds the shims' CPU per call.
-    With `beside`, each burst also runs `beside()` `sessions` times at the same instant, in
-    threads (bare interpreters started in the same burst: they see the same load)."""
+    With `shims_cpu` (the shims' CPU seconds so far), `cpu` holds the shims' CPU per call."""
     out = Samples()
 
     async def one(shim: Client, prompt: str) -> None:
@@ -187,8 +184,6 @@ async def shim_bursts(
             async with anyio.create_task_group() as group:
                 for shim, prompt in zip(shims, prompts[start : start + sessions], strict=True):
                     group.start_soon(one, shim, prompt)
-                    if beside is not None:
-                        group.start_soon(anyio.to_thread.run_sync, beside)
             await anyio.sleep(BURST_PAUSE)
         if shims_cpu:
             out.cpu.append((shims_cpu() - before) / len(out.wall))

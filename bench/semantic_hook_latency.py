@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import hook_latency as hl  # noqa: E402
 import hook_load  # noqa: E402
+import raw_mcp  # noqa: E402
 
 from memoryd.semantic.model import PACKAGED_ID  # noqa: E402
 from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
@@ -219,7 +220,29 @@ def main() -> None:
             bare8.wall, 0.95
         )
         print(f"p95 ratio, 8 shims / 8 bare: {shim_ratio:.2f}")
-        # The same, with 8 bare interpreters started in each burst beside the 8 hook calls.
+
+        # The same calls without the MCP SDK's client (Claude Code's own client is not in the
+        # bench's process): JSON-RPC lines to the same shims (bench/raw_mcp.py).
+        def raw_calls() -> list[tuple[str, dict[str, str]]]:
+            """The hook calls of one row, each in a session of its own (as above)."""
+            return [
+                (
+                    "memory_prompt_context",
+                    {"prompt": t, "session_id": f"bench-{next(counter)}", "cwd": "/tmp/shop"},
+                )
+                for t in texts
+            ]
+
+        shim_argv, shim_env = [python, "-m", "mcp_shim"], dict(shim.env or {})
+        before_shims = shims_cpu_s()
+        raw8 = anyio.run(
+            raw_mcp.bursts, shim_argv, shim_env, Path("/tmp"), raw_calls(), 8, hook_json
+        )
+        raw_shim_ms = (shims_cpu_s() - before_shims) / len(raw8.wall) * 1000
+        print(hook_load.row("the same through JSON-RPC lines, 8 at once (bursts)", raw8, bare8))
+        raw_ratio = hook_load.percentile(raw8.wall, 0.95) / hook_load.percentile(bare8.wall, 0.95)
+        print(f"p95 ratio, 8 shims (JSON-RPC lines) / 8 bare: {raw_ratio:.2f}")
+        # And with 8 bare interpreters started in each burst beside the 8 hook calls.
         bare_beside = hook_load.Samples()
         bare_argv = bare(0, 0)[0]
 
@@ -228,13 +251,16 @@ def main() -> None:
             bare_beside.wall.append(wall)
             bare_beside.cpu.append(cpu)
 
-        mixed = anyio.run(hl.shim_bursts, shim, texts, 8, prompt_hook, None, one_bare)
+        mixed = anyio.run(
+            raw_mcp.bursts, shim_argv, shim_env, Path("/tmp"), raw_calls(), 8, hook_json, one_bare
+        )
         print(hook_load.row("the same, 8 bare interpreters in each burst: the hooks", mixed, None))
         print(hook_load.row("the same: the 8 bare interpreters beside them", bare_beside, None))
         mixed_ratio = hook_load.percentile(mixed.wall, 0.95) / hook_load.percentile(
             bare_beside.wall, 0.95
         )
         print(f"p95 ratio, 8 shims / 8 bare in the same bursts: {mixed_ratio:.2f}")
+        print(f"shim CPU per prompt hook call through JSON-RPC lines {raw_shim_ms:.2f} ms")
         print(
             f"daemon CPU per recall {recall_cpu_ms:.1f} ms, per prompt hook {hook_cpu_ms:.1f} ms "
             f"({loop_ms:.1f} ms of it on the event loop's thread), per prompt request without "

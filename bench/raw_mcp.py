@@ -1,0 +1,111 @@
+"""The bench's stand-in for Claude Code's side of an `mcp_tool` hook: JSON-RPC lines written
+to and read from a running shim's stdio, with no client library in between.
+
+The MCP SDK's Python client costs ~1 ms of CPU per call (its request and result models), and
+8 of them in the bench's one process answer one after another: that time lands in every
+burst's p95 although Claude Code, one node process per session, spends it elsewhere. A line
+of JSON each way is what Claude Code's client does too; the shim's side is the real one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.streams.buffered import BufferedByteReceiveStream
+from hook_load import Samples
+from mcp.types import LATEST_PROTOCOL_VERSION
+
+BURST_PAUSE = 0.1  # as hook_load.BURST_PAUSE: between two bursts
+
+
+class RawShim:
+    """One running shim, spoken to in JSON-RPC lines."""
+
+    def __init__(self, process: anyio.abc.Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self._send = process.stdin
+        self._lines = BufferedByteReceiveStream(process.stdout)
+        self._ids = iter(range(1, 10**9))
+
+    async def request(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        ident = next(self._ids)
+        message = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+        await self._send.send(json.dumps(message).encode() + b"\n")
+        while True:  # skip notifications (logging, say) until our answer
+            answer = json.loads(await self._lines.receive_until(b"\n", 1 << 24))
+            if answer.get("id") == ident:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return dict(answer["result"])
+
+    async def start(self) -> None:
+        await self.request(
+            "initialize",
+            {
+                "protocolVersion": LATEST_PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "memoryd-bench", "version": "0"},
+            },
+        )
+        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await self._send.send(json.dumps(note).encode() + b"\n")
+
+    async def call_text(self, tool: str, arguments: Mapping[str, Any]) -> str:
+        """The text of a tool's result; an error result fails."""
+        result = await self.request("tools/call", {"name": tool, "arguments": arguments})
+        assert not result.get("isError"), result
+        return str(result["content"][0]["text"])
+
+
+async def bursts(
+    argv: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    calls: list[tuple[str, dict[str, Any]]],
+    sessions: int,
+    check: Callable[[str], object],
+    beside: Callable[[], None] | None = None,
+) -> Samples:
+    """`sessions` running shims each make one of `calls` (tool, arguments) at the same
+    instant, then the burst pause, repeated; each answer's text goes to `check`. With
+    `beside`, each burst also runs `beside()` `sessions` times at the same instant, in threads
+    (bare interpreters started in the same burst: they see the same load)."""
+    out = Samples()
+
+    async def one(shim: RawShim, tool: str, arguments: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        text = await shim.call_text(tool, arguments)
+        out.wall.append(time.perf_counter() - started)
+        check(text)
+
+    async with contextlib.AsyncExitStack() as stack:
+        shims = []
+        for _ in range(sessions):
+            process = await stack.enter_async_context(
+                await anyio.open_process(argv, env=dict(env), cwd=cwd)
+            )
+            stack.callback(process.terminate)
+            shim = RawShim(process)
+            await shim.start()
+            shims.append(shim)
+        for shim in shims:  # warm up
+            await one(shim, *calls[0])
+        out.wall.clear()
+        for start in range(0, len(calls) - sessions + 1, sessions):
+            async with anyio.create_task_group() as group:
+                for shim, call in zip(shims, calls[start : start + sessions], strict=True):
+                    group.start_soon(one, shim, *call)
+                    if beside is not None:
+                        group.start_soon(anyio.to_thread.run_sync, beside)
+            await anyio.sleep(BURST_PAUSE)
+        for shim in shims:
+            await shim._send.aclose()
+    return out
