@@ -144,7 +144,7 @@ def presence_share(count: int, indexed: int, weight: float) -> float:
     `weight`, the row of average length: its IDF times the term-frequency factor
     tf (k1 + 1) / (tf + k1) at tf = `weight`. Past RANKED_BUDGET rows, recall adds this for
     each common word a candidate holds instead of letting bm25() count the word's whole
-    document list for its IDF (memoryd/store/recall.py)."""
+    document list for its IDF (memoryd/store/recall_sql.py)."""
     return idf(count, indexed) * weight * (BM25_K1 + 1) / (weight + BM25_K1)
 
 
