@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("memory_core", "memoryd", "memory_hub", "mcp_shim", "memory_viewer", "hooks", "plugin_env")
+PACKAGES = (
+    "memory_core",
+    "memoryd",
+    "memory_hub",
+    "mcp_shim",
+    "memory_viewer",
+    "hooks",
+    "plugin_env",
+)
 MAX_LINES = 400
 
 
