@@ -14,7 +14,7 @@ each other in a row (a phrase) add a small proximity bonus.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -51,6 +51,14 @@ class DenseIndex(Protocol):
         """The query's cosines with up to k nearest first; None when there is nothing to
         compare (an empty index or a blank query). `static`: embed the query with the static
         table if there is one (cheaper, a little less exact) rather than the model."""
+        ...
+
+    def product(self, text: str, k: int, static: bool) -> Callable[[], DenseHits] | None:
+        """`search`, as a function that may run on any thread (numpy releases the GIL), for a
+        query embedded at once (`static`) over an index searched by one product; None where
+        `search` must be awaited (the model's embedding, the approximate index) or has
+        nothing to compare. Recall runs it on its reader's thread while other recalls are in
+        flight, so that the event loop serves them meanwhile."""
         ...
 
     def written(self) -> None:

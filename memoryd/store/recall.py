@@ -8,8 +8,11 @@ leg's nearest rows when it is on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import aiosqlite
 
@@ -23,27 +26,69 @@ from memoryd.store.rows import memory_from_row
 from memoryd.store.word_counts import WordCounts
 
 
+class InFlight:
+    """How many recalls are running now (`run_recall`), kept by the store: a recall that
+    starts while others run has its semantic product sent to a thread (DenseIndex.search's
+    `alone`), so that the event loop serves the others meanwhile."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[bool]:
+        """Counts a recall while it runs; yields whether it started alone."""
+        self.count += 1
+        try:
+            yield self.count == 1
+        finally:
+            self.count -= 1
+
+
 async def run_recall(
     db: Database,
     clock: Clock,
     semantic: ranking.DenseIndex | None,
     query: RecallQuery,
     counts: WordCounts | None = None,
+    in_flight: InFlight | None = None,
 ) -> list[Recalled]:
     """The query's best memories, best first, each with its score and its evidence: the
     lexical leg, fused with the semantic leg (`semantic`) when it is on and the order is by
     relevance; a superseded memory below its successor (`succession`). `counts`: the words'
-    counts kept across recalls (None: counted for this one only)."""
+    counts kept across recalls (None: counted for this one only); `in_flight`: the recalls
+    running (None: this one alone)."""
+    with (InFlight() if in_flight is None else in_flight).one() as alone:
+        return await _recall(db, clock, semantic, query, counts, alone)
+
+
+async def _recall(
+    db: Database,
+    clock: Clock,
+    semantic: ranking.DenseIndex | None,
+    query: RecallQuery,
+    counts: WordCounts | None,
+    alone: bool,
+) -> list[Recalled]:
     plan = fts.plan(query.context, query.expanded_query)
     dense = semantic if query.sort_by == "relevance" else None
     if not plan.terms and dense is None:
         return []
     sql = recall_sql(query)
     nearest: asyncio.Task[ranking.DenseHits | None] | None = None
+    product: Callable[[], ranking.DenseHits] | None = None
+    hits: ranking.DenseHits | None = None
     if dense is not None:
-        # Embedding the query (a thread) overlaps the lexical query (another thread).
         text = f"{query.context} {query.expanded_query}".strip()
-        nearest = asyncio.create_task(dense.search(text, ranking.DENSE_POOL, query.static_query))
+        if not alone and plan.terms:
+            # Other recalls are in flight: the product runs on the reader's thread after the
+            # lexical query, in the same hop, and the loop serves them meanwhile (alone, it
+            # runs on the loop, overlapping the lexical query: no hop is cheaper).
+            product = dense.product(text, ranking.DENSE_POOL, query.static_query)
+        if product is None:
+            # Embedding the query (a thread) overlaps the lexical query (another thread).
+            nearest = asyncio.create_task(
+                dense.search(text, ranking.DENSE_POOL, query.static_query)
+            )
     rows: list[sqlite3.Row] = []
     try:
         if plan.terms:
@@ -51,7 +96,9 @@ async def run_recall(
             # readers' threads: its dict operations are each atomic, and a count kept or
             # cleared meanwhile by another recall is one some order of recalls would see.
             async with db.reader() as conn:
-                rows = await conn.batch(lambda c: lexical_rows(c, plan, sql, counts))
+                rows, hits = await conn.batch(
+                    lambda c: _lexical_then(c, lexical_rows(c, plan, sql, counts), product)
+                )
     except BaseException:
         if nearest is not None:
             nearest.cancel()
@@ -68,7 +115,8 @@ async def run_recall(
         )
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
-    hits = await nearest if nearest is not None else None
+    if nearest is not None:
+        hits = await nearest
     lexical_ids = {row["rowid"] for row in rows}
     missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
     if not rows and not missing:
@@ -106,6 +154,16 @@ async def run_recall(
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
     said_forms = {word: stemmed for word, stemmed in forms.items() if stemmed in said}
     return _results(ranked[: query.limit], rows, found, (said, said_forms), hits)
+
+
+async def _lexical_then(
+    conn: aiosqlite.Connection,
+    lexical: Coroutine[Any, Any, list[sqlite3.Row]],
+    product: Callable[[], ranking.DenseHits] | None,
+) -> tuple[list[sqlite3.Row], ranking.DenseHits | None]:
+    """The lexical leg's rows, then the dense leg's `product` if there is one, in one batch."""
+    rows = await lexical
+    return rows, product() if product is not None else None
 
 
 def _results(
