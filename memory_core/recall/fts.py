@@ -250,7 +250,18 @@ def adjacent_pairs(wanted: list[str], found: Mapping[str, list[int]], window: in
     """Share of consecutive query-term pairs that occur within `window` words of each other
     in the text (either order): phrases such as "support group" count above scattered words.
     `found` is `positions(text, wanted)`."""
-    pairs = [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
+    return pairs_near(query_pairs(wanted), found, window)
+
+
+def query_pairs(wanted: list[str]) -> list[tuple[str, str]]:
+    """The consecutive pairs of distinct query terms that `adjacent_pairs` looks for."""
+    return [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
+
+
+def pairs_near(
+    pairs: list[tuple[str, str]], found: Mapping[str, list[int]], window: int = 3
+) -> float:
+    """`adjacent_pairs` given the query's `query_pairs`, made once for all its candidates."""
     if not pairs or len(found) < 2:
         return 0.0
     hits = 0

@@ -108,11 +108,10 @@ async def _recall(
     best_bm = min((r["bm"] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
     found: dict[int, dict[str, list[int]]] = {}  # the query words each row holds
+    relevance = ranking.FoundRelevance(wanted, plan.weights)
     for row in rows:
         held = found[row["rowid"]] = fts.positions_of(_text(row), forms)
-        lexical[row["rowid"]] = ranking.found_relevance(
-            held, row["bm"], best_bm, wanted, plan.weights
-        )
+        lexical[row["rowid"]] = relevance(held, row["bm"], best_bm)
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
     if nearest is not None:
