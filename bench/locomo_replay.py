@@ -56,6 +56,9 @@ class ReplayIndex:
     async def search(self, text: str, k: int, static: bool = False) -> Hits | None:
         return self.index.search(self.queries[text.strip()], k)
 
+    def product(self, text: str, k: int, static: bool) -> None:
+        return None  # recalls are replayed one at a time
+
     def written(self) -> None:
         pass
 

@@ -21,7 +21,8 @@ from memory_core.clock import SystemClock
 from memory_core.recall import fts
 from memoryd.store import succession
 from memoryd.store.db import Database
-from memoryd.store.recall import _match, recall_sql, run_recall
+from memoryd.store.recall import run_recall
+from memoryd.store.recall_sql import narrow, recall_sql
 from memoryd.store.records import RecallQuery
 from memoryd.store.word_counts import WordCounts
 
@@ -42,7 +43,7 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
             sql = recall_sql(query)
             async with db.reader() as conn:
                 t0 = time.perf_counter()
-                narrowed = await _match(conn, plan, sql.pool, kept)
+                narrowed = await narrow(conn, plan, sql.pool, kept)
                 t1 = time.perf_counter()
                 rows = list(await conn.execute_fetchall(*sql.lexical(narrowed)))
                 t2 = time.perf_counter()
@@ -66,7 +67,7 @@ async def _stages(path: Path, bodies: list[dict[str, object]]) -> None:
         query = RecallQuery(context=str(first["context"]))
         sql = recall_sql(query)
         async with db.reader() as conn:
-            statement, params = sql.lexical(await _match(conn, fts.plan(query.context), sql.pool))
+            statement, params = sql.lexical(await narrow(conn, fts.plan(query.context), sql.pool))
             plan = await conn.execute_fetchall("EXPLAIN QUERY PLAN " + statement, params)
         print(f"  plan of the search for {first['context']!r}:")
         for row in plan:

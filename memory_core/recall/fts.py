@@ -144,7 +144,7 @@ def presence_share(count: int, indexed: int, weight: float) -> float:
     `weight`, the row of average length: its IDF times the term-frequency factor
     tf (k1 + 1) / (tf + k1) at tf = `weight`. Past RANKED_BUDGET rows, recall adds this for
     each common word a candidate holds instead of letting bm25() count the word's whole
-    document list for its IDF (memoryd/store/recall.py)."""
+    document list for its IDF (memoryd/store/recall_sql.py)."""
     return idf(count, indexed) * weight * (BM25_K1 + 1) / (weight + BM25_K1)
 
 
@@ -250,7 +250,18 @@ def adjacent_pairs(wanted: list[str], found: Mapping[str, list[int]], window: in
     """Share of consecutive query-term pairs that occur within `window` words of each other
     in the text (either order): phrases such as "support group" count above scattered words.
     `found` is `positions(text, wanted)`."""
-    pairs = [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
+    return pairs_near(query_pairs(wanted), found, window)
+
+
+def query_pairs(wanted: list[str]) -> list[tuple[str, str]]:
+    """The consecutive pairs of distinct query terms that `adjacent_pairs` looks for."""
+    return [(a, b) for a, b in itertools.pairwise(wanted) if a != b]
+
+
+def pairs_near(
+    pairs: list[tuple[str, str]], found: Mapping[str, list[int]], window: int = 3
+) -> float:
+    """`adjacent_pairs` given the query's `query_pairs`, made once for all its candidates."""
     if not pairs or len(found) < 2:
         return 0.0
     hits = 0

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,19 @@ class SemanticLeg:
             self.keeper.damaged(snapshot, exc)
             self._wake.set()
             return None
+
+    def product(self, text: str, k: int, static: bool) -> Callable[[], Hits] | None:
+        """`search`'s static query over the exact index, as a function for any thread
+        (ranking.DenseIndex.product): the same product, so the same hits, as `search`'s."""
+        if not static or not len(self.index) or not self.keeper.ready or not text.strip():
+            return None
+        snapshot = self.index.snapshot()
+        if not isinstance(snapshot, Snapshot):
+            return None
+        query = self.static.embed(text)
+        if query is None:
+            return None
+        return functools.partial(snapshot.search, query, k)
 
     def written(self) -> None:
         """A memory was stored or edited (MemoryStore.create, update): the worker embeds it

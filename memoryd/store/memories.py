@@ -22,7 +22,7 @@ from memory_core.wire.rest import ListQuery
 from memoryd.store import integrity, links, reads, replication, succession, transfer, writes
 from memoryd.store.backend import BackendHealth, MemoryBackend
 from memoryd.store.db import Database
-from memoryd.store.recall import run_recall
+from memoryd.store.recall import InFlight, run_recall
 from memoryd.store.records import (
     Change,
     ChangeKind,
@@ -74,6 +74,7 @@ class MemoryStore(MemoryBackend):
         self.semantic = semantic
         # How many rows hold each word, kept across recalls past fts.RANKED_BUDGET rows.
         self.word_counts = WordCounts()
+        self.recalls = InFlight()  # the semantic leg's product placement (recall.py)
 
     async def load_clock(self) -> None:
         async with (
@@ -167,7 +168,9 @@ class MemoryStore(MemoryBackend):
     async def recall_evidence(self, query: RecallQuery) -> list[Recalled]:
         """`recall`, each memory with what it has in common with the query (the hooks decide
         on it whether to inject it at all) and, if it was superseded, by what."""
-        return await run_recall(self.db, self.clock, self.semantic, query, self.word_counts)
+        return await run_recall(
+            self.db, self.clock, self.semantic, query, self.word_counts, self.recalls
+        )
 
     async def count(self) -> int:
         return await count_live(self.db)

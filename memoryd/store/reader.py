@@ -16,9 +16,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
@@ -43,17 +44,38 @@ class ReaderConnection(aiosqlite.Connection):
         return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     async def batch(self, work: Callable[[aiosqlite.Connection], Coroutine[Any, Any, T]]) -> T:
-        """`await work(self)`, run whole on the connection's thread in one hand-off."""
+        """`await work(self)`, run whole on the connection's thread in one hand-off. Whatever
+        `work` raises is raised here, on the caller's side."""
 
-        def run() -> T:
+        def run() -> _Outcome[T]:
             self._batch_thread = threading.get_ident()
             try:
-                return _complete(work(self))
+                return _Outcome(_complete(work(self)))
+            except BaseException as exc:
+                # Returned, not raised: aiosqlite's thread hands a raised exception to the
+                # caller's future, which refuses some (a StopIteration, from `work`'s own
+                # synchronous part): the future then never completed and the recall waited
+                # forever.
+                return _Outcome(None, exc)
             finally:
                 self._batch_thread = None
 
-        result: T = await super()._execute(run)  # type: ignore[no-untyped-call]
-        return result
+        outcome: _Outcome[T] = await super()._execute(run)  # type: ignore[no-untyped-call]
+        if outcome.error is not None:
+            error = outcome.error
+            if isinstance(error, StopIteration):  # a coroutine may not raise one (PEP 479)
+                raise RuntimeError("a reader batch raised StopIteration") from error
+            raise error
+        return outcome.value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Outcome(Generic[T]):
+    """What a batch ended with, carried back to the loop's thread: its value, or what it
+    raised."""
+
+    value: T | None
+    error: BaseException | None = None
 
 
 def _complete(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -244,6 +246,9 @@ class _TableIndex:
     async def search(self, text: str, k: int, static: bool = False) -> Hits | None:
         return self.index.search(self.vectors[text], k)
 
+    def product(self, text: str, k: int, static: bool) -> Callable[[], Hits]:
+        return functools.partial(self.index.search, self.vectors[text], k)
+
     def written(self) -> None:
         """Vectors are put by the test itself."""
 
@@ -286,6 +291,27 @@ async def test_lexical_candidates_outside_the_dense_pool_keep_their_cosine(
     assert hits is not None and rowids[near] not in {r for r, _ in hits.top}
     fused = [m.content for m, _ in await store.recall(RecallQuery(context="deploy notes"))]
     assert fused[0] == near and far in fused
+
+
+async def test_recalls_in_flight_together_rank_as_one_alone(store: MemoryStore) -> None:
+    """While other recalls are in flight, the dense product runs on the reader's thread in the
+    lexical leg's batch (ranking.DenseIndex.product) instead of on the event loop: the same
+    product, so the same memories, scores and evidence as a recall alone."""
+    texts = [f"deploy notes for service {name}" for name in ("alpha", "beta", "gamma", "delta")]
+    fillers = [f"unrelated filler number {i}" for i in range(ranking.DENSE_POOL + 5)]
+    queries = ["deploy notes", "service alpha", "notes beta", "filler deploy"]
+    table = {t: [0.8, 0.6 - 0.1 * i] for i, t in enumerate(texts)}
+    table |= {f: [0.9, 0.436] for f in fillers}
+    table |= {q: [1.0, 0.1 * i] for i, q in enumerate(queries)}
+    leg = _TableIndex(table)
+    await _stored_with_vectors(store, leg, [*texts, *fillers])
+    store.semantic = leg
+    alone = [await store.recall_evidence(RecallQuery(context=q)) for q in queries]
+    together = await asyncio.gather(
+        *(store.recall_evidence(RecallQuery(context=q)) for q in queries)
+    )
+    assert together == alone
+    assert all(r.evidence.cosine is not None for recalled in together for r in recalled)
 
 
 async def test_a_memory_not_embedded_yet_is_ranked_on_its_words_without_penalty(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -45,3 +47,29 @@ async def test_a_batch_that_waits_for_anything_else_is_refused(store: MemoryStor
     await store.create(NewMemory("the kestrel deploy runs on fridays"))
     recalled = await store.recall(RecallQuery(context="kestrel deploy"))
     assert [m.content for m, _ in recalled] == ["the kestrel deploy runs on fridays"]
+
+
+async def test_what_a_batch_raises_reaches_the_caller(store: MemoryStore) -> None:
+    """Whatever the work raises, even from its synchronous part before its coroutine exists,
+    reaches the caller, and the connection goes back to the pool usable. A StopIteration
+    raised there once never did: aiosqlite's thread handed it to the caller's future, which
+    refuses one, and the recall waited forever."""
+
+    def empty_first(conn: aiosqlite.Connection) -> Coroutine[Any, Any, None]:
+        next(iter(()))  # what a lookup of a first item finds in an empty list
+        raise AssertionError("not reached")
+
+    async def fails(conn: aiosqlite.Connection) -> None:
+        await conn.execute_fetchall("SELECT 1")
+        raise LookupError("the batch's own error")
+
+    async with store.db.reader() as conn:
+        # The bound is a guard against a stall, never reached by a passing test.
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await asyncio.wait_for(conn.batch(empty_first), 30)
+        with pytest.raises(LookupError, match="the batch's own error"):
+            await asyncio.wait_for(conn.batch(fails), 30)
+    await store.create(NewMemory("the kestrel deploy runs on fridays"))
+    for _ in range(3):  # every reader of the pool, each usable
+        recalled = await store.recall(RecallQuery(context="kestrel deploy"))
+        assert [m.content for m, _ in recalled] == ["the kestrel deploy runs on fridays"]

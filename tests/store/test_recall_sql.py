@@ -8,7 +8,7 @@ import pytest
 from memory_core.errors import InvalidInput
 from memory_core.recall import ranking
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
-from memoryd.store.recall import recall_sql
+from memoryd.store.recall_sql import recall_sql
 
 
 def test_a_category_filters_inside_the_index_and_after_the_join() -> None:

@@ -13,7 +13,7 @@ import pytest
 from memory_core.recall import fts
 from memoryd.store import links, reads
 from memoryd.store.memories import MemoryStore, NewMemory, RecallQuery
-from memoryd.store.recall import _match, recall_sql
+from memoryd.store.recall_sql import narrow, recall_sql
 
 # The statement `reads.standing` replaced: the same rows, found by sorting every live memory.
 _ONE_STATEMENT = (
@@ -114,7 +114,7 @@ async def test_a_common_word_query_ranks_only_rows_of_its_rarest_words(
     plan = fts.plan(context)
     count = "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?"
     async with store.db.reader() as conn:
-        match = (await _match(conn, plan, 50)).match
+        match = (await narrow(conn, plan, 50)).match
         (every,) = await conn.execute_fetchall(count, (plan.match(),))
         (matched,) = await conn.execute_fetchall(count, (match,))
     # The two rarest words (31 and 36 rows) are within the budget, the next is far past it;

@@ -9,7 +9,7 @@ import pytest
 from memory_core.recall import fts, ranking
 from memoryd.store import word_counts
 from memoryd.store.memories import MemoryStore, NewMemory, Patch, RecallQuery
-from memoryd.store.recall import _match
+from memoryd.store.recall_sql import narrow
 from memoryd.store.word_counts import WordCounts
 
 _DOCSIZE = "SELECT count(*) FROM memories_fts_docsize"
@@ -112,7 +112,7 @@ async def test_past_the_budget_common_words_leave_the_match_and_still_rank(
     ids = await _everyday_store(store)
     plan = fts.plan(_ASKED)
     async with store.db.reader() as conn:
-        narrowed = await _match(conn, plan, 50)
+        narrowed = await narrow(conn, plan, 50)
     assert narrowed.match == '"checkout"' and not narrowed.bounded
     left_out = {match.split(" AND ")[1]: share for match, share in narrowed.others}
     assert set(left_out) == {'"owns"', '"deploy"', '"staging"'}
@@ -129,7 +129,7 @@ async def test_past_the_budget_the_newest_rows_of_a_common_word_rank_by_shares(
     ids = await _everyday_store(store)
     plan = fts.plan("owns deploy staging")
     async with store.db.reader() as conn:
-        narrowed = await _match(conn, plan, 50)
+        narrowed = await narrow(conn, plan, 50)
         newest = await conn.execute_fetchall(
             "SELECT id FROM memories WHERE rowid IN (SELECT rowid FROM memories_fts "
             "WHERE memories_fts MATCH 'owns' ORDER BY rowid DESC LIMIT ?)",
@@ -150,5 +150,5 @@ async def test_within_the_budget_the_match_keeps_every_word_for_bm25(store: Memo
     await _everyday_store(store)
     plan = fts.plan(_ASKED)
     async with store.db.reader() as conn:
-        narrowed = await _match(conn, plan, 50)
+        narrowed = await narrow(conn, plan, 50)
     assert narrowed.others == () and narrowed.match == plan.match()
