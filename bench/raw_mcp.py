@@ -25,6 +25,11 @@ from mcp.types import LATEST_PROTOCOL_VERSION
 BURST_PAUSE = 0.1  # as hook_load.BURST_PAUSE: between two bursts
 
 
+def _stop(process: anyio.abc.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it may have exited at its stdin's end
+        process.terminate()
+
+
 class RawShim:
     """One running shim, spoken to in JSON-RPC lines."""
 
@@ -92,7 +97,7 @@ async def bursts(
             process = await stack.enter_async_context(
                 await anyio.open_process(argv, env=dict(env), cwd=cwd)
             )
-            stack.callback(process.terminate)
+            stack.callback(_stop, process)
             shim = RawShim(process)
             await shim.start()
             shims.append(shim)
