@@ -78,11 +78,13 @@ async def bursts(
     sessions: int,
     check: Callable[[str], object],
     beside: Callable[[], None] | None = None,
+    shims_cpu: Callable[[], float] | None = None,
 ) -> Samples:
     """`sessions` running shims each make one of `calls` (tool, arguments) at the same
     instant, then the burst pause, repeated; each answer's text goes to `check`. With
     `beside`, each burst also runs `beside()` `sessions` times at the same instant, in threads
-    (bare interpreters started in the same burst: they see the same load)."""
+    (bare interpreters started in the same burst: they see the same load). With `shims_cpu`
+    (the running shims' CPU seconds so far), `cpu` holds the shims' CPU per call."""
     out = Samples()
 
     async def one(shim: RawShim, tool: str, arguments: dict[str, Any]) -> None:
@@ -104,6 +106,7 @@ async def bursts(
         for shim in shims:  # warm up
             await one(shim, *calls[0])
         out.wall.clear()
+        before = shims_cpu() if shims_cpu else 0.0
         for start in range(0, len(calls) - sessions + 1, sessions):
             async with anyio.create_task_group() as group:
                 for shim, call in zip(shims, calls[start : start + sessions], strict=True):
@@ -111,6 +114,8 @@ async def bursts(
                     if beside is not None:
                         group.start_soon(anyio.to_thread.run_sync, beside)
             await anyio.sleep(BURST_PAUSE)
+        if shims_cpu:
+            out.cpu.append((shims_cpu() - before) / len(out.wall))
         for shim in shims:
             await shim._send.aclose()
     return out
