@@ -35,6 +35,8 @@ __all__ = ["INSTRUCTIONS", "ShimServer", "ShimState", "argument_problems", "crea
 
 log = logging.getLogger("mcp_shim")
 
+OTEL_MIDDLEWARE = "OpenTelemetryMiddleware"  # not exported by the SDK: known by its name
+
 INSTRUCTIONS = f"""\
 Long-term memory that persists across sessions, projects and machines.
 RECALL with memory_recall before answering anything that may depend on the user's earlier \
@@ -132,4 +134,8 @@ def create_server(make_state: Callable[[], ShimState]) -> MCPServer[ShimState]:
     add_link_tools(server)
     add_sharing_tools(server)
     add_prompt_hook_tool(server)
+    # The SDK's OpenTelemetry middleware opens a span per message, ~35 us of CPU per tool call
+    # (bench/shim_cpu.py), and nothing in the shim's process ever exports one: dropped, as the
+    # SDK says to opt out (its comment on `Server.middleware`).
+    server.middleware[:] = [m for m in server.middleware if type(m).__name__ != OTEL_MIDDLEWARE]
     return server
