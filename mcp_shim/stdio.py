@@ -59,9 +59,14 @@ class LineReader:
         if not self._on_loop:
             return await anyio.to_thread.run_sync(os.read, self._fd, READ_SIZE)
         # Readable means a read returns at once (data or end of input): no O_NONBLOCK needed
-        # on a descriptor the shim shares with whoever started it.
-        await anyio.wait_readable(self._fd)
-        return os.read(self._fd, READ_SIZE)
+        # on a descriptor the shim shares with whoever started it. Should whoever started it
+        # have made it non-blocking, a wake-up with nothing to read waits again.
+        while True:
+            await anyio.wait_readable(self._fd)
+            try:
+                return os.read(self._fd, READ_SIZE)
+            except BlockingIOError:
+                continue
 
     def __aiter__(self) -> LineReader:
         return self
