@@ -1,33 +1,22 @@
 """The shim's stdio framing: every request line gets an answer, even one the SDK cannot read.
 
-The MCP SDK's stdio transport validates each line and, when a line fails (a lone surrogate
-escape, an integer of thousands of digits, arrays nested 100,000 deep), logs it and drops it.
-A dropped request is never answered, so Claude Code waits for it until its own timeout. The
-shim reads stdin through `FrameScreen`, which checks each line the way the transport will and,
-for a line that fails but still names a request id, answers that id with a JSON-RPC error
-itself. Lines without an id (notifications, garbage) go on to the transport unchanged.
+The MCP SDK validates each line and, when a line fails (a lone surrogate escape, an integer of
+thousands of digits, arrays nested 100,000 deep), its stdio transport logs it and drops it. A
+dropped request is never answered, so Claude Code waits for it until its own timeout. The
+shim's transport (stdio.py) validates each line the same way and, for a line that fails but
+still names a request id, answers that id with a JSON-RPC error itself. Lines without an id
+(notifications, garbage) go on to the session as the SDK's transport hands them on.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from io import TextIOWrapper
-from typing import Any, cast
 
-import anyio
 import mcp_types as types
-from anyio.abc import ObjectSendStream
-from mcp.server.stdio import stdio_server
-from mcp.shared.message import SessionMessage
 
 # Where a request's id is looked for: it sits near the start of every frame a client writes.
 ID_SCAN_CHARS = 4096
 MAX_STRING_ID = 256
-
-Streams = tuple[Any, ObjectSendStream[SessionMessage]]
 
 
 def frame_problem(line: str) -> str | None:
@@ -35,9 +24,13 @@ def frame_problem(line: str) -> str | None:
     try:
         types.jsonrpc_message_adapter.validate_json(line, by_name=False)
     except Exception as exc:  # the transport refuses on any exception, so do we
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return first[:200]
+        return _problem(exc)
     return None
+
+
+def _problem(exc: Exception) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return first[:200]
 
 
 def request_id(line: str) -> int | str | None:
@@ -93,49 +86,13 @@ def _encodable(text: str) -> bool:
     return True
 
 
-class FrameScreen:
-    """An async iterator of stdin lines for the SDK transport, answering the unreadable ones."""
-
-    def __init__(self, lines: AsyncIterator[str]) -> None:
-        self._lines = lines
-        self._answers: ObjectSendStream[SessionMessage] | None = None
-        self._ready = anyio.Event()
-
-    def answer_with(self, write_stream: ObjectSendStream[SessionMessage]) -> None:
-        self._answers = write_stream
-        self._ready.set()
-
-    def __aiter__(self) -> FrameScreen:
-        return self
-
-    async def __anext__(self) -> str:
-        while True:
-            line = await self._lines.__anext__()
-            problem = frame_problem(line)
-            found = None if problem is None else request_id(line)
-            if found is None:
-                return line
-            await self._refuse(found, problem or "")
-
-    async def _refuse(self, found: int | str, problem: str) -> None:
-        await self._ready.wait()
-        assert self._answers is not None
-        error = types.JSONRPCError(
-            jsonrpc="2.0",
-            id=found,
-            error=types.ErrorData(
-                code=types.INVALID_REQUEST,
-                message=f"the request could not be read: {problem}",
-            ),
-        )
-        await self._answers.send(SessionMessage(error))
-
-
-@asynccontextmanager
-async def screened_stdio() -> AsyncIterator[Streams]:
-    """`stdio_server` reading stdin through a `FrameScreen`; stdout is the SDK's own."""
-    text = TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    screen = FrameScreen(aiter(anyio.wrap_file(text)))
-    async with stdio_server(stdin=cast(Any, screen)) as (read_stream, write_stream):
-        screen.answer_with(write_stream)
-        yield read_stream, write_stream
+def refusal(found: int | str, exc: Exception) -> types.JSONRPCError:
+    """The JSON-RPC error answering request `found`, whose line failed validation with `exc`."""
+    return types.JSONRPCError(
+        jsonrpc="2.0",
+        id=found,
+        error=types.ErrorData(
+            code=types.INVALID_REQUEST,
+            message=f"the request could not be read: {_problem(exc)}",
+        ),
+    )
