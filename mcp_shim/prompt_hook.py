@@ -12,8 +12,8 @@ It fails open as the command hook does: daemon down, slow, erring or answering s
 → the text `{}` (no error result: Claude Code shows a hook's error to the user) and one line
 on stderr. It never starts the daemon or waits for one (the other tools do): a prompt must not
 wait. Its CPU per call is what 8 sessions' prompts at once cost the machine on top of the
-daemon, so it does the least: one request of its own (`quick_post`: the request written out as
-bytes, the answer read from a non-blocking socket), one parse of a small answer.
+daemon, so it does the least: one request of its own (`quick_post`: h11 over a non-blocking
+socket), one parse of a small answer.
 """
 
 from __future__ import annotations

@@ -2,11 +2,9 @@
 
 A prompt hook runs in every session at once, so its request costs the shim as little as it
 can. Through the shim's httpx client it cost 1.7 ms of CPU (its request and response models,
-the connection pool); through h11 over an anyio stream 0.29 ms; as here, the request written
-out as bytes and the answer read by `http_answer.Answer` from a non-blocking socket the event
-loop waits on, 0.12 ms (docs/benchmarks.md). The request is always the same shape
-(`Connection: close`, a JSON body of known length); the answer is checked as strictly as the
-hook needs (http_answer.py).
+the connection pool); here h11 (the sans-IO HTTP/1.1 library httpx is built on) frames the
+request and reads the answer, over a non-blocking socket the event loop waits on
+(docs/benchmarks.md). `Connection: close`; an answer larger than any hook answer is refused.
 """
 
 from __future__ import annotations
@@ -15,35 +13,45 @@ import socket
 from pathlib import Path
 
 import anyio
-
-from mcp_shim.http_answer import MAX_ANSWER, Answer, BadAnswer
-
-__all__ = ["MAX_ANSWER", "BadAnswer", "post"]
+import h11
 
 READ_SIZE = 1 << 16
+MAX_ANSWER = 1 << 20  # a hook answer is under 10,000 characters; anything larger is not one
 CONNECT_RETRY_S = 0.002  # the daemon's accept queue is full: it drains in moments
 
 
-def request_bytes(path: str, body: bytes) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\n"
-        "Host: memoryd\r\n"
-        "Content-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "Connection: close\r\n"
-        "\r\n"
+class BadAnswer(Exception):
+    """What answered is not the HTTP/1.1 answer expected."""
+
+
+def request_bytes(conn: h11.Connection, path: str, body: bytes) -> bytes:
+    head = h11.Request(
+        method="POST",
+        target=path,
+        headers=[
+            ("Host", "memoryd"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ],
     )
-    return head.encode("ascii") + body
+    return b"".join(
+        conn.send(event) or b"" for event in (head, h11.Data(data=body), h11.EndOfMessage())
+    )
 
 
 async def post(socket_path: Path, path: str, body: bytes) -> tuple[int, bytes]:
     """(status, body) of a POST of the JSON `body`; OSError when nobody answers, BadAnswer
     when the answer is not one. The caller bounds the time it takes."""
+    conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_ANSWER)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.setblocking(False)
         await _connect(sock, str(socket_path))
-        await _send_all(sock, request_bytes(path, body))
-        return await _receive(sock)
+        await _send_all(sock, request_bytes(conn, path, body))
+        try:
+            return await _receive(sock, conn)
+        except h11.ProtocolError as exc:
+            raise BadAnswer(f"not the HTTP answer expected: {exc}") from None
 
 
 async def _connect(sock: socket.socket, address: str) -> None:
@@ -66,16 +74,23 @@ async def _send_all(sock: socket.socket, data: bytes) -> None:
             await anyio.wait_writable(sock)
 
 
-async def _receive(sock: socket.socket) -> tuple[int, bytes]:
-    answer = Answer()
+async def _receive(sock: socket.socket, conn: h11.Connection) -> tuple[int, bytes]:
+    status, chunks, size = 0, [], 0
     while True:
-        try:
-            data = sock.recv(READ_SIZE)
-        except BlockingIOError:
-            await anyio.wait_readable(sock)
-            continue
-        if not data:
-            return answer.at_end()
-        done = answer.feed(data)
-        if done is not None:
-            return done
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                conn.receive_data(sock.recv(READ_SIZE))
+            except BlockingIOError:
+                await anyio.wait_readable(sock)
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > MAX_ANSWER:
+                raise BadAnswer("the answer is too long")
+            chunks.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            return status, b"".join(chunks)
+        elif isinstance(event, h11.ConnectionClosed):
+            raise BadAnswer("the answer was cut short")
