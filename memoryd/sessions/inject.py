@@ -34,6 +34,11 @@ RECALL_LIMIT = 6  # memories injected for one prompt, at most
 # Recalled for one prompt: room for the floor to drop some and for what the session was shown
 # already (the profile, earlier prompts) to be skipped, and still fill RECALL_LIMIT.
 RECALL_POOL = 12
+# Lexical candidates rescored for a prompt (a recall's default is 60 for 12): the prompt hook
+# runs for every prompt of every session at once, and rescoring is most of its Python work.
+# Measured (docs/benchmarks.md): 30 and 20 gave the coding benchmark's dev split the same
+# injections, prompt for prompt, as 60; 30 saves ~0.4 ms of daemon CPU a prompt at 10k.
+HOOK_CANDIDATES = 30
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -214,6 +219,7 @@ class HookService:
                     limit=RECALL_POOL,
                     include_sensitive=False,
                     static_query=True,
+                    candidates=HOOK_CANDIDATES,
                 )
             )
             relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]

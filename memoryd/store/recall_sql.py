@@ -125,7 +125,7 @@ def recall_sql(query: RecallQuery) -> RecallSql:
         inner_args.append(category)
     if not query.include_sensitive:
         filters.append("m.is_sensitive = 0")
-    pool = max(query.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
+    pool = query.candidates or max(query.limit * ranking.POOL_FACTOR, ranking.POOL_MIN)
     fetch = pool if query.include_sensitive else pool + _SENSITIVE_MARGIN
     where = " AND ".join(filters)
     # Rank inside the FTS table first, then join only the top rows: joining every match

@@ -29,6 +29,13 @@ def test_leaving_sensitive_memories_out_fetches_a_margin_more() -> None:
     assert "is_sensitive" not in every.filters
 
 
+def test_a_query_may_ask_for_fewer_candidates_than_the_default_pool() -> None:
+    default = recall_sql(RecallQuery(context="kafka", limit=12))
+    fewer = recall_sql(RecallQuery(context="kafka", limit=12, candidates=30))
+    assert default.pool == max(12 * ranking.POOL_FACTOR, ranking.POOL_MIN) > fewer.pool == 30
+    assert fewer.search_params("kafka")[1] == 30
+
+
 def test_the_dense_rows_statement_binds_each_rowid_and_the_filters() -> None:
     sql = recall_sql(RecallQuery(context="kafka", category="facts", include_sensitive=False))
     text, args = sql.rows([7, 3, 11])
