@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from memory_core.clock import Clock
 from memory_core.errors import InvalidInput, Unavailable
+from memory_core.hook_settings import DEFAULT_BUDGET
 from memory_core.http.routing import BodyHandler, Endpoint, endpoint
 from memoryd.api.components import components
 from memoryd.curation import Curation
@@ -30,7 +31,7 @@ from memoryd.learn.config import LearnSettings, backend
 from memoryd.learn.judge import ApiJudge, CliJudge, Judge
 from memoryd.learn.queue import LearningQueue
 from memoryd.sessions.deferred import PromptsInFlight
-from memoryd.sessions.inject import DEFAULT_BUDGET, HookService, clamp_budget
+from memoryd.sessions.inject import HookService, clamp_budget
 from memoryd.sessions.markers import CompactionMarkers
 from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import SessionTracker

@@ -18,6 +18,7 @@ import aiosqlite
 
 from memory_core.clock import Clock
 from memory_core.errors import ServiceError
+from memory_core.hook_settings import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 from memory_core.model import Memory
 from memory_core.recall import fts
 from memoryd.sessions import floor, journal, profile
@@ -28,8 +29,6 @@ from memoryd.sessions.project import project_for
 from memoryd.sessions.tracker import Kind, SessionTracker, seen_query
 from memoryd.store.memories import MemoryStore, Recalled, RecallQuery
 
-DEFAULT_BUDGET = 8192
-MAX_BUDGET = 9500  # Claude Code replaces hook output over 10,000 characters with a file path
 RECALL_LIMIT = 6  # memories injected for one prompt, at most
 # Recalled for one prompt: room for the floor to drop some and for what the session was shown
 # already (the profile, earlier prompts) to be skipped, and still fill RECALL_LIMIT.
@@ -100,9 +99,11 @@ def trivial(prompt: str) -> bool:
 
 
 def clamp_budget(value: Any) -> int:
+    """A hook request's `?budget=` in the hooks' own range (memory_core.hook_settings: one
+    rule for the daemon, the shim and, by its tested copy, the stdlib hook)."""
     if isinstance(value, bool) or not isinstance(value, int):
         return DEFAULT_BUDGET
-    return max(256, min(MAX_BUDGET, value))
+    return max(MIN_BUDGET, min(MAX_BUDGET, value))
 
 
 def _line(memory: Memory) -> str:

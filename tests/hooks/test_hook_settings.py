@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from memory_core import hook_settings
+from memoryd.sessions.inject import clamp_budget
 from tests.hooks.helpers import load_hook
 
 VALUES = ["", "0", "1", "511", "512", "600", "8192", "9500", "9501", "99999999999", "-3"]
@@ -28,3 +29,10 @@ def test_the_command_hook_reads_the_settings_as_the_shim_does(
         hook_settings.DEFAULT_TIMEOUT,
         hook_settings.MAX_TIMEOUT,
     )
+
+
+@pytest.mark.parametrize("value", [-3, 0, 1, 300, 511, 512, 600, 8192, 9500, 9501, 10**9])
+def test_the_daemon_clamps_a_budget_as_the_hooks_do(value: int) -> None:
+    # One rule: a `?budget=` the hooks would never send (a direct API call) gets the range
+    # a hook's MEMORY_HOOK_BUDGET gets (the daemon once allowed 256-511).
+    assert clamp_budget(value) == hook_settings.hook_budget({"MEMORY_HOOK_BUDGET": str(value)})
