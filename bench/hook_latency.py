@@ -151,6 +151,17 @@ async def daemon_bursts(client: httpx.AsyncClient, events: list[str], sessions: 
 ShimCall = Callable[[Client, str], Awaitable[None]]
 
 
+def shim_params(python: str) -> StdioServerParameters:
+    """A running shim as Claude Code starts one, on the daemon this process's environment
+    names (MEMORY_HOME, MEMORY_SOCKET)."""
+    return StdioServerParameters(
+        command=python,
+        args=["-m", "mcp_shim"],
+        env={k: os.environ[k] for k in ("MEMORY_HOME", "MEMORY_SOCKET", "PATH")},
+        cwd="/tmp",
+    )
+
+
 async def recall_call(shim: Client, prompt: str) -> None:
     result = await shim.call_tool("memory_recall", {"context": prompt, "expanded_query": ""})
     assert not result.is_error, result.content
@@ -278,12 +289,7 @@ def main() -> None:
                     None,
                 )
             )
-            shim = StdioServerParameters(
-                command=python,
-                args=["-m", "mcp_shim"],
-                env={k: os.environ[k] for k in ("MEMORY_HOME", "MEMORY_SOCKET", "PATH")},
-                cwd="/tmp",
-            )
+            shim = shim_params(python)
             texts = [json.loads(e)["prompt"] for e in events]
             print(
                 row(

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.types import TextContent
 
 HERE = Path(__file__).resolve().parent
@@ -187,12 +187,7 @@ def main() -> None:
         alone_cpu_ms = (cpu_s(pid) - before) / len(alone8.wall) * 1000
         alone_row = "daemon only: POST /api/hooks/prompt, 8 at once (bursts)"
         print(hook_load.row(alone_row, alone8, None))
-        shim = StdioServerParameters(
-            command=python,
-            args=["-m", "mcp_shim"],
-            env={k: os.environ[k] for k in ("MEMORY_HOME", "MEMORY_SOCKET", "PATH")},
-            cwd="/tmp",
-        )
+        shim = hl.shim_params(python)
         texts = [json.loads(e)["prompt"] for e in events]
         answers: list[str] = []
 
