@@ -33,11 +33,14 @@ RECALL_LIMIT = 6  # memories injected for one prompt, at most
 # Recalled for one prompt: room for the floor to drop some and for what the session was shown
 # already (the profile, earlier prompts) to be skipped, and still fill RECALL_LIMIT.
 RECALL_POOL = 12
-# Lexical candidates rescored for a prompt (a recall's default is 60 for 12): the prompt hook
-# runs for every prompt of every session at once, and rescoring is most of its Python work.
-# Measured (docs/benchmarks.md): 30 and 20 gave the coding benchmark's dev split the same
-# injections, prompt for prompt, as 60; 30 saves ~0.4 ms of daemon CPU a prompt at 10k.
+# Candidates for a prompt: the prompt hook runs for every prompt of every session at once, and
+# rescoring candidates is most of its Python work. A recall's defaults are 60 lexical ones for
+# 12 results and the 20 nearest; the hook takes 30 and the 12 nearest. Measured on the coding
+# benchmark's dev split (docs/benchmarks.md): the same hit rate as 60 and 20, with the digest
+# and without it (one prompt of 90 then injects one unneeded memory fewer; 20 lexical ones lost
+# a needed memory); ~0.5 ms less daemon CPU a prompt at 10k.
 HOOK_CANDIDATES = 30
+HOOK_NEAREST = RECALL_POOL
 COMPACTION_PROJECT_TOP = 10
 MIN_PROMPT_CHARS = 10
 
@@ -221,6 +224,7 @@ class HookService:
                     include_sensitive=False,
                     static_query=True,
                     candidates=HOOK_CANDIDATES,
+                    dense_candidates=HOOK_NEAREST,
                 )
             )
             relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]

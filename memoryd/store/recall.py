@@ -79,16 +79,15 @@ async def _recall(
     hits: ranking.DenseHits | None = None
     if dense is not None:
         text = f"{query.context} {query.expanded_query}".strip()
+        nearest_k = query.dense_candidates or ranking.DENSE_POOL
         if not alone and plan.terms:
             # Other recalls are in flight: the product runs on the reader's thread after the
             # lexical query, in the same hop, and the loop serves them meanwhile (alone, it
             # runs on the loop, overlapping the lexical query: no hop is cheaper).
-            product = dense.product(text, ranking.DENSE_POOL, query.static_query)
+            product = dense.product(text, nearest_k, query.static_query)
         if product is None:
             # Embedding the query (a thread) overlaps the lexical query (another thread).
-            nearest = asyncio.create_task(
-                dense.search(text, ranking.DENSE_POOL, query.static_query)
-            )
+            nearest = asyncio.create_task(dense.search(text, nearest_k, query.static_query))
     rows: list[sqlite3.Row] = []
     try:
         if plan.terms:

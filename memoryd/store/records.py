@@ -76,9 +76,11 @@ class RecallQuery:
     # where the daemon's CPU per prompt binds); other recalls run the model (memoryd.semantic.
     # static: the table costs paraphrases some recall).
     static_query: bool = False
-    # How many lexical candidates are rescored; None: the default pool (ranking.POOL_MIN,
-    # POOL_FACTOR x limit). The prompt hook asks for fewer (memoryd.sessions.inject).
+    # How many lexical candidates are rescored, and how many nearest memories the dense leg
+    # adds; None: the defaults (ranking.POOL_MIN, POOL_FACTOR x limit; ranking.DENSE_POOL).
+    # The prompt hook asks for fewer (memoryd.sessions.inject).
     candidates: int | None = None
+    dense_candidates: int | None = None
 
 
 @dataclass(frozen=True)

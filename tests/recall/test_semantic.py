@@ -424,3 +424,27 @@ async def test_a_nearest_memory_no_nearer_than_chance_leaves_the_words_to_decide
     # Every filler is about as near the query as `close` (cosine 0.99): being nearest says
     # little, so the better word match stays first (with a fixed weight of 0.4 it lost).
     assert await _fused_order(store, filler_cosine=0.99) == [_STRONG, _CLOSE]
+
+
+async def test_a_query_may_ask_the_dense_leg_for_fewer_nearest_memories(
+    store: MemoryStore,
+) -> None:
+    """`dense_candidates` (the prompt hook's HOOK_NEAREST) bounds how many nearest memories
+    the dense leg adds; None keeps ranking.DENSE_POOL."""
+    texts = [f"unrelated filler number {i}" for i in range(ranking.DENSE_POOL + 5)]
+    leg = _TableIndex({"deploy notes": [1.0, 0.0]} | {t: [0.9, 0.436] for t in texts})
+    await _stored_with_vectors(store, leg, texts)
+    asked: list[int] = []
+    search = leg.search
+
+    async def counted(text: str, k: int, static: bool = False) -> Hits | None:
+        asked.append(k)
+        return await search(text, k, static)
+
+    leg.search = counted  # type: ignore[method-assign]
+    store.semantic = leg
+    fewer = await store.recall(RecallQuery(context="deploy notes", limit=30, dense_candidates=5))
+    default = await store.recall(RecallQuery(context="deploy notes", limit=30))
+    assert asked == [5, ranking.DENSE_POOL]
+    # (the best ones' neighbours in time may add one or two to either)
+    assert len(fewer) < ranking.DENSE_POOL <= len(default)
