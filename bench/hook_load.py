@@ -13,9 +13,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BURST_PAUSE = 0.1  # seconds between two bursts
 ARRIVAL_MEAN = 0.25  # seconds between two hooks of one session, on average
+
+
+def cpu_s(pid: int, stat: str = "") -> float:
+    """User + system CPU seconds of a process (or of one of its threads, `stat`): its cost,
+    whatever the machine's load."""
+    fields = Path(stat or f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

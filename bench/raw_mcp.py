@@ -63,6 +63,10 @@ class RawShim:
         note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         await self._send.send(json.dumps(note).encode() + b"\n")
 
+    async def close(self) -> None:
+        """End its stdin: the shim exits as Claude Code's would at the session's end."""
+        await self._send.aclose()
+
     async def call_text(self, tool: str, arguments: Mapping[str, Any]) -> str:
         """The text of a tool's result; an error result fails."""
         result = await self.request("tools/call", {"name": tool, "arguments": arguments})
@@ -117,5 +121,5 @@ async def bursts(
         if shims_cpu:
             out.cpu.append((shims_cpu() - before) / len(out.wall))
         for shim in shims:
-            await shim._send.aclose()
+            await shim.close()
     return out

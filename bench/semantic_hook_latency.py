@@ -45,18 +45,12 @@ sys.path.insert(0, str(HERE.parent))
 import hook_latency as hl  # noqa: E402
 import hook_load  # noqa: E402
 import raw_mcp  # noqa: E402
+from hook_load import cpu_s  # noqa: E402
 
 from memoryd.semantic.model import PACKAGED_ID  # noqa: E402
 from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
 
 SIZE = 10_000
-
-
-def cpu_s(pid: int, stat: str = "") -> float:
-    """User + system CPU seconds of a process (or of one of its threads, `stat`): the daemon's
-    cost, whatever the machine's load."""
-    fields = Path(stat or f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def shims_cpu_s() -> float:

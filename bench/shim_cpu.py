@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import hook_latency as hl  # noqa: E402
 import raw_mcp  # noqa: E402
+from hook_load import cpu_s  # noqa: E402
 
 from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
 
@@ -51,11 +52,6 @@ finally:
 """
 MEMORIES = 500
 WARM_UP = 50
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
