@@ -1,0 +1,148 @@
+"""The daemon's own CPU per prompt hook request at 10k memories with the semantic leg on,
+and whether two source trees answer the same: the steadiest figure of what a prompt costs
+the machine, and a check that a change meant to cut it left every answer as it was.
+
+    .venv/bin/python bench/daemon_cpu.py [--prompts 800] [--rounds 3] [TREE ...]
+
+Each TREE (default: this checkout) is a source tree the daemon runs from (`git archive
+<commit> | tar -x -C DIR`); with several, each round runs every tree in turn, so that two
+commits are compared alternately under the same load. The store is bench/hook_latency.py's
+10k memories with random vectors (bench/semantic_hook_latency.py), made once and copied for
+each daemon; the prompts are the same for every tree, sent in bursts of 8 over the socket
+as 8 sessions' prompt hooks would. The daemon's CPU is read from /proc before and after
+(total, and the event loop's thread). An answer that differs from the first tree's is
+counted: a cut meant to change nothing must show 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import hook_latency as hl  # noqa: E402
+import semantic_hook_latency as shl  # noqa: E402
+from hook_load import cpu_s  # noqa: E402
+
+from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
+
+WARM_UP = 80
+BURST = 8
+
+
+async def answers(client: httpx.AsyncClient, events: list[str]) -> list[str]:
+    """Each event's answer, sent `BURST` at a time."""
+    out: list[str] = []
+    async with client:
+        for start in range(0, len(events), BURST):
+            batch = events[start : start + BURST]
+            replies = await asyncio.gather(
+                *(client.post("/api/hooks/prompt", content=e) for e in batch)
+            )
+            for reply in replies:
+                reply.raise_for_status()
+                out.append(reply.text)
+    return out
+
+
+def bench_env(home: Path, semantic: str) -> dict[str, str]:
+    return daemon_env(
+        home,
+        MEMORY_SEMANTIC=semantic,
+        ANTHROPIC_API_KEY="sk-bench",
+        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
+    )
+
+
+def measure(tree: Path, store: Path, events: list[str]) -> tuple[float, float, list[str]]:
+    """(daemon CPU ms per prompt, of it the event loop's, the answers) of one daemon started
+    from `tree` on a copy of `store`."""
+    home = short_tmpdir()
+    shutil.rmtree(home)
+    shutil.copytree(store, home, ignore=shutil.ignore_patterns("run"))
+    daemon = Daemon(home, bench_env(home, "1"), cwd=tree).start()
+    try:
+        hl.settle(daemon.client(timeout=120))
+        asyncio.run(answers(daemon.async_client(timeout=120), events[:WARM_UP]))
+        pid = daemon.proc.pid
+        total, loop = cpu_s(pid), shl.loop_cpu_s(pid)
+        said = asyncio.run(answers(daemon.async_client(timeout=120), events[WARM_UP:]))
+        spent, on_loop = cpu_s(pid) - total, shl.loop_cpu_s(pid) - loop
+    finally:
+        daemon.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    n = len(said)
+    return spent / n * 1000, on_loop / n * 1000, said
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("trees", nargs="*", type=Path, default=[HERE.parent])
+    parser.add_argument("--prompts", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    rare = hl.vocabulary(rng)
+    store = short_tmpdir()
+    daemon = Daemon(store, bench_env(store, "0")).start()
+    try:
+        hl.fill(daemon.client(timeout=120), shl.SIZE, 0, rng, rare)
+    finally:
+        daemon.stop()
+    shl.random_vectors(daemon.db)
+
+    def text() -> str:
+        words = [rng.choice(hl.COMMON) for _ in range(2)] + [rng.choice(rare) for _ in range(3)]
+        return "how do we handle the " + " and ".join(words) + " here?"
+
+    events = [
+        json.dumps(
+            {
+                "session_id": f"cpu-{n}",
+                "cwd": "/tmp/shop",
+                "hook_event_name": "UserPromptSubmit",
+                "prompt": text(),
+            }
+        )
+        for n in range(WARM_UP + args.prompts)
+    ]
+    print(f"load average before: {os.getloadavg()}")
+    figures: dict[Path, list[tuple[float, float]]] = {tree: [] for tree in args.trees}
+    first: list[str] | None = None
+    differing: dict[Path, int] = {tree: 0 for tree in args.trees}
+    try:
+        for _ in range(args.rounds):
+            for tree in args.trees:
+                total, loop, said = measure(tree.resolve(), store, events)
+                figures[tree].append((total, loop))
+                if first is None:
+                    first = said
+                differing[tree] = max(
+                    differing[tree], sum(a != b for a, b in zip(first, said, strict=True))
+                )
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    print(f"load average after: {os.getloadavg()}")
+    for tree, runs in figures.items():
+        print(
+            f"{tree}: daemon CPU ms per prompt "
+            + ", ".join(f"{t:.2f} ({loop:.2f} loop)" for t, loop in runs)
+            + f"; median {statistics.median(t for t, _ in runs):.2f}"
+            + f"; answers differing from the first tree's: {differing[tree]} of {args.prompts}"
+        )
+
+
+if __name__ == "__main__":
+    main()
