@@ -76,6 +76,7 @@ def measure(tree: Path, store: Path, events: list[str]) -> tuple[float, float, l
     try:
         hl.settle(daemon.client(timeout=120))
         asyncio.run(answers(daemon.async_client(timeout=120), events[:WARM_UP]))
+        assert daemon.proc is not None
         pid = daemon.proc.pid
         total, loop = cpu_s(pid), shl.loop_cpu_s(pid)
         said = asyncio.run(answers(daemon.async_client(timeout=120), events[WARM_UP:]))
