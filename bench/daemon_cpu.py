@@ -9,7 +9,8 @@ Each TREE (default: this checkout) is a source tree the daemon runs from (`git a
 commits are compared alternately under the same load. The store is bench/hook_latency.py's
 10k memories with random vectors (bench/semantic_hook_latency.py), made once and copied for
 each daemon; the prompts are the same for every tree, sent in bursts of 8 over the socket
-as 8 sessions' prompt hooks would. The daemon's CPU is read from /proc before and after
+as 8 sessions' prompt hooks would, with bench/hook_latency.py's pause between bursts. The
+daemon's CPU is read from /proc before and after
 (total, and the event loop's thread). An answer that differs from the first tree's is
 counted: a cut meant to change nothing must show 0.
 """
@@ -24,6 +25,7 @@ import random
 import shutil
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -34,7 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import hook_latency as hl  # noqa: E402
 import semantic_hook_latency as shl  # noqa: E402
-from hook_load import cpu_s  # noqa: E402
+from hook_load import BURST_PAUSE, cpu_s, percentile  # noqa: E402
 
 from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
 
@@ -42,18 +44,26 @@ WARM_UP = 80
 BURST = 8
 
 
-async def answers(client: httpx.AsyncClient, events: list[str]) -> list[str]:
-    """Each event's answer, sent `BURST` at a time."""
+async def answers(
+    client: httpx.AsyncClient, events: list[str], walls: list[float] | None = None
+) -> list[str]:
+    """Each event's answer, sent `BURST` at a time, with each one's wall time into `walls`."""
     out: list[str] = []
+
+    async def one(event: str) -> httpx.Response:
+        started = time.perf_counter()
+        reply = await client.post("/api/hooks/prompt", content=event)
+        if walls is not None:
+            walls.append(time.perf_counter() - started)
+        return reply
+
     async with client:
         for start in range(0, len(events), BURST):
-            batch = events[start : start + BURST]
-            replies = await asyncio.gather(
-                *(client.post("/api/hooks/prompt", content=e) for e in batch)
-            )
+            replies = await asyncio.gather(*(one(e) for e in events[start : start + BURST]))
             for reply in replies:
                 reply.raise_for_status()
                 out.append(reply.text)
+            await asyncio.sleep(BURST_PAUSE)
     return out
 
 
@@ -66,9 +76,11 @@ def bench_env(home: Path, semantic: str) -> dict[str, str]:
     )
 
 
-def measure(tree: Path, store: Path, events: list[str]) -> tuple[float, float, list[str]]:
+def measure(
+    tree: Path, store: Path, events: list[str], walls: list[float]
+) -> tuple[float, float, list[str]]:
     """(daemon CPU ms per prompt, of it the event loop's, the answers) of one daemon started
-    from `tree` on a copy of `store`."""
+    from `tree` on a copy of `store`; each request's wall time into `walls`."""
     home = short_tmpdir()
     shutil.rmtree(home)
     shutil.copytree(store, home, ignore=shutil.ignore_patterns("run"))
@@ -79,7 +91,7 @@ def measure(tree: Path, store: Path, events: list[str]) -> tuple[float, float, l
         assert daemon.proc is not None
         pid = daemon.proc.pid
         total, loop = cpu_s(pid), shl.loop_cpu_s(pid)
-        said = asyncio.run(answers(daemon.async_client(timeout=120), events[WARM_UP:]))
+        said = asyncio.run(answers(daemon.async_client(timeout=120), events[WARM_UP:], walls))
         spent, on_loop = cpu_s(pid) - total, shl.loop_cpu_s(pid) - loop
     finally:
         daemon.stop()
@@ -121,12 +133,13 @@ def main() -> None:
     ]
     print(f"load average before: {os.getloadavg()}")
     figures: dict[Path, list[tuple[float, float]]] = {tree: [] for tree in args.trees}
+    walls: dict[Path, list[float]] = {tree: [] for tree in args.trees}
     first: list[str] | None = None
     differing: dict[Path, int] = {tree: 0 for tree in args.trees}
     try:
         for _ in range(args.rounds):
             for tree in args.trees:
-                total, loop, said = measure(tree.resolve(), store, events)
+                total, loop, said = measure(tree.resolve(), store, events, walls[tree])
                 figures[tree].append((total, loop))
                 if first is None:
                     first = said
@@ -143,6 +156,8 @@ def main() -> None:
             + f"; median {statistics.median(t for t, _ in runs):.2f}"
             + f"; answers differing from the first tree's: {differing[tree]} of {args.prompts}"
         )
+        p50, p95 = (percentile(walls[tree], q) * 1000 for q in (0.5, 0.95))
+        print(f"  wall ms per request in bursts of {BURST}: p50 {p50:.1f}, p95 {p95:.1f}")
 
 
 if __name__ == "__main__":
