@@ -16,10 +16,16 @@ sessions' prompts at once cost one commit, not 8. Until a row is written, `fresh
 from memory, so dedup holds at once. A daemon that dies before the flush forgets those marks:
 the memories may be injected once more in that session, nothing worse. `flush` (and `close`,
 at shutdown) waits for every noted row, without waiting for the prompts being answered.
+
+Most sessions' first prompts, and every prompt of a session nothing was injected into yet,
+find no rows to dedup against: the sessions that may have rows are kept in memory (read once,
+then every session noted is added; dropped and read again after a cleanup, so that they stay
+as few as the rows), and `fresh` asks the database only for those.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
@@ -55,6 +61,11 @@ class SessionTracker:
         self.clock = clock
         # Noted marks, written after the prompts being answered (`burst`) are (deferred.py).
         self._marks = DeferredRows(db, self._insert, "session marks", burst)
+        # Every session with rows in the table or noted, and maybe some whose rows are gone
+        # (None: not read yet, or dropped after a cleanup).
+        self._sessions: set[str] | None = None
+        self._loading: asyncio.Task[set[str]] | None = None
+        self._noted_while_loading: set[str] = set()
 
     @property
     def writes(self) -> int:
@@ -71,12 +82,37 @@ class SessionTracker:
         a reader, when given)."""
         if not memories:
             return []
+        if session_id not in await self._sessions_with_marks():
+            return self.unseen(session_id, memories, {}, [])  # none written, none noted
         if conn is None:
             async with self.db.reader() as reader:
                 return await self.fresh(session_id, memories, reader)
         before = self.unwritten(session_id)
         rows = await conn.execute_fetchall(*seen_query(session_id, memories))
         return self.unseen(session_id, memories, before, rows)
+
+    async def _sessions_with_marks(self) -> set[str]:
+        if self._sessions is not None:
+            return self._sessions
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._load(), name="memoryd-session-marks")
+        return await asyncio.shield(self._loading)
+
+    async def _load(self) -> set[str]:
+        # A row noted before now was written (committed: the read below sees it) or still
+        # waits in memory (its session taken now); one noted from now on, `note` adds.
+        self._noted_while_loading = {row[0] for row in (*self._marks.writing, *self._marks.queued)}
+        try:
+            async with self.db.reader() as conn:
+                rows = await conn.execute_fetchall(
+                    "SELECT DISTINCT session_id FROM hook_session_memories"
+                )
+            sessions = {row[0] for row in rows} | self._noted_while_loading
+            self._sessions = sessions
+            return sessions
+        finally:
+            self._loading = None
+            self._noted_while_loading = set()
 
     def unwritten(self, session_id: str) -> dict[str, int]:
         """The session's marks not written yet: memory id -> the newest version seen."""
@@ -106,6 +142,10 @@ class SessionTracker:
         """Record what the session saw now; write it soon, batched with other sessions'."""
         now = self.clock.now_ms()
         self._marks.add((session_id, m.id, kind, m.updated_ms, now) for m in memories)
+        if self._sessions is not None:
+            self._sessions.add(session_id)
+        elif self._loading is not None:
+            self._noted_while_loading.add(session_id)
 
     @staticmethod
     def _insert(rows: list[Row]) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
@@ -176,6 +216,9 @@ class SessionTracker:
 
     async def cleanup(self) -> int:
         cutoff = self.clock.now_ms() - RETENTION_MS
-        return await write_statement(
+        deleted = await write_statement(
             self.db, "DELETE FROM hook_session_memories WHERE at_ms < ?", (cutoff,)
         )
+        if deleted:
+            self._sessions = None  # read again: the sessions whose rows all went, go
+        return deleted
