@@ -216,6 +216,7 @@ class HookService:
     ) -> str:
         relevant: list[Memory] = []
         hits: list[Recalled] = []
+        passed: list[Recalled] = []
         project = self.projects(cwd)
         if not trivial(prompt):
             hits = await self.store.recall_evidence(
@@ -229,7 +230,8 @@ class HookService:
                     dense_candidates=HOOK_NEAREST,
                 )
             )
-            relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]
+            passed = floor.relevant(hits)
+            relevant = [r.memory for r in passed if not r.memory.is_sensitive]
         # Both from memory for almost every prompt: no marker, and a session with no marks
         # (markers.py, tracker.py); else the dedup is one read.
         pending = await self.markers.pending(session_id)
@@ -257,7 +259,7 @@ class HookService:
                 session_id,
                 "prompt",
                 project,
-                journal.candidates(hits, injected),
+                journal.candidates(hits, injected, {r.memory.id for r in passed}),
                 journal.prompt_preview(prompt),
             )
         return "\n\n".join(parts)
