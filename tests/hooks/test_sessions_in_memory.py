@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from memoryd.sessions.deferred import DeferredRows, Job
 from memoryd.sessions.markers import MAX_AGE_MS, CompactionMarkers
 from memoryd.sessions.project import ProjectMemo
 from memoryd.sessions.tracker import RETENTION_MS, SessionTracker
@@ -28,6 +29,24 @@ async def readers_held(db: Database) -> AsyncIterator[None]:
         for _ in range(READERS):
             await stack.enter_async_context(db.reader())
         yield
+
+
+@contextlib.asynccontextmanager
+async def writer_held(store: MemoryStore) -> AsyncIterator[None]:
+    """The single writer busy (as a store or a sync merge would keep it) until the block ends."""
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def busy(conn: aiosqlite.Connection) -> None:
+        held.set()
+        await release.wait()
+
+    writer = asyncio.create_task(store.db.write(busy))
+    await held.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        await writer
 
 
 async def test_markers_saved_before_the_daemon_started_are_found(
@@ -79,23 +98,13 @@ async def test_a_session_noted_during_the_first_read_dedups(
 ) -> None:
     memory = (await store.create(NewMemory("Payments retry three times"))).memory
     tracker = SessionTracker(store.db, clock)
-    # The writer held (as a store would), so the noted row is written after the read.
-    held, release = asyncio.Event(), asyncio.Event()
-
-    async def busy(conn: aiosqlite.Connection) -> None:
-        held.set()
-        await release.wait()
-
-    writer = asyncio.create_task(store.db.write(busy))
-    await held.wait()
-    async with readers_held(store.db):
-        first = asyncio.create_task(tracker.fresh("s", [memory]))
-        for _ in range(2):  # yields: the read of the sessions starts, and waits for a reader
-            await asyncio.sleep(0)
-        tracker.note("t", "injected", [memory])
-    assert await first == [memory]
-    release.set()
-    await writer
+    async with writer_held(store):  # the noted row is written after the read
+        async with readers_held(store.db):
+            first = asyncio.create_task(tracker.fresh("s", [memory]))
+            for _ in range(2):  # yields: the read of the sessions starts, and waits
+                await asyncio.sleep(0)
+            tracker.note("t", "injected", [memory])
+        assert await first == [memory]
     await tracker.flush()
     assert await tracker.fresh("t", [memory]) == []  # from the table now
 
@@ -139,3 +148,66 @@ def test_the_memo_keeps_a_bounded_number_of_directories(tmp_path: Path, clock: F
     (tmp_path / ".git").mkdir()  # seen by "a" once it is asked again: it was dropped
     assert projects(str(tmp_path / "a")) == tmp_path.name
     assert projects(str(tmp_path / "c")) == "c"
+
+
+async def test_a_session_read_once_is_answered_from_memory(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    memory = (await store.create(NewMemory("Feature flags live in LaunchDarkly"))).memory
+    other = (await store.create(NewMemory("Feature flags are cleaned up monthly"))).memory
+    await SessionTracker(store.db, clock).mark("s", "injected", [memory])
+    tracker = SessionTracker(store.db, clock)
+    assert await tracker.fresh("s", [memory, other]) == [other]  # read from the table
+    tracker.note("s", "injected", [other])
+    async with readers_held(store.db):
+        answer = asyncio.create_task(tracker.fresh("s", [memory, other]))
+        await asyncio.sleep(0)  # a yield: an answer from memory needs no reader
+        assert answer.done() and answer.result() == []
+
+
+async def test_marks_noted_while_a_session_is_read_dedup(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    memory = (await store.create(NewMemory("The cache is Redis 7"))).memory
+    other = (await store.create(NewMemory("The cache evicts with allkeys-lru"))).memory
+    await SessionTracker(store.db, clock).mark("s", "injected", [memory])
+    tracker = SessionTracker(store.db, clock)
+    assert await tracker.fresh("t", [memory]) == [memory]  # the sessions with marks, read
+    async with writer_held(store):  # the note below is written after the read
+        async with readers_held(store.db):
+            first = asyncio.create_task(tracker.fresh("s", [memory]))
+            for _ in range(2):  # yields: the read of the session starts, and waits
+                await asyncio.sleep(0)
+            tracker.note("s", "injected", [other])
+        assert await first == []
+        assert await tracker.fresh("s", [other]) == []
+    await tracker.flush()
+    assert await tracker.fresh("s", [memory, other]) == []
+
+
+async def test_forgetting_the_injected_forgets_them_in_memory_too(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    shown = (await store.create(NewMemory("On-call rotates weekly"))).memory
+    stored = (await store.create(NewMemory("Pager duty starts at 9"))).memory
+    tracker = SessionTracker(store.db, clock)
+    await tracker.mark("s", "injected", [shown])
+    await tracker.mark("s", "stored", [stored])
+    assert await tracker.fresh("s", [shown, stored]) == []
+    await tracker.forget_injected("s")  # the context was compacted or cleared
+    assert await tracker.fresh("s", [shown, stored]) == [shown]
+
+
+async def test_rows_a_failed_write_lost_are_told(store: MemoryStore) -> None:
+    lost: list[list[str]] = []
+
+    def failing(rows: list[str]) -> Job:
+        async def job(conn: aiosqlite.Connection) -> None:
+            raise RuntimeError("the disk went away")
+
+        return job
+
+    rows = DeferredRows(store.db, failing, "test rows", lost=lost.append)
+    rows.add(["a", "b"])
+    await rows.flush()
+    assert lost == [["a", "b"]] and rows.pending() == 0
