@@ -5,8 +5,6 @@ in-process on a real store with a hand-moved clock."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -15,38 +13,9 @@ from memoryd.sessions.deferred import DeferredRows, Job
 from memoryd.sessions.markers import MAX_AGE_MS, CompactionMarkers
 from memoryd.sessions.project import ProjectMemo
 from memoryd.sessions.tracker import RETENTION_MS, SessionTracker
-from memoryd.store.db import Database
 from memoryd.store.memories import MemoryStore, NewMemory
 from tests.conftest import FakeClock
-
-READERS = 2  # the store fixture's Database(path): its default pool
-
-
-@contextlib.asynccontextmanager
-async def readers_held(db: Database) -> AsyncIterator[None]:
-    """Every reader taken: a first read of the table waits until the block ends."""
-    async with contextlib.AsyncExitStack() as stack:
-        for _ in range(READERS):
-            await stack.enter_async_context(db.reader())
-        yield
-
-
-@contextlib.asynccontextmanager
-async def writer_held(store: MemoryStore) -> AsyncIterator[None]:
-    """The single writer busy (as a store or a sync merge would keep it) until the block ends."""
-    held, release = asyncio.Event(), asyncio.Event()
-
-    async def busy(conn: aiosqlite.Connection) -> None:
-        held.set()
-        await release.wait()
-
-    writer = asyncio.create_task(store.db.write(busy))
-    await held.wait()
-    try:
-        yield
-    finally:
-        release.set()
-        await writer
+from tests.hooks.store_held import readers_held, writer_held
 
 
 async def test_markers_saved_before_the_daemon_started_are_found(
