@@ -232,8 +232,8 @@ class HookService:
             )
             passed = floor.relevant(hits)
             relevant = [r.memory for r in passed if not r.memory.is_sensitive]
-        # Both from memory for almost every prompt: no marker, and a session with no marks
-        # (markers.py, tracker.py); else the dedup is one read.
+        # The marker check and the dedup answer from memory (markers.py, seen.py): no hand-off
+        # to a reader, but the first dedup of a session with marks written before.
         pending = await self.markers.pending(session_id)
         parts = []
         injected: set[str] = set()
