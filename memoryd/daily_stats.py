@@ -64,13 +64,23 @@ class DailyCounters:
         self._counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._latency: dict[tuple[str, str], list[int]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Today's name, by day number: every prompt counts, and formatting a date each time
+        # cost more than the counting (a UTC day is whole milliseconds // 86_400_000).
+        self._today: tuple[int, str] = (0, day_of(0))
+
+    def _day(self) -> str:
+        ms = self.clock.now_ms()
+        number = ms // 86_400_000
+        if number != self._today[0]:
+            self._today = (number, day_of(ms))
+        return self._today[1]
 
     def count(self, name: str, n: int = 1) -> None:
         if n:
-            self._counts[(day_of(self.clock.now_ms()), name)] += n
+            self._counts[(self._day(), name)] += n
 
     def timed(self, name: str, ms: float) -> None:
-        key = (day_of(self.clock.now_ms()), name)
+        key = (self._day(), name)
         histogram = self._latency.setdefault(key, [0] * (len(BUCKETS_MS) + 1))
         histogram[bucket_of(ms)] += 1
         self._counts[(key[0], name)] += 1

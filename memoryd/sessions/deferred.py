@@ -77,11 +77,13 @@ class DeferredRows(Generic[R]):
         insert: Callable[[list[R]], Job],
         what: str,
         burst: PromptsInFlight | None = None,
+        lost: Callable[[list[R]], None] | None = None,
     ) -> None:
         self.db = db
         self.insert = insert
         self.what = what  # for the log line when a write fails
         self.burst = burst
+        self.lost = lost  # told of the rows a failed write dropped
         self.queued: list[R] = []  # noted, not yet in a transaction
         self.writing: list[R] = []  # in the transaction being written
         self.writes = 0  # transactions that wrote noted rows
@@ -107,6 +109,8 @@ class DeferredRows(Generic[R]):
                     self.writes += 1
                 except Exception:  # a lost row costs a repeated injection or a journal line
                     log.exception("could not write %d %s", len(self.writing), self.what)
+                    if self.lost is not None:
+                        self.lost(self.writing)
                 finally:
                     self.writing = []
         finally:

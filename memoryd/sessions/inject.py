@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from memory_core.clock import Clock
 from memory_core.errors import ServiceError
 from memory_core.hook_settings import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
@@ -25,8 +23,8 @@ from memoryd.sessions import floor, journal, profile
 from memoryd.sessions.deferred import PromptsInFlight
 from memoryd.sessions.journal import InjectionJournal
 from memoryd.sessions.markers import CompactionMarkers
-from memoryd.sessions.project import project_for
-from memoryd.sessions.tracker import Kind, SessionTracker, seen_query
+from memoryd.sessions.project import ProjectMemo
+from memoryd.sessions.tracker import Kind, SessionTracker
 from memoryd.store.memories import MemoryStore, Recalled, RecallQuery
 
 RECALL_LIMIT = 6  # memories injected for one prompt, at most
@@ -160,6 +158,11 @@ class HookService:
     journal: InjectionJournal | None = None
     # The prompts being answered; the tracker and the journal write after them (deferred.py).
     burst: PromptsInFlight = field(default_factory=PromptsInFlight)
+    # The project of a working directory, remembered a moment (a burst asks it 8 times).
+    projects: ProjectMemo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.projects = ProjectMemo(self.clock)
 
     async def _live(self, ids: list[str]) -> list[Memory]:
         """The memories of `ids` that may still be injected: live, not sensitive, and not
@@ -213,8 +216,8 @@ class HookService:
     ) -> str:
         relevant: list[Memory] = []
         hits: list[Recalled] = []
-        # Found once: it looks for .git in every parent directory, on the event loop.
-        project = project_for(cwd)
+        passed: list[Recalled] = []
+        project = self.projects(cwd)
         if not trivial(prompt):
             hits = await self.store.recall_evidence(
                 RecallQuery(
@@ -227,23 +230,11 @@ class HookService:
                     dense_candidates=HOOK_NEAREST,
                 )
             )
-            relevant = [r.memory for r in floor.relevant(hits) if not r.memory.is_sensitive]
-        # One hand-off to a reader for the marker check and the dedup: a pool connection is
-        # the scarce thing when several sessions' prompts arrive at once. Almost every prompt
-        # has no marker (and a write per prompt would queue behind every other writer).
-        unwritten = self.tracker.unwritten(session_id)
-
-        async def reads(conn: aiosqlite.Connection) -> tuple[bool, list[Any]]:
-            if await self.markers.pending(session_id, conn):
-                return True, []
-            if not relevant:
-                return False, []
-            return False, list(await conn.execute_fetchall(*seen_query(session_id, relevant)))
-
-        async with self.store.db.reader() as conn:
-            pending, seen = await conn.batch(reads)
-        fresh = [] if pending else self.tracker.unseen(session_id, relevant, unwritten, seen)
-        fresh = fresh[:RECALL_LIMIT]
+            passed = floor.relevant(hits)
+            relevant = [r.memory for r in passed if not r.memory.is_sensitive]
+        # The marker check and the dedup answer from memory (markers.py, seen.py): no hand-off
+        # to a reader, but the first dedup of a session with marks written before.
+        pending = await self.markers.pending(session_id)
         parts = []
         injected: set[str] = set()
         if pending:
@@ -251,7 +242,7 @@ class HookService:
             if recovered:
                 parts.append(recovered)
                 budget -= len(recovered.encode()) + 2
-            fresh = (await self.tracker.fresh(session_id, relevant))[:RECALL_LIMIT]  # after it
+        fresh = (await self.tracker.fresh(session_id, relevant))[:RECALL_LIMIT]  # after it
         if fresh and budget > 256:
             text, shown = render(
                 "memoryd: memories relevant to this prompt (stored earlier by the user):",
@@ -268,7 +259,7 @@ class HookService:
                 session_id,
                 "prompt",
                 project,
-                journal.candidates(hits, injected),
+                journal.candidates(hits, injected, {r.memory.id for r in passed}),
                 journal.prompt_preview(prompt),
             )
         return "\n\n".join(parts)
@@ -280,7 +271,7 @@ class HookService:
             return await self._recovery(session_id, budget) or ""
         if source == "clear":
             await self.tracker.forget_injected(session_id)
-        project = project_for(cwd)
+        project = self.projects(cwd)
         candidates, projects = await self.store.standing(project, profile.CANDIDATES)
         ranked = profile.rank(candidates, project, projects, self.clock.now_ms())
         text, shown = profile.render(project, ranked, budget)
@@ -292,7 +283,7 @@ class HookService:
         return text if shown else ""
 
     async def on_pre_compact(self, session_id: str, cwd: str | None) -> int:
-        project = project_for(cwd)
+        project = self.projects(cwd)
         ids = await self.tracker.seen(session_id)
         top = await self.store.most_important(project, COMPACTION_PROJECT_TOP)
         ids += [m.id for m in top if m.id not in ids]

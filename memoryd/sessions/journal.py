@@ -53,10 +53,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def candidates(hits: Sequence[Recalled], injected: set[str]) -> list[dict[str, Any]]:
-    """What the floor saw of each non-sensitive hit, and what came of it."""
+def candidates(
+    hits: Sequence[Recalled], injected: set[str], passed: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """What the floor saw of each non-sensitive hit, and what came of it (`passed`: the ids
+    of `floor.relevant(hits)`, when the caller has them)."""
     best = max((r.score for r in hits), default=0.0)
-    passed = {r.memory.id for r in floor.relevant(list(hits))}
+    if passed is None:
+        passed = {r.memory.id for r in floor.relevant(list(hits))}
     items = []
     for hit in hits:
         if hit.memory.is_sensitive:

@@ -12,22 +12,25 @@ Marks from the prompt hook are written after the answer, not before: `note` keep
 memory and one background flush writes everything noted meanwhile, every session's, in one
 transaction, once no prompt is being answered (deferred.py). The prompt's answer then never
 waits for the single writer (behind other sessions' marks, stores and sync merges), and 8
-sessions' prompts at once cost one commit, not 8. Until a row is written, `fresh` reads it
-from memory, so dedup holds at once. A daemon that dies before the flush forgets those marks:
-the memories may be injected once more in that session, nothing worse. `flush` (and `close`,
-at shutdown) waits for every noted row, without waiting for the prompts being answered.
+sessions' prompts at once cost one commit, not 8. `fresh` answers from memory (seen.py: what
+each session saw, read once and kept in step with every note), so dedup holds at once, before
+the rows are written, and a prompt reads nothing for it. A daemon that dies before the flush
+forgets those marks: the memories may be injected once more in that session, nothing worse.
+`flush` (and `close`, at shutdown) waits for every noted row, without waiting for the prompts
+being answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal
+from typing import Literal
 
 import aiosqlite
 
 from memory_core.clock import Clock
 from memory_core.model import Memory
 from memoryd.sessions.deferred import DeferredRows, PromptsInFlight
+from memoryd.sessions.seen import Row, SeenMarks
 from memoryd.store.db import Database
 from memoryd.store.statement import write_statement
 
@@ -35,18 +38,6 @@ Kind = Literal["briefed", "injected", "recalled", "stored"]
 # The kinds that count as use (memory_usage): a tool recalled it, or a prompt was about it.
 _COUNTED = frozenset({"recalled", "injected"})
 RETENTION_MS = 7 * 86_400_000
-# (session_id, memory_id, kind, memory_updated_ms, at_ms)
-Row = tuple[str, str, str, int, int]
-
-
-def seen_query(session_id: str, memories: list[Memory]) -> tuple[str, tuple[str, ...]]:
-    """The statement reading which of `memories` the session was shown, in which version."""
-    marks = ", ".join("?" for _ in memories)
-    return (
-        "SELECT memory_id, MAX(memory_updated_ms) FROM hook_session_memories "
-        f"WHERE session_id = ? AND memory_id IN ({marks}) GROUP BY memory_id",
-        (session_id, *(m.id for m in memories)),
-    )
 
 
 class SessionTracker:
@@ -54,7 +45,11 @@ class SessionTracker:
         self.db = db
         self.clock = clock
         # Noted marks, written after the prompts being answered (`burst`) are (deferred.py).
-        self._marks = DeferredRows(db, self._insert, "session marks", burst)
+        self._marks: DeferredRows[Row] = DeferredRows(
+            db, self._insert, "session marks", burst, lost=self._lost
+        )
+        # What each session saw, for `fresh` (seen.py).
+        self._seen = SeenMarks(db, self._marks)
 
     @property
     def writes(self) -> int:
@@ -64,48 +59,22 @@ class SessionTracker:
     def pending_rows(self) -> int:
         return self._marks.pending()
 
-    async def fresh(
-        self, session_id: str, memories: list[Memory], conn: aiosqlite.Connection | None = None
-    ) -> list[Memory]:
-        """The memories this session has not seen in their current version (read on `conn`,
-        a reader, when given)."""
+    async def fresh(self, session_id: str, memories: list[Memory]) -> list[Memory]:
+        """The memories this session has not seen in their current version."""
         if not memories:
             return []
-        if conn is None:
-            async with self.db.reader() as reader:
-                return await self.fresh(session_id, memories, reader)
-        before = self.unwritten(session_id)
-        rows = await conn.execute_fetchall(*seen_query(session_id, memories))
-        return self.unseen(session_id, memories, before, rows)
-
-    def unwritten(self, session_id: str) -> dict[str, int]:
-        """The session's marks not written yet: memory id -> the newest version seen."""
-        seen: dict[str, int] = {}
-        for row in (*self._marks.writing, *self._marks.queued):
-            if row[0] == session_id:
-                seen[row[1]] = max(row[3], seen.get(row[1], row[3]))
-        return seen
-
-    def unseen(
-        self,
-        session_id: str,
-        memories: list[Memory],
-        before: dict[str, int],
-        rows: Iterable[Any],
-    ) -> list[Memory]:
-        """`fresh`'s answer from `seen_query`'s rows, `before` being `unwritten` taken on the
-        event loop before that query ran, and this call made on it after. Rows move from
-        memory to the database while the query runs: taking memory's rows before and after
-        it, every row is seen in one place or the other."""
-        seen = dict(before)
-        for memory_id, updated_ms in [*rows, *self.unwritten(session_id).items()]:
-            seen[memory_id] = max(updated_ms, seen.get(memory_id, updated_ms))
+        seen = await self._seen.of(session_id)
         return [m for m in memories if m.id not in seen or seen[m.id] < m.updated_ms]
+
+    def _lost(self, rows: list[Row]) -> None:
+        self._seen.forget({row[0] for row in rows})
 
     def note(self, session_id: str, kind: Kind, memories: Iterable[Memory]) -> None:
         """Record what the session saw now; write it soon, batched with other sessions'."""
         now = self.clock.now_ms()
-        self._marks.add((session_id, m.id, kind, m.updated_ms, now) for m in memories)
+        rows = [(session_id, m.id, kind, m.updated_ms, now) for m in memories]
+        self._marks.add(rows)
+        self._seen.noted(rows)
 
     @staticmethod
     def _insert(rows: list[Row]) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
@@ -159,6 +128,7 @@ class SessionTracker:
             )
 
         await self.db.write(job)
+        self._seen.forget([session_id])
 
     async def seen(self, session_id: str, limit: int = 50) -> list[str]:
         """Ids this session stored, recalled or was given: stored first, newest first."""
@@ -176,6 +146,9 @@ class SessionTracker:
 
     async def cleanup(self) -> int:
         cutoff = self.clock.now_ms() - RETENTION_MS
-        return await write_statement(
+        deleted = await write_statement(
             self.db, "DELETE FROM hook_session_memories WHERE at_ms < ?", (cutoff,)
         )
+        if deleted:
+            self._seen.forget()
+        return deleted

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import aiosqlite
-
 from memoryd.sessions.markers import MAX_AGE_MS, CompactionMarkers
 from memoryd.sessions.tracker import RETENTION_MS, SessionTracker
 from memoryd.store.memories import MemoryStore, NewMemory, Patch
 from tests.conftest import FakeClock
+from tests.hooks.store_held import writer_held
 
 
 async def test_a_marker_is_used_once(store: MemoryStore, clock: FakeClock) -> None:
@@ -74,21 +71,12 @@ async def test_a_noted_mark_dedups_before_it_is_written(
     tracker = SessionTracker(store.db, clock)
     memory = (await store.create(NewMemory("The API gateway is Envoy"))).memory
     # Another writer holds the single writer, as a store or a sync merge would.
-    held, release = asyncio.Event(), asyncio.Event()
-
-    async def busy(conn: aiosqlite.Connection) -> None:
-        held.set()
-        await release.wait()
-
-    writer = asyncio.create_task(store.db.write(busy))
-    await held.wait()
-    tracker.note("s", "injected", [memory])
-    assert await tracker.fresh("s", [memory]) == []  # deduped from memory alone
-    assert await tracker.fresh("other", [memory]) == [memory]
-    assert await rows_in_db(store, "s") == []
-    assert tracker.pending_rows() == 1
-    release.set()
-    await writer
+    async with writer_held(store):
+        tracker.note("s", "injected", [memory])
+        assert await tracker.fresh("s", [memory]) == []  # deduped from memory alone
+        assert await tracker.fresh("other", [memory]) == [memory]
+        assert await rows_in_db(store, "s") == []
+        assert tracker.pending_rows() == 1
     await tracker.flush()
     assert tracker.pending_rows() == 0
     assert await rows_in_db(store, "s") == [(memory.id, "injected")]
