@@ -76,8 +76,19 @@ def bench_env(home: Path, semantic: str) -> dict[str, str]:
     )
 
 
+def client_of(daemon: Daemon, keep_alive: bool) -> httpx.AsyncClient:
+    """A client of the daemon's socket; by default one connection per request, as each prompt
+    hook makes (the shim's `quick_post`, the command hook's process)."""
+    limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
+    return httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=str(daemon.socket), limits=limits),
+        base_url="http://memoryd",
+        timeout=120,
+    )
+
+
 def measure(
-    tree: Path, store: Path, events: list[str], walls: list[float]
+    tree: Path, store: Path, events: list[str], walls: list[float], keep_alive: bool
 ) -> tuple[float, float, list[str]]:
     """(daemon CPU ms per prompt, of it the event loop's, the answers) of one daemon started
     from `tree` on a copy of `store`; each request's wall time into `walls`."""
@@ -87,11 +98,11 @@ def measure(
     daemon = Daemon(home, bench_env(home, "1"), cwd=tree).start()
     try:
         hl.settle(daemon.client(timeout=120))
-        asyncio.run(answers(daemon.async_client(timeout=120), events[:WARM_UP]))
+        asyncio.run(answers(client_of(daemon, keep_alive), events[:WARM_UP]))
         assert daemon.proc is not None
         pid = daemon.proc.pid
         total, loop = cpu_s(pid), shl.loop_cpu_s(pid)
-        said = asyncio.run(answers(daemon.async_client(timeout=120), events[WARM_UP:], walls))
+        said = asyncio.run(answers(client_of(daemon, keep_alive), events[WARM_UP:], walls))
         spent, on_loop = cpu_s(pid) - total, shl.loop_cpu_s(pid) - loop
     finally:
         daemon.stop()
@@ -105,6 +116,9 @@ def main() -> None:
     parser.add_argument("trees", nargs="*", type=Path, default=[HERE.parent])
     parser.add_argument("--prompts", type=int, default=800)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="reuse connections (no hook does)"
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     rare = hl.vocabulary(rng)
@@ -139,7 +153,9 @@ def main() -> None:
     try:
         for _ in range(args.rounds):
             for tree in args.trees:
-                total, loop, said = measure(tree.resolve(), store, events, walls[tree])
+                total, loop, said = measure(
+                    tree.resolve(), store, events, walls[tree], args.keep_alive
+                )
                 figures[tree].append((total, loop))
                 if first is None:
                     first = said
