@@ -237,27 +237,27 @@ def _scored(
     weight = ranking.SEMANTIC_WEIGHT
     if hits is not None and hits.top:
         weight = ranking.dense_weight(ranking.standout(hits.best, hits.spread))
+    best_cosine = hits.best if hits is not None else 0.0
     known = {} if known is None else known
     scored = []
     for row in rows:
-        score = known.get(row["rowid"])
-        if score is not None:
-            scored.append((row, score))
-            continue
-        relevance = lexical.get(row["rowid"], 0.0)
-        if hits is not None:
-            # Every candidate's own cosine, not only the nearest's: a lexical match just
-            # outside the dense top-k is not scored as if it were unrelated.
-            relevance = ranking.fuse(
-                relevance, best_lexical, hits.cosine(row["rowid"]), hits.best, weight
+        rowid = row["rowid"]
+        score = known.get(rowid)
+        if score is None:
+            relevance = lexical.get(rowid, 0.0)
+            if hits is not None:
+                # Every candidate's own cosine, not only the nearest's: a lexical match just
+                # outside the dense top-k is not scored as if it were unrelated.
+                relevance = ranking.fuse(
+                    relevance, best_lexical, hits.cosine(rowid), best_cosine, weight
+                )
+            score = known[rowid] = ranking.score_of(
+                relevance,
+                row["importance"],
+                ranking.age_days(now_ms, row["updated_ms"]),
+                row["project"],
+                query.project,
             )
-        candidate = ranking.Candidate(
-            relevance=relevance,
-            importance=row["importance"],
-            age_days=ranking.age_days(now_ms, row["updated_ms"]),
-            project=row["project"],
-        )
-        score = known[row["rowid"]] = ranking.score(candidate, query.project)
         scored.append((row, score))
     ranking.order(scored, query.sort_by)
     return scored
