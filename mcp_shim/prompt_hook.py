@@ -12,8 +12,8 @@ It fails open as the command hook does: daemon down, slow, erring or answering s
 → the text `{}` (no error result: Claude Code shows a hook's error to the user) and one line
 on stderr. It never starts the daemon or waits for one (the other tools do): a prompt must not
 wait. Its CPU per call is what 8 sessions' prompts at once cost the machine on top of the
-daemon, so it does the least: one request of its own (`quick_post`: h11 over a non-blocking
-socket), one parse of a small answer.
+daemon, so it does the least: one request on a connection it keeps from one prompt to the next
+(`quick_post`: h11 over a non-blocking socket), one parse of a small answer.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def add_prompt_hook_tool(server: MCPServer[ShimState]) -> None:
 
 async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> str:
     """The hook JSON to answer, or NOTHING."""
-    if state.link is None:
+    if state.prompt_connection is None:
         return _nothing(f"memory is not configured: {state.config_error}")
     if not session_id or len(session_id) > MAX_ID_CHARS:
         return _nothing("no session id in the hook's input")
@@ -104,8 +104,8 @@ async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> s
     }
     try:
         with anyio.fail_after(state.hook_timeout):
-            status, body = await quick_post.post(
-                state.link.socket_path, state.prompt_path, json.dumps(event).encode()
+            status, body = await state.prompt_connection.post(
+                state.prompt_path, json.dumps(event).encode()
             )
     except (OSError, quick_post.BadAnswer) as exc:  # TimeoutError is an OSError
         return _nothing(f"memoryd did not answer ({type(exc).__name__}: {exc})")

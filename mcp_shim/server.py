@@ -120,6 +120,8 @@ def create_server(make_state: Callable[[], ShimState]) -> MCPServer[ShimState]:
         try:
             yield state
         finally:
+            if state.prompt_connection is not None:
+                state.prompt_connection.close()
             if state.link is not None:
                 await state.link.aclose()
 

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from mcp_shim.link import DaemonLink
+from mcp_shim.quick_post import KeptConnection
 from memory_core.clock import Clock, SystemClock
 from memory_core.hook_settings import DEFAULT_BUDGET, DEFAULT_TIMEOUT
 
@@ -64,6 +65,12 @@ class ShimState:
     # environment is the session's, as a command hook's would be.
     hook_budget: int = DEFAULT_BUDGET
     hook_timeout: float = DEFAULT_TIMEOUT
+    # The prompt hook's own connection to memoryd, kept across prompts (quick_post).
+    prompt_connection: KeptConnection | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.link is not None:
+            self.prompt_connection = KeptConnection(self.link.socket_path)
 
     @property
     def prompt_path(self) -> str:

@@ -147,13 +147,20 @@ def lock_holder(db_path: Path) -> tuple[str, Path | None]:
     return "?", None
 
 
+# How long an idle connection stays open. Each session's shim keeps one for its prompt hook
+# (mcp_shim.quick_post.KeptConnection): a connection per prompt cost ~0.3 ms of CPU here, a
+# tenth of a prompt's. A session's prompts are often minutes apart; an idle connection costs
+# a file descriptor and a timer.
+KEEP_ALIVE_S = 600
+
+
 def uvicorn_config(app: Any) -> uvicorn.Config:
     return server_config(
         app,
         http=PeerCheckedProtocol,
         lifespan="on",
         timeout_graceful_shutdown=15,
-        timeout_keep_alive=30,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 

@@ -219,16 +219,30 @@ def lend_to_neighbours(scored: list[tuple[Any, float]], lenders: int) -> list[tu
 
 
 def score(candidate: Candidate, project: str | None) -> float:
-    relevance = candidate.relevance
-    importance = 1 + IMPORTANCE_SPAN * (candidate.importance - 0.5)
-    recency = 1 - RECENCY_SPAN * (1 - math.exp(-candidate.age_days / RECENCY_HALF_LIFE_DAYS))
-    if project is None or candidate.project is None:
+    return score_of(
+        candidate.relevance, candidate.importance, candidate.age_days, candidate.project, project
+    )
+
+
+def score_of(
+    relevance: float,
+    importance: float,
+    age_days: float,
+    own_project: str | None,
+    project: str | None,
+) -> float:
+    """`score` of a candidate given by its fields: what a store calls for each of a recall's
+    ~60 candidates, without building a Candidate for each (a frozen dataclass's __init__ is
+    ~1 us, a third of what scoring a candidate costs)."""
+    weight = 1 + IMPORTANCE_SPAN * (importance - 0.5)
+    recency = 1 - RECENCY_SPAN * (1 - math.exp(-age_days / RECENCY_HALF_LIFE_DAYS))
+    if project is None or own_project is None:
         scope = 1.0
-    elif candidate.project == project:
+    elif own_project == project:
         scope = SAME_PROJECT
     else:
         scope = OTHER_PROJECT
-    return relevance * importance * recency * scope
+    return relevance * weight * recency * scope
 
 
 def text_relevance(

@@ -22,8 +22,20 @@ from memoryd.store import succession
 from memoryd.store.db import Database
 from memoryd.store.recall_sql import lexical_rows, recall_sql
 from memoryd.store.records import Evidence, Recalled, RecallQuery
-from memoryd.store.rows import memory_from_row
+from memoryd.store.rows import POSITION, WIDTH, memory_from_row
 from memoryd.store.word_counts import WordCounts
+
+# The candidates' fields read for every candidate, by position (rows.POSITION says why): their
+# rows are COLUMNS, then bm25 (recall_sql.py).
+_ROWID = POSITION["rowid"]
+_ID = POSITION["id"]
+_CONTENT = POSITION["content"]
+_TAGS = POSITION["tags"]
+_KEYWORDS = POSITION["expanded_keywords"]
+_IMPORTANCE = POSITION["importance"]
+_PROJECT = POSITION["project"]
+_UPDATED = POSITION["updated_ms"]
+_BM = WIDTH
 
 
 class InFlight:
@@ -104,18 +116,18 @@ async def _recall(
         raise
     wanted = [fts.stem(t) for t in plan.terms]
     forms = fts.surface_forms(wanted)
-    best_bm = min((r["bm"] for r in rows), default=0.0)
+    best_bm = min((r[_BM] for r in rows), default=0.0)
     lexical: dict[int, float] = {}
     found: dict[int, dict[str, list[int]]] = {}  # the query words each row holds
     relevance = ranking.FoundRelevance(wanted, plan.weights)
     for row in rows:
-        held = found[row["rowid"]] = fts.positions_of(_text(row), forms)
-        lexical[row["rowid"]] = relevance(held, row["bm"], best_bm)
+        held = found[row[_ROWID]] = fts.positions_of(_text(row), forms)
+        lexical[row[_ROWID]] = relevance(held, row[_BM], best_bm)
     # The query's embedding ran in its thread meanwhile (the lexical rescoring above is
     # Python on this one): wait for it only now.
     if nearest is not None:
         hits = await nearest
-    lexical_ids = {row["rowid"] for row in rows}
+    lexical_ids = {row[_ROWID] for row in rows}
     missing = [r for r, _ in hits.top if r not in lexical_ids] if hits is not None else []
     if not rows and not missing:
         return []
@@ -134,11 +146,11 @@ async def _recall(
             if by_relevance and hits is not None:  # the best ones' neighbours in time, with
                 # their similarity (ranking.NEIGHBOUR_*; beyond the pool, words alone are none)
                 best = _scored(rows, lexical, hits, now_ms, query, scores)[: query.limit]
-                lenders = [row["rowid"] for row, _ in best]
-                if near := ranking.neighbour_rowids(lenders, [row["rowid"] for row in rows]):
+                lenders = [row[_ROWID] for row, _ in best]
+                if near := ranking.neighbour_rowids(lenders, [row[_ROWID] for row in rows]):
                     rows.extend(await c.execute_fetchall(*sql.rows(near)))
-            heads = await succession.successors(c, [row["id"] for row in rows])
-            known = {row["id"] for row in rows}
+            heads = await succession.successors(c, [row[_ID] for row in rows])
+            known = {row[_ID] for row in rows}
             absent = sorted({head for head in heads.values() if head not in known})
             if absent:
                 rows.extend(await c.execute_fetchall(*sql.rows_by_id(absent)))
@@ -148,7 +160,9 @@ async def _recall(
     scored = _scored(rows, lexical, hits, now_ms, query, scores)
     if by_relevance:
         scored = ranking.lend_to_neighbours(scored, query.limit)
-    ranked = succession.rank([(row["id"], score) for row, score in scored], heads, by_relevance)
+    # Without successors, ranking is the order as it stands: only what is returned is placed.
+    placed = scored if heads else scored[: query.limit]
+    ranked = succession.rank([(row[_ID], score) for row, score in placed], heads, by_relevance)
     said = [fts.stem(t) for t, w in zip(plan.terms, plan.weights, strict=True) if w == 1.0]
     said_forms = {word: stemmed for word, stemmed in forms.items() if stemmed in said}
     return _results(ranked[: query.limit], rows, found, (said, said_forms), hits)
@@ -175,11 +189,11 @@ def _results(
     stands for). Built only for what is returned: for every candidate, that doubled the cost
     of a prompt hook's recall at 10k memories. `said`: the stems of the query's own words and
     their `fts.surface_forms`."""
-    by_id = {row["id"]: row for row in rows}
+    by_id = {row[_ID]: row for row in rows}
 
     def evidence_of(memory_id: str) -> Evidence:
         row = by_id[memory_id]
-        held = found.get(row["rowid"])
+        held = found.get(row[_ROWID])
         if held is None:  # not a lexical candidate (a nearest neighbour, a successor)
             held = fts.positions_of(_text(row), said[1])
         return _evidence(row, said[0], held, hits)
@@ -198,7 +212,7 @@ def _results(
 
 
 def _text(row: sqlite3.Row) -> str:
-    return " ".join((row["content"] or "", row["expanded_keywords"], row["tags"]))
+    return " ".join((row[_CONTENT] or "", row[_KEYWORDS], row[_TAGS]))
 
 
 def _evidence(
@@ -210,7 +224,7 @@ def _evidence(
     """What `row` has in common with the query: of the stemmed words of its `context`
     (`said`), those it holds (`held`, fts.positions), and its similarity."""
     matched = sum(1 for t in said if t in held)
-    cosine = hits.cosine(row["rowid"]) if hits is not None else None
+    cosine = hits.cosine(row[_ROWID]) if hits is not None else None
     return Evidence(
         covered=matched / len(said) if said else 0.0,
         matched=matched,
@@ -237,27 +251,27 @@ def _scored(
     weight = ranking.SEMANTIC_WEIGHT
     if hits is not None and hits.top:
         weight = ranking.dense_weight(ranking.standout(hits.best, hits.spread))
+    best_cosine = hits.best if hits is not None else 0.0
     known = {} if known is None else known
     scored = []
     for row in rows:
-        score = known.get(row["rowid"])
-        if score is not None:
-            scored.append((row, score))
-            continue
-        relevance = lexical.get(row["rowid"], 0.0)
-        if hits is not None:
-            # Every candidate's own cosine, not only the nearest's: a lexical match just
-            # outside the dense top-k is not scored as if it were unrelated.
-            relevance = ranking.fuse(
-                relevance, best_lexical, hits.cosine(row["rowid"]), hits.best, weight
+        rowid = row[_ROWID]
+        score = known.get(rowid)
+        if score is None:
+            relevance = lexical.get(rowid, 0.0)
+            if hits is not None:
+                # Every candidate's own cosine, not only the nearest's: a lexical match just
+                # outside the dense top-k is not scored as if it were unrelated.
+                relevance = ranking.fuse(
+                    relevance, best_lexical, hits.cosine(rowid), best_cosine, weight
+                )
+            score = known[rowid] = ranking.score_of(
+                relevance,
+                row[_IMPORTANCE],
+                ranking.age_days(now_ms, row[_UPDATED]),
+                row[_PROJECT],
+                query.project,
             )
-        candidate = ranking.Candidate(
-            relevance=relevance,
-            importance=row["importance"],
-            age_days=ranking.age_days(now_ms, row["updated_ms"]),
-            project=row["project"],
-        )
-        score = known[row["rowid"]] = ranking.score(candidate, query.project)
         scored.append((row, score))
     ranking.order(scored, query.sort_by)
     return scored
