@@ -98,17 +98,19 @@ def test_a_surrogate_pair_is_a_character_not_a_refusal() -> None:
 
 
 @pytest.mark.parametrize("request_id", [1, 'ïd "q"', -3])
-def test_the_frames(request_id: int | str) -> None:
-    """A tool result as the SDK writes it at every handshake version (the byte-for-byte
-    comparison with the SDK is tests/shim/test_fast_prompt.py's), and the SDK's own
-    serialisation of its "Connection closed"."""
-    text = '{"hookSpecificOutput": {"x": "ü \\"q\\"\\n🎉"}}'
-    assert json.loads(answer_frame(request_id, text)) == {
-        "jsonrpc": "2.0",
-        "id": request_id,
-        "result": {"content": [{"type": "text", "text": text}], "isError": False},
-    }
-    assert answer_frame(request_id, text).endswith(b"}\n")
+def test_the_frames_are_the_sdks_bytes(request_id: int | str) -> None:
+    """The response as the transport's writer dumps the SDK's: the result the SDK makes of the
+    tool's return at every handshake version (that is tests/shim/test_fast_prompt.py's to
+    show), escaped the same whatever the text holds. And the SDK's "Connection closed"."""
+    text = "".join(map(chr, range(0x30))) + '\x7f\u2028\ufeff/<>&\'"\\ é 🎉 {"a": "\\n"}'
+    result = {"content": [{"text": text, "type": "text"}], "isError": False}
+    sdk = types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result=result)
+    assert answer_frame(request_id, text) == dumped(sdk)
     error = types.ErrorData(code=types.CONNECTION_CLOSED, message="Connection closed")
     closed = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error)
-    assert closed_frame(request_id) == closed.model_dump_json(exclude_unset=True).encode() + b"\n"
+    assert closed_frame(request_id) == dumped(closed)
+
+
+def dumped(message: types.JSONRPCResponse | types.JSONRPCError) -> bytes:
+    """As mcp_shim/stdio.py's writer writes the SDK's messages."""
+    return message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
