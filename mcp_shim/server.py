@@ -95,19 +95,25 @@ class ShimServer(MCPServer[ShimState]):
     async def run_stdio_async(self) -> None:
         """Serve over stdio through the shim's own transport (mcp_shim/stdio.py): lines read
         and written on the event loop, and request lines the SDK's would drop answered."""
-        fast = FastPrompts(lambda: self.session_state) if self._fast_path_allowed() else None
+        lowlevel = self._lowlevel_server
+        fast = (
+            FastPrompts(lambda: self.session_state, lowlevel.server_info_stamp)
+            if self._fast_path_allowed()
+            else None
+        )
         async with shim_stdio(fast) as (read_stream, write_stream):
-            await self._lowlevel_server.run(
-                read_stream, write_stream, self._lowlevel_server.create_initialization_options()
-            )
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     def _fast_path_allowed(self) -> bool:
         """The fast path (fast_prompt.py) answers without the SDK's middleware: only while
         every middleware is one known to let such a call through untouched (the SDK's
         RequestStateBoundary acts on a `requestState` parameter, which the fast path never
-        takes). A middleware added to the shim turns it off."""
-        return self._tool_manager.get_tool(PROMPT_TOOL) is not None and all(
-            type(middleware) is RequestStateBoundary for middleware in self.middleware
+        takes). A middleware added to the shim turns it off, as does a cache hint for
+        tools/call (the SDK would add it to the result)."""
+        return (
+            self._tool_manager.get_tool(PROMPT_TOOL) is not None
+            and "tools/call" not in self._lowlevel_server.cache_hints
+            and all(type(middleware) is RequestStateBoundary for middleware in self.middleware)
         )
 
 

@@ -17,7 +17,11 @@ from typing import Any
 import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
-from mcp_types.version import LATEST_HANDSHAKE_VERSION
+from mcp_types.version import (
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_MODERN_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+)
 
 from memory_core.version import PROTOCOL, __version__
 from tests.shim.helpers import shim_env
@@ -48,6 +52,14 @@ def prompt_call(request_id: object, arguments: object, **params: object) -> byte
     return request(request_id, "tools/call", {"name": TOOL, "arguments": arguments, **params})
 
 
+# The 2026 per-request envelope as the pinned Claude Code CLI sends it with every request.
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": LATEST_MODERN_VERSION,
+    "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"},
+    "io.modelcontextprotocol/clientCapabilities": {"roots": {"listChanged": True}},
+}
+
+
 def initialize(version: str = LATEST_HANDSHAKE_VERSION) -> bytes:
     params = {
         "protocolVersion": version,
@@ -74,6 +86,13 @@ class RawSession:
         await self._stdin.send(b"".join(lines))
 
     async def start(self, version: str = LATEST_HANDSHAKE_VERSION) -> None:
+        """Opens the session: the handshake, or at a 2026 version a first request carrying
+        the envelope, as Claude Code opens one."""
+        if version in MODERN_PROTOCOL_VERSIONS:
+            envelope = {**ENVELOPE, "io.modelcontextprotocol/protocolVersion": version}
+            await self.send(request("init", "tools/list", {"_meta": envelope}))
+            await self.raw_answer("init")
+            return
         await self.send(initialize(version))
         await self.raw_answer("init")
         await self.send(INITIALIZED)

@@ -12,6 +12,12 @@ import pytest
 
 from mcp_shim.fast_prompt import PromptCall, answer_frame, closed_frame, prompt_call
 
+VERSION = "io.modelcontextprotocol/protocolVersion"
+ENVELOPE = {
+    VERSION: "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 ARGUMENTS = {"prompt": 'a "quoted"\nprompt — ünïcode 🎉 \\', "session_id": "s-1", "cwd": "/w"}
 
 
@@ -43,6 +49,16 @@ def test_absent_arguments_are_empty_as_the_tool_declares() -> None:
     assert prompt_call(line(call(7, {"session_id": "s"}))) == PromptCall(7, "", "s", "")
 
 
+def test_it_takes_the_call_with_a_2026_envelope() -> None:
+    taken = prompt_call(line(call(3, _meta=ENVELOPE)))
+    assert taken == PromptCall(3, *ARGUMENTS.values())  # type: ignore[arg-type]
+    assert taken is not None and taken.envelope == ENVELOPE
+    assert prompt_call(line(call(3))) is not None
+    assert prompt_call(line(call(3))).envelope is None  # type: ignore[union-attr]
+    without_info = {k: v for k, v in ENVELOPE.items() if not k.endswith("clientInfo")}
+    assert prompt_call(line(call(3, _meta=without_info))) is not None
+
+
 def with_top(**members: Any) -> dict[str, Any]:
     return {**call(), **members}
 
@@ -59,6 +75,13 @@ LEFT_TO_THE_SDK = {
     "a member more": with_top(extra=1),
     "_meta": call(_meta={}),
     "a progress token": call(_meta={"progressToken": 1}),
+    "an envelope and a progress token": call(_meta={**ENVELOPE, "progressToken": 1}),
+    "an envelope and more": call(_meta={**ENVELOPE, "io.modelcontextprotocol/logLevel": "x"}),
+    "an envelope of 2025": call(_meta={**ENVELOPE, VERSION: "2025-06-18"}),
+    "an envelope without capabilities": call(
+        _meta={k: v for k, v in ENVELOPE.items() if not k.endswith("Capabilities")}
+    ),
+    "_meta a list": call(_meta=[ENVELOPE]),
     "requestState": call(requestState="x"),
     "no arguments": {**call(), "params": {"name": "memory_prompt_context"}},
     "null arguments": call(arguments=None),
