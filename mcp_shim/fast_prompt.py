@@ -1,7 +1,7 @@
 """The transport's fast path for `memory_prompt_context`, the call Claude Code makes on every
 prompt of every session (prompt_hook.py).
 
-Through the MCP SDK one such call cost the shim ~0.2 ms of CPU on top of the hook's own work:
+Through the MCP SDK one such call cost the shim 0.2–0.3 ms of CPU beyond the hook's own work:
 the request line validated into pydantic models, the dispatcher's and the session's request
 handling, the tool's argument model, the result converted, checked against the protocol's
 result model and dumped as JSON again (docs/benchmarks.md, `shimfast`). The transport
