@@ -99,7 +99,7 @@ def prompt_call(line: str) -> PromptCall | None:
         message["jsonrpc"] != "2.0"
         or message["method"] != "tools/call"
         or type(params) is not dict
-        or params["name"] != PROMPT_TOOL
+        or params.get("name") != PROMPT_TOOL
     ):
         return None
     envelope = params.get(META)

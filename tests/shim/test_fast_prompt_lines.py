@@ -84,6 +84,8 @@ LEFT_TO_THE_SDK = {
     "_meta a list": call(_meta=[ENVELOPE]),
     "requestState": call(requestState="x"),
     "no arguments": {**call(), "params": {"name": "memory_prompt_context"}},
+    "no name": {**call(), "params": {"arguments": {"prompt": "memory_prompt_context"}}},
+    "a name and no more": {**call(), "params": {"tool": "memory_prompt_context"}},
     "null arguments": call(arguments=None),
     "a list of arguments": call(arguments=["p"]),
     "an int prompt": call(arguments={**ARGUMENTS, "prompt": 7}),
