@@ -17,6 +17,7 @@ import mcp_types as types
 # Where a request's id is looked for: it sits near the start of every frame a client writes.
 ID_SCAN_CHARS = 4096
 MAX_STRING_ID = 256
+MAX_INT_ID = 2**53
 
 
 def frame_problem(line: str) -> str | None:
@@ -69,16 +70,21 @@ def _id_value(rest: str) -> int | str | None:
         value, _ = json.JSONDecoder().raw_decode(rest[1:].lstrip()[: MAX_STRING_ID + 2])
     except ValueError:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    if isinstance(value, int) and abs(value) >= 2**53:
-        return None
-    if isinstance(value, str) and not _encodable(value):
+    if isinstance(value, bool) or not isinstance(value, int | str) or not answerable_id(value):
         return None
     return value
 
 
-def _encodable(text: str) -> bool:
+def answerable_id(value: int | str) -> bool:
+    """An id the shim answers itself (here and in fast_prompt.py): an integer short enough
+    for any client's JSON, or a string that encodes (no lone surrogate)."""
+    if isinstance(value, int):
+        return abs(value) < MAX_INT_ID
+    return encodable(value)
+
+
+def encodable(text: str) -> bool:
+    """False for a lone surrogate, which a JSON escape can make and the SDK refuses."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -13,7 +13,7 @@ It fails open as the command hook does: daemon down, slow, erring or answering s
 on stderr. It never starts the daemon or waits for one (the other tools do): a prompt must not
 wait. Its CPU per call is what 8 sessions' prompts at once cost the machine on top of the
 daemon, so it does the least: one request on a connection it keeps from one prompt to the next
-(`quick_post`: h11 over a non-blocking socket), one parse of a small answer.
+(`quick_post`: written as bytes, the answer read by httptools), one parse of a small answer.
 """
 
 from __future__ import annotations
@@ -76,18 +76,25 @@ def add_prompt_hook_tool(server: MCPServer[ShimState]) -> None:
         """memoryd's prompt hook: Claude Code calls this itself before each prompt, and the
         answer is hook JSON for Claude Code, not for you. To look memories up, use
         memory_recall."""
-        started = time.perf_counter()
-        try:
-            text = await _answer(state_of(ctx), prompt, session_id, cwd)
-        except Exception as exc:  # fail open, whatever happened: a hook error reaches the user
-            text = _nothing(f"the hook failed ({type(exc).__name__})")
-        # As the command hook's debug line (DEBUG_CLAUDE_MEMORY_HOOKS=1), never the prompt.
-        log.debug(
-            "prompt: %s in %.1f ms",
-            "no output" if text == NOTHING else "answered",
-            (time.perf_counter() - started) * 1000,
-        )
+        text = await prompt_context(state_of(ctx), prompt, session_id, cwd)
         return CallToolResult(content=[TextContent(type="text", text=text)])
+
+
+async def prompt_context(state: ShimState, prompt: str, session_id: str, cwd: str) -> str:
+    """The tool's one text, whatever happens: the hook JSON, or NOTHING. The transport's fast
+    path (fast_prompt.py) answers with it too."""
+    started = time.perf_counter()
+    try:
+        text = await _answer(state, prompt, session_id, cwd)
+    except Exception as exc:  # fail open, whatever happened: a hook error reaches the user
+        text = _nothing(f"the hook failed ({type(exc).__name__})")
+    # As the command hook's debug line (DEBUG_CLAUDE_MEMORY_HOOKS=1), never the prompt.
+    log.debug(
+        "prompt: %s in %.1f ms",
+        "no output" if text == NOTHING else "answered",
+        (time.perf_counter() - started) * 1000,
+    )
+    return text
 
 
 async def _answer(state: ShimState, prompt: str, session_id: str, cwd: str) -> str:

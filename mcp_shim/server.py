@@ -17,14 +17,16 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import RequestStateBoundary
 from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from mcp_shim.autostart import DaemonUnavailable
+from mcp_shim.fast_prompt import FastPrompts
 from mcp_shim.link import DaemonLink
 from mcp_shim.link_tools import add_link_tools
 from mcp_shim.memory_tools import add_memory_tools
-from mcp_shim.prompt_hook import add_prompt_hook_tool
+from mcp_shim.prompt_hook import PROMPT_TOOL, add_prompt_hook_tool
 from mcp_shim.sharing import add_sharing_tools
 from mcp_shim.stdio import shim_stdio
 from mcp_shim.tool_base import ShimContext, ShimState
@@ -73,7 +75,10 @@ def _warm_up(link: DaemonLink) -> None:
 
 
 class ShimServer(MCPServer[ShimState]):
-    """MCPServer, with argument errors told in one line the model can act on."""
+    """MCPServer, with argument errors told in one line the model can act on, served over the
+    shim's own stdio transport with its fast path for the prompt hook's calls."""
+
+    session_state: ShimState | None = None  # the lifespan's, while a session runs
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: ShimContext | None = None
@@ -90,10 +95,26 @@ class ShimServer(MCPServer[ShimState]):
     async def run_stdio_async(self) -> None:
         """Serve over stdio through the shim's own transport (mcp_shim/stdio.py): lines read
         and written on the event loop, and request lines the SDK's would drop answered."""
-        async with shim_stdio() as (read_stream, write_stream):
-            await self._lowlevel_server.run(
-                read_stream, write_stream, self._lowlevel_server.create_initialization_options()
-            )
+        lowlevel = self._lowlevel_server
+        fast = (
+            FastPrompts(lambda: self.session_state, lowlevel.server_info_stamp)
+            if self._fast_path_allowed()
+            else None
+        )
+        async with shim_stdio(fast) as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+    def _fast_path_allowed(self) -> bool:
+        """The fast path (fast_prompt.py) answers without the SDK's middleware: only while
+        every middleware is one known to let such a call through untouched (the SDK's
+        RequestStateBoundary acts on a `requestState` parameter, which the fast path never
+        takes). A middleware added to the shim turns it off, as does a cache hint for
+        tools/call (the SDK would add it to the result)."""
+        return (
+            self._tool_manager.get_tool(PROMPT_TOOL) is not None
+            and "tools/call" not in self._lowlevel_server.cache_hints
+            and all(type(middleware) is RequestStateBoundary for middleware in self.middleware)
+        )
 
 
 def argument_problems(exc: ValidationError) -> str:
@@ -117,9 +138,11 @@ def create_server(make_state: Callable[[], ShimState]) -> MCPServer[ShimState]:
             threading.Thread(
                 target=_warm_up, args=(state.link,), name="memoryd-warm-up", daemon=True
             ).start()
+        server.session_state = state  # for the transport's fast path
         try:
             yield state
         finally:
+            server.session_state = None
             if state.prompt_connection is not None:
                 state.prompt_connection.close()
             if state.link is not None:

@@ -14,7 +14,9 @@ line validated with `jsonrpc_message_adapter` and an unreadable one handed to th
 its exception (the session logs it); output as `model_dump_json(by_alias=True,
 exclude_unset=True)` and a newline; while serving, fd 1 points at stderr, so that a stray
 print misses the wire. What it adds: an unreadable line that names a request id is answered
-with a JSON-RPC error (framing.py), where the SDK drops it.
+with a JSON-RPC error (framing.py), where the SDK drops it; and the prompt hook's calls of the
+one plain shape are answered here, beside the session, with the SDK's answer to them
+(fast_prompt.py): the writer writes the frames they encode themselves as they are.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import mcp_types as types
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from mcp.shared.message import SessionMessage
 
+from mcp_shim.fast_prompt import FastPrompts, Outgoing
 from mcp_shim.framing import refusal, request_id
 
 READ_SIZE = 1 << 16
@@ -159,10 +162,13 @@ def claimed_stdout() -> Iterator[int]:
 async def _read_frames(
     lines: LineReader,
     incoming: ObjectSendStream[Incoming],
-    outgoing: ObjectSendStream[SessionMessage],
+    outgoing: ObjectSendStream[Outgoing],
+    fast: FastPrompts | None,
 ) -> None:
-    async with incoming, outgoing:
+    async with incoming, outgoing, anyio.create_task_group() as fast_calls:
         async for line in lines:
+            if fast is not None and fast.take(line, fast_calls, outgoing):
+                continue
             try:
                 message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
             except Exception as exc:  # the SDK's transport hands on any failure, so do we
@@ -174,30 +180,42 @@ async def _read_frames(
                     with suppress(anyio.ClosedResourceError):  # the session is over
                         await outgoing.send(SessionMessage(refusal(found, exc)))
                 continue
+            if fast is not None:
+                fast.seen(message)
             try:
                 await incoming.send(SessionMessage(message))
             except anyio.BrokenResourceError:
-                return  # the session is over: nothing reads what follows
+                break  # the session is over: nothing reads what follows
+        # The end of the input: the SDK cancels the calls it is running, and so do we.
+        fast_calls.cancel_scope.cancel()
 
 
-async def _write_frames(writer: Writer, outgoing: ObjectReceiveStream[SessionMessage]) -> None:
+async def _write_frames(
+    writer: Writer, outgoing: ObjectReceiveStream[Outgoing], fast: FastPrompts | None
+) -> None:
     async with outgoing:
-        async for session_message in outgoing:
-            frame = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+        async for item in outgoing:
+            if isinstance(item, bytes):  # the fast path's, encoded already
+                await writer.write(item)
+                continue
+            if fast is not None:
+                fast.sent(item.message)
+            frame = item.message.model_dump_json(by_alias=True, exclude_unset=True)
             await writer.write(frame.encode() + b"\n")
 
 
 @asynccontextmanager
-async def shim_stdio() -> AsyncIterator[
-    tuple[ObjectReceiveStream[Incoming], ObjectSendStream[SessionMessage]]
-]:
-    """The (read, write) streams of a session served over this process's stdin and stdout."""
+async def shim_stdio(
+    fast: FastPrompts | None = None,
+) -> AsyncIterator[tuple[ObjectReceiveStream[Incoming], ObjectSendStream[SessionMessage]]]:
+    """The (read, write) streams of a session served over this process's stdin and stdout;
+    with `fast`, the `memory_prompt_context` calls it takes are answered beside the session."""
     incoming_send, incoming = anyio.create_memory_object_stream[Incoming](0)
-    outgoing, outgoing_receive = anyio.create_memory_object_stream[SessionMessage](0)
+    outgoing, outgoing_receive = anyio.create_memory_object_stream[Outgoing](0)
     with claimed_stdout() as wire:
         writer = Writer(wire)
         with non_blocking(wire, writer.on_loop):
             async with anyio.create_task_group() as group:
-                group.start_soon(_read_frames, LineReader(0), incoming_send, outgoing.clone())
-                group.start_soon(_write_frames, writer, outgoing_receive)
+                group.start_soon(_read_frames, LineReader(0), incoming_send, outgoing.clone(), fast)
+                group.start_soon(_write_frames, writer, outgoing_receive, fast)
                 yield incoming, outgoing

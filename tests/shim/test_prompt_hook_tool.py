@@ -149,3 +149,51 @@ async def test_whatever_else_answers_injects_nothing(reply: bytes | None) -> Non
         finally:
             peer.shutdown()
             stop_daemons(home)  # the shim's warm-up may have started one (it exits: taken)
+
+
+def hook_answer(framing: str) -> bytes:
+    body = json.dumps(
+        {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "ok"}}
+    ).encode()
+    if framing == "chunked":
+        middle = len(body) // 2
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:middle], body[middle:])
+        )
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    if framing == "to the end":  # no length: the body ends with the connection
+        return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + body
+    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "to the end"])
+async def test_a_hook_answer_is_read_however_http_frames_it(framing: str) -> None:
+    home = short_tmpdir("pk")
+    sock = home / "run" / "d.sock"
+    sock.parent.mkdir(parents=True)
+    with Peer(str(sock), PeerHandler) as peer:
+        peer.reply = hook_answer(framing)
+        threading.Thread(target=peer.serve_forever, daemon=True).start()
+        try:
+            async with shim(home, MEMORY_HOOK_TIMEOUT="5") as client:
+                text = await hook_text(client, "build a dashboard", "s-peer", "/tmp")
+                assert context_of(text) == "ok"
+        finally:
+            peer.shutdown()
+            stop_daemons(home)
+
+
+async def test_an_answer_over_a_mebibyte_injects_nothing() -> None:
+    home = short_tmpdir("pk")
+    sock = home / "run" / "d.sock"
+    sock.parent.mkdir(parents=True)
+    huge = b"x" * ((1 << 20) + 1)
+    with Peer(str(sock), PeerHandler) as peer:
+        peer.reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(huge), huge)
+        threading.Thread(target=peer.serve_forever, daemon=True).start()
+        try:
+            async with shim(home, MEMORY_HOOK_TIMEOUT="5") as client:
+                assert await hook_text(client, "build a dashboard", "s-peer", "/tmp") == "{}"
+        finally:
+            peer.shutdown()
+            stop_daemons(home)
