@@ -180,10 +180,9 @@ async def narrow(
         return Narrowed(plan.match())
     indexed = await word_counts.indexed_rows(conn)
     if indexed <= fts.RANKED_BUDGET:
-        # Counted only up to just past the budget: above it, a word is not among those kept
-        # unless it is the rarest, and counting a common word's rows in full costs as much as
-        # ranking them.
-        per_term = await word_counts.count_words(conn, plan.terms, fts.RANKED_BUDGET + 1)
+        # Counted only as far as `selective` looks (fts.selective_cap): counting a common
+        # word's rows in full costs as much as ranking them.
+        per_term = await word_counts.count_words(conn, plan.terms, fts.selective_cap(indexed))
         rare = fts.selective(plan.terms, per_term, indexed, pool)
         if rare == plan.terms:
             return Narrowed(plan.match())
