@@ -14,6 +14,8 @@ budget nothing is kept: every recall counts, exactly as before.
 
 from __future__ import annotations
 
+import functools
+
 import aiosqlite
 
 from memory_core.recall import fts
@@ -45,10 +47,12 @@ async def indexed_rows(conn: aiosqlite.Connection) -> int:
     return first_varint(bytes(rows[0][0])) if rows and rows[0][0] else 0
 
 
-def _count_sql(words: int, cap: int | None) -> str:
+@functools.lru_cache(maxsize=256)  # a pure function of a few small integers
+def _count_sql(words: int, cap: int | None, with_rows: bool = False) -> str:
     limit = f" LIMIT {cap}" if cap is not None else ""
     one = f"(SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ?{limit}))"
-    return "SELECT " + ", ".join([one] * words)
+    rows = [f"({_AVERAGES})"] if with_rows else []
+    return "SELECT " + ", ".join([*rows, *[one] * words])
 
 
 async def count_words(conn: aiosqlite.Connection, words: list[str], cap: int | None) -> list[int]:
@@ -59,6 +63,18 @@ async def count_words(conn: aiosqlite.Connection, words: list[str], cap: int | N
     return [int(n) for n in row]
 
 
+async def rows_and_words(
+    conn: aiosqlite.Connection, words: list[str], cap: int
+) -> tuple[int, list[int]]:
+    """`indexed_rows` and `count_words(words, cap)` in one statement: a statement less on
+    every recall of a store within the budget (`WordCounts.within_budget`)."""
+    (row,) = await conn.execute_fetchall(
+        _count_sql(len(words), cap, with_rows=True), [fts.quote(w) for w in words]
+    )
+    indexed = first_varint(bytes(row[0])) if row[0] else 0
+    return indexed, [int(n) for n in row[1:]]
+
+
 class WordCounts:
     """Counts kept across recalls past the budget (see the module's docstring). Each entry is
     (rows holding the word, whether that is its full count rather than one capped at the
@@ -67,6 +83,11 @@ class WordCounts:
     def __init__(self, max_words: int = MAX_WORDS) -> None:
         self._max_words = max_words
         self._kept: dict[str, tuple[int, bool, int]] = {}
+        # Whether the index held at most RANKED_BUDGET rows at the last recall: if so, the
+        # next one reads the rows with the counts (`rows_and_words`), else first the rows
+        # alone, not to count words only to keep their counts (`recall_sql.narrow`). Only
+        # which statements run depends on it, never what is decided.
+        self.within_budget = True
 
     def _fresh(self, word: str, indexed: int, full: bool) -> int | None:
         kept = self._kept.get(word)
