@@ -185,10 +185,13 @@ async def narrow(
         # Counted as far as `selective` looks at any size within the budget, each count then
         # cut to this size's cap: the same counts as counted to it.
         widest = fts.selective_cap(fts.RANKED_BUDGET)
-        indexed, counted = await word_counts.rows_and_words(conn, plan.terms, widest)
+        indexed, counted = await word_counts.rows_and_words(conn, plan.terms, widest, kept.few)
+        kept.note_few(plan.terms, counted, widest)
     else:
         indexed = await word_counts.indexed_rows(conn)
     kept.within_budget = indexed <= fts.RANKED_BUDGET
+    if not kept.within_budget:  # a word's few rows then may be many (an import)
+        kept.few.clear()
     if indexed <= fts.RANKED_BUDGET:
         # Counted only as far as `selective` looks (fts.selective_cap): counting a common
         # word's rows in full costs as much as ranking them.

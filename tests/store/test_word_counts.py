@@ -163,6 +163,8 @@ async def test_the_rows_read_with_the_counts_are_those_read_apart(store: MemoryS
     words = ["kestrel", "wren", "absent"]
     async with store.db.reader() as conn:
         together = await word_counts.rows_and_words(conn, words, 20)
+        # Counted in full (held fewer rows last time), each still cut to the cap.
+        assert await word_counts.rows_and_words(conn, words, 20, few=set(words)) == together
         apart = (
             await word_counts.indexed_rows(conn),
             await word_counts.count_words(conn, words, 20),
@@ -187,3 +189,18 @@ async def test_narrow_decides_the_same_whichever_statements_it_reads_by(
             decided.append(await narrow(conn, plan, 50, kept))
         assert kept.within_budget == within
     assert decided[0] == decided[1]
+
+
+async def test_a_word_is_counted_in_full_while_it_holds_fewer_rows_than_the_cap(
+    store: MemoryStore,
+) -> None:
+    await _everyday_store(store)
+    kept = WordCounts()
+    plan = fts.plan(_ASKED)
+    async with store.db.reader() as conn:
+        first = await narrow(conn, plan, 50, kept)
+        cap = fts.selective_cap(fts.RANKED_BUDGET)
+        assert kept.few == set(plan.terms)  # every word in fewer rows than 1501
+        kept.note_few(["deploy"], [cap], cap)  # as if it had reached the cap
+        assert "deploy" not in kept.few
+        assert await narrow(conn, plan, 50, kept) == first
