@@ -9,7 +9,10 @@ ms). So the number of rows comes from FTS5's own averages record (one row, read 
 past the budget the words' counts are kept (`WordCounts`) for as long as the index has not
 grown or shrunk by more than `DRIFT` of its rows: there the counts only choose which words
 are matched and weigh the others, and a few stale rows in a million move neither. Within the
-budget nothing is kept: every recall counts, exactly as before.
+budget no count is kept: every recall counts, only as far as `fts.selective` looks
+(`fts.selective_cap`, 1,501 rows at 10k), with the index's rows in the same statement. What is
+kept there only chooses the statements (`WordCounts.within_budget`, `WordCounts.few`), never a
+count: at 10k memories that took the prompt hook's counting from 0.21 to 0.15 ms of CPU.
 """
 
 from __future__ import annotations
