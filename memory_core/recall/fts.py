@@ -128,6 +128,18 @@ def selective(terms: list[str], counts: list[int], indexed: int, enough: int) ->
     return [t for t in terms if t in chosen]
 
 
+def selective_cap(indexed: int) -> int:
+    """How far each word's rows need counting for `selective` to decide as on its exact
+    counts, when `indexed` is at most RANKED_BUDGET. There it returns the words it holds, and
+    that depends only on (1) whether the counts' sum exceeds SELECTIVE_FROM, (2) which counts
+    exceed COMMON_SHARE * indexed, (3) the exact sum of those that do not. A count cut down to
+    this cap (one past both bounds) is the exact one wherever it is at most a bound, and past
+    the cap it stays past both bounds, so each of the three comes out the same
+    (tests/recall/test_selective_cap.py). At 10k rows that is 1501 rows, not RANKED_BUDGET + 1:
+    a word in most rows was read through its whole document list, only to be left out."""
+    return max(SELECTIVE_FROM, math.floor(COMMON_SHARE * indexed)) + 1
+
+
 # FTS5's bm25() (fts5_aux.c): its k1 (its b does not matter for a row of average length),
 # and its IDF, floored just above zero.
 BM25_K1 = 1.2

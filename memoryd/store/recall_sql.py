@@ -178,18 +178,32 @@ async def narrow(
     and the common words are left out of the MATCH, each counted by `RecallSql.lexical`."""
     if plan.phrase or len(plan.terms) < 2:
         return Narrowed(plan.match())
-    indexed = await word_counts.indexed_rows(conn)
+    if kept is None:  # counted for this recall only
+        kept = WordCounts()
+    counted: list[int] | None = None
+    if kept.within_budget:  # as at the last recall: the rows and the counts in one statement
+        # Counted as far as `selective` looks at any size within the budget, each count then
+        # cut to this size's cap: the same counts as counted to it.
+        widest = fts.selective_cap(fts.RANKED_BUDGET)
+        indexed, counted = await word_counts.rows_and_words(conn, plan.terms, widest, kept.few)
+        kept.note_few(plan.terms, counted, widest)
+    else:
+        indexed = await word_counts.indexed_rows(conn)
+    kept.within_budget = indexed <= fts.RANKED_BUDGET
+    if not kept.within_budget:  # a word's few rows then may be many (an import)
+        kept.few.clear()
     if indexed <= fts.RANKED_BUDGET:
-        # Counted only up to just past the budget: above it, a word is not among those kept
-        # unless it is the rarest, and counting a common word's rows in full costs as much as
-        # ranking them.
-        per_term = await word_counts.count_words(conn, plan.terms, fts.RANKED_BUDGET + 1)
+        # Counted only as far as `selective` looks (fts.selective_cap): counting a common
+        # word's rows in full costs as much as ranking them.
+        cap = fts.selective_cap(indexed)
+        if counted is not None:
+            per_term = [min(count, cap) for count in counted]
+        else:
+            per_term = await word_counts.count_words(conn, plan.terms, cap)
         rare = fts.selective(plan.terms, per_term, indexed, pool)
         if rare == plan.terms:
             return Narrowed(plan.match())
         return Narrowed(f"({fts.match_any(rare)}) AND ({plan.match()})")
-    if kept is None:  # counted for this recall only
-        kept = WordCounts()
     per_term = await kept.counts(conn, plan.terms, indexed)
     rare = fts.selective(plan.terms, per_term, indexed, pool)
     if rare == plan.terms:

@@ -152,3 +152,55 @@ async def test_within_the_budget_the_match_keeps_every_word_for_bm25(store: Memo
     async with store.db.reader() as conn:
         narrowed = await narrow(conn, plan, 50)
     assert narrowed.others == () and narrowed.match == plan.match()
+
+
+async def test_the_rows_read_with_the_counts_are_those_read_apart(store: MemoryStore) -> None:
+    async with store.db.reader() as conn:
+        assert await word_counts.rows_and_words(conn, ["kestrel", "deploy"], 5) == (0, [0, 0])
+    await store.import_many(
+        [NewMemory(f"note {n} about the {'kestrel' if n % 4 else 'wren'}") for n in range(40)]
+    )
+    words = ["kestrel", "wren", "absent"]
+    async with store.db.reader() as conn:
+        together = await word_counts.rows_and_words(conn, words, 20)
+        # Counted in full (held fewer rows last time), each still cut to the cap.
+        assert await word_counts.rows_and_words(conn, words, 20, few=set(words)) == together
+        apart = (
+            await word_counts.indexed_rows(conn),
+            await word_counts.count_words(conn, words, 20),
+        )
+    assert together == apart == (40, [20, 10, 0])
+
+
+@pytest.mark.parametrize(("budget", "within"), [(_BUDGET, False), (fts.RANKED_BUDGET, True)])
+async def test_narrow_decides_the_same_whichever_statements_it_reads_by(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch, budget: int, within: bool
+) -> None:
+    """`WordCounts.within_budget` only chooses whether the rows are read with the counts."""
+    monkeypatch.setattr(fts, "RANKED_BUDGET", budget)
+    monkeypatch.setattr(fts, "SELECTIVE_FROM", _BUDGET)
+    await _everyday_store(store)
+    plan = fts.plan(_ASKED)
+    decided = []
+    for within_budget in (True, False):
+        kept = WordCounts()
+        kept.within_budget = within_budget
+        async with store.db.reader() as conn:
+            decided.append(await narrow(conn, plan, 50, kept))
+        assert kept.within_budget == within
+    assert decided[0] == decided[1]
+
+
+async def test_a_word_is_counted_in_full_while_it_holds_fewer_rows_than_the_cap(
+    store: MemoryStore,
+) -> None:
+    await _everyday_store(store)
+    kept = WordCounts()
+    plan = fts.plan(_ASKED)
+    async with store.db.reader() as conn:
+        first = await narrow(conn, plan, 50, kept)
+        cap = fts.selective_cap(fts.RANKED_BUDGET)
+        assert kept.few == set(plan.terms)  # every word in fewer rows than 1501
+        kept.note_few(["deploy"], [cap], cap)  # as if it had reached the cap
+        assert "deploy" not in kept.few
+        assert await narrow(conn, plan, 50, kept) == first
