@@ -42,6 +42,7 @@ from memoryd.semantic.embedder import (
     pool,
     run_model,
 )
+from memoryd.semantic.index import length
 from memoryd.semantic.model import ModelSpec, Pooling, read_checked
 
 PREFIX = "query-static-"
@@ -184,7 +185,7 @@ class StaticQueries:
 
     def _mean(self, ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]) -> Vectors:
         vector: Vectors = (weights[ids] * self._scales[ids]) @ self._codes[ids].astype(np.float32)
-        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return vector / max(length(vector), 1e-12)
 
     def agreement(self, probe: Vectors) -> float:
         """The cosine of the table's vector for PROBE (uniform weights, no map) with the
@@ -220,7 +221,7 @@ class StaticQueries:
         if not len(ids):
             return None
         vector: Vectors = self._mean(ids, fitted.weights) @ fitted.matrix
-        norm = float(np.linalg.norm(vector))
+        norm = length(vector)
         return vector / norm if norm > 1e-6 else None
 
 
