@@ -92,17 +92,23 @@ class QueryTokens:
 
     def _tokenize(self, chunks: list[str]) -> dict[str, tuple[int, ...]]:
         """Each of `chunks`' ids (distinct chunks, in the order of their first place in the
-        query), in one call: as pre-tokenized words, each is normalised and split on its own,
-        as when it is tokenized alone. A chunk cut by truncation keeps its ids before the cut
-        and is not remembered, nor are those after it (they got none): the query's first
-        `width` ids are all before the cut, so those lost are past the limit."""
-        encoding = self._tokenizer.encode(chunks, is_pretokenized=True, add_special_tokens=False)
-        ids = encoding.ids
+        query), from one call on them joined by spaces (a plain text tokenizes ~1.5 times
+        faster than the same words given pre-tokenized): a token is its chunk's by where it
+        starts. A chunk cut by truncation keeps its ids before the cut and is not remembered,
+        nor are those after it (they got none): the query's first `width` ids are all before
+        the cut, so those lost are past the limit."""
+        starts, at = [], 0
+        for chunk in chunks:
+            starts.append(at)
+            at += len(chunk) + 1
+        encoding = self._tokenizer.encode(" ".join(chunks), add_special_tokens=False)
         grouped: list[list[int]] = [[] for _ in chunks]
-        for token, word in zip(ids, encoding.word_ids, strict=True):
-            if word is not None:
-                grouped[word].append(token)
-        whole = len(chunks) if len(ids) < self._width else (encoding.word_ids[-1] or 0)
+        place = 0
+        for token, (begin, _) in zip(encoding.ids, encoding.offsets, strict=True):
+            while place + 1 < len(starts) and starts[place + 1] <= begin:
+                place += 1
+            grouped[place].append(token)
+        whole = len(chunks) if len(encoding.ids) < self._width else place
         found = {chunk: tuple(held) for chunk, held in zip(chunks, grouped, strict=True)}
         if len(self._known) + whole > self._capacity:
             self._known.clear()
