@@ -159,7 +159,11 @@ class Snapshot:
         top = top[np.argsort(-scores[top])]
         # tolist: the Python ints and floats int() and float() gave, built in C (~20 us less).
         top_list = list(zip(self.rowids[top].tolist(), scores[top].tolist(), strict=True))
-        return Hits(top_list, scores, self.slot)
+        hits = Hits(top_list, scores, self.slot)
+        # Recall asks every query with hits for their spread (~20 us at 10k rows): computed
+        # here, so that a product run on a reader's thread takes it off the event loop.
+        _ = hits.spread
+        return hits
 
 
 class VectorIndex:
