@@ -24,7 +24,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processor
 # first. (Not str.split(): it also splits at "\x0b", "\x1c" or "\x85", control characters
 # that BERT's normaliser deletes, joining what is around them.)
 SEPARATORS = str.maketrans("\t\n\r", "   ")
-CAPACITY = 8_192  # chunks remembered (~1.5 MB); past it they are all forgotten at once
+CAPACITY = 8_192  # chunks remembered (<= ~3 MB, measured); past it all are forgotten at once
 
 
 def chunks_are_exact(tokenizer: Tokenizer) -> bool:
