@@ -42,7 +42,9 @@ from memoryd.semantic.embedder import (
     pool,
     run_model,
 )
+from memoryd.semantic.index import length
 from memoryd.semantic.model import ModelSpec, Pooling, read_checked
+from memoryd.semantic.query_tokens import QueryTokens
 
 PREFIX = "query-static-"
 MAGIC = b"memoryd static query table 1\n"
@@ -164,6 +166,7 @@ class StaticQueries:
         self._scales = np.where(scales > 0, scales, 1).astype(np.float32)
         self._codes = np.round(rows / self._scales[:, None]).astype(np.int8)
         self._tokenizer = tokenizer
+        self._tokens = QueryTokens(tokenizer)
         special = set(tokenizer.encode("").ids) | {tokenizer.token_to_id("[PAD]") or 0}
         self._special = np.zeros(len(table), dtype=bool)  # ids dropped from a text's tokens
         self._special[[i for i in special if i < len(table)]] = True
@@ -171,20 +174,20 @@ class StaticQueries:
         self.map: QueryMap | None = None  # swapped in whole by `fit`; None: not usable yet
 
     def _ids(self, texts: list[str]) -> list[npt.NDArray[np.int64]]:
-        encodings = (
-            [self._tokenizer.encode(texts[0])]  # one query: cheaper than a batch
+        listed = (
+            [self._tokens.ids(texts[0])]  # one query: its known words looked up (query_tokens)
             if len(texts) == 1
-            else self._tokenizer.encode_batch(texts)
+            else [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
         )
         out = []
-        for encoding in encodings:
-            ids = np.array(encoding.ids, dtype=np.int64)
+        for held in listed:
+            ids = np.array(held, dtype=np.int64)
             out.append(ids[~self._special[ids]])
         return out
 
     def _mean(self, ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]) -> Vectors:
         vector: Vectors = (weights[ids] * self._scales[ids]) @ self._codes[ids].astype(np.float32)
-        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return vector / max(length(vector), 1e-12)
 
     def agreement(self, probe: Vectors) -> float:
         """The cosine of the table's vector for PROBE (uniform weights, no map) with the
@@ -220,7 +223,7 @@ class StaticQueries:
         if not len(ids):
             return None
         vector: Vectors = self._mean(ids, fitted.weights) @ fitted.matrix
-        norm = float(np.linalg.norm(vector))
+        norm = length(vector)
         return vector / norm if norm > 1e-6 else None
 
 
