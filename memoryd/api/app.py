@@ -78,6 +78,7 @@ async def local_components(
     db = Database(settings.db_path)
     await db.open(integrity_checked=integrity_checked, check_later_from=settings.check_later_bytes)
     db.start_later_check()  # a large file: checked now, beside serving
+    db.segments.start()  # the full-text index merged when quiet (store/fts_segments.py)
     try:
         sync_setup = await sync.prepare_sync(db, settings, clock, hub_transport)
         async with semantic.semantic_leg(

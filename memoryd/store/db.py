@@ -32,6 +32,7 @@ import aiosqlite
 from memory_core.disk import is_disk_full
 from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
+from memoryd.store.fts_segments import IndexCompactor
 from memoryd.store.integrity import LaterCheck
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 from memoryd.store.reader import ReaderConnection
@@ -108,6 +109,7 @@ class Database:
         self._queued: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
         self.integrity = LaterCheck()
+        self.segments = IndexCompactor(self._on_reader, self.write)
 
     async def open(
         self,
@@ -191,6 +193,7 @@ class Database:
 
     async def close(self) -> None:
         await self.integrity.stop()
+        await self.segments.stop()  # before the last writes: it queues writes of its own
         if self._flusher is not None:
             await self._flusher  # queued writes commit before the writer closes
         if self._writer is not None:
@@ -302,6 +305,7 @@ class Database:
             if len(batch) == 1 or not await self._run_shared(batch):
                 for queued in batch:
                     await self._run_alone(queued)
+            self.segments.written()
 
     async def _run_alone(self, queued: _Queued) -> None:
         try:
@@ -344,6 +348,10 @@ class Database:
         for queued, (ok, value) in zip(batch, outcomes, strict=True):
             queued.settle(ok, value)
         return True
+
+    async def _on_reader(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        async with self.reader() as conn:
+            return await job(conn)
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[ReaderConnection]:

@@ -48,6 +48,9 @@ async def test_commits_that_touch_no_memory_leave_the_indexer_idle(
         # Written behind the indexer's back (no leg.written(), as a sync merge or an import).
         await store.import_many([NewMemory(content=TEXTS[0])])
         await wait_for(lambda: len(leg.index) == 1)
+        # A whole round after it, so that a look the import's commits still owed is counted
+        # here (on a loaded machine one came after the index had its vector).
+        await wait_for(lambda after=rounds.rounds: rounds.rounds >= after + 2)
         seen = looks
         (memory,), _ = await store.get_many(await _ids(store))
         tracker = SessionTracker(store.db, clock)
