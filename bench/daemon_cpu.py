@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -38,7 +37,7 @@ import hook_latency as hl  # noqa: E402
 import semantic_hook_latency as shl  # noqa: E402
 from hook_load import BURST_PAUSE, cpu_s, percentile  # noqa: E402
 
-from tests.support import Daemon, daemon_env, short_tmpdir  # noqa: E402
+from tests.support import Daemon, short_tmpdir  # noqa: E402
 
 WARM_UP = 80
 QUIET_MOMENT_S = 5.0
@@ -68,15 +67,6 @@ async def answers(
     return out
 
 
-def bench_env(home: Path, semantic: str) -> dict[str, str]:
-    return daemon_env(
-        home,
-        MEMORY_SEMANTIC=semantic,
-        ANTHROPIC_API_KEY="sk-bench",
-        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
-    )
-
-
 def client_of(daemon: Daemon, keep_alive: bool) -> httpx.AsyncClient:
     """A client of the daemon's socket; by default one connection per request, as each prompt
     hook makes (the shim's `quick_post`, the command hook's process)."""
@@ -96,7 +86,7 @@ def measure(
     home = short_tmpdir()
     shutil.rmtree(home)
     shutil.copytree(store, home, ignore=shutil.ignore_patterns("run"))
-    daemon = Daemon(home, bench_env(home, "1"), cwd=tree).start()
+    daemon = Daemon(home, shl.bench_env(home, "1"), cwd=tree).start()
     try:
         hl.settle(daemon.client(timeout=120))
         asyncio.run(answers(client_of(daemon, keep_alive), events[:WARM_UP]))
@@ -125,15 +115,8 @@ def main() -> None:
         "--keep-alive", action="store_true", help="reuse connections (no hook does)"
     )
     args = parser.parse_args()
-    rng = random.Random(7)
-    rare = hl.vocabulary(rng)
     store = short_tmpdir()
-    daemon = Daemon(store, bench_env(store, "0")).start()
-    try:
-        hl.fill(daemon.client(timeout=120), shl.SIZE, 0, rng, rare)
-    finally:
-        daemon.stop()
-    shl.random_vectors(daemon.db)
+    rng, rare = shl.filled_store(store)
 
     def text() -> str:
         words = [rng.choice(hl.COMMON) for _ in range(2)] + [rng.choice(rare) for _ in range(3)]

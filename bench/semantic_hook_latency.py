@@ -101,6 +101,30 @@ def random_vectors(db: Path) -> None:
     conn.close()
 
 
+def bench_env(home: Path, semantic: str) -> dict[str, str]:
+    """A bench daemon's environment: `semantic` "1" or "0"; the Anthropic API unreachable."""
+    return daemon_env(
+        home,
+        MEMORY_SEMANTIC=semantic,
+        ANTHROPIC_API_KEY="sk-bench",
+        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
+    )
+
+
+def filled_store(home: Path, code: Path | None = None) -> tuple[random.Random, list[str]]:
+    """SIZE memories in `home` (bench/hook_latency.py's), stored by a lexical daemon run from
+    `code`, with random vectors; the generator and the rare words, for the prompts."""
+    rng = random.Random(7)
+    rare = hl.vocabulary(rng)
+    daemon = Daemon(home, bench_env(home, "0"), cwd=code).start()
+    try:
+        hl.fill(daemon.client(timeout=120), SIZE, 0, rng, rare)
+    finally:
+        daemon.stop()
+    random_vectors(daemon.db)
+    return rng, rare
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=160)
@@ -109,23 +133,9 @@ def main() -> None:
         "--lexical", action="store_true", help="the same runs with the semantic leg off"
     )
     args = parser.parse_args()
-    rng = random.Random(7)
-    rare = hl.vocabulary(rng)
     home = short_tmpdir()
-    env = daemon_env(
-        home,
-        MEMORY_SEMANTIC="0",
-        ANTHROPIC_API_KEY="sk-bench",
-        ANTHROPIC_BASE_URL="http://127.0.0.1:9",
-    )
-    daemon = Daemon(home, env, cwd=args.code).start()
-    try:
-        hl.fill(daemon.client(timeout=120), SIZE, 0, rng, rare)
-    finally:
-        daemon.stop()
-    random_vectors(daemon.db)
-    env["MEMORY_SEMANTIC"] = "0" if args.lexical else "1"
-    daemon = Daemon(home, env, cwd=args.code).start()
+    rng, rare = filled_store(home, args.code)
+    daemon = Daemon(home, bench_env(home, "0" if args.lexical else "1"), cwd=args.code).start()
     try:
         client = daemon.client(timeout=120)
         print(f"<!-- {hl.settle(client)} -->")

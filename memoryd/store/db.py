@@ -109,7 +109,7 @@ class Database:
         self._queued: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
         self.integrity = LaterCheck()
-        self.segments = IndexCompactor(self._on_reader, self.write)
+        self.segments = IndexCompactor(self.on_reader, self.write)
 
     async def open(
         self,
@@ -349,7 +349,8 @@ class Database:
             queued.settle(ok, value)
         return True
 
-    async def _on_reader(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+    async def on_reader(self, job: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """`job` run on a reader connection (as `write` runs one on the writer)."""
         async with self.reader() as conn:
             return await job(conn)
 

@@ -39,7 +39,7 @@ MIN_ROWS = 1_000  # a smaller index is cheap to search whatever its segments
 MIN_WRITES = 4  # transactions written into the index since the last merge, at the least...
 WRITE_SHARE = 0.002  # ... or this share of its rows, whichever is more
 MERGE_PAGES = 250  # pages of merged index written per step (~4 ms of CPU)
-MAX_STEPS = 100_000  # a merge stops here whatever happens (~200 GB of index)
+MAX_STEPS = 100_000  # a merge stops here whatever happens (~100 GB of index at 4 KiB pages)
 
 # FTS5 keeps the index's structure at rowid 10 of its %_data table (fts5_index.c,
 # FTS5_STRUCTURE_ROWID): a 4-byte cookie, then (in the version-2 format, after a 4-byte marker)
@@ -150,8 +150,8 @@ class IndexCompactor:
         if not due(found, rows, self._written_at_merge):
             return False
         for _ in range(MAX_STEPS):
-            after: Structure = await self._write(_merge_step)
-            if after.segments <= 1:
+            after, progressed = await self._write(_merge_step)
+            if after.segments <= 1 or not progressed:
                 break
         self._written_at_merge = after.written
         self.merges += 1
@@ -159,6 +159,9 @@ class IndexCompactor:
         return True
 
 
-async def _merge_step(conn: aiosqlite.Connection) -> Structure:
+async def _merge_step(conn: aiosqlite.Connection) -> tuple[Structure, bool]:
+    """One step of the merge: the structure after it, and whether it wrote anything (a step
+    with nothing left to merge writes no page; the loop stops there whatever the count says)."""
+    before = conn.total_changes
     await conn.execute(_MERGE, (-MERGE_PAGES,))
-    return await structure(conn)
+    return await structure(conn), conn.total_changes - before > 1

@@ -20,13 +20,13 @@ from memory_core.clock import Clock
 from memory_core.recall import fts, ranking
 from memoryd.store import succession
 from memoryd.store.db import Database
-from memoryd.store.recall_sql import lexical_rows, recall_sql
+from memoryd.store.recall_sql import BM_POSITION, lexical_rows, recall_sql
 from memoryd.store.records import Evidence, Recalled, RecallQuery
-from memoryd.store.rows import POSITION, WIDTH, memory_from_row
+from memoryd.store.rows import POSITION, memory_from_row
 from memoryd.store.word_counts import WordCounts
 
 # The candidates' fields read for every candidate, by position (rows.POSITION says why): their
-# rows are COLUMNS, then bm25 (recall_sql.py).
+# rows are COLUMNS, then bm25 (recall_sql.BM_POSITION).
 _ROWID = POSITION["rowid"]
 _ID = POSITION["id"]
 _CONTENT = POSITION["content"]
@@ -35,7 +35,7 @@ _KEYWORDS = POSITION["expanded_keywords"]
 _IMPORTANCE = POSITION["importance"]
 _PROJECT = POSITION["project"]
 _UPDATED = POSITION["updated_ms"]
-_BM = WIDTH
+_BM = BM_POSITION
 
 
 class InFlight:

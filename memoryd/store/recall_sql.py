@@ -19,10 +19,12 @@ from memory_core.model import normalize_category
 from memory_core.recall import fts, ranking
 from memoryd.store import word_counts
 from memoryd.store.records import RecallQuery
-from memoryd.store.rows import COLUMNS
+from memoryd.store.rows import COLUMNS, WIDTH
 from memoryd.store.word_counts import WordCounts
 
 _SENSITIVE_MARGIN = 20
+# Every statement here selects COLUMNS (rows.py), then the row's bm25 as `bm`: its position.
+BM_POSITION = WIDTH
 _JOINED_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
 _WEIGHTS = ", ".join(str(w) for w in ranking.BM25_WEIGHTS)
 

@@ -69,7 +69,7 @@ async def test_a_merge_keeps_every_candidate_and_score(store: MemoryStore) -> No
     before = await index_structure(store)
     assert before.segments >= 2
     found = await recalled(store)
-    compactor = IndexCompactor(store.db._on_reader, store.db.write)
+    compactor = IndexCompactor(store.db.on_reader, store.db.write)
     assert await compactor.compact()
     assert (await index_structure(store)).segments == 1
     assert await recalled(store) == found
@@ -82,7 +82,7 @@ async def test_a_merge_keeps_every_candidate_and_score(store: MemoryStore) -> No
 
 async def test_it_merges_in_the_background_once_the_store_is_quiet(store: MemoryStore) -> None:
     await fill(store, fts_segments.MIN_ROWS + 200, per_write=40)
-    compactor = IndexCompactor(store.db._on_reader, store.db.write, quiet_s=0.05)
+    compactor = IndexCompactor(store.db.on_reader, store.db.write, quiet_s=0.05)
     compactor.start()
     try:
         await wait_for(lambda: compactor.merges == 1)
