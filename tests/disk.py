@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.support import short_tmpdir
 
-SIZE = 8 * 1024 * 1024
+SIZE = 16 * 1024 * 1024  # room for a 4,000-memory import and its WAL (4 MiB+), with a margin
 
 
 @dataclass

@@ -32,7 +32,7 @@ import aiosqlite
 from memory_core.disk import is_disk_full
 from memory_core.errors import DiskFull, StoreCorrupt
 from memory_core.private_files import private_dir
-from memoryd.store.fts_segments import IndexCompactor
+from memoryd.store.fts_segments import IndexCompactor, room_beside
 from memoryd.store.integrity import LaterCheck
 from memoryd.store.migrations import MIGRATIONS, Migration, split_statements
 from memoryd.store.reader import ReaderConnection
@@ -109,7 +109,7 @@ class Database:
         self._queued: list[_Queued] = []
         self._flusher: asyncio.Task[None] | None = None
         self.integrity = LaterCheck()
-        self.segments = IndexCompactor(self.on_reader, self.write)
+        self.segments = IndexCompactor(self.on_reader, self.write, lambda: room_beside(path))
 
     async def open(
         self,

@@ -16,15 +16,25 @@ not per write; in between, FTS5's own merging keeps the new segments few. It run
 incremental merge, MERGE_PAGES pages a step, each step a write of its own queued behind the
 others: a step holds the writer for a few milliseconds, and readers never wait (WAL). A step
 that fails (a full disk) ends this round: the index stays as it was, correct, only slower.
+
+A merge also needs room on the disk: it writes a second copy of the index (into the WAL, then
+into the file, where the old segments' pages are left free for later writes), so the file can
+grow by up to the index's size once. It runs only while the disk keeps MIN_FREE beside the
+store's whole size after it (`enough_room`): a merge is only speed, and the room on a nearly
+full disk belongs to the user's own memories (an import completed after a full disk was freed
+failed for the room a merge had taken in between).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -39,6 +49,7 @@ MIN_ROWS = 1_000  # a smaller index is cheap to search whatever its segments
 MIN_WRITES = 4  # transactions written into the index since the last merge, at the least...
 WRITE_SHARE = 0.002  # ... or this share of its rows, whichever is more
 MERGE_PAGES = 250  # pages of merged index written per step (~4 ms of CPU)
+MIN_FREE = 64 * 1024 * 1024  # room a merge leaves on the disk beside the store's size
 MAX_STEPS = 100_000  # a merge stops here whatever happens (~100 GB of index at 4 KiB pages)
 
 # FTS5 keeps the index's structure at rowid 10 of its %_data table (fts5_index.c,
@@ -92,22 +103,44 @@ def due(found: Structure, rows: int, written_at_merge: int | None) -> bool:
     return found.written - written_at_merge >= max(MIN_WRITES, math.ceil(rows * WRITE_SHARE))
 
 
+@dataclass(frozen=True)
+class Room:
+    free: int  # bytes free on the store's disk, for this user
+    store: int  # bytes of the store: the database file and its WAL
+
+
+def room_beside(path: Path) -> Room:
+    """The room on the disk of the database at `path`, and the store's own size."""
+    store = 0
+    for suffix in ("", "-wal"):
+        with contextlib.suppress(FileNotFoundError):
+            store += Path(f"{path}{suffix}").stat().st_size
+    return Room(free=shutil.disk_usage(path.parent).free, store=store)
+
+
+def enough_room(room: Room) -> bool:
+    """Whether a merge (at most the store's size written) still leaves MIN_FREE on the disk."""
+    return room.free >= room.store + MIN_FREE
+
+
 Write = Callable[[Callable[[aiosqlite.Connection], Awaitable[Any]]], Awaitable[Any]]
 
 
 class IndexCompactor:
     """Merges the index's segments when the store is quiet (see the module's docstring).
     `written()` is told of every write; `read` runs a job on a reader, `write` one on the
-    writer (Database.write)."""
+    writer (Database.write); `room` measures the disk (room_beside)."""
 
     def __init__(
         self,
         read: Callable[[Callable[[aiosqlite.Connection], Awaitable[Any]]], Awaitable[Any]],
         write: Write,
+        room: Callable[[], Room],
         quiet_s: float = QUIET_S,
     ) -> None:
         self._read = read
         self._write = write
+        self._room = room
         self._quiet_s = quiet_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -148,6 +181,17 @@ class IndexCompactor:
         found, rows = await self._read(look)
         self.looks += 1
         if not due(found, rows, self._written_at_merge):
+            return False
+        room = await asyncio.to_thread(self._room)
+        if not enough_room(room):
+            log.info(
+                "full-text index left in %d segments: %d MiB free on the disk, a merge needs "
+                "the store's %d MiB and %d MiB more",
+                found.segments,
+                room.free >> 20,
+                room.store >> 20,
+                MIN_FREE >> 20,
+            )
             return False
         for _ in range(MAX_STEPS):
             after, progressed = await self._write(_merge_step)

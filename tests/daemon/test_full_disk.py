@@ -24,7 +24,7 @@ from tests.support import Daemon, daemon_env, short_tmpdir, wait_until
 
 MEMORY = [sys.executable, "-m", "memoryd.cli.memory_cmd"]
 SERVE = [sys.executable, "-m", "memoryd", "serve"]
-IMPORTED = 4000  # fits the 8 MiB disk of tests/disk.py once freed
+IMPORTED = 4000  # ~4 MiB of database and 4 MiB of WAL: fits the 16 MiB disk of tests/disk.py
 
 
 @pytest.fixture(params=["mounted", "rlimit"])

@@ -1,13 +1,23 @@
 """The full-text index kept in few segments (memoryd.store.fts_segments): merged into one once
 worth it, with the same candidates and bm25 scores as before, and not again until enough was
-written; in the background once the store is quiet."""
+written; in the background once the store is quiet; never on a disk without room for it."""
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 
 from memoryd.store import fts_segments
-from memoryd.store.fts_segments import IndexCompactor, Structure, due, parse_structure
+from memoryd.store.fts_segments import (
+    IndexCompactor,
+    Room,
+    Structure,
+    due,
+    enough_room,
+    parse_structure,
+    room_beside,
+)
 from memoryd.store.memories import MemoryStore, NewMemory
 from memoryd.store.recall import run_recall
 from memoryd.store.records import RecallQuery
@@ -19,6 +29,7 @@ TOPICS = (
     "canary rollout grafana alert latency budget"
 )
 WORDS = TOPICS.split(" ")
+AMPLE = Room(free=1 << 40, store=0)
 
 
 async def fill(store: MemoryStore, count: int, per_write: int, seed: int = 3) -> None:
@@ -69,7 +80,7 @@ async def test_a_merge_keeps_every_candidate_and_score(store: MemoryStore) -> No
     before = await index_structure(store)
     assert before.segments >= 2
     found = await recalled(store)
-    compactor = IndexCompactor(store.db.on_reader, store.db.write)
+    compactor = IndexCompactor(store.db.on_reader, store.db.write, lambda: AMPLE)
     assert await compactor.compact()
     assert (await index_structure(store)).segments == 1
     assert await recalled(store) == found
@@ -82,7 +93,9 @@ async def test_a_merge_keeps_every_candidate_and_score(store: MemoryStore) -> No
 
 async def test_it_merges_in_the_background_once_the_store_is_quiet(store: MemoryStore) -> None:
     await fill(store, fts_segments.MIN_ROWS + 200, per_write=40)
-    compactor = IndexCompactor(store.db.on_reader, store.db.write, quiet_s=0.05)
+    compactor = IndexCompactor(
+        store.db.on_reader, store.db.write, lambda: room_beside(store.db.path), quiet_s=0.05
+    )
     compactor.start()
     try:
         await wait_for(lambda: compactor.merges == 1)
@@ -95,3 +108,35 @@ async def test_it_merges_in_the_background_once_the_store_is_quiet(store: Memory
         assert compactor.merges == 1
     finally:
         await compactor.stop()
+
+
+def test_a_merge_needs_the_stores_size_and_min_free_left_on_the_disk() -> None:
+    store = 300 << 20
+    assert enough_room(Room(free=store + fts_segments.MIN_FREE, store=store))
+    assert not enough_room(Room(free=store + fts_segments.MIN_FREE - 1, store=store))
+    assert not enough_room(Room(free=0, store=0))
+
+
+async def test_no_merge_on_a_disk_without_room_for_it(store: MemoryStore) -> None:
+    """The CI failure this was found by: a full disk freed, a merge in between took the room
+    an import sent again needed (tests/daemon/test_full_disk.py)."""
+    await fill(store, fts_segments.MIN_ROWS + 200, per_write=40)
+    before = await index_structure(store)
+    tight = Room(free=fts_segments.MIN_FREE, store=8 << 20)
+    room = [tight]
+    compactor = IndexCompactor(store.db.on_reader, store.db.write, lambda: room[0])
+    assert not await compactor.compact()
+    assert await index_structure(store) == before and compactor.merges == 0
+    room[0] = Room(free=tight.free + tight.store, store=tight.store)  # room made
+    assert await compactor.compact()
+    assert (await index_structure(store)).segments == 1
+
+
+async def test_the_room_is_the_disks_free_space_and_the_stores_files(store: MemoryStore) -> None:
+    await fill(store, 200, per_write=40)
+    path = store.db.path
+    files = sum(os.stat(f"{path}{suffix}").st_size for suffix in ("", "-wal"))
+    room = room_beside(path)
+    assert room.store == files > 0
+    free = shutil.disk_usage(path.parent).free
+    assert abs(room.free - free) < 16 << 20  # the same disk (other writers may run meanwhile)
