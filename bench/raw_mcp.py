@@ -5,6 +5,10 @@ The MCP SDK's Python client costs ~1 ms of CPU per call (its request and result 
 8 of them in the bench's one process answer one after another: that time lands in every
 burst's p95 although Claude Code, one node process per session, spends it elsewhere. A line
 of JSON each way is what Claude Code's client does too; the shim's side is the real one.
+
+Two eras of the protocol: the handshake (`initialize`, then plain requests) and the 2026 one
+the pinned Claude Code CLI speaks (no handshake; every request carries the per-request
+envelope in `_meta`, the first one opening the session), `RawShim(process, modern=True)`.
 """
 
 from __future__ import annotations
@@ -21,8 +25,15 @@ import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
 from hook_load import Samples
 from mcp.types import LATEST_PROTOCOL_VERSION
+from mcp_types.version import LATEST_MODERN_VERSION
 
 BURST_PAUSE = 0.1  # as hook_load.BURST_PAUSE: between two bursts
+# The 2026 per-request envelope, as the pinned Claude Code CLI (2.1.332) sends it.
+ENVELOPE = {
+    "io.modelcontextprotocol/protocolVersion": LATEST_MODERN_VERSION,
+    "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"},
+    "io.modelcontextprotocol/clientCapabilities": {"roots": {"listChanged": True}},
+}
 
 
 def _stop(process: anyio.abc.Process) -> None:
@@ -31,17 +42,20 @@ def _stop(process: anyio.abc.Process) -> None:
 
 
 class RawShim:
-    """One running shim, spoken to in JSON-RPC lines."""
+    """One running shim, spoken to in JSON-RPC lines; `modern`: in the 2026 protocol."""
 
-    def __init__(self, process: anyio.abc.Process) -> None:
+    def __init__(self, process: anyio.abc.Process, modern: bool = False) -> None:
         assert process.stdin is not None and process.stdout is not None
         self.process = process
+        self.modern = modern
         self._send = process.stdin
         self._lines = BufferedByteReceiveStream(process.stdout)
         self._ids = iter(range(1, 10**9))
 
     async def request(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         ident = next(self._ids)
+        if self.modern:
+            params = {**params, "_meta": ENVELOPE}
         message = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
         await self._send.send(json.dumps(message).encode() + b"\n")
         while True:  # skip notifications (logging, say) until our answer
@@ -52,6 +66,9 @@ class RawShim:
                 return dict(answer["result"])
 
     async def start(self) -> None:
+        if self.modern:  # Claude Code's first request: the tools it may call
+            await self.request("tools/list", {})
+            return
         await self.request(
             "initialize",
             {
@@ -83,12 +100,14 @@ async def bursts(
     check: Callable[[str], object],
     beside: Callable[[], None] | None = None,
     shims_cpu: Callable[[], float] | None = None,
+    modern: bool = False,
 ) -> Samples:
     """`sessions` running shims each make one of `calls` (tool, arguments) at the same
     instant, then the burst pause, repeated; each answer's text goes to `check`. With
     `beside`, each burst also runs `beside()` `sessions` times at the same instant, in threads
     (bare interpreters started in the same burst: they see the same load). With `shims_cpu`
-    (the running shims' CPU seconds so far), `cpu` holds the shims' CPU per call."""
+    (the running shims' CPU seconds so far), `cpu` holds the shims' CPU per call. `modern`:
+    the 2026 protocol, as the pinned Claude Code CLI speaks it."""
     out = Samples()
 
     async def one(shim: RawShim, tool: str, arguments: dict[str, Any]) -> None:
@@ -104,7 +123,7 @@ async def bursts(
                 await anyio.open_process(argv, env=dict(env), cwd=cwd)
             )
             stack.callback(_stop, process)
-            shim = RawShim(process)
+            shim = RawShim(process, modern)
             await shim.start()
             shims.append(shim)
         for shim in shims:  # warm up
