@@ -89,7 +89,9 @@ class SessionTracker:
                 "INSERT INTO hook_session_memories "
                 "(session_id, memory_id, kind, memory_updated_ms, at_ms) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (session_id, memory_id, kind) DO UPDATE SET "
-                "memory_updated_ms = excluded.memory_updated_ms, "
+                # The newest version seen, as seen.py holds it: a mark of an older one
+                # (read before an update, written after) must not make it unseen.
+                "memory_updated_ms = max(memory_updated_ms, excluded.memory_updated_ms), "
                 "at_ms = excluded.at_ms",
                 rows,
             )

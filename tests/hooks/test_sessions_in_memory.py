@@ -14,6 +14,7 @@ from memoryd.sessions.markers import MAX_AGE_MS, CompactionMarkers
 from memoryd.sessions.project import ProjectMemo
 from memoryd.sessions.tracker import RETENTION_MS, SessionTracker
 from memoryd.store.memories import MemoryStore, NewMemory
+from memoryd.store.records import Patch
 from tests.conftest import FakeClock
 from tests.hooks.store_held import readers_held, writer_held
 
@@ -152,6 +153,23 @@ async def test_marks_noted_while_a_session_is_read_dedup(
         assert await tracker.fresh("s", [other]) == []
     await tracker.flush()
     assert await tracker.fresh("s", [memory, other]) == []
+
+
+async def test_a_version_marked_after_a_newer_one_is_read_back_as_memory_holds_it(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    """The table keeps the newest version a session saw, as memory does: a mark of an older
+    version (a request that read it before an update, written after) used to overwrite the
+    row, and a restarted daemon injected the memory the session had seen again."""
+    older = (await store.create(NewMemory("Releases are cut on Thursdays"))).memory
+    clock.advance(1_000)
+    newer = await store.update(older.id, Patch(content="Releases are cut on Wednesdays"))
+    assert newer.updated_ms > older.updated_ms
+    tracker = SessionTracker(store.db, clock)
+    await tracker.mark("s", "injected", [newer])
+    await tracker.mark("s", "injected", [older])
+    assert await tracker.fresh("s", [newer]) == []  # from memory
+    assert await SessionTracker(store.db, clock).fresh("s", [newer]) == []  # from the table
 
 
 async def test_forgetting_the_injected_forgets_them_in_memory_too(
