@@ -145,6 +145,7 @@ class IndexCompactor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._written_at_merge: int | None = None
+        self._short_of_room = False  # said once, not after every write on a nearly full disk
         self.looks = 0  # times it looked whether a merge was due (for tests)
         self.merges = 0  # merges completed
 
@@ -184,15 +185,18 @@ class IndexCompactor:
             return False
         room = await asyncio.to_thread(self._room)
         if not enough_room(room):
-            log.info(
-                "full-text index left in %d segments: %d MiB free on the disk, a merge needs "
-                "the store's %d MiB and %d MiB more",
-                found.segments,
-                room.free >> 20,
-                room.store >> 20,
-                MIN_FREE >> 20,
-            )
+            if not self._short_of_room:
+                log.info(
+                    "full-text index left in %d segments: %d MiB free on the disk, a merge "
+                    "needs the store's %d MiB and %d MiB more",
+                    found.segments,
+                    room.free >> 20,
+                    room.store >> 20,
+                    MIN_FREE >> 20,
+                )
+            self._short_of_room = True
             return False
+        self._short_of_room = False
         for _ in range(MAX_STEPS):
             after, progressed = await self._write(_merge_step)
             if after.segments <= 1 or not progressed:

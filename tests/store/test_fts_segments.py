@@ -4,9 +4,12 @@ written; in the background once the store is quiet; never on a disk without room
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
+
+import pytest
 
 from memoryd.store import fts_segments
 from memoryd.store.fts_segments import (
@@ -117,15 +120,21 @@ def test_a_merge_needs_the_stores_size_and_min_free_left_on_the_disk() -> None:
     assert not enough_room(Room(free=0, store=0))
 
 
-async def test_no_merge_on_a_disk_without_room_for_it(store: MemoryStore) -> None:
+async def test_no_merge_on_a_disk_without_room_for_it(
+    store: MemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
     """The CI failure this was found by: a full disk freed, a merge in between took the room
-    an import sent again needed (tests/daemon/test_full_disk.py)."""
+    an import sent again needed (tests/daemon/test_full_disk.py). Said once, not per look."""
     await fill(store, fts_segments.MIN_ROWS + 200, per_write=40)
     before = await index_structure(store)
     tight = Room(free=fts_segments.MIN_FREE, store=8 << 20)
     room = [tight]
     compactor = IndexCompactor(store.db.on_reader, store.db.write, lambda: room[0])
-    assert not await compactor.compact()
+    with caplog.at_level(logging.INFO, logger=fts_segments.__name__):
+        assert not await compactor.compact()
+        assert not await compactor.compact()
+    told = [r.getMessage() for r in caplog.records if "left in" in r.getMessage()]
+    assert len(told) == 1 and "64 MiB free on the disk" in told[0], told
     assert await index_structure(store) == before and compactor.merges == 0
     room[0] = Room(free=tight.free + tight.store, store=tight.store)  # room made
     assert await compactor.compact()
