@@ -14,7 +14,6 @@ envelope in `_meta`, the first one opening the session), `RawShim(process, moder
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,18 +21,12 @@ from typing import Any
 
 import anyio
 import anyio.abc
-from anyio.streams.buffered import BufferedByteReceiveStream
 from hook_load import Samples
-from mcp.types import LATEST_PROTOCOL_VERSION
-from mcp_types.version import LATEST_MODERN_VERSION
+from mcp_types.version import LATEST_HANDSHAKE_VERSION, LATEST_MODERN_VERSION
+
+from tests.shim.raw_session import ENVELOPE, RawSession, request
 
 BURST_PAUSE = 0.1  # as hook_load.BURST_PAUSE: between two bursts
-# The 2026 per-request envelope, as the pinned Claude Code CLI (2.1.332) sends it.
-ENVELOPE = {
-    "io.modelcontextprotocol/protocolVersion": LATEST_MODERN_VERSION,
-    "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"},
-    "io.modelcontextprotocol/clientCapabilities": {"roots": {"listChanged": True}},
-}
 
 
 def _stop(process: anyio.abc.Process) -> None:
@@ -42,47 +35,29 @@ def _stop(process: anyio.abc.Process) -> None:
 
 
 class RawShim:
-    """One running shim, spoken to in JSON-RPC lines; `modern`: in the 2026 protocol."""
+    """One running shim, spoken to in JSON-RPC lines (the tests' RawSession, which opens the
+    session in either era); `modern`: in the 2026 protocol, the envelope in every request."""
 
     def __init__(self, process: anyio.abc.Process, modern: bool = False) -> None:
-        assert process.stdin is not None and process.stdout is not None
-        self.process = process
+        self.session = RawSession(process)
         self.modern = modern
-        self._send = process.stdin
-        self._lines = BufferedByteReceiveStream(process.stdout)
         self._ids = iter(range(1, 10**9))
 
     async def request(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         ident = next(self._ids)
-        if self.modern:
-            params = {**params, "_meta": ENVELOPE}
-        message = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
-        await self._send.send(json.dumps(message).encode() + b"\n")
-        while True:  # skip notifications (logging, say) until our answer
-            answer = json.loads(await self._lines.receive_until(b"\n", 1 << 24))
-            if answer.get("id") == ident:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                return dict(answer["result"])
+        sent = {**params, "_meta": ENVELOPE} if self.modern else dict(params)
+        await self.session.send(request(ident, method, sent))
+        answer = await self.session.answer(ident)
+        if "error" in answer:
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return dict(answer["result"])
 
     async def start(self) -> None:
-        if self.modern:  # Claude Code's first request: the tools it may call
-            await self.request("tools/list", {})
-            return
-        await self.request(
-            "initialize",
-            {
-                "protocolVersion": LATEST_PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "memoryd-bench", "version": "0"},
-            },
-        )
-        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        await self._send.send(json.dumps(note).encode() + b"\n")
+        await self.session.start(LATEST_MODERN_VERSION if self.modern else LATEST_HANDSHAKE_VERSION)
 
     async def close(self) -> None:
         """End its stdin: the shim exits as Claude Code's would at the session's end."""
-        await self._send.aclose()
+        await self.session.end()
 
     async def call_text(self, tool: str, arguments: Mapping[str, Any]) -> str:
         """The text of a tool's result; an error result fails."""
