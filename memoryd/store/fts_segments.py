@@ -39,7 +39,7 @@ from typing import Any
 
 import aiosqlite
 
-from memoryd.store.word_counts import first_varint, indexed_rows
+from memoryd.store.word_counts import indexed_rows, varint_at
 from memoryd.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,11 @@ class Structure:
 
 
 def _varints(block: bytes, count: int) -> list[int]:
-    """The first `count` of SQLite's variable-length integers in `block` (word_counts.
-    first_varint reads one)."""
+    """The first `count` of SQLite's variable-length integers in `block`."""
     values, at = [], 0
     for _ in range(count):
-        length = next((i + 1 for i, byte in enumerate(block[at : at + 8]) if byte < 0x80), 9)
-        values.append(first_varint(block[at : at + length]))
-        at += length
+        value, at = varint_at(block, at)
+        values.append(value)
     return values
 
 
@@ -123,7 +121,8 @@ def enough_room(room: Room) -> bool:
     return room.free >= room.store + MIN_FREE
 
 
-Write = Callable[[Callable[[aiosqlite.Connection], Awaitable[Any]]], Awaitable[Any]]
+# Runs a job on a connection: Database.on_reader, Database.write.
+Run = Callable[[Callable[[aiosqlite.Connection], Awaitable[Any]]], Awaitable[Any]]
 
 
 class IndexCompactor:
@@ -133,8 +132,8 @@ class IndexCompactor:
 
     def __init__(
         self,
-        read: Callable[[Callable[[aiosqlite.Connection], Awaitable[Any]]], Awaitable[Any]],
-        write: Write,
+        read: Run,
+        write: Run,
         room: Callable[[], Room],
         quiet_s: float = QUIET_S,
     ) -> None:

@@ -32,17 +32,22 @@ MAX_WORDS = 50_000  # kept counts; past it they are dropped and counted again as
 _AVERAGES = "SELECT block FROM memories_fts_data WHERE id = 1"
 
 
-def first_varint(block: bytes) -> int:
-    """The first of SQLite's variable-length integers in `block` (big-endian, seven bits a
-    byte while the high bit is set, the ninth byte whole)."""
+def varint_at(block: bytes, at: int = 0) -> tuple[int, int]:
+    """The SQLite variable-length integer at `at` in `block` (big-endian, seven bits a byte
+    while the high bit is set, the ninth byte whole), and where the next one starts."""
     value = 0
-    for index, byte in enumerate(block[:9]):
+    for index, byte in enumerate(block[at : at + 9]):
         if index == 8:
-            return (value << 8) | byte
+            return (value << 8) | byte, at + 9
         value = (value << 7) | (byte & 0x7F)
         if byte < 0x80:
-            return value
-    return value
+            return value, at + index + 1
+    return value, len(block)
+
+
+def first_varint(block: bytes) -> int:
+    """The first of SQLite's variable-length integers in `block`."""
+    return varint_at(block)[0]
 
 
 async def indexed_rows(conn: aiosqlite.Connection) -> int:

@@ -21,6 +21,12 @@ def test_sqlite_varints_are_read_as_sqlite_writes_them() -> None:
     assert word_counts.first_varint(b"\x81\x00") == 128
     assert word_counts.first_varint(b"\xbd\x84\x40\x8c") == 1_000_000  # a 1M store's record
     assert word_counts.first_varint(b"\xff" * 8 + b"\x01") == 2**64 - 255
+    # One after another: each read says where the next starts.
+    block = b"\x81\x00" + b"\x05" + b"\xff" * 8 + b"\x01" + b"\x7f"
+    assert word_counts.varint_at(block) == (128, 2)
+    assert word_counts.varint_at(block, 2) == (5, 3)
+    assert word_counts.varint_at(block, 3) == (2**64 - 255, 12)
+    assert word_counts.varint_at(block, 12) == (127, 13)
 
 
 async def test_the_rows_indexed_are_those_of_the_docsize_table(store: MemoryStore) -> None:
